@@ -1,0 +1,61 @@
+"""funcgrad: functional automatic differentiation for NumPy-style Python, in the spirit of JAX.
+
+>>> import funcgrad as fg, funcgrad.numpy as fnp
+>>> fg.grad(lambda w: fnp.sum(fnp.tanh(w) ** 2))(fnp.zeros(3))
+array([0., 0., 0.])
+"""
+
+from . import nn, numpy, tree
+from .autodiff import grad, hessian, jacobian, jvp, stop_gradient, value_and_grad, vjp
+from .core import Graph
+from .errors import (
+    ConcretizationError,
+    DtypeError,
+    FuncgradError,
+    ShapeError,
+    TracerLeakError,
+)
+from .jit import jit
+from .tracing import trace
+
+
+def make_graph(fun, static_argnums=()):
+    """Return a function that traces ``fun`` abstractly and returns its :class:`Graph`.
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp
+    >>> print(fg.make_graph(lambda x: fnp.exp(x) * 2.0)(fnp.ones(2, fnp.float32)))
+    { lambda ; a:f32[2]. let
+        b:f32[2] = exp a
+        c:f32[2] = mul b 2.0:f32[]
+      in (c,) }
+    """
+    static = frozenset((static_argnums,) if isinstance(static_argnums, int) else static_argnums)
+
+    def make(*args, **kwargs):
+        return trace(fun, args, kwargs, abstract=True, static=static).graph
+
+    return make
+
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConcretizationError",
+    "DtypeError",
+    "FuncgradError",
+    "Graph",
+    "ShapeError",
+    "TracerLeakError",
+    "grad",
+    "hessian",
+    "jacobian",
+    "jit",
+    "jvp",
+    "make_graph",
+    "nn",
+    "numpy",
+    "stop_gradient",
+    "tree",
+    "value_and_grad",
+    "vjp",
+]

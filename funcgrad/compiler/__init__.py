@@ -1,0 +1,1 @@
+"""Graph -> Program: optimization passes, then lowering to an executable program."""

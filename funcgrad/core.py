@@ -1,0 +1,530 @@
+"""The tracing core: typed variables, equations, immutable graphs, tracers and ``bind``.
+
+Calling a primitive with tracers appends one :class:`Eqn` to the innermost active
+:class:`Builder`; with plain arrays (no active builder) it computes at once with the
+primitive's NumPy reference implementation. A finished builder yields a :class:`Graph`.
+"""
+
+import threading
+
+import numpy as np
+
+from .errors import (
+    ConcretizationError,
+    DtypeError,
+    FuncgradError,
+    TracerLeakError,
+    located,
+    user_frame,
+)
+
+_DTYPE_NAMES = {
+    "float16": "f16",
+    "float32": "f32",
+    "float64": "f64",
+    "int8": "i8",
+    "int16": "i16",
+    "int32": "i32",
+    "int64": "i64",
+    "uint8": "u8",
+    "uint16": "u16",
+    "uint32": "u32",
+    "uint64": "u64",
+    "bool": "bool",
+    "complex64": "c64",
+    "complex128": "c128",
+}
+
+
+def aval_str(shape, dtype):
+    """``f32[3,4]`` for shape (3, 4) and dtype float32."""
+    name = _DTYPE_NAMES.get(np.dtype(dtype).name, np.dtype(dtype).name)
+    return f"{name}[{','.join(map(str, shape))}]"
+
+
+class Var:
+    """A typed SSA variable: every value in a graph is one, assigned exactly once.
+
+    ``weak`` marks a value that came from a Python scalar: like a Python scalar it
+    adopts the dtype of the arrays it is combined with.
+    """
+
+    __slots__ = ("shape", "dtype", "weak")
+
+    def __init__(self, shape, dtype, weak=False):
+        self.shape = tuple(shape)
+        self.dtype = np.dtype(dtype)
+        self.weak = weak
+
+    def __repr__(self):
+        return f"Var({aval_str(self.shape, self.dtype)})"
+
+
+class Literal:
+    """A scalar constant written inline in an equation."""
+
+    __slots__ = ("value",)
+    shape = ()
+
+    def __init__(self, value):
+        self.value = np.asarray(value)
+
+    @property
+    def dtype(self):
+        return self.value.dtype
+
+    def key(self):
+        return (self.value.dtype.str, self.value.tobytes())
+
+    def __repr__(self):
+        return f"{self.value.item()!r}:{aval_str((), self.dtype)}"
+
+
+class Params(dict):
+    """A primitive's static parameters: an immutable, hashable dict."""
+
+    __slots__ = ()
+
+    def __hash__(self):
+        return hash(tuple(sorted(self.items())))
+
+    def _immutable(self, *args, **kwargs):
+        raise TypeError("Params are immutable")
+
+    __setitem__ = __delitem__ = update = setdefault = pop = popitem = clear = _immutable
+
+
+class Eqn(tuple):
+    """One equation ``outputs = primitive[params](*inputs)``."""
+
+    __slots__ = ()
+
+    def __new__(cls, prim, inputs, outputs, params):
+        return tuple.__new__(cls, (prim, tuple(inputs), tuple(outputs), Params(params)))
+
+    prim = property(lambda self: self[0])
+    inputs = property(lambda self: self[1])
+    outputs = property(lambda self: self[2])
+    params = property(lambda self: self[3])
+
+
+class Primitive:
+    """One record per primitive operation (see ``primitives.py`` for the registry).
+
+    Attributes:
+      name: the name printed in graphs.
+      abstract_eval: ``(*avals, **params) -> (shape, dtype)``; raises on bad operands.
+      impl: ``(*ndarrays, **params) -> ndarray``, the NumPy reference implementation.
+      vjp: ``(g, ans, *args, **params) -> cotangents`` (one per arg, None for zero),
+        written with funcgrad operations so backward graphs are graphs.
+      jvp: ``(tangents, ans, *args, **params) -> tangent or None``; ``tangents`` holds
+        None where an argument's tangent is zero.
+    """
+
+    __slots__ = ("name", "abstract_eval", "impl", "vjp", "jvp")
+
+    def __init__(self, name, abstract_eval, impl, vjp=None, jvp=None):
+        self.name = name
+        self.abstract_eval = abstract_eval
+        self.impl = impl
+        self.vjp = vjp
+        self.jvp = jvp
+
+    def __call__(self, *args, **params):
+        return bind(self, *args, **params)
+
+    def __repr__(self):
+        return self.name
+
+
+def _var_names():
+    """a, b, ..., z, ba, bb, ...: the jaxpr naming scheme."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    n = 0
+    while True:
+        name, k = "", n
+        while True:
+            name = letters[k % 26] + name
+            k //= 26
+            if k == 0:
+                break
+        yield name
+        n += 1
+
+
+def _format_param(value):
+    if isinstance(value, np.dtype):
+        return value.name
+    return repr(value)
+
+
+class Graph:
+    """An immutable, topologically ordered SSA graph of equations.
+
+    ``constvars`` are inputs whose values (``consts``) were captured at trace time:
+    arrays the function closed over, hoisted out so the graph stays small. Equality and
+    hashing are structural: constants' shapes and dtypes count, their values do not,
+    so a compiled program can be cached by graph and fed fresh constants.
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp
+    >>> print(fg.make_graph(lambda x: fnp.sum(x * x))(fnp.ones(3)))
+    { lambda ; a:f64[3]. let
+        b:f64[3] = mul a a
+        c:f64[] = reduce_sum[axes=(0,)] b
+      in (c,) }
+    """
+
+    __slots__ = ("constvars", "invars", "eqns", "outvars", "consts", "_key", "_hash")
+
+    def __init__(self, constvars, invars, eqns, outvars, consts=()):
+        self.constvars = tuple(constvars)
+        self.invars = tuple(invars)
+        self.eqns = tuple(eqns)
+        self.outvars = tuple(outvars)
+        self.consts = tuple(consts)
+        self._key = None
+        self._hash = None
+
+    def key(self):
+        """The structure as nested tuples, with variables numbered canonically."""
+        if self._key is None:
+            index = {}
+            for v in self.constvars + self.invars:
+                index[v] = len(index)
+
+            def code(atom):
+                return index[atom] if isinstance(atom, Var) else atom.key()
+
+            eqns = []
+            for e in self.eqns:
+                for v in e.outputs:
+                    index[v] = len(index)
+                outs = tuple((v.shape, v.dtype.str) for v in e.outputs)
+                eqns.append((e.prim.name, tuple(map(code, e.inputs)), outs, e.params))
+            sig = tuple((v.shape, v.dtype.str, v.weak) for v in self.constvars + self.invars)
+            self._key = (len(self.constvars), sig, tuple(eqns), tuple(map(code, self.outvars)))
+        return self._key
+
+    def __hash__(self):
+        if self._hash is None:
+            self._hash = hash(self.key())
+        return self._hash
+
+    def __eq__(self, other):
+        return isinstance(other, Graph) and (self is other or self.key() == other.key())
+
+    def __repr__(self):
+        return self.pretty()
+
+    def pretty(self):
+        names = {}
+        fresh = _var_names()
+
+        def decl(v):
+            names[v] = next(fresh)
+            return f"{names[v]}:{aval_str(v.shape, v.dtype)}"
+
+        def use(atom):
+            return names[atom] if isinstance(atom, Var) else repr(atom)
+
+        consts = " ".join(decl(v) for v in self.constvars)
+        ins = " ".join(decl(v) for v in self.invars)
+        lines = [f"{{ lambda {consts}; {ins}. let"]
+        for e in self.eqns:
+            outs = " ".join(decl(v) for v in e.outputs)
+            params = ""
+            if e.params:
+                items = ", ".join(f"{k}={_format_param(v)}" for k, v in sorted(e.params.items()))
+                params = f"[{items}]"
+            args = " ".join(use(a) for a in e.inputs)
+            lines.append(f"    {outs} = {e.prim.name}{params} {args}".rstrip())
+        outs = ", ".join(use(a) for a in self.outvars)
+        lines.append(f"  in ({outs},) }}")
+        return "\n".join(lines)
+
+    __str__ = pretty
+
+    def to_dot(self, name="graph"):
+        """The graph in Graphviz DOT: a box per equation, an ellipse per input."""
+        ids = {}
+        lines = [f"digraph {name} {{", "  rankdir=TB;", '  node [fontname="monospace"];']
+        for kind, vars_ in (("const", self.constvars), ("in", self.invars)):
+            for v in vars_:
+                ids[v] = f"v{len(ids)}"
+                label = f"{kind} {len(ids) - 1}\\n{aval_str(v.shape, v.dtype)}"
+                lines.append(f'  {ids[v]} [shape=ellipse, label="{label}"];')
+        for i, e in enumerate(self.eqns):
+            node = f"e{i}"
+            label = f"{e.prim.name}\\n{aval_str(e.outputs[0].shape, e.outputs[0].dtype)}"
+            lines.append(f'  {node} [shape=box, label="{label}"];')
+            for a in e.inputs:
+                if isinstance(a, Var):
+                    lines.append(f"  {ids[a]} -> {node};")
+                else:
+                    lit = f"l{i}_{len(lines)}"
+                    lines.append(f'  {lit} [shape=plaintext, label="{a!r}"];')
+                    lines.append(f"  {lit} -> {node};")
+            for v in e.outputs:
+                ids[v] = node
+        for k, a in enumerate(self.outvars):
+            lines.append(f'  out{k} [shape=doublecircle, label="out {k}"];')
+            if isinstance(a, Var):
+                lines.append(f"  {ids[a]} -> out{k};")
+        lines.append("}")
+        return "\n".join(lines)
+
+
+class Tracer:
+    """Stands for an array while a function is traced; records what is done to it.
+
+    Operators, ``.T``, ``.reshape`` and friends are installed by ``funcgrad.numpy``.
+    """
+
+    __slots__ = ("variable", "builder")
+    __array_priority__ = 1000
+
+    def __init__(self, var, builder):
+        self.variable = var
+        self.builder = builder
+
+    shape = property(lambda self: self.variable.shape)
+    dtype = property(lambda self: self.variable.dtype)
+    ndim = property(lambda self: len(self.variable.shape))
+    size = property(lambda self: int(np.prod(self.variable.shape, dtype=np.int64)))
+
+    def __len__(self):
+        if not self.shape:
+            raise TypeError("len() of a 0-d traced array")
+        return self.shape[0]
+
+    def __iter__(self):
+        if not self.shape:
+            raise TypeError("iteration over a 0-d traced array")
+        return (self[i] for i in range(self.shape[0]))
+
+    def concrete(self, why):
+        """The value this tracer stands for, or a ConcretizationError explaining why not."""
+        if not self.builder.active:
+            raise TracerLeakError(
+                f"a traced {aval_str(self.shape, self.dtype)} value was used after the "
+                f"transformation that created it returned ({why}) at {user_frame()}: "
+                "return it from the function instead of storing it"
+            )
+        return self.builder.value(self.variable, why)
+
+    def __bool__(self):
+        return bool(self.concrete("Python bool"))
+
+    def __int__(self):
+        return int(self.concrete("Python int"))
+
+    def __float__(self):
+        return float(self.concrete("Python float"))
+
+    def __index__(self):
+        return int(self.concrete("index or size").__index__())
+
+    def item(self):
+        return self.concrete("item()").item()
+
+    def tolist(self):
+        return self.concrete("tolist()").tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        raise ConcretizationError(
+            f"a traced {aval_str(self.shape, self.dtype)} value was converted to a NumPy "
+            f"array at {user_frame()}: inside grad/jit use funcgrad.numpy (fnp) "
+            "functions, not numpy ones, so the operation is traced"
+        )
+
+    __hash__ = None
+
+    def __repr__(self):
+        return f"Traced<{aval_str(self.shape, self.dtype)}>"
+
+
+class Builder:
+    """Records the equations of one trace; becomes a Graph with :meth:`build`.
+
+    Inputs carry an optional *source*: the concrete array (or outer tracer) they stand
+    for. Values are computed lazily, only when Python asks for one (``if x > 0:``),
+    so tracing does no numeric work unless control flow needs it.
+    """
+
+    def __init__(self):
+        self.eqns = []
+        self.invars = []
+        self.constvars = []
+        self.consts = []
+        self.sources = {}  # Var -> ndarray | Tracer | None (abstract)
+        self.names = {}  # Var -> name of the argument, for error messages
+        self.values = {}  # Var -> ndarray, computed on demand
+        self.producer = {}  # Var -> index of the equation that computes it
+        self._lifted = {}  # id(outer object) -> (Var, object)
+        self.active = False
+
+    def __enter__(self):
+        _state.stack.append(self)
+        self.active = True
+        return self
+
+    def __exit__(self, *exc):
+        popped = _state.stack.pop()
+        assert popped is self, "builder stack corrupted"
+        self.active = False
+
+    def new_input(self, shape, dtype, source=None, name=None, weak=False):
+        var = Var(shape, dtype, weak)
+        self.invars.append(var)
+        self.sources[var] = source
+        if name is not None:
+            self.names[var] = name
+        return Tracer(var, self)
+
+    def atom(self, x):
+        """The Var or Literal standing for ``x`` in this trace."""
+        if isinstance(x, Tracer):
+            if x.builder is self:
+                return x.variable
+            if not x.builder.active:
+                raise TracerLeakError(
+                    f"a traced {aval_str(x.shape, x.dtype)} value from a transformation "
+                    f"that already returned was used at {user_frame()}: return it from "
+                    "the function instead of storing it"
+                )
+            return self._lift(x, x.shape, x.dtype, x.variable.weak)
+        if isinstance(x, Literal):
+            return x
+        arr = np.asarray(x)
+        if arr.ndim == 0:
+            return Literal(arr)
+        return self._lift(arr, arr.shape, arr.dtype, False)
+
+    def _lift(self, obj, shape, dtype, weak):
+        hit = self._lifted.get(id(obj))
+        if hit is not None:
+            return hit[0]
+        var = Var(shape, dtype, weak)
+        self._lifted[id(obj)] = (var, obj)  # keeping obj alive keeps its id unique
+        self.constvars.append(var)
+        self.consts.append(obj)
+        self.sources[var] = obj
+        return var
+
+    def add(self, prim, inputs, params, shape, dtype):
+        var = Var(shape, dtype)
+        eqn = Eqn(prim, inputs, (var,), params)
+        self.producer[var] = len(self.eqns)
+        self.eqns.append(eqn)
+        return Tracer(var, self)
+
+    def value(self, var, why):
+        """The concrete value of ``var``, evaluating only its not-yet-computed ancestors."""
+        if var in self.values:
+            return self.values[var]
+        todo, seen, stack = [], {var}, [var]
+        while stack:  # iterative: graphs may be 10^5 equations deep
+            v = stack.pop()
+            index = self.producer.get(v)
+            if index is None:
+                self.values[v] = self._source_value(v, var, why)
+                continue
+            todo.append(index)
+            for a in self.eqns[index].inputs:
+                if isinstance(a, Var) and a not in self.values and a not in seen:
+                    seen.add(a)
+                    stack.append(a)
+        for eqn in map(self.eqns.__getitem__, sorted(todo)):
+            args = [self.values[a] if isinstance(a, Var) else a.value for a in eqn.inputs]
+            out = eqn.outputs[0]
+            self.values[out] = eval_impl(eqn.prim, args, eqn.params, out.dtype)
+        return self.values[var]
+
+    def _source_value(self, v, wanted, why):
+        source = self.sources.get(v)
+        if isinstance(source, Tracer):
+            return source.concrete(why)
+        if source is not None:
+            return np.asarray(source)
+        name = self.names.get(v)
+        origin = f"argument '{name}'" if name else "an abstract input"
+        raise ConcretizationError(
+            f"a traced {aval_str(wanted.shape, wanted.dtype)} value that depends on {origin} "
+            f"was used as a {why} at {user_frame()}. Under jit, array arguments are abstract "
+            "(only shape and dtype are known): mark the argument static with "
+            "jit(f, static_argnums=...) or replace Python control flow on values with "
+            "fnp.where(cond, x, y)"
+        )
+
+    def build(self, outs):
+        """Freeze the trace into a Graph whose outputs are ``outs``."""
+        outvars = [self.atom(o) for o in outs]
+        return Graph(self.constvars, self.invars, self.eqns, outvars, self.consts)
+
+
+class _State(threading.local):
+    def __init__(self):
+        self.stack = []
+
+
+_state = _State()
+
+
+def current_builder():
+    stack = _state.stack
+    return stack[-1] if stack else None
+
+
+def eval_impl(prim, args, params, dtype):
+    """Run a primitive's reference implementation, pinning the result dtype."""
+    out = prim.impl(*args, **params)
+    if not isinstance(out, np.ndarray) or out.dtype != dtype:
+        out = np.asarray(out, dtype=dtype)
+    return out
+
+
+def bind(prim, *args, **params):
+    """Apply ``prim``: record an equation when tracing, else compute at once."""
+    builder = current_builder()
+    if builder is None:
+        arrays = []
+        for a in args:
+            if isinstance(a, Tracer):
+                a.concrete(f"operand of {prim.name}")  # raises the leak error
+            arrays.append(a.value if isinstance(a, Literal) else np.asarray(a))
+        _, dtype = _abstract_eval(prim, arrays, params)
+        return eval_impl(prim, arrays, params, dtype)
+    inputs = [builder.atom(a) for a in args]
+    shape, dtype = _abstract_eval(prim, inputs, params)
+    return builder.add(prim, inputs, params, shape, dtype)
+
+
+def _abstract_eval(prim, operands, params):
+    try:
+        shape, dtype = prim.abstract_eval(*operands, **params)
+    except FuncgradError as e:
+        raise located(e) from None
+    return tuple(shape), np.dtype(dtype)
+
+
+def is_float(dtype):
+    return np.issubdtype(dtype, np.inexact)
+
+
+def check_float(where, dtype):
+    if not is_float(dtype):
+        raise DtypeError(f"{where}: expected a floating-point array, got {np.dtype(dtype).name}")
+
+
+def eval_graph(graph, consts, args):
+    """Apply ``graph``'s equations to ``consts`` and ``args`` with :func:`bind`: inside a
+    trace this inlines the graph into it; outside it computes eagerly."""
+    env = dict(zip(graph.constvars, consts))
+    env.update(zip(graph.invars, args))
+
+    def read(atom):
+        return env[atom] if isinstance(atom, Var) else atom.value
+
+    for eqn in graph.eqns:
+        env[eqn.outputs[0]] = bind(eqn.prim, *map(read, eqn.inputs), **eqn.params)
+    return [read(a) for a in graph.outvars]

@@ -1,0 +1,125 @@
+"""``jit``: trace once per signature (pytree structure, shapes, dtypes, static args), cache
+the graph, and run its program on every later call with the same signature."""
+
+import functools
+import logging
+from typing import NamedTuple
+
+import numpy as np
+
+from . import runtime
+from .core import Tracer, aval_str
+from .errors import user_frame
+from .tracing import arg_name, flatten_args, is_arraylike, trace
+
+log = logging.getLogger("funcgrad")
+
+
+class CacheInfo(NamedTuple):
+    hits: int
+    misses: int
+    size: int
+
+
+class _Entry(NamedTuple):
+    graph: object
+    out_tree: object
+
+
+def _static_set(fun, static_argnums, static_argnames, args, kwargs):
+    nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+    nums = {n % len(args) if -len(args) <= n < len(args) else n for n in nums}
+    names = {static_argnames} if isinstance(static_argnames, str) else set(static_argnames)
+    return frozenset(n for n in nums if n < len(args)), names
+
+
+def _leaf_sig(leaf):
+    if isinstance(leaf, Tracer):
+        return leaf.shape, leaf.dtype, leaf.variable.weak
+    arr = np.asarray(leaf)
+    return arr.shape, arr.dtype, isinstance(leaf, (bool, int, float))
+
+
+def jit(fun, static_argnums=(), static_argnames=()):
+    """Compile ``fun``: trace it abstractly once per argument signature and reuse the graph.
+
+    Array arguments are abstract inside ``fun`` (shape and dtype only): Python control
+    flow on their values raises a ConcretizationError; mark such arguments static or use
+    ``fnp.where``. ``f.cache_info()`` reports hits and traces; every trace after the
+    first is logged (logger ``"funcgrad"``, level INFO) with the reason.
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp
+    >>> f = fg.jit(lambda x, n: x ** n, static_argnums=1)
+    >>> f(fnp.array([1.0, 2.0]), 3)
+    array([1., 8.])
+    >>> f.cache_info()
+    CacheInfo(hits=0, misses=1, size=1)
+    """
+    cache = {}
+    counts = {"hits": 0, "misses": 0}
+    last = {}  # previous signature, to explain a re-trace
+
+    @functools.wraps(fun)
+    def jitted(*args, **kwargs):
+        static, static_names = _static_set(fun, static_argnums, static_argnames, args, kwargs)
+        dyn_kwargs = {k: v for k, v in kwargs.items() if k not in static_names}
+        static_kwargs = {k: v for k, v in kwargs.items() if k in static_names}
+        leaves, trees, _ = flatten_args(
+            [None if i in static else a for i, a in enumerate(args)], dyn_kwargs
+        )
+        for leaf in leaves:
+            if not is_arraylike(leaf):
+                raise TypeError(
+                    f"jit({fun.__name__}): an argument holds a {type(leaf).__name__}, which "
+                    "is not an array: pass it with static_argnums/static_argnames "
+                    f"({user_frame()})"
+                )
+        statics = tuple((i, args[i]) for i in sorted(static)) + tuple(sorted(static_kwargs.items()))
+        try:
+            key = (trees, tuple(map(_leaf_sig, leaves)), statics)
+            hash(key)
+        except TypeError:
+            raise TypeError(
+                f"jit({fun.__name__}): static arguments must be hashable, got "
+                f"{[type(v).__name__ for _, v in statics]} ({user_frame()})"
+            ) from None
+        entry = cache.get(key)
+        if entry is None:
+            counts["misses"] += 1
+            _explain_retrace(fun, last.get("key"), key)
+            call = functools.partial(fun, **static_kwargs) if static_kwargs else fun
+            traced = trace(call, args, dyn_kwargs, abstract=True, static=static)
+            entry = _Entry(traced.graph, traced.out_tree)
+            # A graph closing over an enclosing trace's tracers is valid only in that trace.
+            if not any(isinstance(c, Tracer) for c in traced.graph.consts):
+                cache[key] = entry
+            last["key"] = key
+        else:
+            counts["hits"] += 1
+        outs = runtime.call(entry.graph, entry.graph.consts, leaves)
+        return entry.out_tree.unflatten(outs)
+
+    jitted.cache_info = lambda: CacheInfo(counts["hits"], counts["misses"], len(cache))
+    jitted.cache_clear = cache.clear
+    return jitted
+
+
+def _explain_retrace(fun, old, new):
+    name = getattr(fun, "__name__", "function")
+    if old is None:
+        log.info("jit(%s): tracing for the first time", name)
+        return
+    reason = "static arguments changed" if old[2] != new[2] else "argument structure changed"
+    if old[0] == new[0] and old[2] == new[2]:
+        owners = [i for i, td in enumerate(new[0]) for _ in range(td.num_leaves)]
+        for owner, a, b in zip(owners, old[1], new[1]):
+            if a != b:
+                reason = (
+                    f"argument {arg_name(fun, owner)} changed from {aval_str(a[0], a[1])} "
+                    f"to {aval_str(b[0], b[1])}"
+                )
+                break
+    log.info("jit(%s): re-tracing because %s", name, reason)
+
+
+__all__ = ["jit", "CacheInfo"]

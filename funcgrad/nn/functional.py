@@ -1,0 +1,169 @@
+"""Activations, softmax family, convolution and pooling as plain functions.
+
+All are compositions of primitives (no VJP of their own): fusion recovers the speed.
+They work eagerly on arrays and under tracing alike.
+"""
+
+import numpy as np
+
+from .. import numpy as fnp
+from .. import primitives as P
+from ..errors import ShapeError, user_frame
+
+
+def relu(x):
+    """``max(x, 0)``, with slope 0 at 0 (as JAX and PyTorch).
+
+    >>> relu(np.array([-1.0, 2.0]))
+    array([0., 2.])
+    """
+    return fnp.where(fnp.greater(x, 0), x, 0)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    """``x`` where positive, ``negative_slope * x`` elsewhere."""
+    return fnp.where(fnp.greater(x, 0), x, fnp.multiply(x, negative_slope))
+
+
+def sigmoid(x):
+    """The logistic function, as ``0.5 * tanh(x / 2) + 0.5``: no overflow for any x.
+
+    >>> sigmoid(np.array([0.0]))
+    array([0.5])
+    """
+    return fnp.add(fnp.multiply(fnp.tanh(fnp.multiply(x, 0.5)), 0.5), 0.5)
+
+
+def softplus(x):
+    """``log(1 + exp(x))``, computed without overflow."""
+    return fnp.add(fnp.log1p(fnp.exp(fnp.negative(fnp.absolute(x)))), fnp.maximum(x, 0))
+
+
+def _shift(x, axis):
+    """The max along ``axis`` (kept), as a constant: subtracting it prevents overflow,
+    and its gradient cancels exactly, so it need not be differentiated."""
+    m = fnp.stop_gradient(fnp.max(x, axis=axis, keepdims=True))
+    return fnp.where(fnp.isfinite(m), m, 0)  # rows of -inf stay -inf, not nan
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    """``log(sum(exp(x)))`` along ``axis``, stable for any magnitude.
+
+    >>> float(logsumexp(np.array([1000.0, 1000.0])))  # doctest: +ELLIPSIS
+    1000.693...
+    """
+    m = _shift(x, axis)
+    out = fnp.add(fnp.log(fnp.sum(fnp.exp(fnp.subtract(x, m)), axis=axis, keepdims=True)), m)
+    return out if keepdims else fnp.squeeze(out, axis=axis)
+
+
+def log_softmax(x, axis=-1):
+    """``x - logsumexp(x)`` along ``axis``."""
+    shifted = fnp.subtract(x, _shift(x, axis))
+    return fnp.subtract(shifted, fnp.log(fnp.sum(fnp.exp(shifted), axis=axis, keepdims=True)))
+
+
+def softmax(x, axis=-1):
+    """``exp(x) / sum(exp(x))`` along ``axis``.
+
+    >>> softmax(np.array([0.0, 0.0]))
+    array([0.5, 0.5])
+    """
+    e = fnp.exp(fnp.subtract(x, _shift(x, axis)))
+    return fnp.divide(e, fnp.sum(e, axis=axis, keepdims=True))
+
+
+def one_hot(labels, num_classes, dtype=np.float32):
+    """``labels[..., None] == arange(num_classes)`` as ``dtype``."""
+    return fnp.astype(fnp.equal(fnp.expand_dims(labels, -1), np.arange(num_classes)), dtype)
+
+
+# ---------------------------------------------------------------- convolution and pooling
+
+
+def _pair(name, what, v):
+    pair = (v, v) if isinstance(v, (int, np.integer)) else tuple(v)
+    if len(pair) != 2 or not all(isinstance(p, (int, np.integer)) and p >= 1 for p in pair):
+        raise ShapeError(f"{name}: {what} must be a positive int or a pair, got {v!r} at {user_frame()}")
+    return tuple(int(p) for p in pair)
+
+
+def _padding(name, padding, in_hw, window, stride, dilation):
+    """Normalize padding to ((top, bottom), (left, right))."""
+    if isinstance(padding, str):
+        mode = padding.upper()
+        if mode == "VALID":
+            return ((0, 0), (0, 0))
+        if mode != "SAME":
+            raise ValueError(f"{name}: padding must be 'SAME' or 'VALID', got {padding!r}")
+        pads = []  # TensorFlow/JAX convention: output ceil(n / s), extra padding at the end
+        for n, k, s, d in zip(in_hw, window, stride, dilation):
+            out = -(-n // s)
+            total = max(0, (out - 1) * s + d * (k - 1) + 1 - n)
+            pads.append((total // 2, total - total // 2))
+        return tuple(pads)
+    if isinstance(padding, (int, np.integer)):
+        padding = (padding, padding)
+    padding = tuple(padding)
+    if len(padding) == 2 and all(isinstance(p, (int, np.integer)) for p in padding):
+        padding = ((padding[0], padding[0]), (padding[1], padding[1]))
+    ok = len(padding) == 2 and all(len(p) == 2 and min(p) >= 0 for p in padding)
+    if not ok:
+        raise ShapeError(f"{name}: invalid padding {padding!r} at {user_frame()}")
+    return tuple((int(lo), int(hi)) for lo, hi in padding)
+
+
+def _check_nchw(name, x):
+    if fnp.ndim(x) != 4:
+        raise ShapeError(
+            f"{name}: expected an (N, C, H, W) input, got shape {fnp.shape(x)} at {user_frame()}"
+        )
+
+
+def conv2d(x, w, b=None, stride=1, padding=0, dilation=1):
+    """2-D cross-correlation of NCHW ``x`` with OIHW ``w`` (plus bias ``b`` of shape (O,)).
+
+    ``padding`` is an int, a pair, ``((top, bottom), (left, right))``, "SAME" or "VALID".
+
+    >>> conv2d(np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2))).shape
+    (1, 1, 2, 2)
+    """
+    _check_nchw("conv2d", x)
+    x, w = fnp.asarray(x), fnp.asarray(w)
+    x, w = fnp.promote(x, w)
+    if w.ndim != 4:
+        raise ShapeError(f"conv2d: expected (O, C, kh, kw) weights, got {w.shape} at {user_frame()}")
+    stride = _pair("conv2d", "stride", stride)
+    dilation = _pair("conv2d", "dilation", dilation)
+    pads = _padding("conv2d", padding, x.shape[2:], w.shape[2:], stride, dilation)
+    y = P.conv2d(x, w, stride=stride, padding=pads, dilation=dilation)
+    if b is not None:
+        y = fnp.add(y, fnp.reshape(b, (1, -1, 1, 1)))
+    return y
+
+
+def _pool(name, prim, x, window, stride, padding):
+    _check_nchw(name, x)
+    x = fnp.asarray(x)
+    if not np.issubdtype(x.dtype, np.floating):
+        x = fnp.astype(x, np.float64)
+    window = _pair(name, "window", window)
+    stride = window if stride is None else _pair(name, "stride", stride)
+    pads = _padding(name, padding, x.shape[2:], window, stride, (1, 1))
+    return prim(x, window=window, stride=stride, padding=pads)
+
+
+def max_pool2d(x, window, stride=None, padding=0):
+    """Max over ``window``-sized patches of NCHW ``x`` (stride defaults to the window).
+
+    >>> max_pool2d(np.arange(16.0).reshape(1, 1, 4, 4), 2)[0, 0]
+    array([[ 5.,  7.],
+           [13., 15.]])
+    """
+    return _pool("max_pool2d", P.max_pool2d, x, window, stride, padding)
+
+
+def avg_pool2d(x, window, stride=None, padding=0):
+    """Mean over ``window``-sized patches of NCHW ``x``; padded zeros count (as PyTorch's
+    default ``count_include_pad=True``)."""
+    return _pool("avg_pool2d", P.avg_pool2d, x, window, stride, padding)

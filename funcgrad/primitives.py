@@ -1,0 +1,781 @@
+"""The primitive registry: one record per primitive, declared in one place.
+
+Each record holds the shape/dtype rule, the NumPy reference implementation, the VJP
+rules (one per argument, written with primitives, so backward graphs are graphs and
+``grad(grad(f))`` needs nothing extra) and the JVP rule. Everything else in funcgrad
+(softmax, mean, losses, layers) is composed from these.
+
+Elementwise rules are written once as ``scale(g, ans, *args) = g * d ans / d arg``:
+the VJP unbroadcasts it, the JVP sums it over the arguments' tangents.
+"""
+
+import builtins
+import math
+
+import numpy as np
+
+from . import conv_numpy
+from .core import Primitive, is_float
+from .errors import DtypeError, ShapeError
+
+REGISTRY = {}
+
+
+def _register(name, abstract_eval, impl, vjp=None, jvp=None):
+    prim = Primitive(name, abstract_eval, impl, vjp, jvp)
+    REGISTRY[name] = prim
+    return prim
+
+
+def _lit(value, like):
+    """A scalar constant with the dtype of ``like``."""
+    return np.array(value, dtype=like.dtype)
+
+
+def _fmt(shapes):
+    return " and ".join(str(tuple(s)) for s in shapes)
+
+
+# ---------------------------------------------------------------- shape/dtype rules
+
+
+def _same_dtype(name, operands):
+    dtypes = {np.dtype(o.dtype) for o in operands}
+    if len(dtypes) > 1:
+        names = ", ".join(np.dtype(o.dtype).name for o in operands)
+        raise DtypeError(f"{name}: operands must share one dtype, got {names}")
+    return np.dtype(operands[0].dtype)
+
+
+def _broadcast_shapes(name, shapes):
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ShapeError(f"{name}: shapes {_fmt(shapes)} cannot be broadcast together") from None
+
+
+def _elementwise_rule(name, result_dtype=None, float_only=False):
+    def rule(*operands):
+        dtype = _same_dtype(name, operands)
+        if float_only and not is_float(dtype):
+            raise DtypeError(f"{name}: expected a floating-point array, got {dtype.name}")
+        shape = _broadcast_shapes(name, [o.shape for o in operands])
+        return shape, result_dtype or dtype
+
+    return rule
+
+
+def _check_axes(name, ndim, axes):
+    if len(set(axes)) != len(axes) or any(not 0 <= a < ndim for a in axes):
+        raise ShapeError(f"{name}: axes {axes} are invalid for an array of rank {ndim}")
+
+
+# ---------------------------------------------------------------- graph-building helpers
+
+
+def unbroadcast(g, shape):
+    """Sum ``g`` down to ``shape``: the transpose of NumPy broadcasting."""
+    shape = tuple(shape)
+    if g.shape == shape:
+        return g
+    lead = len(g.shape) - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, d in enumerate(shape) if d == 1 and g.shape[lead + i] != 1
+    )
+    if axes:
+        g = reduce_sum(g, axes=axes)
+    return reshape(g, new_shape=shape) if g.shape != shape else g
+
+
+def broadcast_to(x, shape):
+    """Broadcast ``x`` to ``shape`` NumPy-style (trailing dimensions aligned)."""
+    shape = tuple(shape)
+    if tuple(x.shape) == shape:
+        return x
+    lead = len(shape) - len(x.shape)
+    return broadcast_in_dim(x, shape=shape, broadcast_dimensions=tuple(range(lead, len(shape))))
+
+
+def zeros(shape, dtype):
+    return broadcast_in_dim(np.zeros((), dtype), shape=tuple(shape), broadcast_dimensions=())
+
+
+def swap_last(x):
+    perm = tuple(range(x.ndim - 2)) + (x.ndim - 1, x.ndim - 2)
+    return transpose(x, perm=perm)
+
+
+# ---------------------------------------------------------------- elementwise
+
+
+def _elementwise(name, impl, scales, float_only=False, result_dtype=None):
+    """Register an elementwise primitive from its per-argument ``scale`` rules."""
+
+    def vjp_of(scale):
+        if scale is None:
+            return None
+        return lambda g, ans, *args: unbroadcast(scale(g, ans, *args), args[i_of[scale]].shape)
+
+    i_of = {s: i for i, s in enumerate(scales) if s is not None}
+
+    def jvp(tangents, ans, *args):
+        out = None
+        for scale, t in zip(scales, tangents):
+            if scale is not None and t is not None:
+                term = scale(t, ans, *args)
+                out = term if out is None else add(out, term)
+        return None if out is None else broadcast_to(out, ans.shape)
+
+    rule = _elementwise_rule(name, result_dtype, float_only)
+    return _register(name, rule, impl, tuple(vjp_of(s) for s in scales), jvp)
+
+
+neg = _elementwise("neg", np.negative, [lambda g, ans, x: neg(g)])
+exp = _elementwise("exp", np.exp, [lambda g, ans, x: mul(g, ans)], float_only=True)
+log = _elementwise("log", np.log, [lambda g, ans, x: div(g, x)], float_only=True)
+log1p = _elementwise(
+    "log1p", np.log1p, [lambda g, ans, x: div(g, add(x, _lit(1, x)))], float_only=True
+)
+tanh = _elementwise(
+    "tanh",
+    np.tanh,
+    [lambda g, ans, x: mul(g, sub(_lit(1, ans), mul(ans, ans)))],
+    float_only=True,
+)
+sin = _elementwise("sin", np.sin, [lambda g, ans, x: mul(g, cos(x))], float_only=True)
+cos = _elementwise("cos", np.cos, [lambda g, ans, x: neg(mul(g, sin(x)))], float_only=True)
+sqrt = _elementwise(
+    "sqrt", np.sqrt, [lambda g, ans, x: div(g, mul(ans, _lit(2, ans)))], float_only=True
+)
+abs = _elementwise("abs", np.abs, [lambda g, ans, x: mul(g, sign(x))])
+sign = _elementwise("sign", np.sign, [None])
+stop_gradient = _elementwise("stop_gradient", lambda x: x, [None])
+
+add = _elementwise("add", np.add, [lambda g, ans, x, y: g, lambda g, ans, x, y: g])
+sub = _elementwise("sub", np.subtract, [lambda g, ans, x, y: g, lambda g, ans, x, y: neg(g)])
+mul = _elementwise(
+    "mul", np.multiply, [lambda g, ans, x, y: mul(g, y), lambda g, ans, x, y: mul(g, x)]
+)
+div = _elementwise(
+    "div",
+    np.divide,
+    [lambda g, ans, x, y: div(g, y), lambda g, ans, x, y: neg(div(mul(g, ans), y))],
+    float_only=True,
+)
+
+
+def _pow_scale_x(g, ans, x, y):
+    return mul(g, mul(y, pow(x, sub(y, _lit(1, y)))))
+
+
+def _pow_scale_y(g, ans, x, y):
+    # log(x) is -inf at x == 0, where x**y's slope in y is 0 (for y > 0): JAX does the same.
+    safe_x = select(eq(x, _lit(0, x)), _lit(1, x), x)
+    return mul(g, mul(log(safe_x), ans))
+
+
+pow = _elementwise("pow", np.power, [_pow_scale_x, _pow_scale_y], float_only=True)
+
+
+def _chooser_scales(wins):
+    """max/min: the slope goes to the winning side, split evenly on ties (as JAX does)."""
+
+    def share(x, y, first):
+        mask = select(wins(x, y), _lit(1.0 if first else 0.0, x), _lit(0.0 if first else 1.0, x))
+        return select(eq(x, y), _lit(0.5, x), mask)
+
+    return [
+        lambda g, ans, x, y: mul(g, share(x, y, True)),
+        lambda g, ans, x, y: mul(g, share(x, y, False)),
+    ]
+
+
+max = _elementwise("max", np.maximum, _chooser_scales(lambda x, y: gt(x, y)))
+min = _elementwise("min", np.minimum, _chooser_scales(lambda x, y: lt(x, y)))
+
+_BOOL = np.dtype(bool)
+gt = _elementwise("gt", np.greater, [None, None], result_dtype=_BOOL)
+ge = _elementwise("ge", np.greater_equal, [None, None], result_dtype=_BOOL)
+lt = _elementwise("lt", np.less, [None, None], result_dtype=_BOOL)
+le = _elementwise("le", np.less_equal, [None, None], result_dtype=_BOOL)
+eq = _elementwise("eq", np.equal, [None, None], result_dtype=_BOOL)
+ne = _elementwise("ne", np.not_equal, [None, None], result_dtype=_BOOL)
+
+
+def _select_rule(pred, x, y):
+    if np.dtype(pred.dtype) != _BOOL:
+        raise DtypeError(f"select: the condition must be bool, got {np.dtype(pred.dtype).name}")
+    dtype = _same_dtype("select", [x, y])
+    return _broadcast_shapes("select", [pred.shape, x.shape, y.shape]), dtype
+
+
+def _select_jvp(tangents, ans, pred, x, y):
+    _, tx, ty = tangents
+    if tx is None and ty is None:
+        return None
+    tx = zeros(x.shape, x.dtype) if tx is None else tx
+    ty = zeros(y.shape, y.dtype) if ty is None else ty
+    return broadcast_to(select(pred, tx, ty), ans.shape)
+
+
+select = _register(
+    "select",
+    _select_rule,
+    np.where,
+    (
+        None,
+        lambda g, ans, p, x, y: unbroadcast(select(p, g, _lit(0, g)), x.shape),
+        lambda g, ans, p, x, y: unbroadcast(select(p, _lit(0, g), g), y.shape),
+    ),
+    _select_jvp,
+)
+
+
+def _cast_rule(x, dtype):
+    return x.shape, dtype
+
+
+def _cast_vjp(g, ans, x, dtype):
+    return cast(g, dtype=x.dtype) if is_float(x.dtype) and is_float(dtype) else None
+
+
+def _cast_jvp(tangents, ans, x, dtype):
+    (t,) = tangents
+    return cast(t, dtype=dtype) if t is not None and is_float(dtype) else None
+
+
+cast = _register("cast", _cast_rule, lambda x, dtype: x.astype(dtype), (_cast_vjp,), _cast_jvp)
+
+
+# ---------------------------------------------------------------- linear rules
+
+
+def _linear_jvp(prim):
+    """JVP of a primitive linear in all its array arguments: apply it to the tangents."""
+
+    def jvp(tangents, ans, *args, **params):
+        if all(t is None for t in tangents):
+            return None
+        ts = [zeros(a.shape, a.dtype) if t is None else t for t, a in zip(tangents, args)]
+        return prim(*ts, **params)
+
+    return jvp
+
+
+def _bilinear_jvp(prim):
+    """JVP of a primitive linear in each of its two arguments separately."""
+
+    def jvp(tangents, ans, x, y, **params):
+        tx, ty = tangents
+        terms = []
+        if tx is not None:
+            terms.append(prim(tx, y, **params))
+        if ty is not None:
+            terms.append(prim(x, ty, **params))
+        return None if not terms else terms[0] if len(terms) == 1 else add(*terms)
+
+    return jvp
+
+
+def _linear(name, rule, impl, vjp):
+    prim = _register(name, rule, impl, vjp)
+    prim.jvp = _linear_jvp(prim)
+    return prim
+
+
+# ---------------------------------------------------------------- reductions
+
+
+def _reduce_rule(name):
+    def rule(x, axes):
+        _check_axes(name, len(x.shape), axes)
+        if name != "reduce_sum" and any(x.shape[a] == 0 for a in axes):
+            raise ShapeError(f"{name}: cannot reduce a zero-size axis of shape {x.shape}")
+        return tuple(d for i, d in enumerate(x.shape) if i not in axes), x.dtype
+
+    return rule
+
+
+def _kept(x, axes):
+    return tuple(i for i in range(len(x.shape)) if i not in axes)
+
+
+reduce_sum = _linear(
+    "reduce_sum",
+    _reduce_rule("reduce_sum"),
+    lambda x, axes: np.sum(x, axis=axes),
+    (
+        lambda g, ans, x, axes: broadcast_in_dim(
+            g, shape=x.shape, broadcast_dimensions=_kept(x, axes)
+        ),
+    ),
+)
+
+
+def _chooser_location(ans, x, axes):
+    """Where x attains its max/min, as 0/1 weights that split ties evenly."""
+    dims = _kept(x, axes)
+    hit = cast(eq(x, broadcast_in_dim(ans, shape=x.shape, broadcast_dimensions=dims)), dtype=x.dtype)
+    count = broadcast_in_dim(reduce_sum(hit, axes=axes), shape=x.shape, broadcast_dimensions=dims)
+    return div(hit, count)
+
+
+def _chooser_reduce(name, impl):
+    def vjp(g, ans, x, axes):
+        gb = broadcast_in_dim(g, shape=x.shape, broadcast_dimensions=_kept(x, axes))
+        return mul(gb, _chooser_location(ans, x, axes))
+
+    def jvp(tangents, ans, x, axes):
+        (t,) = tangents
+        return None if t is None else reduce_sum(mul(t, _chooser_location(ans, x, axes)), axes=axes)
+
+    return _register(name, _reduce_rule(name), impl, (vjp,), jvp)
+
+
+reduce_max = _chooser_reduce("reduce_max", lambda x, axes: np.max(x, axis=axes))
+reduce_min = _chooser_reduce("reduce_min", lambda x, axes: np.min(x, axis=axes))
+
+
+def _argmax_rule(x, axis, index_dtype):
+    _check_axes("argmax", len(x.shape), (axis,))
+    if x.shape[axis] == 0:
+        raise ShapeError(f"argmax: cannot take the argmax of a zero-size axis of shape {x.shape}")
+    return tuple(d for i, d in enumerate(x.shape) if i != axis), index_dtype
+
+
+argmax = _register(
+    "argmax", _argmax_rule, lambda x, axis, index_dtype: np.argmax(x, axis=axis), (None,)
+)
+
+# ---------------------------------------------------------------- shape operations
+
+
+def _reshape_rule(x, new_shape):
+    if math.prod(new_shape) != math.prod(x.shape) or any(d < 0 for d in new_shape):
+        raise ShapeError(f"reshape: cannot reshape an array of shape {x.shape} into {new_shape}")
+    return new_shape, x.dtype
+
+
+reshape = _linear(
+    "reshape",
+    _reshape_rule,
+    lambda x, new_shape: np.reshape(x, new_shape),
+    (lambda g, ans, x, new_shape: reshape(g, new_shape=x.shape),),
+)
+
+
+def _transpose_rule(x, perm):
+    if sorted(perm) != list(range(len(x.shape))):
+        raise ShapeError(f"transpose: {perm} is not a permutation of the axes of shape {x.shape}")
+    return tuple(x.shape[p] for p in perm), x.dtype
+
+
+transpose = _linear(
+    "transpose",
+    _transpose_rule,
+    lambda x, perm: np.transpose(x, perm),
+    (lambda g, ans, x, perm: transpose(g, perm=tuple(np.argsort(perm).tolist())),),
+)
+
+
+def _broadcast_in_dim_rule(x, shape, broadcast_dimensions):
+    dims = broadcast_dimensions
+    ok = len(dims) == len(x.shape) and list(dims) == sorted(set(dims))
+    ok = ok and all(0 <= d < len(shape) and x.shape[i] in (1, shape[d]) for i, d in enumerate(dims))
+    if not ok:
+        raise ShapeError(f"broadcast: cannot broadcast an array of shape {x.shape} to {shape}")
+    return shape, x.dtype
+
+
+def _broadcast_in_dim_impl(x, shape, broadcast_dimensions):
+    expanded = [1] * len(shape)
+    for i, d in enumerate(broadcast_dimensions):
+        expanded[d] = x.shape[i]
+    return np.broadcast_to(np.reshape(x, expanded), shape)
+
+
+def _broadcast_in_dim_vjp(g, ans, x, shape, broadcast_dimensions):
+    dims = broadcast_dimensions
+    stretched = {d for i, d in enumerate(dims) if x.shape[i] == 1 and shape[d] != 1}
+    axes = tuple(d for d in range(len(shape)) if d not in dims or d in stretched)
+    g = reduce_sum(g, axes=axes) if axes else g
+    return reshape(g, new_shape=x.shape) if g.shape != x.shape else g
+
+
+broadcast_in_dim = _linear(
+    "broadcast_in_dim", _broadcast_in_dim_rule, _broadcast_in_dim_impl, (_broadcast_in_dim_vjp,)
+)
+
+
+def _slice_rule(x, start, limit, strides):
+    ok = len(start) == len(limit) == len(strides) == len(x.shape)
+    ok = ok and all(
+        0 <= s <= e <= d and st >= 1 for s, e, st, d in zip(start, limit, strides, x.shape)
+    )
+    if not ok:
+        raise ShapeError(
+            f"slice: start {start}, limit {limit}, strides {strides} are invalid for shape "
+            f"{x.shape}"
+        )
+    return tuple(-(-(e - s) // st) for s, e, st in zip(start, limit, strides)), x.dtype
+
+
+def _slice_vjp(g, ans, x, start, limit, strides):
+    hi = []
+    for s, n, st, d in zip(start, ans.shape, strides, x.shape):
+        hi.append(d - s if n == 0 else d - (s + (n - 1) * st + 1))
+    return pad(g, lo=start, hi=tuple(hi), interior=tuple(st - 1 for st in strides), value=0.0)
+
+
+slice = _linear(
+    "slice",
+    _slice_rule,
+    lambda x, start, limit, strides: x[tuple(map(builtins.slice, start, limit, strides))],
+    (_slice_vjp,),
+)
+
+
+def _rev_rule(x, axes):
+    _check_axes("rev", len(x.shape), axes)
+    return x.shape, x.dtype
+
+
+rev = _linear(
+    "rev", _rev_rule, lambda x, axes: np.flip(x, axes), (lambda g, ans, x, axes: rev(g, axes=axes),)
+)
+
+
+def _pad_rule(x, lo, hi, interior, value):
+    ok = len(lo) == len(hi) == len(interior) == len(x.shape)
+    if not ok or any(p < 0 for p in lo + hi + interior):
+        raise ShapeError(f"pad: widths lo={lo} hi={hi} interior={interior} for shape {x.shape}")
+    shape = tuple(
+        a + b + d + (d - 1) * i if d else a + b for a, b, i, d in zip(lo, hi, interior, x.shape)
+    )
+    return shape, x.dtype
+
+
+def _pad_impl(x, lo, hi, interior, value):
+    shape, _ = _pad_rule(x, lo, hi, interior, value)
+    out = np.full(shape, value, dtype=x.dtype)
+    index = tuple(
+        builtins.slice(a, a + (d - 1) * (i + 1) + 1 if d else a, i + 1)
+        for a, i, d in zip(lo, interior, x.shape)
+    )
+    out[index] = x
+    return out
+
+
+def _pad_vjp(g, ans, x, lo, hi, interior, value):
+    limit = tuple(a + (d - 1) * (i + 1) + 1 if d else a for a, i, d in zip(lo, interior, x.shape))
+    return slice(g, start=lo, limit=limit, strides=tuple(i + 1 for i in interior))
+
+
+def _pad_jvp(tangents, ans, x, lo, hi, interior, value):
+    (t,) = tangents
+    return None if t is None else pad(t, lo=lo, hi=hi, interior=interior, value=0.0)
+
+
+pad = _register("pad", _pad_rule, _pad_impl, (_pad_vjp,), _pad_jvp)
+
+
+def _concatenate_rule(*xs, axis):
+    dtype = _same_dtype("concatenate", xs)
+    first = xs[0].shape
+    ok = all(len(x.shape) == len(first) for x in xs) and 0 <= axis < len(first)
+    ok = ok and all(
+        all(a == b for i, (a, b) in enumerate(zip(x.shape, first)) if i != axis) for x in xs
+    )
+    if not ok:
+        raise ShapeError(
+            f"concatenate: shapes {_fmt([x.shape for x in xs])} do not match outside axis {axis}"
+        )
+    return first[:axis] + (sum(x.shape[axis] for x in xs),) + first[axis + 1 :], dtype
+
+
+def _concatenate_vjp(k):
+    def vjp(g, ans, *xs, axis):
+        begin = sum(x.shape[axis] for x in xs[:k])
+        start = tuple(begin if i == axis else 0 for i in range(g.ndim))
+        limit = tuple(begin + xs[k].shape[axis] if i == axis else d for i, d in enumerate(g.shape))
+        return slice(g, start=start, limit=limit, strides=(1,) * g.ndim)
+
+    return vjp
+
+
+class _ConcatenateVjp(tuple):
+    """Per-argument VJP rules for a variadic primitive, made on demand."""
+
+    def __getitem__(self, k):
+        return _concatenate_vjp(k)
+
+    def __len__(self):
+        return 1 << 30
+
+    def __iter__(self):
+        raise TypeError("variadic VJP table")
+
+
+concatenate = _register(
+    "concatenate",
+    _concatenate_rule,
+    lambda *xs, axis: np.concatenate(xs, axis=axis),
+    _ConcatenateVjp(),
+)
+concatenate.jvp = _linear_jvp(concatenate)
+
+
+def _gather_rule(x, *indices):
+    for i in indices:
+        if not np.issubdtype(i.dtype, np.integer):
+            raise DtypeError(f"gather: indices must be integers, got {np.dtype(i.dtype).name}")
+    if len(indices) > len(x.shape):
+        raise ShapeError(f"gather: {len(indices)} index arrays for an array of shape {x.shape}")
+    batch = _broadcast_shapes("gather", [i.shape for i in indices])
+    return tuple(batch) + tuple(x.shape[len(indices) :]), x.dtype
+
+
+def _scatter_add_rule(g, *indices, shape):
+    out, _ = _gather_rule(np.empty(shape, dtype=np.int8), *indices)
+    if tuple(g.shape) != out:
+        raise ShapeError(f"scatter_add: update shape {g.shape} does not match {out}")
+    return shape, g.dtype
+
+
+def _scatter_add_impl(g, *indices, shape):
+    out = np.zeros(shape, dtype=g.dtype)
+    np.add.at(out, tuple(indices), g)
+    return out
+
+
+def _index_vjps(rule, count=8):
+    """VJP table for (array, *int indices): only the array gets a cotangent."""
+    return (rule,) + (None,) * count
+
+
+gather = _register(
+    "gather",
+    _gather_rule,
+    lambda x, *indices: x[tuple(indices)],
+    _index_vjps(lambda g, ans, x, *indices: scatter_add(g, *indices, shape=x.shape)),
+    lambda tangents, ans, x, *indices: None
+    if tangents[0] is None
+    else gather(tangents[0], *indices),
+)
+scatter_add = _register(
+    "scatter_add",
+    _scatter_add_rule,
+    _scatter_add_impl,
+    _index_vjps(lambda g, ans, x, *indices, shape: gather(g, *indices)),
+    lambda tangents, ans, x, *indices, shape: None
+    if tangents[0] is None
+    else scatter_add(tangents[0], *indices, shape=shape),
+)
+
+
+def _matmul_rule(a, b):
+    dtype = _same_dtype("matmul", [a, b])
+    if len(a.shape) < 2 or len(b.shape) < 2 or a.shape[:-2] != b.shape[:-2]:
+        raise ShapeError(f"matmul: shapes {_fmt([a.shape, b.shape])} have mismatched batch dims")
+    if a.shape[-1] != b.shape[-2]:
+        raise ShapeError(
+            f"matmul: shapes {_fmt([a.shape, b.shape])} do not align "
+            f"({a.shape[-1]} != {b.shape[-2]})"
+        )
+    return a.shape[:-1] + b.shape[-1:], dtype
+
+
+matmul = _register(
+    "matmul",
+    _matmul_rule,
+    np.matmul,
+    (
+        lambda g, ans, a, b: matmul(g, swap_last(b)),
+        lambda g, ans, a, b: matmul(swap_last(a), g),
+    ),
+)
+matmul.jvp = _bilinear_jvp(matmul)
+
+# ---------------------------------------------------------------- convolution and pooling
+
+
+def _window_out(name, in_hw, window, stride, padding, dilation):
+    out = []
+    for n, k, s, (lo, hi), d in zip(in_hw, window, stride, padding, dilation):
+        if s < 1 or d < 1 or k < 1 or lo < 0 or hi < 0:
+            raise ShapeError(
+                f"{name}: window {window}, stride {stride}, padding {padding} and dilation "
+                f"{dilation} must be positive (padding non-negative)"
+            )
+        size = conv_numpy.conv_output_size(n, k, s, lo, hi, d)
+        if size < 1:
+            raise ShapeError(
+                f"{name}: the window {window} (dilation {dilation}) is larger than the "
+                f"padded input {tuple(in_hw)} + padding {padding}"
+            )
+        out.append(size)
+    return tuple(out)
+
+
+def _conv2d_rule(x, w, stride, padding, dilation):
+    dtype = _same_dtype("conv2d", [x, w])
+    if not is_float(dtype):
+        raise DtypeError(f"conv2d: expected floating-point arrays, got {dtype.name}")
+    if len(x.shape) != 4 or len(w.shape) != 4:
+        raise ShapeError(
+            f"conv2d: expected input (N, C, H, W) and weights (O, C, kh, kw), got "
+            f"{_fmt([x.shape, w.shape])}"
+        )
+    if x.shape[1] != w.shape[1]:
+        raise ShapeError(
+            f"conv2d: input has {x.shape[1]} channels but the weights expect {w.shape[1]} "
+            f"(shapes {_fmt([x.shape, w.shape])})"
+        )
+    oh, ow = _window_out("conv2d", x.shape[2:], w.shape[2:], stride, padding, dilation)
+    return (x.shape[0], w.shape[0], oh, ow), dtype
+
+
+def _conv_input_grad_rule(g, w, x_shape, stride, padding, dilation):
+    x = np.empty(x_shape, dtype=w.dtype)
+    if _conv2d_rule(x, w, stride, padding, dilation)[0] != tuple(g.shape):
+        raise ShapeError(f"conv2d_input_grad: cotangent shape {g.shape} does not match")
+    return x_shape, _same_dtype("conv2d_input_grad", [g, w])
+
+
+def _conv_filter_grad_rule(x, g, w_shape, stride, padding, dilation):
+    w = np.empty(w_shape, dtype=x.dtype)
+    if _conv2d_rule(x, w, stride, padding, dilation)[0] != tuple(g.shape):
+        raise ShapeError(f"conv2d_filter_grad: cotangent shape {g.shape} does not match")
+    return w_shape, _same_dtype("conv2d_filter_grad", [x, g])
+
+
+def _conv_params(p):
+    return {k: p[k] for k in ("stride", "padding", "dilation")}
+
+
+conv2d = _register(
+    "conv2d",
+    _conv2d_rule,
+    conv_numpy.conv2d,
+    (
+        lambda g, ans, x, w, **p: conv2d_input_grad(g, w, x_shape=x.shape, **p),
+        lambda g, ans, x, w, **p: conv2d_filter_grad(x, g, w_shape=w.shape, **p),
+    ),
+)
+conv2d.jvp = _bilinear_jvp(conv2d)
+conv2d_input_grad = _register(
+    "conv2d_input_grad",
+    _conv_input_grad_rule,
+    conv_numpy.conv2d_input_grad,
+    (
+        lambda ct, ans, g, w, **p: conv2d(ct, w, **_conv_params(p)),
+        lambda ct, ans, g, w, **p: conv2d_filter_grad(ct, g, w_shape=w.shape, **_conv_params(p)),
+    ),
+)
+conv2d_input_grad.jvp = _bilinear_jvp(conv2d_input_grad)
+conv2d_filter_grad = _register(
+    "conv2d_filter_grad",
+    _conv_filter_grad_rule,
+    conv_numpy.conv2d_filter_grad,
+    (
+        lambda ct, ans, x, g, **p: conv2d_input_grad(g, ct, x_shape=x.shape, **_conv_params(p)),
+        lambda ct, ans, x, g, **p: conv2d(x, ct, **_conv_params(p)),
+    ),
+)
+conv2d_filter_grad.jvp = _bilinear_jvp(conv2d_filter_grad)
+
+
+def _pool_out(name, x_shape, window, stride, padding):
+    if len(x_shape) != 4:
+        raise ShapeError(f"{name}: expected an (N, C, H, W) input, got shape {tuple(x_shape)}")
+    return tuple(x_shape[:2]) + _window_out(name, x_shape[2:], window, stride, padding, (1, 1))
+
+
+def _pool_rule(name, x, *others):
+    """The dtype rule shared by the pooling family."""
+    dtype = _same_dtype(name, (x,) + others)
+    if not is_float(dtype):
+        raise DtypeError(f"{name}: expected a floating-point array, got {dtype.name}")
+    return dtype
+
+
+def _max_pool_rule(x, window, stride, padding):
+    _pool_rule("max_pool2d", x)
+    return _pool_out("max_pool2d", x.shape, window, stride, padding), x.dtype
+
+
+def _max_pool_select_rule(x, t, window, stride, padding):
+    dtype = _pool_rule("max_pool2d_select", x, t)
+    if tuple(t.shape) != tuple(x.shape):
+        raise ShapeError(f"max_pool2d_select: shapes {_fmt([x.shape, t.shape])} differ")
+    return _pool_out("max_pool2d_select", x.shape, window, stride, padding), dtype
+
+
+def _max_pool_scatter_rule(x, g, window, stride, padding):
+    dtype = _pool_rule("max_pool2d_scatter", x, g)
+    if _pool_out("max_pool2d_scatter", x.shape, window, stride, padding) != tuple(g.shape):
+        raise ShapeError(f"max_pool2d_scatter: cotangent shape {g.shape} does not match")
+    return x.shape, dtype
+
+
+def _avg_pool_rule(x, window, stride, padding):
+    _pool_rule("avg_pool2d", x)
+    return _pool_out("avg_pool2d", x.shape, window, stride, padding), x.dtype
+
+
+def _avg_pool_transpose_rule(g, x_shape, window, stride, padding):
+    _pool_rule("avg_pool2d_transpose", g)
+    if _pool_out("avg_pool2d_transpose", x_shape, window, stride, padding) != tuple(g.shape):
+        raise ShapeError(f"avg_pool2d_transpose: cotangent shape {g.shape} does not match")
+    return x_shape, g.dtype
+
+
+def _pool_params(p):
+    return {k: p[k] for k in ("window", "stride", "padding")}
+
+
+def _select_like_jvp(prim):
+    """JVP of a pooling primitive that is linear in its second argument only."""
+
+    def jvp(tangents, ans, x, t, **params):
+        return None if tangents[1] is None else prim(x, tangents[1], **params)
+
+    return jvp
+
+
+max_pool2d = _register(
+    "max_pool2d",
+    _max_pool_rule,
+    conv_numpy.max_pool2d,
+    (lambda g, ans, x, **p: max_pool2d_scatter(x, g, **p),),
+    lambda tangents, ans, x, **p: None
+    if tangents[0] is None
+    else max_pool2d_select(x, tangents[0], **p),
+)
+# The argmax positions are locally constant in x, so neither helper has a slope in x.
+max_pool2d_select = _register(
+    "max_pool2d_select",
+    _max_pool_select_rule,
+    conv_numpy.max_pool2d_select,
+    (None, lambda ct, ans, x, t, **p: max_pool2d_scatter(x, ct, **p)),
+)
+max_pool2d_select.jvp = _select_like_jvp(max_pool2d_select)
+max_pool2d_scatter = _register(
+    "max_pool2d_scatter",
+    _max_pool_scatter_rule,
+    conv_numpy.max_pool2d_scatter,
+    (None, lambda ct, ans, x, g, **p: max_pool2d_select(x, ct, **p)),
+)
+max_pool2d_scatter.jvp = _select_like_jvp(max_pool2d_scatter)
+avg_pool2d = _linear(
+    "avg_pool2d",
+    _avg_pool_rule,
+    conv_numpy.avg_pool2d,
+    (lambda g, ans, x, **p: avg_pool2d_transpose(g, x_shape=x.shape, **p),),
+)
+avg_pool2d_transpose = _linear(
+    "avg_pool2d_transpose",
+    _avg_pool_transpose_rule,
+    conv_numpy.avg_pool2d_transpose,
+    (lambda ct, ans, g, x_shape, **p: avg_pool2d(ct, **p),),
+)

@@ -1,0 +1,66 @@
+"""The NumPy reference interpreter: runs a Graph equation by equation with each
+primitive's reference implementation. It is the oracle for compiled kernels and the
+fallback backend (``FUNCGRAD_BACKEND=numpy``)."""
+
+import numpy as np
+
+from .compiler.passes import dce
+from .core import Var, eval_impl
+
+
+class ReferenceProgram:
+    """A graph prepared for repeated runs: values live in numbered slots, and each slot
+    is released after its last use so long graphs run in bounded memory."""
+
+    def __init__(self, graph):
+        graph = dce(graph)
+        self.graph = graph
+        slot = {}
+        template = []
+        for v in graph.constvars + graph.invars:
+            slot[v] = len(template)
+            template.append(None)
+
+        def ref(atom):
+            if isinstance(atom, Var):
+                return slot[atom]
+            template.append(atom.value)  # literals sit in slots of their own
+            return len(template) - 1
+
+        steps = []
+        for eqn in graph.eqns:
+            ins = [ref(a) for a in eqn.inputs]
+            out = eqn.outputs[0]
+            slot[out] = len(template)
+            template.append(None)
+            steps.append((eqn.prim, ins, slot[out], eqn.params, out.dtype))
+        self.outputs = [ref(a) for a in graph.outvars]
+        self.n_inputs = len(graph.constvars) + len(graph.invars)
+        last_use = {}
+        for i, (_, ins, _, _, _) in enumerate(steps):
+            for s in ins:
+                last_use[s] = i
+        keep = set(self.outputs) | {i for i, v in enumerate(template) if v is not None}
+        self.steps = [
+            (prim, ins, out, params, dtype, [s for s in set(ins) if last_use[s] == i and s not in keep])
+            for i, (prim, ins, out, params, dtype) in enumerate(steps)
+        ]
+        self.template = template
+
+    def __call__(self, consts, args):
+        env = list(self.template)
+        env[: self.n_inputs] = list(consts) + list(args)
+        inputs = {id(a) for a in env[: self.n_inputs]}
+        for prim, ins, out, params, dtype, dead in self.steps:
+            env[out] = eval_impl(prim, [env[i] for i in ins], params, dtype)
+            for i in dead:
+                env[i] = None
+        return [_owned(env[i], inputs) for i in self.outputs]
+
+
+def _owned(value, inputs):
+    """Results belong to the caller: never a view of an input or an internal buffer."""
+    value = np.asarray(value)
+    if id(value) in inputs or not value.flags.owndata or not value.flags.writeable:
+        return np.array(value)
+    return value

@@ -1,0 +1,26 @@
+"""Build script: cythonizes every funcgrad/_kernels/*.pyx into an extension module."""
+
+import glob
+import os
+
+import numpy as np
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+sources = sorted(glob.glob(os.path.join("funcgrad", "_kernels", "*.pyx")))
+extensions = [
+    Extension(
+        "funcgrad._kernels." + os.path.splitext(os.path.basename(src))[0],
+        [src],
+        include_dirs=[np.get_include()],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        extra_compile_args=["-O3"],
+    )
+    for src in sources
+]
+
+setup(
+    ext_modules=cythonize(
+        extensions, compiler_directives={"language_level": 3, "boundscheck": False}
+    ),
+)
