@@ -39,7 +39,8 @@ def _active_vars(graph, wrt):
     """Variables that depend on a differentiated input through floating-point values."""
     active = {v for v, w in zip(graph.invars, wrt) if w and is_float(v.dtype)}
     for eqn in graph.eqns:
-        if any(a in active for a in eqn.inputs if isinstance(a, Var)):
+        rules = eqn.prim.vjp
+        if any(a in active and rules[k] is not None for k, a in enumerate(eqn.inputs)):
             active.update(v for v in eqn.outputs if is_float(v.dtype))
     return active
 
@@ -75,8 +76,9 @@ def vjp_graph(graph, wrt):
                 continue
             args = [read(a) for a in eqn.inputs]
             for k, a in enumerate(eqn.inputs):
-                if a in active:
-                    ct = eqn.prim.vjp[k](g, env[out], *args, **eqn.params)
+                rule = eqn.prim.vjp[k] if a in active else None
+                if rule is not None:
+                    ct = rule(g, env[out], *args, **eqn.params)
                     if ct is not None:
                         accumulate(a, ct)
         grads = [cts.get(v) for v, w in zip(graph.invars, wrt) if w]

@@ -199,9 +199,9 @@ class Graph:
             for e in self.eqns:
                 for v in e.outputs:
                     index[v] = len(index)
-                outs = tuple((v.shape, v.dtype.str) for v in e.outputs)
+                outs = tuple((v.shape, v.dtype) for v in e.outputs)
                 eqns.append((e.prim.name, tuple(map(code, e.inputs)), outs, e.params))
-            sig = tuple((v.shape, v.dtype.str, v.weak) for v in self.constvars + self.invars)
+            sig = tuple((v.shape, v.dtype, v.weak) for v in self.constvars + self.invars)
             self._key = (len(self.constvars), sig, tuple(eqns), tuple(map(code, self.outvars)))
         return self._key
 
@@ -508,7 +508,8 @@ def _abstract_eval(prim, operands, params):
 
 
 def is_float(dtype):
-    return np.issubdtype(dtype, np.inexact)
+    kind = dtype.kind if isinstance(dtype, np.dtype) else np.dtype(dtype).kind
+    return kind in "fc"
 
 
 def check_float(where, dtype):

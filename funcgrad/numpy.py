@@ -592,8 +592,11 @@ def _concrete_mask(mask):
 
 def _index(x, index):
     consumed = builtins.sum(1 for i in index if i is not None and i is not Ellipsis)
-    if Ellipsis in index:
-        k = index.index(Ellipsis)
+    ellipses = [k for k, i in enumerate(index) if i is Ellipsis]  # `in` would compare arrays
+    if len(ellipses) > 1:
+        raise _error(IndexError, "an index can only have a single ellipsis ('...')")
+    if ellipses:
+        k = ellipses[0]
         index = index[:k] + [builtins.slice(None)] * (x.ndim - consumed) + index[k + 1 :]
     elif consumed < x.ndim:
         index = index + [builtins.slice(None)] * (x.ndim - consumed)

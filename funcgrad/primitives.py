@@ -48,18 +48,34 @@ def _same_dtype(name, operands):
 
 
 def _broadcast_shapes(name, shapes):
-    try:
-        return np.broadcast_shapes(*shapes)
-    except ValueError:
-        raise ShapeError(f"{name}: shapes {_fmt(shapes)} cannot be broadcast together") from None
+    """NumPy's broadcasting rule (in plain Python: it runs once per traced operation)."""
+    out = list(shapes[0])
+    for shape in shapes[1:]:
+        if len(shape) > len(out):
+            out[:0] = [1] * (len(shape) - len(out))
+        offset = len(out) - len(shape)
+        for i, d in enumerate(shape):
+            o = out[offset + i]
+            if o == 1:
+                out[offset + i] = d
+            elif d != 1 and d != o:
+                raise ShapeError(f"{name}: shapes {_fmt(shapes)} cannot be broadcast together")
+    return tuple(out)
 
 
 def _elementwise_rule(name, result_dtype=None, float_only=False):
     def rule(*operands):
-        dtype = _same_dtype(name, operands)
-        if float_only and not is_float(dtype):
+        first = operands[0]
+        dtype, shape = first.dtype, first.shape
+        for o in operands[1:]:
+            if o.dtype != dtype:
+                _same_dtype(name, operands)  # raises, naming all dtypes
+            if o.shape != shape:
+                shape = None
+        if float_only and dtype.kind not in "fc":
             raise DtypeError(f"{name}: expected a floating-point array, got {dtype.name}")
-        shape = _broadcast_shapes(name, [o.shape for o in operands])
+        if shape is None:
+            shape = _broadcast_shapes(name, [o.shape for o in operands])
         return shape, result_dtype or dtype
 
     return rule

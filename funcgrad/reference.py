@@ -49,7 +49,7 @@ class ReferenceProgram:
 
     def __call__(self, consts, args):
         env = list(self.template)
-        env[: self.n_inputs] = list(consts) + list(args)
+        env[: self.n_inputs] = [np.asarray(a) for a in (*consts, *args)]
         inputs = {id(a) for a in env[: self.n_inputs]}
         for prim, ins, out, params, dtype, dead in self.steps:
             env[out] = eval_impl(prim, [env[i] for i in ins], params, dtype)
