@@ -18,7 +18,7 @@ import numpy as np
 
 from . import primitives as P
 from .core import Literal, Tracer, is_float
-from .errors import ConcretizationError, DtypeError, ShapeError, user_frame
+from .errors import ConcretizationError, ShapeError, user_frame
 
 # Dtypes and constants, so user code needs only fnp.
 float16, float32, float64 = np.float16, np.float32, np.float64
@@ -477,6 +477,10 @@ def matmul(a, b):
     a, b = promote(a, b)
     if a.ndim == 0 or b.ndim == 0:
         raise _error(ShapeError, "matmul: operands must not be scalars (use *)")
+    if a.ndim == 1 and b.ndim == 1:
+        if a.shape != b.shape:
+            raise _error(ShapeError, f"matmul: shapes {a.shape} and {b.shape} do not align")
+        return P.reduce_sum(P.mul(a, b), axes=(0,))
     a2 = reshape(a, (1,) + a.shape) if a.ndim == 1 else a
     b2 = reshape(b, b.shape + (1,)) if b.ndim == 1 else b
     if a2.shape[-1] != b2.shape[-2]:

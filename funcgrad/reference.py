@@ -42,7 +42,14 @@ class ReferenceProgram:
                 last_use[s] = i
         keep = set(self.outputs) | {i for i, v in enumerate(template) if v is not None}
         self.steps = [
-            (prim, ins, out, params, dtype, [s for s in set(ins) if last_use[s] == i and s not in keep])
+            (
+                prim,
+                ins,
+                out,
+                params,
+                dtype,
+                [s for s in set(ins) if last_use[s] == i and s not in keep],
+            )
             for i, (prim, ins, out, params, dtype) in enumerate(steps)
         ]
         self.template = template

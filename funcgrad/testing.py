@@ -20,9 +20,10 @@ _DEFAULT_EPS = {np.dtype(np.float64): 1e-4, np.dtype(np.float32): 1e-2, np.dtype
 
 
 def _vdot(a, b):
-    return sum(np.vdot(np.asarray(x, np.float64), np.asarray(y, np.float64)) for x, y in zip(
-        tree.leaves(a), tree.leaves(b)
-    ))
+    return sum(
+        np.vdot(np.asarray(x, np.float64), np.asarray(y, np.float64))
+        for x, y in zip(tree.leaves(a), tree.leaves(b))
+    )
 
 
 def _axpy(alpha, v, x):
@@ -30,7 +31,9 @@ def _axpy(alpha, v, x):
 
 
 def _random_like(rng, x):
-    return tree.map(lambda leaf: rng.standard_normal(np.shape(leaf)).astype(np.result_type(leaf)), x)
+    return tree.map(
+        lambda leaf: rng.standard_normal(np.shape(leaf)).astype(np.result_type(leaf)), x
+    )
 
 
 def _widest_float(args):

@@ -9,7 +9,9 @@ import pytest
 import funcgrad
 
 MODULES = sorted(
-    m.name for m in pkgutil.walk_packages(funcgrad.__path__, "funcgrad.") if "_kernels" not in m.name
+    m.name
+    for m in pkgutil.walk_packages(funcgrad.__path__, "funcgrad.")
+    if "_kernels" not in m.name
 )
 
 
