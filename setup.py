@@ -14,7 +14,8 @@ extensions = [
         [src],
         include_dirs=[np.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-        extra_compile_args=["-O3"],
+        extra_compile_args=["-O3", "-fopenmp"],  # OpenMP: prange in the conv/pool kernels
+        extra_link_args=["-fopenmp"],
     )
     for src in sources
 ]

@@ -5,7 +5,7 @@
 array([0., 0., 0.])
 """
 
-from . import nn, numpy, tree
+from . import data, datasets, io, metrics, nn, numpy, optim, random, tree
 from .autodiff import grad, hessian, jacobian, jvp, stop_gradient, value_and_grad, vjp
 from .core import Graph
 from .errors import (
@@ -46,14 +46,20 @@ __all__ = [
     "Graph",
     "ShapeError",
     "TracerLeakError",
+    "data",
+    "datasets",
     "grad",
     "hessian",
+    "io",
     "jacobian",
     "jit",
     "jvp",
     "make_graph",
+    "metrics",
     "nn",
     "numpy",
+    "optim",
+    "random",
     "stop_gradient",
     "tree",
     "value_and_grad",

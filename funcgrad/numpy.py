@@ -135,7 +135,7 @@ add = _binary(P.add, "add")
 subtract = _binary(P.sub, "subtract")
 multiply = _binary(P.mul, "multiply")
 divide = true_divide = _binary(P.div, "divide", floating=True)
-power = _binary(P.pow, "power", floating=True)
+_float_power = _binary(P.pow, "power", floating=True)
 maximum = _binary(P.max, "maximum")
 minimum = _binary(P.min, "minimum")
 greater = _binary(P.gt, "greater")
@@ -166,6 +166,29 @@ def log10(x):
 
 def tan(x):
     return divide(sin(x), cos(x))
+
+
+def power(x, y):
+    """``x ** y`` with broadcasting; integers to integer powers stay integers, as in NumPy."""
+    dtype = result_type(x, y)
+    if dtype.kind not in "iu":
+        return _float_power(x, y)
+    if isinstance(y, numbers.Integral):  # repeated squaring: exact, wraps like NumPy
+        n = operator_index(y)
+        if n < 0:
+            raise _error(ValueError, "power: integers to negative integer powers are not allowed")
+        x = asarray(x, dtype)
+        out, result_shape = None, shape(x)
+        while n:
+            if n & 1:
+                out = x if out is None else multiply(out, x)
+            n >>= 1
+            if n:
+                x = multiply(x, x)
+        return broadcast_to(np.ones((), dtype), result_shape) if out is None else out
+    # Integer exponent arrays: through float64, rounded back (exact below 2**53).
+    p = _float_power(asarray(x, np.float64), asarray(y, np.float64))
+    return asarray(add(p, where(less(p, 0), -0.5, 0.5)), dtype)
 
 
 def _power(x, y):
@@ -257,10 +280,11 @@ def _keep(x, reduced, axes, keepdims):
 
 
 def sum(x, axis=None, keepdims=False, dtype=None):
-    """Sum over ``axis`` (all axes by default); bools and small ints sum as int64."""
+    """Sum over ``axis`` (all axes by default); bools and small ints sum as int64
+    (small unsigned ints as uint64), as in NumPy."""
     x = asarray(x)
-    if dtype is None and x.dtype.kind in "bi" and x.dtype.itemsize < 8:
-        dtype = np.int64
+    if dtype is None and x.dtype.kind in "biu" and x.dtype.itemsize < 8:
+        dtype = np.uint64 if x.dtype.kind == "u" else np.int64
     x = asarray(x, dtype)
     axes = _axes("sum", axis, x.ndim)
     return _keep(x, P.reduce_sum(x, axes=axes) if axes else x, axes, keepdims)
@@ -306,8 +330,9 @@ min = amin = _chooser(P.reduce_min, "min")
 def argmax(x, axis=None, keepdims=False):
     """Indices of the maxima (not differentiable)."""
     x = asarray(x)
-    if axis is None:
-        x, axis = ravel(x), 0
+    if axis is None:  # over the flattened array; keepdims keeps every axis, as NumPy
+        out = argmax(ravel(x), axis=0)
+        return reshape(out, (1,) * x.ndim) if keepdims else out
     axis = _normalize_axis("argmax", axis, x.ndim)
     out = P.argmax(x, axis=axis, index_dtype=np.dtype(np.int64))
     return _keep(x, out, (axis,), keepdims)
@@ -315,7 +340,18 @@ def argmax(x, axis=None, keepdims=False):
 
 def argmin(x, axis=None, keepdims=False):
     """Indices of the minima (not differentiable)."""
-    return argmax(negative(x), axis=axis, keepdims=keepdims)
+    x = asarray(x)
+    # The argmax of an order-reversing map that cannot wrap around (-x overflows at the
+    # signed minimum, wraps for unsigned ints, and is undefined for bools).
+    if x.dtype.kind == "b":
+        flipped = logical_not(x)
+    elif x.dtype.kind == "u":
+        flipped = subtract(int(np.iinfo(x.dtype).max), x)
+    elif x.dtype.kind == "i":
+        flipped = subtract(-1, x)  # ~x
+    else:
+        flipped = negative(x)
+    return argmax(flipped, axis=axis, keepdims=keepdims)
 
 
 # ---------------------------------------------------------------- shapes
@@ -466,7 +502,7 @@ def take(x, indices, axis=None):
         x, axis = ravel(x), 0
     axis = _normalize_axis("take", axis, x.ndim)
     index = (builtins.slice(None),) * axis + (indices,)
-    return x[index]
+    return getitem(x, index)  # not x[index]: eagerly that would be NumPy's, returning scalars
 
 
 # ---------------------------------------------------------------- products
@@ -525,7 +561,14 @@ def outer(a, b):
 
 
 def inner(a, b):
-    return sum(multiply(a, b), axis=-1)
+    """Sum product over the last axes: shape ``a.shape[:-1] + b.shape[:-1]``, as NumPy."""
+    a, b = asarray(a), asarray(b)
+    if a.ndim == 0 or b.ndim == 0:
+        return multiply(a, b)
+    if b.ndim == 1:
+        return matmul(a, b)
+    b2 = reshape(b, (math.prod(b.shape[:-1]), b.shape[-1]))
+    return reshape(matmul(a, transpose(b2)), a.shape[:-1] + b.shape[:-1])
 
 
 # ---------------------------------------------------------------- creation (constants)

@@ -49,7 +49,7 @@ def _same_dtype(name, operands):
 
 def _broadcast_shapes(name, shapes):
     """NumPy's broadcasting rule (in plain Python: it runs once per traced operation)."""
-    out = list(shapes[0])
+    out = list(shapes[0]) if shapes else []  # gather with no index arrays: x[()]
     for shape in shapes[1:]:
         if len(shape) > len(out):
             out[:0] = [1] * (len(shape) - len(out))
@@ -360,7 +360,10 @@ def _argmax_rule(x, axis, index_dtype):
 
 
 argmax = _register(
-    "argmax", _argmax_rule, lambda x, axis, index_dtype: np.argmax(x, axis=axis), (None,)
+    "argmax",
+    _argmax_rule,
+    lambda x, axis, index_dtype: np.argmax(x, axis=axis).astype(index_dtype),
+    (None,),
 )
 
 # ---------------------------------------------------------------- shape operations
@@ -794,4 +797,77 @@ avg_pool2d_transpose = _linear(
     _avg_pool_transpose_rule,
     conv_numpy.avg_pool2d_transpose,
     (lambda ct, ans, g, x_shape, **p: avg_pool2d(ct, **p),),
+)
+
+
+# ---------------------------------------------------------------- random bits
+
+# Threefry-2x32 with 20 rounds (Salmon et al. 2011, "Parallel random numbers: as easy as
+# 1, 2, 3"), the construction JAX uses: a counter-based generator, so any element of a
+# stream is a pure function of (key, counter) and vectorizes without sequential state.
+_THREEFRY_ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
+_THREEFRY_PARITY = 0x1BD11BDA
+_U32 = np.dtype(np.uint32)
+_RANDOM_DTYPES = (_U32, np.dtype(np.float32), np.dtype(np.float64))
+
+
+def threefry_2x32(key, x0, x1):
+    """Threefry-2x32-20 of the counter blocks ``(x0, x1)`` under ``key`` (uint32 arrays).
+
+    >>> [hex(int(w[0])) for w in threefry_2x32(np.zeros(2, np.uint32), np.zeros(1, np.uint32),
+    ...                                          np.zeros(1, np.uint32))]
+    ['0x6b200159', '0x99ba4efe']
+    """
+    k0, k1 = np.asarray(key, _U32).reshape(2)
+    ks = np.array([k0, k1, k0 ^ k1 ^ np.uint32(_THREEFRY_PARITY)], _U32)
+    # Work on 1-D arrays: NumPy wraps uint32 array arithmetic silently (scalars would warn).
+    x0 = np.atleast_1d(np.asarray(x0, _U32)) + ks[0]
+    x1 = np.atleast_1d(np.asarray(x1, _U32)) + ks[1]
+    for i in range(5):  # 5 groups of 4 rounds, a key injection after each group
+        for r in _THREEFRY_ROTATIONS[i % 2]:
+            x0 = x0 + x1
+            x1 = ((x1 << np.uint32(r)) | (x1 >> np.uint32(32 - r))) ^ x0
+        x0 = x0 + ks[(i + 1) % 3]
+        x1 = x1 + ks[(i + 2) % 3] + np.uint32(i + 1)
+    return x0, x1
+
+
+def _random_bits_impl(key, counts, dtype=_U32):
+    counts = np.asarray(counts, _U32)
+    flat = counts.reshape(-1)
+    x0, x1 = threefry_2x32(key, flat, np.zeros_like(flat))
+    if dtype == np.float32:  # the top 24 bits: every value k * 2**-24 is exact in float32
+        out = (x0 >> np.uint32(8)).astype(np.float32) * np.float32(2.0**-24)
+    elif dtype == np.float64:  # 27 + 26 bits of both words (genrand_res53's recipe)
+        hi = (x0 >> np.uint32(5)).astype(np.float64)
+        lo = (x1 >> np.uint32(6)).astype(np.float64)
+        out = (hi * 2.0**26 + lo) * 2.0**-53
+    else:
+        out = x0
+    return out.reshape(counts.shape)
+
+
+def _random_bits_rule(key, counts, dtype=_U32):
+    if np.dtype(key.dtype) != _U32 or np.dtype(counts.dtype) != _U32:
+        raise DtypeError(
+            f"random_bits: the key and the counters must be uint32, got "
+            f"{np.dtype(key.dtype).name} and {np.dtype(counts.dtype).name}"
+        )
+    if tuple(key.shape) != (2,):
+        raise ShapeError(f"random_bits: a key has shape (2,), got {tuple(key.shape)}")
+    if np.dtype(dtype) not in _RANDOM_DTYPES:
+        raise DtypeError(
+            f"random_bits: dtype must be uint32, float32 or float64, got {np.dtype(dtype).name}"
+        )
+    return tuple(counts.shape), np.dtype(dtype)
+
+
+# Counter layout: counter c of ``counts`` is hashed as the block (c, 0); uint32 output is
+# the block's first word, float32 its top 24 bits in [0, 1), float64 53 bits of both words.
+random_bits = _register(
+    "random_bits",
+    _random_bits_rule,
+    _random_bits_impl,
+    (None, None),  # bits are not differentiable in the key or the counters
+    lambda tangents, ans, key, counts, **params: None,
 )

@@ -1,7 +1,13 @@
 """Where a graph runs: inlined into the enclosing trace when there is one, otherwise
-prepared once per graph structure (an LRU cache) and executed."""
+prepared once per graph structure (an LRU cache) and executed by the backend:
+
+- ``compiled`` (the default): optimization passes, fusion and the Cython executor;
+- ``numpy``: the NumPy reference interpreter, selected with ``FUNCGRAD_BACKEND=numpy``
+  and used automatically (with one warning) when the extension is not built.
+"""
 
 import os
+import warnings
 from collections import OrderedDict
 
 from .core import current_builder, eval_graph
@@ -11,21 +17,42 @@ _CACHE_SIZE = 512
 _programs = OrderedDict()
 stats = {"hits": 0, "misses": 0}
 
+try:
+    from .compiler.lower import CompiledProgram
+except ImportError as e:  # the Cython extension was not built
+    CompiledProgram = None
+    _import_error = e
+
 
 def backend():
-    """The executor in use: ``FUNCGRAD_BACKEND`` (only ``numpy`` is built so far)."""
-    return os.environ.get("FUNCGRAD_BACKEND", "numpy")
+    """The backend in use: ``FUNCGRAD_BACKEND`` if set, else ``compiled`` when built."""
+    name = os.environ.get("FUNCGRAD_BACKEND", "compiled")
+    if name not in ("compiled", "numpy"):
+        raise ValueError(f"FUNCGRAD_BACKEND must be 'compiled' or 'numpy', got {name!r}")
+    if name == "compiled" and CompiledProgram is None:
+        if not getattr(backend, "_warned", False):
+            warnings.warn(
+                f"funcgrad's compiled executor is not built ({_import_error}); running on the "
+                "NumPy reference interpreter. Reinstall with `pip install .` and a C compiler.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            backend._warned = True
+        return "numpy"
+    return name
 
 
 def program(graph):
-    """The executable program for ``graph``, prepared once per structure."""
-    prog = _programs.get(graph)
+    """The executable program for ``graph``, prepared once per structure and backend."""
+    name = backend()
+    key = (name, graph)
+    prog = _programs.get(key)
     if prog is not None:
         stats["hits"] += 1
-        _programs.move_to_end(graph)
+        _programs.move_to_end(key)
         return prog
     stats["misses"] += 1
-    prog = _programs[graph] = ReferenceProgram(graph)
+    prog = _programs[key] = (CompiledProgram if name == "compiled" else ReferenceProgram)(graph)
     if len(_programs) > _CACHE_SIZE:
         _programs.popitem(last=False)
     return prog

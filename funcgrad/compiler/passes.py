@@ -1,6 +1,18 @@
-"""Graph-to-graph optimization passes. Each takes a Graph and returns an equivalent one."""
+"""Graph-to-graph optimization passes. Each takes a Graph and returns an equivalent one.
 
-from ..core import Graph, Var
+``simplify`` makes one forward walk that folds scalar constants, applies algebraic
+identities (x*1, x+0, reshape of reshape, transpose pairs, no-op casts and broadcasts),
+lets broadcasts that NumPy broadcasting can express stay implicit, and removes common
+subexpressions; ``dce`` then drops what no output needs. Neither recurses.
+"""
+
+import numpy as np
+
+from ..core import Eqn, Graph, Literal, Var, eval_impl
+
+_ELEMENTWISE = frozenset(
+    "add sub mul div pow max min gt ge lt le eq ne select".split()
+)  # operands broadcast NumPy-style
 
 
 def dce(graph):
@@ -18,3 +30,129 @@ def dce(graph):
         return graph
     kept.reverse()
     return Graph(graph.constvars, graph.invars, kept, graph.outvars, graph.consts)
+
+
+def optimize(graph):
+    """The standard pipeline: simplify (folding, identities, CSE), then DCE."""
+    return dce(simplify(graph))
+
+
+def _splat(atom, defs):
+    """The scalar value of a literal or of a broadcast literal, else None."""
+    if isinstance(atom, Literal):
+        return atom.value
+    eqn = defs.get(atom)
+    if eqn is not None and eqn.prim.name == "broadcast_in_dim" and isinstance(eqn.inputs[0], Literal):
+        return eqn.inputs[0].value
+    return None
+
+
+def _is(value, target):
+    return value is not None and value.shape == () and value == target
+
+
+def _broadcast_shape(shapes):
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        return None
+
+
+def _rewrite(prim, inputs, params, out, defs):
+    """Return an atom equal to ``prim(*inputs)``, a rewritten (prim, inputs, params),
+    or None to keep the equation as it is."""
+    name = prim.name
+    same = lambda a: a.shape == out.shape and a.dtype == out.dtype  # noqa: E731
+    if all(isinstance(a, Literal) for a in inputs) and out.shape == ():
+        return Literal(eval_impl(prim, [a.value for a in inputs], params, out.dtype))
+    if name in ("add", "sub", "mul", "div"):
+        x, y = inputs
+        sx, sy = _splat(x, defs), _splat(y, defs)
+        unit = 0 if name in ("add", "sub") else 1
+        if _is(sy, unit) and same(x):
+            return x
+        if name in ("add", "mul") and _is(sx, unit) and same(y):
+            return y
+    if name in ("neg", "stop_gradient") or name in ("reshape", "transpose", "cast"):
+        src = defs.get(inputs[0])
+        if name == "stop_gradient":
+            return inputs[0]
+        if name == "neg" and src is not None and src.prim.name == "neg":
+            return src.inputs[0]
+        if name != "neg" and same(inputs[0]):
+            if name != "transpose" or params["perm"] == tuple(sorted(params["perm"])):
+                return inputs[0]
+        if name == "reshape" and src is not None and src.prim.name == "reshape":
+            return prim, (src.inputs[0],), params
+        if name == "transpose" and src is not None and src.prim.name == "transpose":
+            inner = src.params["perm"]
+            perm = tuple(inner[p] for p in params["perm"])
+            if perm == tuple(range(len(perm))):
+                return src.inputs[0]
+            return prim, (src.inputs[0],), {"perm": perm}
+    if name == "broadcast_in_dim" and same(inputs[0]):
+        return inputs[0]
+    if name in _ELEMENTWISE:
+        return _implicit_broadcasts(prim, inputs, params, out, defs)
+    return None
+
+
+def _implicit_broadcasts(prim, inputs, params, out, defs):
+    """Feed NumPy-compatible broadcasts' operands directly to elementwise operations."""
+    new = list(inputs)
+    for k, a in enumerate(inputs):
+        eqn = defs.get(a)
+        if eqn is None or eqn.prim.name != "broadcast_in_dim":
+            continue
+        src = eqn.inputs[0]
+        dims, shape = eqn.params["broadcast_dimensions"], eqn.params["shape"]
+        if tuple(dims) != tuple(range(len(shape) - len(src.shape), len(shape))):
+            continue  # not expressible by NumPy's trailing alignment
+        trial = new[:k] + [src] + new[k + 1 :]
+        if _broadcast_shape([t.shape for t in trial]) == out.shape:
+            new = trial
+    if new != list(inputs):
+        return prim, tuple(new), params
+    return None
+
+
+def _key(atom):
+    return atom if isinstance(atom, Var) else atom.key()
+
+
+def simplify(graph):
+    """Fold, apply identities and eliminate common subexpressions in one forward walk."""
+    subst = {}
+    defs = {}  # Var -> the (rewritten) equation defining it
+    seen = {}  # CSE: (prim, inputs, params) -> output Var
+    eqns = []
+
+    def read(atom):
+        return subst.get(atom, atom) if isinstance(atom, Var) else atom
+
+    for eqn in graph.eqns:
+        (out,) = eqn.outputs
+        prim, inputs, params = eqn.prim, tuple(map(read, eqn.inputs)), eqn.params
+        for _ in range(4):  # a rewrite may enable another; a few rounds reach the fixpoint
+            result = _rewrite(prim, inputs, params, out, defs)
+            if result is None or isinstance(result, (Var, Literal)):
+                break
+            prim, inputs, params = result
+        if isinstance(result, (Var, Literal)):
+            subst[out] = result
+            continue
+        key = (prim.name, tuple(map(_key, inputs)), params)
+        try:
+            hit = seen.get(key)
+        except TypeError:  # unhashable params: no CSE for this equation
+            hit, key = None, None
+        if hit is not None:
+            subst[out] = hit
+            continue
+        new = Eqn(prim, inputs, (out,), params)
+        eqns.append(new)
+        defs[out] = new
+        if key is not None:
+            seen[key] = out
+    outvars = [read(a) for a in graph.outvars]
+    return Graph(graph.constvars, graph.invars, eqns, outvars, graph.consts)

@@ -104,7 +104,9 @@ def _padding(name, padding, in_hw, window, stride, dilation):
         if mode == "VALID":
             return ((0, 0), (0, 0))
         if mode != "SAME":
-            raise ValueError(f"{name}: padding must be 'SAME' or 'VALID', got {padding!r}")
+            raise ValueError(
+                f"{name}: padding must be 'SAME' or 'VALID', got {padding!r} at {user_frame()}"
+            )
         pads = []  # TensorFlow/JAX convention: output ceil(n / s), extra padding at the end
         for n, k, s, d in zip(in_hw, window, stride, dilation):
             out = -(-n // s)
@@ -176,3 +178,35 @@ def avg_pool2d(x, window, stride=None, padding=0):
     """Mean over ``window``-sized patches of NCHW ``x``; padded zeros count (as PyTorch's
     default ``count_include_pad=True``)."""
     return _pool("avg_pool2d", P.avg_pool2d, x, window, stride, padding)
+
+
+# ---------------------------------------------------------------- regularization
+
+tanh = fnp.tanh  # re-exported so every activation is in fg.nn
+
+
+def dropout(x, rate, rng):
+    """Inverted dropout: zero each element of ``x`` with probability ``rate`` and scale the
+    rest by ``1 / (1 - rate)``, so the expected value is unchanged.
+
+    ``rng`` is a key from ``fg.random.key`` (traced keys work under jit); ``rate`` is a
+    Python number in [0, 1].
+
+    >>> import funcgrad as fg
+    >>> y = dropout(np.ones(1000, np.float32), 0.25, fg.random.key(0))
+    >>> sorted(set(y.tolist())), round(float(y.mean()), 1)
+    ([0.0, 1.3333333730697632], 1.0)
+    """
+    from .. import random  # local: this section was appended to a shared file
+
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+        raise ValueError(
+            f"dropout: rate must be a number in [0, 1], got {rate!r} at {user_frame()}"
+        )
+    x = fnp.asarray(x)
+    if rate == 0:
+        return x
+    if rate == 1:
+        return fnp.multiply(x, 0)
+    keep = random.bernoulli(rng, 1.0 - rate, fnp.shape(x))
+    return fnp.where(keep, fnp.divide(x, 1.0 - rate), 0)

@@ -1,0 +1,1030 @@
+# cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Compiled 2-D convolution and pooling kernels (NCHW activations, OIHW weights).
+
+The ``cdef`` kernels declared in conv.pxd are what the executor calls (raw pointers, a
+caller-owned workspace, no GIL). The ``def`` functions below mirror funcgrad.conv_numpy's
+signatures, validate everything they are given and allocate their own outputs; they exist
+for tests, benchmarks and eager use.
+
+Convolution is im2col + BLAS, one image at a time: im2col gives ``cols[(c, i, j), (oh, ow)]``
+(K = C*kh*kw rows of P = OH*OW columns, conv_numpy's per-image layout), and the GEMMs read and
+write the NCHW arrays in place. A batch runs in ONE OpenMP parallel region in which each thread
+owns whole images (its own slice of the workspace; filter-grad partial sums are reduced at the
+end in thread order, so results are deterministic for a given thread count). The GEMMs of a
+thread are cut into pieces of at most 4 * 65536 multiply-adds, below which OpenBLAS never starts
+threads of its own, so BLAS threads never oversubscribe the cores. Measured on the reference CNN
+(2 cores): per-image GEMMs use OpenBLAS's small-matrix kernels (~150 GFLOP/s a core, no packing
+pass) where one GEMM over a chunk of images packs its operands (~80-110 GFLOP/s), and a single
+parallel region per call avoids the barrier storms that per-chunk regions suffer on a busy machine.
+"""
+
+cimport openmp
+from cython.parallel cimport prange, threadid
+from libc.math cimport INFINITY
+from libc.string cimport memset
+from scipy.linalg.cython_blas cimport dgemm, sgemm
+
+cimport numpy as cnp
+
+import numpy as np
+
+cnp.import_array()
+
+ctypedef fused real:
+    float
+    double
+
+cdef extern from "limits.h":
+    cdef int INT_MAX
+
+# Work items (elements touched) below which loops stay on the calling thread.
+cdef Py_ssize_t PAR_MIN = 32768
+# Largest M*N*K that OpenBLAS runs on the calling thread (SMP_THRESHOLD_MIN 65536 times the
+# default GEMM_MULTITHREAD_THRESHOLD 4): GEMMs issued inside a parallel region stay below it.
+cdef double GEMM_SERIAL_MNK = 262144.0
+
+
+# ----------------------------------------------------------------------------- geometry
+
+
+cdef inline Py_ssize_t _out_size(Py_ssize_t n, Py_ssize_t k, Py_ssize_t s, Py_ssize_t lo,
+                                 Py_ssize_t hi, Py_ssize_t d) noexcept nogil:
+    return (n + lo + hi - d * (k - 1) - 1) // s + 1
+
+
+cdef int geom_init(ConvGeom* g) noexcept nogil:
+    # Every field fits a BLAS int, so products of two fields cannot overflow Py_ssize_t.
+    if (g.n < 0 or g.c < 0 or g.h < 0 or g.w < 0 or g.o < 0 or g.pt < 0 or g.pb < 0
+            or g.pl < 0 or g.pr < 0 or g.kh < 1 or g.kw < 1 or g.sh < 1 or g.sw < 1
+            or g.dh < 1 or g.dw < 1):
+        return -1
+    if (g.n > INT_MAX or g.c > INT_MAX or g.h > INT_MAX or g.w > INT_MAX or g.o > INT_MAX
+            or g.kh > INT_MAX or g.kw > INT_MAX or g.sh > INT_MAX or g.sw > INT_MAX
+            or g.dh > INT_MAX or g.dw > INT_MAX or g.pt > INT_MAX or g.pb > INT_MAX
+            or g.pl > INT_MAX or g.pr > INT_MAX):
+        return -1
+    if g.dh * (g.kh - 1) + 1 > g.h + g.pt + g.pb or g.dw * (g.kw - 1) + 1 > g.w + g.pl + g.pr:
+        return -1
+    g.oh = _out_size(g.h, g.kh, g.sh, g.pt, g.pb, g.dh)
+    g.ow = _out_size(g.w, g.kw, g.sw, g.pl, g.pr, g.dw)
+    if g.oh > INT_MAX or g.ow > INT_MAX or g.oh * g.ow > INT_MAX:
+        return -1
+    if g.c * g.kh > INT_MAX or g.c * g.kh * g.kw > INT_MAX:
+        return -1
+    return 0
+
+
+cdef inline bint _geom_ok(const ConvGeom* g) noexcept nogil:
+    """Re-validates a caller's struct (cheap) so a stale or hand-made one cannot overrun."""
+    cdef ConvGeom copy = g[0]
+    return geom_init(&copy) == 0 and copy.oh == g.oh and copy.ow == g.ow
+
+
+cdef inline Py_ssize_t _ws_per_thread(const ConvGeom* g, int kernel) noexcept nogil:
+    """One image's im2col buffer (+ a dW accumulator for the filter gradient)."""
+    cdef Py_ssize_t k = g.c * g.kh * g.kw
+    return k * g.oh * g.ow + (k * g.o if kernel == CONV_FILTER_GRAD else 0)
+
+
+cdef inline int _max_threads() noexcept nogil:
+    cdef int t = openmp.omp_get_max_threads()
+    return t if t > 1 else 1
+
+
+cdef Py_ssize_t conv_workspace_size(const ConvGeom* g, int kernel) noexcept nogil:
+    if not _geom_ok(g) or kernel < CONV_FORWARD or kernel > CONV_FILTER_GRAD:
+        return -1
+    return _ws_per_thread(g, kernel) * _max_threads()
+
+
+cdef Py_ssize_t conv_workspace_min(const ConvGeom* g, int kernel) noexcept nogil:
+    if not _geom_ok(g) or kernel < CONV_FORWARD or kernel > CONV_FILTER_GRAD:
+        return -1
+    return _ws_per_thread(g, kernel)
+
+
+cdef inline int _threads(const ConvGeom* g, int kernel, Py_ssize_t ws_size) noexcept nogil:
+    """Threads for a batch: 1 for tiny work or a single image; limited by the workspace."""
+    cdef Py_ssize_t per = _ws_per_thread(g, kernel), work, t
+    work = g.n * (g.c * g.h * g.w + g.o * g.oh * g.ow + per)
+    if g.n < 2 or work < PAR_MIN:
+        return 1
+    t = _max_threads()
+    if t > g.n:
+        t = g.n
+    if per > 0 and t > ws_size // per:
+        t = ws_size // per
+    return <int>t if t > 1 else 1
+
+
+# ----------------------------------------------------------------------------- BLAS
+
+
+cdef inline void _gemm(char* ta, char* tb, int m, int n, int k, const real* a, int lda,
+                       const real* b, int ldb, real beta, real* c, int ldc) noexcept nogil:
+    """Column-major C = op(A) @ op(B) + beta * C."""
+    cdef real one = 1
+    if real is float:
+        sgemm(ta, tb, &m, &n, &k, &one, <float*>a, &lda, <float*>b, &ldb, &beta, c, &ldc)
+    else:
+        dgemm(ta, tb, &m, &n, &k, &one, <double*>a, &lda, <double*>b, &ldb, &beta, c, &ldc)
+
+
+cdef void _gemm_pieces(char* ta, char* tb, int m, int n, int k, const real* a, int lda,
+                       const real* b, int ldb, real beta, real* c, int ldc,
+                       bint split) noexcept nogil:
+    """_gemm, cut (if split) along m (when ta == "N") or else n (tb must be "N") into pieces
+    below GEMM_SERIAL_MNK, so that OpenBLAS runs each one on the calling thread."""
+    cdef int step, i0, cnt
+    cdef double mnk = <double>m * n * k
+    if not split or mnk <= GEMM_SERIAL_MNK:
+        _gemm(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc)
+        return
+    if ta[0] == b"N"[0]:
+        step = <int>(GEMM_SERIAL_MNK / (<double>n * k))
+        step = step if step > 0 else 1
+        i0 = 0
+        while i0 < m:  # rows of column-major A and C
+            cnt = step if m - i0 > step else m - i0
+            _gemm(ta, tb, cnt, n, k, a + i0, lda, b, ldb, beta, c + i0, ldc)
+            i0 += cnt
+    else:  # tb == "N": columns of column-major B and C
+        step = <int>(GEMM_SERIAL_MNK / (<double>m * k))
+        step = step if step > 0 else 1
+        i0 = 0
+        while i0 < n:
+            cnt = step if n - i0 > step else n - i0
+            _gemm(ta, tb, m, cnt, k, a, lda, b + <Py_ssize_t>i0 * ldb, ldb, beta,
+                  c + <Py_ssize_t>i0 * ldc, ldc)
+            i0 += cnt
+
+
+# ----------------------------------------------------------------------------- im2col / col2im
+
+
+cdef inline void _valid_cols(const ConvGeom* g, Py_ssize_t j, Py_ssize_t* lo,
+                             Py_ssize_t* hi) noexcept nogil:
+    """Output columns [lo, hi) whose window offset j lands inside the input row."""
+    cdef Py_ssize_t iw0 = j * g.dw - g.pl  # input column of output column 0
+    lo[0] = (-iw0 + g.sw - 1) // g.sw if iw0 < 0 else 0
+    hi[0] = (g.w - iw0 + g.sw - 1) // g.sw if g.w > iw0 else 0
+    if lo[0] > g.ow:
+        lo[0] = g.ow
+    if hi[0] > g.ow:
+        hi[0] = g.ow
+    if hi[0] < lo[0]:
+        hi[0] = lo[0]
+
+
+cdef void _im2col_plane(const ConvGeom* g, const real* xin, real* cols, Py_ssize_t ld,
+                        Py_ssize_t ch) noexcept nogil:
+    """Rows (ch, i, j) of cols (ld apart) from one input plane; padding reads as 0."""
+    cdef Py_ssize_t i, j, r, q, ih, lo, hi, iw0, sw = g.sw, ow = g.ow
+    cdef real* row
+    cdef real* dst
+    cdef const real* src
+    for i in range(g.kh):
+        for j in range(g.kw):
+            row = cols + ((ch * g.kh + i) * g.kw + j) * ld
+            _valid_cols(g, j, &lo, &hi)
+            iw0 = j * g.dw - g.pl
+            for r in range(g.oh):
+                ih = r * g.sh + i * g.dh - g.pt
+                dst = row + r * ow
+                if ih < 0 or ih >= g.h:
+                    memset(dst, 0, ow * sizeof(real))
+                    continue
+                # Rows are short (OW ~ 14-28): inline loops beat libc calls here.
+                src = xin + ih * g.w + iw0
+                for q in range(lo):
+                    dst[q] = 0
+                if sw == 1:
+                    for q in range(lo, hi):
+                        dst[q] = src[q]
+                else:
+                    for q in range(lo, hi):
+                        dst[q] = src[q * sw]
+                for q in range(hi, ow):
+                    dst[q] = 0
+
+
+cdef void _col2im_plane(const ConvGeom* g, const real* cols, Py_ssize_t ld, real* xout,
+                        Py_ssize_t ch, bint accumulate) noexcept nogil:
+    """Adjoint of _im2col_plane: add rows (ch, i, j) of cols onto one plane of dx."""
+    cdef Py_ssize_t i, j, r, q, ih, lo, hi, iw0
+    cdef const real* row
+    cdef const real* src
+    cdef real* dst
+    if not accumulate:
+        memset(xout, 0, g.h * g.w * sizeof(real))
+    for i in range(g.kh):
+        for j in range(g.kw):
+            row = cols + ((ch * g.kh + i) * g.kw + j) * ld
+            _valid_cols(g, j, &lo, &hi)
+            iw0 = j * g.dw - g.pl
+            for r in range(g.oh):
+                ih = r * g.sh + i * g.dh - g.pt
+                if ih < 0 or ih >= g.h:
+                    continue
+                src = row + r * g.ow
+                dst = xout + ih * g.w + iw0
+                if g.sw == 1:
+                    for q in range(lo, hi):
+                        dst[q] += src[q]
+                else:
+                    for q in range(lo, hi):
+                        dst[q * g.sw] += src[q]
+
+
+cdef void _im2col(const ConvGeom* g, const real* x, real* cols, bint par) noexcept nogil:
+    """cols (K, P) of one image; threaded over channels if par."""
+    cdef Py_ssize_t p = g.oh * g.ow, hw = g.h * g.w, ch
+    if par:
+        for ch in prange(g.c, schedule="static"):
+            _im2col_plane(g, x + ch * hw, cols, p, ch)
+    else:
+        for ch in range(g.c):
+            _im2col_plane(g, x + ch * hw, cols, p, ch)
+
+
+cdef void _col2im(const ConvGeom* g, const real* cols, real* dx, bint accumulate,
+                  bint par) noexcept nogil:
+    """dx (C, H, W) of one image (+)= col2im of cols (K, P); threaded over channels if par."""
+    cdef Py_ssize_t p = g.oh * g.ow, hw = g.h * g.w, ch
+    if par:
+        for ch in prange(g.c, schedule="static"):
+            _col2im_plane(g, cols, p, dx + ch * hw, ch, accumulate)
+    else:
+        for ch in range(g.c):
+            _col2im_plane(g, cols, p, dx + ch * hw, ch, accumulate)
+
+
+cdef inline bint _big_image(const ConvGeom* g) noexcept nogil:
+    """A single image worth threading its im2col/col2im over channels."""
+    return g.c > 1 and g.c * g.kh * g.kw * g.oh * g.ow >= PAR_MIN
+
+
+# ----------------------------------------------------------------------------- convolution
+
+
+cdef void _forward_image(const ConvGeom* g, const real* x, const real* w, const real* bias,
+                         real* y, real* cols, bint split, bint par) noexcept nogil:
+    cdef Py_ssize_t k = g.c * g.kh * g.kw, p = g.oh * g.ow, oc, q
+    cdef real beta = 0
+    if bias != NULL:  # the GEMM adds onto it
+        beta = 1
+        for oc in range(g.o):
+            for q in range(p):
+                y[oc * p + q] = bias[oc]
+    _im2col(g, x, cols, par)
+    # y (O, P) = W (O, K) @ cols (K, P): column-major y^T = cols^T @ W^T.
+    _gemm_pieces(b"N", b"N", <int>p, <int>g.o, <int>k, cols, <int>p, w, <int>k, beta, y,
+                 <int>p, split)
+
+
+cdef int _conv_forward(const ConvGeom* g, const real* x, const real* w, const real* bias,
+                       real* y, real* ws, Py_ssize_t ws_size) noexcept nogil:
+    cdef Py_ssize_t k = g.c * g.kh * g.kw, p = g.oh * g.ow, chw = g.c * g.h * g.w
+    cdef Py_ssize_t op = g.o * p, per = _ws_per_thread(g, CONV_FORWARD), b, oc, q
+    cdef int nt
+    if not _geom_ok(g) or ws_size < per:
+        return -1
+    if g.n == 0 or g.o == 0 or p == 0:
+        return 0
+    if k == 0:  # no input channels: the output is the bias
+        for b in range(g.n):
+            for oc in range(g.o):
+                for q in range(p):
+                    y[b * op + oc * p + q] = bias[oc] if bias != NULL else 0
+        return 0
+    nt = _threads(g, CONV_FORWARD, ws_size)
+    if nt == 1:
+        for b in range(g.n):
+            _forward_image(g, x + b * chw, w, bias, y + b * op, ws, False, _big_image(g))
+        return 0
+    for b in prange(g.n, schedule="static", num_threads=nt):
+        _forward_image(g, x + b * chw, w, bias, y + b * op, ws + threadid() * per, True, False)
+    return 0
+
+
+cdef void _input_grad_image(const ConvGeom* g, const real* gy, const real* w, real* dx,
+                            real* dcols, bint accumulate, bint split, bint par) noexcept nogil:
+    cdef Py_ssize_t k = g.c * g.kh * g.kw, p = g.oh * g.ow
+    # dcols (K, P) = W^T (K, O) @ gy (O, P): column-major dcols^T = gy^T @ W.
+    _gemm_pieces(b"N", b"T", <int>p, <int>k, <int>g.o, gy, <int>p, w, <int>k, 0, dcols,
+                 <int>p, split)
+    _col2im(g, dcols, dx, accumulate, par)
+
+
+cdef int _conv_input_grad(const ConvGeom* g, const real* gy, const real* w, real* dx,
+                          real* ws, Py_ssize_t ws_size, bint accumulate) noexcept nogil:
+    cdef Py_ssize_t p = g.oh * g.ow, chw = g.c * g.h * g.w, op = g.o * p
+    cdef Py_ssize_t per = _ws_per_thread(g, CONV_INPUT_GRAD), b
+    cdef int nt
+    if not _geom_ok(g) or ws_size < per:
+        return -1
+    if g.n == 0 or chw == 0:
+        return 0
+    if g.o == 0 or p == 0:
+        if not accumulate:
+            memset(dx, 0, g.n * chw * sizeof(real))
+        return 0
+    nt = _threads(g, CONV_INPUT_GRAD, ws_size)
+    if nt == 1:
+        for b in range(g.n):
+            _input_grad_image(g, gy + b * op, w, dx + b * chw, ws, accumulate, False,
+                              _big_image(g))
+        return 0
+    for b in prange(g.n, schedule="static", num_threads=nt):
+        _input_grad_image(g, gy + b * op, w, dx + b * chw, ws + threadid() * per, accumulate,
+                          True, False)
+    return 0
+
+
+cdef void _filter_grad_image(const ConvGeom* g, const real* x, const real* gy, real* cols,
+                             real* acc, real beta, bint split, bint par) noexcept nogil:
+    cdef Py_ssize_t k = g.c * g.kh * g.kw, p = g.oh * g.ow
+    _im2col(g, x, cols, par)
+    # Column-major acc (O, K) (+)= gy (O, P) @ cols^T (P, K); this orientation measured faster
+    # than accumulating a row-major dW (O, K).
+    _gemm_pieces(b"T", b"N", <int>g.o, <int>k, <int>p, gy, <int>p, cols, <int>p, beta, acc,
+                 <int>g.o, split)
+
+
+cdef int _conv_filter_grad(const ConvGeom* g, const real* x, const real* gy, real* dw,
+                           real* ws, Py_ssize_t ws_size, bint accumulate) noexcept nogil:
+    cdef Py_ssize_t k = g.c * g.kh * g.kw, p = g.oh * g.ow, chw = g.c * g.h * g.w
+    cdef Py_ssize_t op = g.o * p, per = _ws_per_thread(g, CONV_FILTER_GRAD), kp = k * p
+    cdef Py_ssize_t b, t, oc, kk, lo, hi
+    cdef int nt
+    cdef real s
+    if not _geom_ok(g) or ws_size < per:
+        return -1
+    if g.o == 0 or k == 0:
+        return 0
+    if g.n == 0 or p == 0:
+        if not accumulate:
+            memset(dw, 0, g.o * k * sizeof(real))
+        return 0
+    nt = _threads(g, CONV_FILTER_GRAD, ws_size)
+    if nt == 1:
+        for b in range(g.n):
+            _filter_grad_image(g, x + b * chw, gy + b * op, ws, ws + kp, 0 if b == 0 else 1,
+                               False, _big_image(g))
+    else:
+        # Thread t sums the contiguous images [t*n/nt, (t+1)*n/nt), in order, into its own
+        # accumulator; the accumulators are added below in thread order.
+        for t in prange(nt, schedule="static", num_threads=nt):
+            lo = t * g.n // nt
+            hi = (t + 1) * g.n // nt
+            for b in range(lo, hi):
+                _filter_grad_image(g, x + b * chw, gy + b * op, ws + t * per,
+                                   ws + t * per + kp, 0 if b == lo else 1, True, False)
+    for oc in range(g.o):
+        for kk in range(k):
+            s = ws[kp + kk * g.o + oc]
+            for t in range(1, nt):
+                s = s + ws[t * per + kp + kk * g.o + oc]
+            dw[oc * k + kk] = dw[oc * k + kk] + s if accumulate else s
+    return 0
+
+
+cdef int conv2d_forward_f32(const ConvGeom* g, const float* x, const float* w,
+                            const float* bias, float* y,
+                            float* ws, Py_ssize_t ws_size) noexcept nogil:
+    return _conv_forward(g, x, w, bias, y, ws, ws_size)
+
+
+cdef int conv2d_forward_f64(const ConvGeom* g, const double* x, const double* w,
+                            const double* bias, double* y,
+                            double* ws, Py_ssize_t ws_size) noexcept nogil:
+    return _conv_forward(g, x, w, bias, y, ws, ws_size)
+
+
+cdef int conv2d_input_grad_f32(const ConvGeom* g, const float* gy, const float* w, float* dx,
+                               float* ws, Py_ssize_t ws_size, bint accumulate) noexcept nogil:
+    return _conv_input_grad(g, gy, w, dx, ws, ws_size, accumulate)
+
+
+cdef int conv2d_input_grad_f64(const ConvGeom* g, const double* gy, const double* w,
+                               double* dx, double* ws, Py_ssize_t ws_size,
+                               bint accumulate) noexcept nogil:
+    return _conv_input_grad(g, gy, w, dx, ws, ws_size, accumulate)
+
+
+cdef int conv2d_filter_grad_f32(const ConvGeom* g, const float* x, const float* gy, float* dw,
+                                float* ws, Py_ssize_t ws_size, bint accumulate) noexcept nogil:
+    return _conv_filter_grad(g, x, gy, dw, ws, ws_size, accumulate)
+
+
+cdef int conv2d_filter_grad_f64(const ConvGeom* g, const double* x, const double* gy,
+                                double* dw, double* ws, Py_ssize_t ws_size,
+                                bint accumulate) noexcept nogil:
+    return _conv_filter_grad(g, x, gy, dw, ws, ws_size, accumulate)
+
+
+# ----------------------------------------------------------------------------- pooling
+
+cdef enum:
+    _MAX = 0
+    _SELECT = 1
+    _SCATTER = 2
+    _AVG = 3
+    _AVG_T = 4
+
+
+cdef inline Py_ssize_t _argmax(const ConvGeom* g, const real* xp, Py_ssize_t ih0,
+                               Py_ssize_t iw0, real* best_out) noexcept nogil:
+    """Plane index of the window's first maximum (-1: a padding slot), value in best_out.
+
+    Padding is -inf; a NaN beats everything and the first NaN wins, like numpy.argmax.
+    """
+    cdef Py_ssize_t i, j, ih, iw, best_i = -1
+    cdef real best = -INFINITY, v
+    if 0 <= ih0 < g.h and 0 <= iw0 < g.w:  # slot (0, 0) is the initial candidate
+        best = xp[ih0 * g.w + iw0]
+        best_i = ih0 * g.w + iw0
+    for i in range(g.kh):
+        ih = ih0 + i
+        if ih < 0 or ih >= g.h:
+            continue
+        for j in range(g.kw):
+            iw = iw0 + j
+            if iw < 0 or iw >= g.w:
+                continue
+            v = xp[ih * g.w + iw]
+            if best == best and not (v <= best):
+                best = v
+                best_i = ih * g.w + iw
+    best_out[0] = best
+    return best_i
+
+
+cdef void _pool_border(const ConvGeom* g, int kind, const real* xp, const real* tp,
+                       real* outp, Py_ssize_t r, Py_ssize_t q) noexcept nogil:
+    """Output pixel (r, q) of a window that may overlap padding (scalar, bounds-checked)."""
+    cdef Py_ssize_t ih0 = r * g.sh - g.pt, iw0 = q * g.sw - g.pl, idx, i, j
+    cdef real best, acc, area = <real>(g.kh * g.kw)
+    if kind == _MAX:
+        _argmax(g, xp, ih0, iw0, &best)
+        outp[r * g.ow + q] = best
+    elif kind == _SELECT:
+        idx = _argmax(g, xp, ih0, iw0, &best)
+        outp[r * g.ow + q] = tp[idx] if idx >= 0 else 0
+    elif kind == _SCATTER:
+        idx = _argmax(g, xp, ih0, iw0, &best)
+        if idx >= 0:
+            outp[idx] += tp[r * g.ow + q]
+    elif kind == _AVG:
+        acc = 0
+        for i in range(g.kh):
+            if 0 <= ih0 + i < g.h:
+                for j in range(g.kw):
+                    if 0 <= iw0 + j < g.w:
+                        acc = acc + xp[(ih0 + i) * g.w + iw0 + j]
+        outp[r * g.ow + q] = acc / area
+    else:  # _AVG_T: xp is the cotangent (output-shaped), outp is dx
+        acc = xp[r * g.ow + q] / area
+        for i in range(g.kh):
+            if 0 <= ih0 + i < g.h:
+                for j in range(g.kw):
+                    if 0 <= iw0 + j < g.w:
+                        outp[(ih0 + i) * g.w + iw0 + j] += acc
+
+
+DEF SPAN = 256  # outputs per vectorized block (stack buffers)
+
+
+cdef void _pool_block(const ConvGeom* g, int kind, const real* xp, const real* tp, real* outp,
+                      Py_ssize_t r0, Py_ssize_t nr, Py_ssize_t q0, Py_ssize_t nq,
+                      bint assign) noexcept nogil:
+    """Outputs (r0:r0+nr, q0:q0+nq), nr*nq <= SPAN, whose windows lie inside the input.
+
+    assign: _SCATTER writes its windows instead of adding (they tile dx, which is not zeroed).
+
+    Loops run window slot by slot over the whole block so the compiler vectorizes across
+    output columns; updates are branch-free selects, which keeps first-max/NaN semantics.
+    """
+    cdef real m[SPAN]
+    cdef real slot[SPAN]  # window offset of the max, as a real so selects vectorize
+    cdef Py_ssize_t i, j, rr, q, sw = g.sw, w = g.w, ow = g.ow, rstep = g.sh * g.w
+    cdef real s
+    cdef real v, gv, area = <real>(g.kh * g.kw)
+    cdef int upd
+    cdef Py_ssize_t off = (r0 * g.sh - g.pt) * w + q0 * sw - g.pl  # window (0, 0) of (r0, q0)
+    cdef const real* src
+    cdef real* mr
+    cdef real* sr
+    cdef real* dst
+    cdef const real* gr
+    if kind == _AVG_T:  # tp is the cotangent, outp is dx
+        for rr in range(nr):
+            for q in range(nq):
+                m[rr * nq + q] = tp[(r0 + rr) * ow + q0 + q] / area
+        for i in range(g.kh):
+            for j in range(g.kw):
+                for rr in range(nr):
+                    dst = outp + off + rr * rstep + i * w + j
+                    mr = m + rr * nq
+                    for q in range(nq):
+                        dst[q * sw] += mr[q]
+        return
+    for rr in range(nr):
+        src = xp + off + rr * rstep
+        mr = m + rr * nq
+        sr = slot + rr * nq
+        for q in range(nq):
+            mr[q] = 0 if kind == _AVG else src[q * sw]
+            sr[q] = 0
+    for i in range(g.kh):
+        for j in range(g.kw):
+            s = <real>(i * w + j)
+            for rr in range(nr):
+                src = xp + off + rr * rstep + i * w + j
+                mr = m + rr * nq
+                sr = slot + rr * nq
+                if kind == _AVG:
+                    for q in range(nq):
+                        mr[q] = mr[q] + src[q * sw]
+                elif kind == _MAX:  # any NaN makes the max NaN; otherwise the plain max
+                    for q in range(nq):
+                        v = src[q * sw]
+                        mr[q] = v if (v > mr[q]) | (v != v) else mr[q]
+                else:
+                    for q in range(nq):
+                        v = src[q * sw]
+                        upd = (v > mr[q]) | ((v != v) & (mr[q] == mr[q]))  # no branches
+                        mr[q] = v if upd else mr[q]
+                        sr[q] = s if upd else sr[q]
+    for rr in range(nr):
+        mr = m + rr * nq
+        sr = slot + rr * nq
+        dst = outp + (r0 + rr) * ow + q0
+        if kind == _AVG:
+            for q in range(nq):
+                dst[q] = mr[q] / area
+        elif kind == _MAX:
+            for q in range(nq):
+                dst[q] = mr[q]
+        elif kind == _SELECT:
+            src = tp + off + rr * rstep
+            for q in range(nq):
+                dst[q] = src[q * sw + <Py_ssize_t>sr[q]]
+        elif assign and g.kw == 2:  # _SCATTER, windows tiling dx: write whole row pairs
+            gr = tp + (r0 + rr) * ow + q0
+            for i in range(g.kh):
+                s = <real>(i * w)
+                v = <real>(i * w + 1)
+                dst = outp + off + rr * rstep + i * w
+                for q in range(nq):
+                    gv = gr[q]  # loaded unconditionally so the selects vectorize
+                    dst[2 * q] = gv if sr[q] == s else 0
+                    dst[2 * q + 1] = gv if sr[q] == v else 0
+        else:  # _SCATTER, overlapping windows: a plain loop
+            dst = outp + off + rr * rstep
+            gr = tp + (r0 + rr) * ow + q0
+            for q in range(nq):
+                dst[q * sw + <Py_ssize_t>sr[q]] += gr[q]
+
+
+cdef void _pool_plane(const ConvGeom* g, int kind, const real* xp, const real* tp,
+                      real* outp, bint accumulate) noexcept nogil:
+    """One (n, c) plane of a pooling kernel. xp/outp: input- or output-shaped per kind."""
+    cdef Py_ssize_t r, q, lo, hi, rlo, rhi, nq, nr
+    # Disjoint windows tiling the whole plane (e.g. 2x2, stride 2, even sizes, no padding)
+    # write every dx element, so the zero fill is skipped.
+    cdef bint tiled = (kind == _SCATTER and not accumulate and g.kw == 2 and g.sw == 2
+                       and g.sh == g.kh
+                       and g.pt == 0 and g.pl == 0 and g.ow * g.kw == g.w and g.oh * g.kh == g.h)
+    if (kind == _SCATTER or kind == _AVG_T) and not accumulate and not tiled:
+        memset(outp, 0, g.h * g.w * sizeof(real))
+    # Outputs [rlo, rhi) x [lo, hi) have windows inside the input; the rest see padding.
+    lo = _clamp((g.pl + g.sw - 1) // g.sw, 0, g.ow)
+    hi = _clamp((g.w + g.pl - g.kw) // g.sw + 1, lo, g.ow) if g.w + g.pl >= g.kw else lo
+    rlo = _clamp((g.pt + g.sh - 1) // g.sh, 0, g.oh)
+    rhi = _clamp((g.h + g.pt - g.kh) // g.sh + 1, rlo, g.oh) if g.h + g.pt >= g.kh else rlo
+    for r in range(g.oh):
+        if r < rlo or r >= rhi:
+            for q in range(g.ow):
+                _pool_border(g, kind, xp, tp, outp, r, q)
+        else:
+            for q in range(lo):
+                _pool_border(g, kind, xp, tp, outp, r, q)
+            for q in range(hi, g.ow):
+                _pool_border(g, kind, xp, tp, outp, r, q)
+    if hi == lo:
+        return
+    if (g.kh - 1) * g.w + g.kw > (1 << 24):  # window offsets not exact as float32
+        for r in range(rlo, rhi):
+            for q in range(lo, hi):
+                _pool_border(g, kind, xp, tp, outp, r, q)
+        return
+    r = rlo
+    while r < rhi:
+        if hi - lo <= SPAN:  # whole rows, as many as fit a block
+            nr = SPAN // (hi - lo)
+            nr = nr if rhi - r > nr else rhi - r
+            _pool_block(g, kind, xp, tp, outp, r, nr, lo, hi - lo, tiled)
+            r += nr
+        else:
+            q = lo
+            while q < hi:
+                nq = SPAN if hi - q > SPAN else hi - q
+                _pool_block(g, kind, xp, tp, outp, r, 1, q, nq, tiled)
+                q += nq
+            r += 1
+
+
+cdef inline Py_ssize_t _clamp(Py_ssize_t v, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
+    return lo if v < lo else (hi if v > hi else v)
+
+
+cdef int _pool(const ConvGeom* g, int kind, const real* a, const real* b, real* out,
+               bint accumulate) noexcept nogil:
+    """Runs kind over all n*c planes. a: x (or gy for _AVG_T); b: t or gy for max kinds."""
+    cdef Py_ssize_t planes, t, hw, pq, a_step, b_step, out_step
+    if not _geom_ok(g) or g.dh != 1 or g.dw != 1:
+        return -1
+    planes = g.n * g.c
+    hw = g.h * g.w
+    pq = g.oh * g.ow
+    if kind == _AVG_T:
+        a_step, b_step, out_step = pq, pq, hw
+    elif kind == _SCATTER:
+        a_step, b_step, out_step = hw, pq, hw
+    elif kind == _SELECT:
+        a_step, b_step, out_step = hw, hw, pq
+    else:
+        a_step, b_step, out_step = hw, 0, pq
+    if planes > 1 and planes * (hw + pq * g.kh * g.kw) >= PAR_MIN:
+        for t in prange(planes, schedule="static"):
+            _pool_plane(g, kind, a + t * a_step, b + t * b_step, out + t * out_step, accumulate)
+    else:
+        for t in range(planes):
+            _pool_plane(g, kind, a + t * a_step, b + t * b_step, out + t * out_step, accumulate)
+    return 0
+
+
+cdef int max_pool2d_f32(const ConvGeom* g, const float* x, float* y) noexcept nogil:
+    return _pool(g, _MAX, x, x, y, False)
+
+
+cdef int max_pool2d_f64(const ConvGeom* g, const double* x, double* y) noexcept nogil:
+    return _pool(g, _MAX, x, x, y, False)
+
+
+cdef int max_pool2d_select_f32(const ConvGeom* g, const float* x, const float* t,
+                               float* y) noexcept nogil:
+    return _pool(g, _SELECT, x, t, y, False)
+
+
+cdef int max_pool2d_select_f64(const ConvGeom* g, const double* x, const double* t,
+                               double* y) noexcept nogil:
+    return _pool(g, _SELECT, x, t, y, False)
+
+
+cdef int max_pool2d_scatter_f32(const ConvGeom* g, const float* x, const float* gy, float* dx,
+                                bint accumulate) noexcept nogil:
+    return _pool(g, _SCATTER, x, gy, dx, accumulate)
+
+
+cdef int max_pool2d_scatter_f64(const ConvGeom* g, const double* x, const double* gy,
+                                double* dx, bint accumulate) noexcept nogil:
+    return _pool(g, _SCATTER, x, gy, dx, accumulate)
+
+
+cdef int avg_pool2d_f32(const ConvGeom* g, const float* x, float* y) noexcept nogil:
+    return _pool(g, _AVG, x, x, y, False)
+
+
+cdef int avg_pool2d_f64(const ConvGeom* g, const double* x, double* y) noexcept nogil:
+    return _pool(g, _AVG, x, x, y, False)
+
+
+cdef int avg_pool2d_transpose_f32(const ConvGeom* g, const float* gy, float* dx,
+                                  bint accumulate) noexcept nogil:
+    return _pool(g, _AVG_T, gy, gy, dx, accumulate)
+
+
+cdef int avg_pool2d_transpose_f64(const ConvGeom* g, const double* gy, double* dx,
+                                  bint accumulate) noexcept nogil:
+    return _pool(g, _AVG_T, gy, gy, dx, accumulate)
+
+
+# ----------------------------------------------------------------------------- Python wrappers
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _array(name, a, ndim, dtype=None):
+    """Checks one array argument; returns it unchanged."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
+    if a.dtype not in _FLOATS:
+        raise TypeError(f"{name} must be float32 or float64 (native byte order), got {a.dtype}")
+    if dtype is not None and a.dtype != dtype:
+        raise TypeError(f"{name} has dtype {a.dtype} but the other operands are {dtype}")
+    if a.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {a.shape}")
+    if not (a.flags.c_contiguous and a.flags.aligned):
+        raise ValueError(f"{name} must be C-contiguous and aligned (use numpy.ascontiguousarray)")
+    return a
+
+
+def _ints(name, v, n):
+    """A length-n tuple of Python ints from v (a sequence of integers)."""
+    try:
+        items = tuple(v)
+    except TypeError:
+        raise TypeError(f"{name} must be a sequence of {n} ints, got {v!r}") from None
+    if len(items) != n:
+        raise ValueError(f"{name} must have {n} entries, got {v!r}")
+    out = []
+    for item in items:
+        if isinstance(item, (bool, np.bool_)) or not hasattr(item, "__index__"):
+            raise TypeError(f"{name} must contain ints, got {v!r}")
+        out.append(item.__index__())
+    return tuple(out)
+
+
+cdef ConvGeom _geom(x_shape, Py_ssize_t o, window, stride, padding, dilation) except *:
+    """Validated geometry, or ValueError/TypeError naming the offending parameter."""
+    cdef ConvGeom g
+    n, c, h, w = _ints("x shape", x_shape, 4)
+    kh, kw = _ints("window", window, 2)
+    sh, sw = _ints("stride", stride, 2)
+    try:
+        rows, cols = padding
+    except (TypeError, ValueError):
+        raise TypeError(f"padding must be ((top, bottom), (left, right)), got {padding!r}") from None
+    (pt, pb), (pl, pr) = _ints("padding", rows, 2), _ints("padding", cols, 2)
+    dh, dw = _ints("dilation", dilation, 2)
+    if min(n, c, h, w) < 0:
+        raise ValueError(f"x shape must be non-negative, got {tuple(x_shape)}")
+    if kh < 1 or kw < 1:
+        raise ValueError(f"window must be positive, got {(kh, kw)}")
+    if sh < 1 or sw < 1:
+        raise ValueError(f"stride must be positive, got {(sh, sw)}")
+    if dh < 1 or dw < 1:
+        raise ValueError(f"dilation must be positive, got {(dh, dw)}")
+    if min(pt, pb, pl, pr) < 0:
+        raise ValueError(f"padding must be non-negative, got {((pt, pb), (pl, pr))}")
+    eh, ew = dh * (kh - 1) + 1, dw * (kw - 1) + 1
+    if eh > h + pt + pb or ew > w + pl + pr:
+        raise ValueError(
+            f"window {(kh, kw)} with dilation {(dh, dw)} spans {(eh, ew)}, larger than the "
+            f"padded input {(h + pt + pb, w + pl + pr)}"
+        )
+    limit = INT_MAX
+    if max(n, c, h, w, o, kh, kw, sh, sw, dh, dw, pt, pb, pl, pr) > limit:
+        raise ValueError("convolution/pooling sizes must fit a 32-bit BLAS int")
+    g.n, g.c, g.h, g.w, g.o = n, c, h, w, o
+    g.kh, g.kw, g.sh, g.sw, g.dh, g.dw = kh, kw, sh, sw, dh, dw
+    g.pt, g.pb, g.pl, g.pr = pt, pb, pl, pr
+    if geom_init(&g) != 0:
+        raise ValueError("convolution/pooling sizes must fit a 32-bit BLAS int")
+    return g
+
+
+def _output(name, out, shape, dtype, inputs):
+    """out as given (checked) or a new array."""
+    if out is None:
+        return np.empty(shape, dtype)
+    _array(name, out, len(shape), dtype)
+    if out.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {out.shape}")
+    if not out.flags.writeable:
+        raise ValueError(f"{name} must be writeable")
+    for a in inputs:
+        if np.may_share_memory(out, a):
+            raise ValueError(f"{name} must not overlap the inputs")
+    return out
+
+
+cdef void* _ptr(a):
+    return cnp.PyArray_DATA(<cnp.ndarray>a)
+
+
+_KINDS = {"forward": CONV_FORWARD, "input_grad": CONV_INPUT_GRAD, "filter_grad": CONV_FILTER_GRAD}
+
+
+def workspace_size(kind, x_shape, w_shape, stride, padding, dilation, minimum=False):
+    """Workspace elements a conv kernel wants (or, with minimum=True, needs at least).
+
+    kind is "forward", "input_grad" or "filter_grad"; the workspace has the kernel's dtype.
+    """
+    if kind not in _KINDS:
+        raise ValueError(f"kind must be one of {sorted(_KINDS)}, got {kind!r}")
+    o, c, kh, kw = _ints("w shape", w_shape, 4)
+    if c != _ints("x shape", x_shape, 4)[1]:
+        raise ValueError(f"w shape {tuple(w_shape)} does not match x channels {x_shape[1]}")
+    if o < 0:
+        raise ValueError(f"w shape must be non-negative, got {tuple(w_shape)}")
+    cdef ConvGeom g = _geom(x_shape, o, (kh, kw), stride, padding, dilation)
+    if minimum:
+        return conv_workspace_min(&g, _KINDS[kind])
+    return conv_workspace_size(&g, _KINDS[kind])
+
+
+cdef _workspace(workspace, ConvGeom* g, int kind, dtype):
+    if workspace is None:
+        return np.empty(max(conv_workspace_size(g, kind), 1), dtype)
+    _array("workspace", workspace, 1, dtype)
+    if not workspace.flags.writeable:
+        raise ValueError("workspace must be writeable")
+    if workspace.shape[0] < conv_workspace_min(g, kind):
+        raise ValueError(
+            f"workspace has {workspace.shape[0]} elements, needs at least "
+            f"{conv_workspace_min(g, kind)}"
+        )
+    return workspace
+
+
+def _check_rc(int rc):
+    if rc != 0:  # unreachable after validation; kept so a kernel refusal is never silent
+        raise RuntimeError("conv kernel rejected its arguments")
+
+
+def _conv_geom(x_shape, w, stride, padding, dilation):
+    o, c = w.shape[:2]
+    if c != x_shape[1]:
+        raise ValueError(
+            f"w has {c} input channels (shape {w.shape}) but x has {x_shape[1]} "
+            f"(shape {tuple(x_shape)})"
+        )
+    return _geom(x_shape, o, w.shape[2:], stride, padding, dilation)
+
+
+def conv2d(x, w, stride, padding, dilation, *, bias=None, out=None, workspace=None):
+    """Cross-correlation of x (N, C, H, W) with w (O, C, kh, kw) [+ bias (O,)]."""
+    _array("x", x, 4)
+    _array("w", w, 4, x.dtype)
+    if bias is not None:
+        _array("bias", bias, 1, x.dtype)
+        if bias.shape[0] != w.shape[0]:
+            raise ValueError(f"bias must have shape ({w.shape[0]},), got {bias.shape}")
+    cdef ConvGeom g = _conv_geom(x.shape, w, stride, padding, dilation)
+    y = _output("out", out, (g.n, g.o, g.oh, g.ow), x.dtype, (x, w, bias))
+    ws = _workspace(workspace, &g, CONV_FORWARD, x.dtype)
+    cdef void* xp = _ptr(x)
+    cdef void* wp = _ptr(w)
+    cdef void* bp = NULL if bias is None else _ptr(bias)
+    cdef void* yp = _ptr(y)
+    cdef void* sp = _ptr(ws)
+    cdef Py_ssize_t ns = ws.shape[0]
+    cdef int rc
+    if x.dtype == np.float32:
+        with nogil:
+            rc = conv2d_forward_f32(&g, <float*>xp, <float*>wp, <float*>bp, <float*>yp,
+                                    <float*>sp, ns)
+    else:
+        with nogil:
+            rc = conv2d_forward_f64(&g, <double*>xp, <double*>wp, <double*>bp, <double*>yp,
+                                    <double*>sp, ns)
+    _check_rc(rc)
+    return y
+
+
+def conv2d_input_grad(g, w, x_shape, stride, padding, dilation, *, out=None, workspace=None,
+                      accumulate=False):
+    """VJP of conv2d w.r.t. x for cotangent g (N, O, OH, OW); adds into out if accumulate."""
+    _array("g", g, 4)
+    _array("w", w, 4, g.dtype)
+    x_shape = _ints("x_shape", x_shape, 4)
+    cdef ConvGeom geo = _conv_geom(x_shape, w, stride, padding, dilation)
+    if g.shape != (geo.n, geo.o, geo.oh, geo.ow):
+        raise ValueError(f"g must have shape {(geo.n, geo.o, geo.oh, geo.ow)}, got {g.shape}")
+    if accumulate and out is None:
+        raise ValueError("accumulate=True needs out")
+    dx = _output("out", out, x_shape, g.dtype, (g, w))
+    ws = _workspace(workspace, &geo, CONV_INPUT_GRAD, g.dtype)
+    cdef void* gp = _ptr(g)
+    cdef void* wp = _ptr(w)
+    cdef void* dp = _ptr(dx)
+    cdef void* sp = _ptr(ws)
+    cdef Py_ssize_t ns = ws.shape[0]
+    cdef bint acc = bool(accumulate)
+    cdef int rc
+    if g.dtype == np.float32:
+        with nogil:
+            rc = conv2d_input_grad_f32(&geo, <float*>gp, <float*>wp, <float*>dp, <float*>sp,
+                                       ns, acc)
+    else:
+        with nogil:
+            rc = conv2d_input_grad_f64(&geo, <double*>gp, <double*>wp, <double*>dp,
+                                       <double*>sp, ns, acc)
+    _check_rc(rc)
+    return dx
+
+
+def conv2d_filter_grad(x, g, w_shape, stride, padding, dilation, *, out=None, workspace=None,
+                       accumulate=False):
+    """VJP of conv2d w.r.t. w, summed over the batch; adds into out if accumulate."""
+    _array("x", x, 4)
+    _array("g", g, 4, x.dtype)
+    w_shape = _ints("w_shape", w_shape, 4)
+    if w_shape[0] < 0:
+        raise ValueError(f"w_shape must be non-negative, got {w_shape}")
+    if w_shape[1] != x.shape[1]:
+        raise ValueError(f"w_shape {w_shape} does not match x channels {x.shape[1]}")
+    cdef ConvGeom geo = _geom(x.shape, w_shape[0], w_shape[2:], stride, padding, dilation)
+    if g.shape != (geo.n, geo.o, geo.oh, geo.ow):
+        raise ValueError(f"g must have shape {(geo.n, geo.o, geo.oh, geo.ow)}, got {g.shape}")
+    if accumulate and out is None:
+        raise ValueError("accumulate=True needs out")
+    dw = _output("out", out, w_shape, x.dtype, (x, g))
+    ws = _workspace(workspace, &geo, CONV_FILTER_GRAD, x.dtype)
+    cdef void* xp = _ptr(x)
+    cdef void* gp = _ptr(g)
+    cdef void* dp = _ptr(dw)
+    cdef void* sp = _ptr(ws)
+    cdef Py_ssize_t ns = ws.shape[0]
+    cdef bint acc = bool(accumulate)
+    cdef int rc
+    if x.dtype == np.float32:
+        with nogil:
+            rc = conv2d_filter_grad_f32(&geo, <float*>xp, <float*>gp, <float*>dp, <float*>sp,
+                                        ns, acc)
+    else:
+        with nogil:
+            rc = conv2d_filter_grad_f64(&geo, <double*>xp, <double*>gp, <double*>dp,
+                                        <double*>sp, ns, acc)
+    _check_rc(rc)
+    return dw
+
+
+cdef ConvGeom _pool_geom(x_shape, window, stride, padding) except *:
+    return _geom(x_shape, x_shape[1], window, stride, padding, (1, 1))
+
+
+cdef int _run_pool(int kind, ConvGeom* g, a, b, out, bint accumulate) except -2:
+    cdef void* ap = _ptr(a)
+    cdef void* bp = _ptr(b)
+    cdef void* op = _ptr(out)
+    cdef int rc
+    if a.dtype == np.float32:
+        with nogil:
+            rc = _pool(g, kind, <float*>ap, <float*>bp, <float*>op, accumulate)
+    else:
+        with nogil:
+            rc = _pool(g, kind, <double*>ap, <double*>bp, <double*>op, accumulate)
+    _check_rc(rc)
+    return 0
+
+
+def max_pool2d(x, window, stride, padding, *, out=None):
+    """Max over each window of x (N, C, H, W); padding counts as -inf."""
+    _array("x", x, 4)
+    cdef ConvGeom g = _pool_geom(x.shape, window, stride, padding)
+    y = _output("out", out, (g.n, g.c, g.oh, g.ow), x.dtype, (x,))
+    _run_pool(_MAX, &g, x, x, y, False)
+    return y
+
+
+def max_pool2d_select(x, t, window, stride, padding, *, out=None):
+    """t at each window's first argmax of x (0 where that is a padding slot)."""
+    _array("x", x, 4)
+    _array("t", t, 4, x.dtype)
+    if t.shape != x.shape:
+        raise ValueError(f"t must have the shape of x {x.shape}, got {t.shape}")
+    cdef ConvGeom g = _pool_geom(x.shape, window, stride, padding)
+    y = _output("out", out, (g.n, g.c, g.oh, g.ow), x.dtype, (x, t))
+    _run_pool(_SELECT, &g, x, t, y, False)
+    return y
+
+
+def max_pool2d_scatter(x, g, window, stride, padding, *, out=None, accumulate=False):
+    """Scatter-add g onto each window's first argmax of x (transpose of select in t)."""
+    _array("x", x, 4)
+    _array("g", g, 4, x.dtype)
+    cdef ConvGeom geo = _pool_geom(x.shape, window, stride, padding)
+    if g.shape != (geo.n, geo.c, geo.oh, geo.ow):
+        raise ValueError(f"g must have shape {(geo.n, geo.c, geo.oh, geo.ow)}, got {g.shape}")
+    if accumulate and out is None:
+        raise ValueError("accumulate=True needs out")
+    dx = _output("out", out, x.shape, x.dtype, (x, g))
+    _run_pool(_SCATTER, &geo, x, g, dx, bool(accumulate))
+    return dx
+
+
+def avg_pool2d(x, window, stride, padding, *, out=None):
+    """Window mean of x with zero padding counted (count_include_pad=True)."""
+    _array("x", x, 4)
+    cdef ConvGeom g = _pool_geom(x.shape, window, stride, padding)
+    y = _output("out", out, (g.n, g.c, g.oh, g.ow), x.dtype, (x,))
+    _run_pool(_AVG, &g, x, x, y, False)
+    return y
+
+
+def avg_pool2d_transpose(g, x_shape, window, stride, padding, *, out=None, accumulate=False):
+    """Transpose of avg_pool2d: spread g / (kh*kw) over each window."""
+    _array("g", g, 4)
+    x_shape = _ints("x_shape", x_shape, 4)
+    cdef ConvGeom geo = _pool_geom(x_shape, window, stride, padding)
+    if g.shape != (geo.n, geo.c, geo.oh, geo.ow):
+        raise ValueError(f"g must have shape {(geo.n, geo.c, geo.oh, geo.ow)}, got {g.shape}")
+    if accumulate and out is None:
+        raise ValueError("accumulate=True needs out")
+    dx = _output("out", out, x_shape, g.dtype, (g,))
+    _run_pool(_AVG_T, &geo, g, g, dx, bool(accumulate))
+    return dx

@@ -1,0 +1,655 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""The executor: one loop over a program's instructions, run without the GIL.
+
+A program is a flat int64 array of instructions (each starts with its length and opcode)
+over numbered buffers, plus a float64 array of constants. The Python side
+(``funcgrad/compiler/lower.py``) builds it; this module only runs it. Instructions that
+have no compiled kernel call back into Python (the NumPy reference) with the GIL held.
+"""
+
+cimport numpy as cnp
+from libc.math cimport (
+    cos, cosf, exp, expf, fabs, fabsf, log, log1p, log1pf, logf, pow, powf, sin, sinf,
+    sqrt, sqrtf, tanh, tanhf, INFINITY,
+)
+from libc.stdint cimport int32_t, int64_t, uint8_t
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy, memset
+from scipy.linalg.cython_blas cimport dgemm, sgemm
+
+from .conv cimport (
+    ConvGeom, avg_pool2d_f32, avg_pool2d_f64, avg_pool2d_transpose_f32,
+    avg_pool2d_transpose_f64, conv2d_filter_grad_f32, conv2d_filter_grad_f64,
+    conv2d_forward_f32, conv2d_forward_f64, conv2d_input_grad_f32, conv2d_input_grad_f64,
+    geom_init, max_pool2d_f32, max_pool2d_f64, max_pool2d_scatter_f32, max_pool2d_scatter_f64,
+    max_pool2d_select_f32, max_pool2d_select_f64,
+)
+
+import numpy as np
+
+cnp.import_array()
+
+# Opcodes of instructions (keep in sync with funcgrad/compiler/lower.py).
+cdef enum:
+    OP_GEMM = 1
+    OP_FUSED = 2
+    OP_REDUCE = 3
+    OP_COPY = 4
+    OP_FILL = 5
+    OP_PYTHON = 6
+    OP_GATHER = 7
+    OP_SCATTER_ADD = 8
+    OP_CONV = 9
+
+
+cdef enum:
+    V_LOAD = 0
+    V_CONST = 1
+    V_NEG = 2
+    V_EXP = 3
+    V_LOG = 4
+    V_LOG1P = 5
+    V_TANH = 6
+    V_SIN = 7
+    V_COS = 8
+    V_SQRT = 9
+    V_ABS = 10
+    V_SIGN = 11
+    V_COPY = 12
+    V_ADD = 20
+    V_SUB = 21
+    V_MUL = 22
+    V_DIV = 23
+    V_POW = 24
+    V_MAX = 25
+    V_MIN = 26
+    V_GT = 27
+    V_GE = 28
+    V_LT = 29
+    V_LE = 30
+    V_EQ = 31
+    V_NE = 32
+    V_SELECT = 40
+
+
+cdef enum:
+    BLOCK = 256
+    MAXDIM = 8
+
+
+
+ctypedef unsigned int uint32_like
+ctypedef unsigned long long uint64_like
+
+ctypedef fused real:
+    float
+    double
+
+
+# ---------------------------------------------------------------- strided walking
+
+
+cdef inline int64_t start_offset(int ndim, const int64_t* shape, const int64_t* strides,
+                                 int64_t start, int64_t* idx) noexcept nogil:
+    """Multi-index (into idx) and element offset of flat position ``start``."""
+    cdef int d
+    cdef int64_t off = 0
+    for d in range(ndim - 1, -1, -1):
+        idx[d] = start % shape[d]
+        start //= shape[d]
+        off += idx[d] * strides[d]
+    return off
+
+
+cdef inline int64_t advance(int ndim, const int64_t* shape, const int64_t* strides,
+                            int64_t* idx, int64_t off) noexcept nogil:
+    """Carry a finished innermost row into the outer dimensions; returns the new offset."""
+    cdef int d = ndim - 1
+    off -= shape[d] * strides[d]
+    idx[d] = 0
+    d -= 1
+    while d >= 0:
+        idx[d] += 1
+        off += strides[d]
+        if idx[d] < shape[d]:
+            return off
+        off -= shape[d] * strides[d]
+        idx[d] = 0
+        d -= 1
+    return off
+
+
+cdef void load_block(real* dst, const char* base, int is_bool, int ndim, const int64_t* shape,
+                     const int64_t* strides, int64_t start, int64_t n) noexcept nogil:
+    cdef int64_t idx[MAXDIM]
+    cdef int64_t off = start_offset(ndim, shape, strides, start, idx)
+    cdef int64_t inner = shape[ndim - 1], s = strides[ndim - 1], i = 0, j, seg
+    cdef const real* p
+    cdef const uint8_t* q
+    while i < n:
+        seg = inner - idx[ndim - 1]
+        if seg > n - i:
+            seg = n - i
+        if is_bool:
+            q = <const uint8_t*>base + off
+            for j in range(seg):
+                dst[i + j] = q[j * s]
+        else:
+            p = <const real*>base + off
+            if s == 1:
+                memcpy(dst + i, p, seg * sizeof(real))
+            else:
+                for j in range(seg):
+                    dst[i + j] = p[j * s]
+        i += seg
+        idx[ndim - 1] += seg
+        off += seg * s
+        if idx[ndim - 1] == inner and i < n:
+            off = advance(ndim, shape, strides, idx, off)
+
+
+# ---------------------------------------------------------------- fused elementwise
+
+
+cdef void run_fused(real* regs, const int64_t* ins, const double* consts, char** bufs) noexcept nogil:
+    """ins: [ndim, shape..., n_in, (buf, is_bool, strides...)*, n_out, (buf, is_bool, reg)*,
+    n_code, (op, dst, a, b, c)*]"""
+    cdef int ndim = <int>ins[0]
+    cdef const int64_t* shape = ins + 1
+    cdef int64_t total = 1
+    cdef int d, k
+    for d in range(ndim):
+        total *= shape[d]
+    cdef const int64_t* p = ins + 1 + ndim
+    cdef int n_in = <int>p[0]
+    cdef const int64_t* in_desc = p + 1
+    p = in_desc + n_in * (2 + ndim)
+    cdef int n_out = <int>p[0]
+    cdef const int64_t* out_desc = p + 1
+    p = out_desc + 3 * n_out
+    cdef int n_code = <int>p[0]
+    cdef const int64_t* code = p + 1
+    cdef int64_t start, n, j
+    cdef int op
+    cdef real* r
+    cdef real* a
+    cdef real* b
+    cdef real* c
+    cdef const int64_t* desc
+    cdef uint8_t* q
+    start = 0
+    while start < total:
+        n = total - start
+        if n > BLOCK:
+            n = BLOCK
+        for k in range(n_code):
+            op = <int>code[5 * k]
+            r = regs + code[5 * k + 1] * BLOCK
+            a = regs + code[5 * k + 2] * BLOCK
+            b = regs + code[5 * k + 3] * BLOCK
+            c = regs + code[5 * k + 4] * BLOCK
+            if op == V_LOAD:
+                desc = in_desc + code[5 * k + 2] * (2 + ndim)
+                load_block(r, bufs[desc[0]], <int>desc[1], ndim, shape, desc + 2, start, n)
+            elif op == V_CONST:
+                for j in range(n):
+                    r[j] = <real>consts[code[5 * k + 2]]
+            elif op == V_NEG:
+                for j in range(n):
+                    r[j] = -a[j]
+            elif op == V_EXP:
+                for j in range(n):
+                    r[j] = expf(a[j]) if real is float else exp(a[j])
+            elif op == V_LOG:
+                for j in range(n):
+                    r[j] = logf(a[j]) if real is float else log(a[j])
+            elif op == V_LOG1P:
+                for j in range(n):
+                    r[j] = log1pf(a[j]) if real is float else log1p(a[j])
+            elif op == V_TANH:
+                for j in range(n):
+                    r[j] = tanhf(a[j]) if real is float else tanh(a[j])
+            elif op == V_SIN:
+                for j in range(n):
+                    r[j] = sinf(a[j]) if real is float else sin(a[j])
+            elif op == V_COS:
+                for j in range(n):
+                    r[j] = cosf(a[j]) if real is float else cos(a[j])
+            elif op == V_SQRT:
+                for j in range(n):
+                    r[j] = sqrtf(a[j]) if real is float else sqrt(a[j])
+            elif op == V_ABS:
+                for j in range(n):
+                    r[j] = fabsf(a[j]) if real is float else fabs(a[j])
+            elif op == V_SIGN:
+                for j in range(n):
+                    r[j] = (a[j] > 0) - (a[j] < 0) if a[j] == a[j] else a[j]
+            elif op == V_COPY:
+                memcpy(r, a, n * sizeof(real))
+            elif op == V_ADD:
+                for j in range(n):
+                    r[j] = a[j] + b[j]
+            elif op == V_SUB:
+                for j in range(n):
+                    r[j] = a[j] - b[j]
+            elif op == V_MUL:
+                for j in range(n):
+                    r[j] = a[j] * b[j]
+            elif op == V_DIV:
+                for j in range(n):
+                    r[j] = a[j] / b[j]
+            elif op == V_POW:
+                for j in range(n):
+                    r[j] = powf(a[j], b[j]) if real is float else pow(a[j], b[j])
+            elif op == V_MAX:  # NaN-propagating, as numpy.maximum
+                for j in range(n):
+                    r[j] = a[j] if (a[j] > b[j] or a[j] != a[j]) else b[j]
+            elif op == V_MIN:
+                for j in range(n):
+                    r[j] = a[j] if (a[j] < b[j] or a[j] != a[j]) else b[j]
+            elif op == V_GT:
+                for j in range(n):
+                    r[j] = a[j] > b[j]
+            elif op == V_GE:
+                for j in range(n):
+                    r[j] = a[j] >= b[j]
+            elif op == V_LT:
+                for j in range(n):
+                    r[j] = a[j] < b[j]
+            elif op == V_LE:
+                for j in range(n):
+                    r[j] = a[j] <= b[j]
+            elif op == V_EQ:
+                for j in range(n):
+                    r[j] = a[j] == b[j]
+            elif op == V_NE:
+                for j in range(n):
+                    r[j] = a[j] != b[j]
+            elif op == V_SELECT:  # r = a ? b : c
+                for j in range(n):
+                    r[j] = b[j] if a[j] != 0 else c[j]
+        for k in range(n_out):
+            desc = out_desc + 3 * k
+            r = regs + desc[2] * BLOCK
+            if desc[1]:
+                q = <uint8_t*>bufs[desc[0]] + start
+                for j in range(n):
+                    q[j] = r[j] != 0
+            else:
+                memcpy(<real*>bufs[desc[0]] + start, r, n * sizeof(real))
+        start += n
+
+
+# ---------------------------------------------------------------- GEMM
+
+
+cdef void run_gemm(const int64_t* ins, char** bufs, int is_double) noexcept nogil:
+    """ins: [a, b, c, trans_a, trans_b, M, N, K, batch, stride_a, stride_b, stride_c] for
+    row-major C = op(A) @ op(B); BLAS is column-major, so it computes C^T = op(B)^T op(A)^T."""
+    cdef char ta = b'T' if ins[3] else b'N'
+    cdef char tb = b'T' if ins[4] else b'N'
+    cdef int m = <int>ins[5], n = <int>ins[6], k = <int>ins[7]
+    cdef int lda = m if ins[3] else k
+    cdef int ldb = k if ins[4] else n
+    cdef int64_t batch = ins[8], i
+    cdef float falpha = 1, fbeta = 0
+    cdef double dalpha = 1, dbeta = 0
+    if m == 0 or n == 0:
+        return
+    if k == 0:
+        memset(bufs[ins[2]], 0, batch * m * n * (8 if is_double else 4))
+        return
+    for i in range(batch):
+        if is_double:
+            dgemm(&tb, &ta, &n, &m, &k, &dalpha,
+                  <double*>bufs[ins[1]] + i * ins[10], &ldb,
+                  <double*>bufs[ins[0]] + i * ins[9], &lda,
+                  &dbeta, <double*>bufs[ins[2]] + i * ins[11], &n)
+        else:
+            sgemm(&tb, &ta, &n, &m, &k, &falpha,
+                  <float*>bufs[ins[1]] + i * ins[10], &ldb,
+                  <float*>bufs[ins[0]] + i * ins[9], &lda,
+                  &fbeta, <float*>bufs[ins[2]] + i * ins[11], &n)
+
+
+# ---------------------------------------------------------------- reductions
+
+
+cdef void run_reduce(const real* src, real* dst, const int64_t* ins) noexcept nogil:
+    """ins: [kind(0 sum, 1 max, 2 min), src, dst, out_size, ndim, shape..., out_strides...]
+    Walks the input in order; out_strides are 0 along reduced dimensions."""
+    cdef int kind = <int>ins[0]
+    cdef int64_t out_size = ins[3]
+    cdef int ndim = <int>ins[4]
+    cdef const int64_t* shape = ins + 5
+    cdef const int64_t* ostr = ins + 5 + ndim
+    cdef int64_t idx[MAXDIM]
+    cdef int64_t total = 1, i = 0, j, seg, off, inner, s
+    cdef real init, acc, v
+    cdef int d
+    for d in range(ndim):
+        total *= shape[d]
+    init = 0 if kind == 0 else (-INFINITY if kind == 1 else INFINITY)
+    for j in range(out_size):
+        dst[j] = init
+    if total == 0:
+        return
+    off = start_offset(ndim, shape, ostr, 0, idx)
+    inner = shape[ndim - 1]
+    s = ostr[ndim - 1]
+    while i < total:
+        seg = inner
+        if s == 0:  # reduce along the contiguous row into one output element
+            acc = dst[off]
+            if kind == 0:
+                for j in range(seg):
+                    acc = acc + src[i + j]
+            elif kind == 1:
+                for j in range(seg):
+                    v = src[i + j]
+                    if v > acc or v != v:
+                        acc = v
+            else:
+                for j in range(seg):
+                    v = src[i + j]
+                    if v < acc or v != v:
+                        acc = v
+            dst[off] = acc
+        else:  # the row is kept: accumulate it elementwise into the output row
+            if kind == 0:
+                for j in range(seg):
+                    dst[off + j * s] += src[i + j]
+            elif kind == 1:
+                for j in range(seg):
+                    v = src[i + j]
+                    if v > dst[off + j * s] or v != v:
+                        dst[off + j * s] = v
+            else:
+                for j in range(seg):
+                    v = src[i + j]
+                    if v < dst[off + j * s] or v != v:
+                        dst[off + j * s] = v
+        i += seg
+        idx[ndim - 1] = inner
+        off += seg * s
+        if i < total:
+            off = advance(ndim, shape, ostr, idx, off)
+
+
+# ---------------------------------------------------------------- copies and fills
+
+
+cdef void run_copy(const int64_t* ins, char** bufs) noexcept nogil:
+    """ins: [itemsize, src, src_offset, dst, dst_offset, ndim, shape..., src_strides...,
+    dst_strides...] (offsets and strides in elements)."""
+    cdef int64_t itemsize = ins[0]
+    cdef char* src = bufs[ins[1]] + ins[2] * itemsize
+    cdef char* dst = bufs[ins[3]] + ins[4] * itemsize
+    cdef int ndim = <int>ins[5]
+    cdef const int64_t* shape = ins + 6
+    cdef const int64_t* sstr = ins + 6 + ndim
+    cdef const int64_t* dstr = ins + 6 + 2 * ndim
+    cdef int64_t sidx[MAXDIM]
+    cdef int64_t didx[MAXDIM]
+    cdef int64_t total = 1, i = 0, j, soff, doff, inner, ss, ds
+    cdef int d
+    for d in range(ndim):
+        total *= shape[d]
+    if total == 0:
+        return
+    soff = start_offset(ndim, shape, sstr, 0, sidx)
+    doff = start_offset(ndim, shape, dstr, 0, didx)
+    inner = shape[ndim - 1]
+    ss = sstr[ndim - 1]
+    ds = dstr[ndim - 1]
+    while i < total:
+        if ss == 1 and ds == 1:
+            memcpy(dst + doff * itemsize, src + soff * itemsize, inner * itemsize)
+        elif itemsize == 4:
+            for j in range(inner):
+                (<uint32_like*>dst)[doff + j * ds] = (<uint32_like*>src)[soff + j * ss]
+        elif itemsize == 8:
+            for j in range(inner):
+                (<uint64_like*>dst)[doff + j * ds] = (<uint64_like*>src)[soff + j * ss]
+        else:
+            for j in range(inner):
+                memcpy(dst + (doff + j * ds) * itemsize, src + (soff + j * ss) * itemsize, itemsize)
+        i += inner
+        soff += inner * ss
+        doff += inner * ds
+        sidx[ndim - 1] = inner
+        didx[ndim - 1] = inner
+        if i < total:
+            soff = advance(ndim, shape, sstr, sidx, soff)
+            doff = advance(ndim, shape, dstr, didx, doff)
+
+
+
+cdef void run_fill(const int64_t* ins, const double* consts, char** bufs) noexcept nogil:
+    """ins: [is_double, dst, count, const_index]"""
+    cdef int64_t n = ins[2], j
+    cdef double value = consts[ins[3]]
+    cdef float* f
+    cdef double* g
+    if ins[0]:
+        g = <double*>bufs[ins[1]]
+        for j in range(n):
+            g[j] = value
+    else:
+        f = <float*>bufs[ins[1]]
+        for j in range(n):
+            f[j] = <float>value
+
+
+# ---------------------------------------------------------------- gather / scatter-add
+
+
+cdef inline int row_offset(const int64_t* descs, int k, int64_t b, char** bufs,
+                           int64_t* off) noexcept nogil:
+    """Element offset of the row that index position ``b`` selects; 1 if out of range.
+    descs: k * (index_buf, is_int32, dim_size, row_stride)."""
+    cdef int j
+    cdef int64_t v
+    off[0] = 0
+    for j in range(k):
+        if descs[4 * j + 1]:
+            v = (<int32_t*>bufs[descs[4 * j]])[b]
+        else:
+            v = (<int64_t*>bufs[descs[4 * j]])[b]
+        if v < 0:
+            v += descs[4 * j + 2]
+        if v < 0 or v >= descs[4 * j + 2]:
+            return 1
+        off[0] += v * descs[4 * j + 3]
+    return 0
+
+
+cdef int run_gather(const int64_t* ins, char** bufs) noexcept nogil:
+    """ins: [itemsize, src, dst, n_index, row, k, descs...]: dst[b] = src[row at b]."""
+    cdef int64_t itemsize = ins[0], n = ins[3], row = ins[4], b, off
+    cdef int k = <int>ins[5]
+    for b in range(n):
+        if row_offset(ins + 6, k, b, bufs, &off):
+            return 1
+        memcpy(bufs[ins[2]] + b * row * itemsize, bufs[ins[1]] + off * itemsize, row * itemsize)
+    return 0
+
+
+cdef int run_scatter_add(const real* g, real* dst, const int64_t* ins, char** bufs) noexcept nogil:
+    """ins: [_, g, dst, n_index, row, k, total, descs...]: dst = 0; dst[row at b] += g[b]."""
+    cdef int64_t n = ins[3], row = ins[4], total = ins[6], b, i, off
+    cdef int k = <int>ins[5]
+    memset(dst, 0, total * sizeof(real))
+    for b in range(n):
+        if row_offset(ins + 7, k, b, bufs, &off):
+            return 1
+        for i in range(row):
+            dst[off + i] += g[b * row + i]
+    return 0
+
+
+# ---------------------------------------------------------------- convolution and pooling
+
+
+cdef int run_conv(const int64_t* ins, char** bufs) noexcept nogil:
+    """ins: [kernel, is_double, n, c, h, w, o, kh, kw, sh, sw, pt, pb, pl, pr, dh, dw,
+    a, b, out, workspace, workspace_size]; kernels as in conv.pxd (see CONV_KERNELS)."""
+    cdef ConvGeom g
+    g.n, g.c, g.h, g.w, g.o = ins[2], ins[3], ins[4], ins[5], ins[6]
+    g.kh, g.kw, g.sh, g.sw = ins[7], ins[8], ins[9], ins[10]
+    g.pt, g.pb, g.pl, g.pr, g.dh, g.dw = ins[11], ins[12], ins[13], ins[14], ins[15], ins[16]
+    if geom_init(&g) != 0:
+        return 2
+    cdef int kernel = <int>ins[0]
+    cdef char* a = bufs[ins[17]]
+    cdef char* b = bufs[ins[18]]
+    cdef char* out = bufs[ins[19]]
+    cdef char* ws = bufs[ins[20]]
+    cdef Py_ssize_t wsn = ins[21]
+    cdef int rc = 0
+    if ins[1]:
+        if kernel == 0:
+            rc = conv2d_forward_f64(&g, <double*>a, <double*>b, NULL, <double*>out, <double*>ws, wsn)
+        elif kernel == 1:
+            rc = conv2d_input_grad_f64(&g, <double*>a, <double*>b, <double*>out, <double*>ws, wsn, 0)
+        elif kernel == 2:
+            rc = conv2d_filter_grad_f64(&g, <double*>a, <double*>b, <double*>out, <double*>ws, wsn, 0)
+        elif kernel == 3:
+            rc = max_pool2d_f64(&g, <double*>a, <double*>out)
+        elif kernel == 4:
+            rc = max_pool2d_select_f64(&g, <double*>a, <double*>b, <double*>out)
+        elif kernel == 5:
+            rc = max_pool2d_scatter_f64(&g, <double*>a, <double*>b, <double*>out, 0)
+        elif kernel == 6:
+            rc = avg_pool2d_f64(&g, <double*>a, <double*>out)
+        else:
+            rc = avg_pool2d_transpose_f64(&g, <double*>a, <double*>out, 0)
+    else:
+        if kernel == 0:
+            rc = conv2d_forward_f32(&g, <float*>a, <float*>b, NULL, <float*>out, <float*>ws, wsn)
+        elif kernel == 1:
+            rc = conv2d_input_grad_f32(&g, <float*>a, <float*>b, <float*>out, <float*>ws, wsn, 0)
+        elif kernel == 2:
+            rc = conv2d_filter_grad_f32(&g, <float*>a, <float*>b, <float*>out, <float*>ws, wsn, 0)
+        elif kernel == 3:
+            rc = max_pool2d_f32(&g, <float*>a, <float*>out)
+        elif kernel == 4:
+            rc = max_pool2d_select_f32(&g, <float*>a, <float*>b, <float*>out)
+        elif kernel == 5:
+            rc = max_pool2d_scatter_f32(&g, <float*>a, <float*>b, <float*>out, 0)
+        elif kernel == 6:
+            rc = avg_pool2d_f32(&g, <float*>a, <float*>out)
+        else:
+            rc = avg_pool2d_transpose_f32(&g, <float*>a, <float*>out, 0)
+    return 0 if rc == 0 else 2
+
+
+# ---------------------------------------------------------------- the loop
+
+
+cdef class Executor:
+    """Runs one lowered program. ``code``: int64 instructions; ``consts``: float64;
+    ``callbacks``: Python functions for OP_PYTHON instructions, called as ``fn(arrays)``
+    with the list of buffer arrays; ``n_regs``: registers the fused kernels need."""
+
+    cdef cnp.int64_t[::1] code
+    cdef double[::1] consts
+    cdef list callbacks
+    cdef int n_regs
+
+    def __init__(self, cnp.int64_t[::1] code, double[::1] consts, list callbacks, int n_regs):
+        self.code = code
+        self.consts = consts
+        self.callbacks = callbacks
+        self.n_regs = n_regs if n_regs > 0 else 1
+
+    def run(self, list arrays):
+        """Execute over ``arrays`` (one contiguous ndarray per buffer)."""
+        cdef Py_ssize_t nbuf = len(arrays), i
+        cdef char** bufs = <char**>malloc(nbuf * sizeof(char*))
+        cdef double* regs = <double*>malloc(self.n_regs * BLOCK * sizeof(double))
+        if bufs == NULL or regs == NULL:
+            free(bufs)
+            free(regs)
+            raise MemoryError()
+        cdef cnp.ndarray arr
+        for i in range(nbuf):
+            arr = arrays[i]
+            bufs[i] = <char*>cnp.PyArray_DATA(arr)
+        try:
+            self._loop(bufs, regs, arrays)
+        finally:
+            free(bufs)
+            free(regs)
+
+    cdef _loop(self, char** bufs, double* regs, list arrays):
+        cdef const int64_t* code = <const int64_t*>&self.code[0]
+        cdef const double* consts = &self.consts[0] if self.consts.shape[0] else NULL
+        cdef int64_t pc = 0, end = self.code.shape[0]
+        cdef int64_t length, op
+        cdef const int64_t* ins
+        cdef int status = 0
+        while pc < end:
+            with nogil:
+                while pc < end and status == 0:
+                    length = code[pc]
+                    op = code[pc + 1]
+                    ins = code + pc + 2
+                    if op == OP_GEMM:
+                        run_gemm(ins, bufs, <int>ins[12])
+                    elif op == OP_FUSED:
+                        if ins[0]:
+                            run_fused(<double*>regs, ins + 1, consts, bufs)
+                        else:
+                            run_fused(<float*>regs, ins + 1, consts, bufs)
+                    elif op == OP_REDUCE:
+                        if ins[0]:
+                            run_reduce(<double*>bufs[ins[2]], <double*>bufs[ins[3]], ins + 1)
+                        else:
+                            run_reduce(<float*>bufs[ins[2]], <float*>bufs[ins[3]], ins + 1)
+                    elif op == OP_COPY:
+                        run_copy(ins, bufs)
+                    elif op == OP_FILL:
+                        run_fill(ins, consts, bufs)
+                    elif op == OP_GATHER:
+                        status = run_gather(ins, bufs)
+                    elif op == OP_SCATTER_ADD:
+                        if ins[0]:
+                            status = run_scatter_add(<double*>bufs[ins[1]], <double*>bufs[ins[2]], ins, bufs)
+                        else:
+                            status = run_scatter_add(<float*>bufs[ins[1]], <float*>bufs[ins[2]], ins, bufs)
+                    elif op == OP_CONV:
+                        status = run_conv(ins, bufs)
+                    elif op == OP_PYTHON:
+                        break
+                    if status == 0:
+                        pc += length
+            if status == 2:
+                raise RuntimeError("a convolution or pooling kernel rejected its geometry")
+            if status:
+                raise IndexError("index out of range in a gather or scatter (an integer index "
+                                 "array holds a value outside the indexed axis)")
+            if pc < end:  # a Python callback, with the GIL
+                self.callbacks[code[pc + 2]](arrays)
+                pc += code[pc]
+
+
+# The numbering above, for the compiler (one source of truth).
+OPCODES = {"gemm": OP_GEMM, "fused": OP_FUSED, "reduce": OP_REDUCE, "copy": OP_COPY,
+           "fill": OP_FILL, "python": OP_PYTHON, "gather": OP_GATHER,
+           "scatter_add": OP_SCATTER_ADD, "conv": OP_CONV}
+CONV_KERNELS = {
+    "conv2d": 0, "conv2d_input_grad": 1, "conv2d_filter_grad": 2, "max_pool2d": 3,
+    "max_pool2d_select": 4, "max_pool2d_scatter": 5, "avg_pool2d": 6,
+    "avg_pool2d_transpose": 7,
+}
+VM_OPCODES = {
+    "load": V_LOAD, "const": V_CONST, "neg": V_NEG, "exp": V_EXP, "log": V_LOG,
+    "log1p": V_LOG1P, "tanh": V_TANH, "sin": V_SIN, "cos": V_COS, "sqrt": V_SQRT,
+    "abs": V_ABS, "sign": V_SIGN, "copy": V_COPY, "stop_gradient": V_COPY, "add": V_ADD,
+    "sub": V_SUB, "mul": V_MUL, "div": V_DIV, "pow": V_POW, "max": V_MAX, "min": V_MIN,
+    "gt": V_GT, "ge": V_GE, "lt": V_LT, "le": V_LE, "eq": V_EQ, "ne": V_NE,
+    "select": V_SELECT,
+}
+BLOCK_SIZE = BLOCK
+MAX_DIMS = MAXDIM

@@ -1,0 +1,107 @@
+"""Fusion: group elementwise equations into kernels the executor runs in one pass.
+
+A group is a run of same-shape float elementwise operations (comparisons may produce
+bool, ``select`` may take a bool condition) connected through their operands. Values
+used only inside a group never touch memory: the executor computes them block by
+block in registers. A group is sealed (scheduled) as soon as an equation outside it
+needs one of its values, which keeps the schedule a valid topological order.
+"""
+
+import numpy as np
+
+from .._kernels.executor import VM_OPCODES
+from ..core import Var
+
+_BOOL = np.dtype(np.bool_)
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_COMPARE = frozenset("gt ge lt le eq ne".split())
+_VM_PRIMS = frozenset(VM_OPCODES) - {"load", "const", "copy"}
+
+
+def vm_dtype(group):
+    """The float dtype a group computes in (float64 when it only handles bools)."""
+    for e in group:
+        for a in (*e.inputs, *e.outputs):
+            if a.dtype in _FLOATS:
+                return a.dtype
+    return _FLOATS[1]
+
+
+def _fusible(e):
+    """Whether the register machine can run ``e``, and in which float dtype.
+
+    Returns False, or the float dtype, or None for an operation on bools only (it can
+    join a group of either float dtype: bools are held as 0/1 in the registers).
+    """
+    name = e.prim.name
+    out = e.outputs[0]
+    dtypes = {a.dtype for a in (*e.inputs, out)}
+    floats = dtypes & set(_FLOATS)
+    if not dtypes <= set(_FLOATS) | {_BOOL} or len(floats) > 1:
+        return False
+    dtype = floats.pop() if floats else None
+    if name == "cast":  # bool -> float is a load of 0/1
+        return dtype if e.inputs[0].dtype == _BOOL and out.dtype != _BOOL else False
+    if name not in _VM_PRIMS:
+        return False
+    if name in _COMPARE or name == "select":
+        return dtype if name != "select" or e.inputs[0].dtype == _BOOL else False
+    return dtype if out.dtype in _FLOATS else False
+
+
+def _compatible(*dtypes):
+    """At most one float dtype among ``dtypes`` (None: bools only)."""
+    return len({d for d in dtypes if d is not None}) <= 1
+
+
+def fuse_elementwise(eqns, uses, outvars):
+    """Schedule ``eqns``: returns a list whose items are single equations or lists of
+    equations (fused groups), in an order that respects every dependency."""
+    schedule = []
+    group_of = {}  # Var -> id of the open group that produces it
+    groups = {}  # id -> {"eqns": [...], "shape": ..., "dtype": float dtype or None}
+    next_id = 0
+
+    def seal(gid):
+        g = groups.pop(gid)
+        for e in g["eqns"]:
+            group_of.pop(e.outputs[0], None)
+        schedule.append(g["eqns"])
+
+    for e in eqns:
+        dtype = _fusible(e)
+        producers = {group_of[a] for a in e.inputs if isinstance(a, Var) and a in group_of}
+        target = None
+        if dtype is not False:
+            shape = e.outputs[0].shape
+            same = [
+                gid
+                for gid in producers
+                if groups[gid]["shape"] == shape and _compatible(groups[gid]["dtype"], dtype)
+            ]
+            target = max(same) if same else None
+        for gid in sorted(producers - {target}):
+            g = groups[gid]
+            mergeable = target is not None and g["shape"] == groups[target]["shape"]
+            if mergeable and _compatible(g["dtype"], groups[target]["dtype"], dtype):
+                # Open groups have no consumers outside them yet: merging is always safe.
+                for member in groups.pop(gid)["eqns"]:
+                    group_of[member.outputs[0]] = target
+                    groups[target]["eqns"].append(member)
+                if groups[target]["dtype"] is None:
+                    groups[target]["dtype"] = g["dtype"]
+            else:
+                seal(gid)
+        if dtype is False:
+            schedule.append(e)
+            continue
+        if target is None:
+            target, next_id = next_id, next_id + 1
+            groups[target] = {"eqns": [], "shape": e.outputs[0].shape, "dtype": None}
+        groups[target]["eqns"].append(e)
+        if groups[target]["dtype"] is None:
+            groups[target]["dtype"] = dtype
+        group_of[e.outputs[0]] = target
+    for gid in sorted(groups):
+        seal(gid)
+    return schedule

@@ -1,0 +1,543 @@
+"""Graph -> Program: fusion, memory planning and instruction encoding for the executor.
+
+After :func:`~funcgrad.compiler.passes.optimize`, each equation becomes one of:
+a view (reshape: no work), part of a fused elementwise kernel (maximal groups of
+same-shape float operations, broadcasting operands read with zero strides), a GEMM
+(transposes of the last two axes folded into the BLAS call), a reduction, a strided
+copy (transpose, broadcast, slice, flip, concatenate, pad), or a call back into the
+NumPy reference for what has no compiled kernel yet. Buffers are assigned by liveness
+and allocated once per program; each call allocates only its outputs.
+"""
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from .._kernels import conv as conv_kernels
+from .._kernels.executor import CONV_KERNELS, MAX_DIMS, OPCODES, VM_OPCODES, Executor
+from ..core import Eqn, Literal, Var, eval_impl
+from .fusion import fuse_elementwise, vm_dtype
+from .passes import optimize
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_COPY_PRIMS = frozenset("transpose broadcast_in_dim slice rev concatenate pad".split())
+
+
+def _contiguous_strides(shape):
+    strides, acc = [], 1
+    for d in reversed(shape):
+        strides.append(acc)
+        acc *= d
+    return list(reversed(strides))
+
+
+def _collapse(shape, *stride_lists):
+    """Merge adjacent dimensions that every operand walks contiguously; drop size-1 ones."""
+    dims = [(d, [s[i] for s in stride_lists]) for i, d in enumerate(shape) if d != 1]
+    if not dims:
+        return [1], [[0] for _ in stride_lists]
+    out = [dims[0]]
+    for d, strides in dims[1:]:
+        pd, pstrides = out[-1]
+        if all(ps == s * d for ps, s in zip(pstrides, strides)):
+            out[-1] = (pd * d, strides)
+        else:
+            out.append((d, strides))
+    if len(out) > MAX_DIMS:
+        raise NotImplementedError("more than MAX_DIMS non-mergeable dimensions")
+    return [d for d, _ in out], [[s[k] for _, s in out] for k in range(len(stride_lists))]
+
+
+def _broadcast_strides(shape, out_shape):
+    """Element strides reading a contiguous ``shape`` array broadcast to ``out_shape``."""
+    base = _contiguous_strides(shape)
+    lead = len(out_shape) - len(shape)
+    return [0] * lead + [0 if d == 1 and o != 1 else s for d, s, o in zip(shape, base, out_shape[lead:])]
+
+
+class _Buffer(NamedTuple):
+    kind: str  # "input", "output" or "temp"
+    index: int  # input position, output position, or temp slot
+    nbytes: int
+
+
+class CompiledProgram:
+    """A graph lowered for the Cython executor. Call it like a ReferenceProgram:
+    ``program(consts, args) -> list of output arrays``."""
+
+    def __init__(self, graph):
+        self.graph = graph = optimize(graph)
+        self._storage = {}  # Var -> storage id (views share their source's storage)
+        self._n_storage = 0
+        self._scratch = {}  # storage id -> bytes of kernel workspaces (no Var of their own)
+        self._buffers = []  # storage id -> _Buffer, filled by _plan_memory
+        self._code, self._consts, self._callbacks = [], [], []
+        self._n_regs = 1
+        inputs = graph.constvars + graph.invars
+        self.n_inputs = len(inputs)
+        for v in inputs:
+            self._new_storage(v)
+        self._steps = []  # (kind, payload) in execution order, before encoding
+        self._lower(graph)
+        self._plan_memory(graph)
+        self._encode()
+
+    # -------------------------------------------------------------- lowering
+
+    def _new_storage(self, var):
+        self._storage[var] = self._n_storage
+        self._n_storage += 1
+        return self._storage[var]
+
+    def _lower(self, graph):
+        uses = {}
+        for e in graph.eqns:
+            for a in e.inputs:
+                if isinstance(a, Var):
+                    uses[a] = uses.get(a, 0) + 1
+        for a in graph.outvars:
+            if isinstance(a, Var):
+                uses[a] = uses.get(a, 0) + 1
+        eqns, transposed = self._fold_transposes(graph.eqns, uses)
+        eqns = self._live_eqns(eqns, uses)
+        for item in fuse_elementwise(eqns, uses, graph.outvars):
+            if isinstance(item, list):
+                self._lower_fused(item, uses, graph.outvars)
+            else:
+                self._lower_eqn(item, transposed)
+
+    @staticmethod
+    def _fold_transposes(eqns, uses):
+        """matmul(transpose(x)) -> a matmul reading x, with a flag for the BLAS call.
+
+        The rewritten equation names x as its input, so the scheduler sees the real
+        dependency; returns the new equation list and {matmul eqn: (flag_a, flag_b)}.
+        """
+        defs = {e.outputs[0]: e for e in eqns}
+        out, transposed = [], {}
+        for e in eqns:
+            if e.prim.name != "matmul" or e.outputs[0].dtype not in _FLOATS:
+                out.append(e)
+                continue
+            inputs, flags = [], []
+            for a in e.inputs:
+                src = defs.get(a) if isinstance(a, Var) else None
+                n = len(a.shape)
+                swap = src is not None and src.prim.name == "transpose"
+                if swap and src.params["perm"] == tuple(range(n - 2)) + (n - 1, n - 2):
+                    uses[a] -= 1
+                    uses[src.inputs[0]] = uses.get(src.inputs[0], 0) + 1
+                    a = src.inputs[0]
+                    flags.append(True)
+                else:
+                    flags.append(False)
+                inputs.append(a)
+            new = Eqn(e.prim, inputs, e.outputs, e.params)
+            transposed[new] = tuple(flags)
+            out.append(new)
+        return out, transposed
+
+    @staticmethod
+    def _live_eqns(eqns, uses):
+        """The equations whose results are still used once folds have removed some uses."""
+        live = []
+        for e in reversed(eqns):
+            if uses.get(e.outputs[0], 0) > 0:
+                live.append(e)
+            else:
+                for a in e.inputs:
+                    if isinstance(a, Var):
+                        uses[a] -= 1
+        live.reverse()
+        return live
+
+    def _out(self, var):
+        return self._new_storage(var)
+
+    def _lower_eqn(self, e, folded):
+        name, out = e.prim.name, e.outputs[0]
+        if name == "reshape" and isinstance(e.inputs[0], Var):
+            self._storage[out] = self._storage[e.inputs[0]]  # a view: same bytes
+            return
+        if name == "matmul" and e in folded:
+            return self._lower_gemm(e, folded[e])
+        if name in ("reduce_sum", "reduce_max", "reduce_min") and out.dtype in _FLOATS:
+            if isinstance(e.inputs[0], Var):
+                return self._lower_reduce(e)
+        if name == "broadcast_in_dim" and isinstance(e.inputs[0], Literal) and out.dtype in _FLOATS:
+            self._steps.append(("fill", (out, self._out(out), float(e.inputs[0].value))))
+            return
+        if name in ("gather", "scatter_add") and self._lower_indexed(e):
+            return
+        if name in CONV_KERNELS and out.dtype in _FLOATS and all(isinstance(a, Var) for a in e.inputs):
+            return self._lower_conv(e)
+        if name in _COPY_PRIMS and all(isinstance(a, Var) for a in e.inputs):
+            if name != "pad" or out.dtype in _FLOATS:
+                return self._lower_copy(e)
+        self._lower_python(e)
+
+    def _lower_gemm(self, e, flags):
+        (a, b), (ta, tb) = e.inputs, flags
+        out = e.outputs[0]
+        m, n = out.shape[-2], out.shape[-1]
+        k = a.shape[-2] if ta else a.shape[-1]
+        batch = math.prod(out.shape[:-2])
+        args = [a, b, self._out(out), ta, tb, m, n, k, batch, m * k, k * n, m * n]
+        self._steps.append(("gemm", (args, out.dtype == np.float64)))
+
+    def _lower_reduce(self, e):
+        (x,), out = e.inputs, e.outputs[0]
+        axes = e.params["axes"]
+        kind = {"reduce_sum": 0, "reduce_max": 1, "reduce_min": 2}[e.prim.name]
+        out_strides = iter(_contiguous_strides(out.shape))
+        strides = [0 if i in axes else next(out_strides) for i in range(len(x.shape))]
+        shape, (strides,) = _collapse(x.shape, strides)
+        size = math.prod(out.shape)
+        self._steps.append(
+            ("reduce", (kind, x, self._out(out), size, shape, strides, out.dtype == np.float64))
+        )
+
+    def _lower_copy(self, e):
+        name, out = e.prim.name, e.outputs[0]
+        x = e.inputs[0]
+        dst = self._out(out)
+        itemsize = out.dtype.itemsize
+        ostr = _contiguous_strides(out.shape)
+        if name == "concatenate":
+            axis, offset = e.params["axis"], 0
+            for a in e.inputs:
+                self._copy(a, 0, _contiguous_strides(a.shape), dst, offset * ostr[axis] if out.shape else 0, ostr, a.shape, itemsize)
+                offset += a.shape[axis]
+            return
+        if name == "pad":
+            self._steps.append(("fill", (out, dst, e.params["value"])))
+            lo, interior = e.params["lo"], e.params["interior"]
+            offset = sum(l * s for l, s in zip(lo, ostr))
+            strides = [s * (i + 1) for s, i in zip(ostr, interior)]
+            self._copy(x, 0, _contiguous_strides(x.shape), dst, offset, strides, x.shape, itemsize)
+            return
+        xstr = _contiguous_strides(x.shape)
+        if name == "transpose":
+            src = [xstr[p] for p in e.params["perm"]]
+            self._copy(x, 0, src, dst, 0, ostr, out.shape, itemsize)
+        elif name == "broadcast_in_dim":
+            src = [0] * len(out.shape)
+            for i, d in enumerate(e.params["broadcast_dimensions"]):
+                if x.shape[i] == out.shape[d]:
+                    src[d] = xstr[i]
+            self._copy(x, 0, src, dst, 0, ostr, out.shape, itemsize)
+        elif name == "slice":
+            offset = sum(s * st for s, st in zip(e.params["start"], xstr))
+            src = [st * step for st, step in zip(xstr, e.params["strides"])]
+            self._copy(x, offset, src, dst, 0, ostr, out.shape, itemsize)
+        elif name == "rev":
+            axes = e.params["axes"]
+            offset = sum((x.shape[a] - 1) * xstr[a] for a in axes if x.shape[a])
+            src = [-s if i in axes else s for i, s in enumerate(xstr)]
+            self._copy(x, offset, src, dst, 0, ostr, out.shape, itemsize)
+
+    def _copy(self, src_var, src_offset, src_strides, dst, dst_offset, dst_strides, shape, itemsize):
+        if math.prod(shape) == 0:
+            return
+        shape, (s, d) = _collapse(shape, src_strides, dst_strides)
+        self._steps.append(("copy", (itemsize, src_var, src_offset, dst, dst_offset, shape, s, d)))
+
+    def _lower_indexed(self, e):
+        """gather / scatter_add whose index arrays all have the batch shape (no broadcast)."""
+        x, *indices = e.inputs
+        out = e.outputs[0]
+        table = e.params["shape"] if e.prim.name == "scatter_add" else x.shape  # the indexed array
+        rows = x if e.prim.name == "scatter_add" else out  # shape: batch + one row per index
+        batch = rows.shape[: len(rows.shape) - (len(table) - len(indices))]
+        ok = isinstance(x, Var) and all(
+            isinstance(i, Var) and i.shape == batch and i.dtype in (np.int32, np.int64) for i in indices
+        )
+        if not ok or (e.prim.name == "scatter_add" and out.dtype not in _FLOATS):
+            return False
+        row = math.prod(table[len(indices) :])
+        strides = _contiguous_strides(table)
+        descs = [(i, int(i.dtype == np.int32), table[j], strides[j]) for j, i in enumerate(indices)]
+        payload = (x, self._out(out), math.prod(batch), row, descs, out)
+        self._steps.append((e.prim.name, payload))
+        return True
+
+    def _lower_conv(self, e):
+        """Convolutions and pooling: the compiled im2col/GEMM and pooling kernels."""
+        name, p, out = e.prim.name, e.params, e.outputs[0]
+        a = e.inputs[0]
+        b = e.inputs[1] if len(e.inputs) > 1 else a
+        if name.startswith("conv2d"):
+            x_shape = p.get("x_shape", a.shape)
+            w_shape = p.get("w_shape", out.shape if name == "conv2d_filter_grad" else b.shape)
+            window, stride, pad, dil = w_shape[2:], p["stride"], p["padding"], p["dilation"]
+            kind = {"conv2d": "forward", "conv2d_input_grad": "input_grad"}.get(name, "filter_grad")
+            ws = conv_kernels.workspace_size(kind, x_shape, w_shape, stride, pad, dil)
+            o = w_shape[0]
+        else:
+            x_shape = p.get("x_shape", a.shape)
+            window, stride, pad, dil, ws, o = p["window"], p["stride"], p["padding"], (1, 1), 0, 0
+        scratch = self._n_storage
+        self._n_storage += 1
+        self._scratch[scratch] = max(int(ws), 1) * out.dtype.itemsize
+        geom = [*x_shape, o, *window, *stride, *pad[0], *pad[1], *dil]
+        payload = (CONV_KERNELS[name], geom, a, b, self._out(out), scratch, int(ws), out)
+        self._steps.append(("conv", payload))
+
+    def _lower_python(self, e):
+        out = e.outputs[0]
+        self._steps.append(("python", (e, self._out(out))))
+
+    def _lower_fused(self, group, uses, outvars):
+        inside = {e.outputs[0] for e in group}
+        dtype = vm_dtype(group)
+        out_shape = group[-1].outputs[0].shape
+        shape = list(out_shape) or [1]
+        outset = {a for a in outvars if isinstance(a, Var)}
+        regs, free, inputs, code = {}, [], {}, []
+        n_regs = 0
+        last_use = {}
+        for k, e in enumerate(group):
+            for a in e.inputs:
+                last_use[a] = k
+        inner_uses = {}
+        for e in group:
+            for a in e.inputs:
+                if a in inside:
+                    inner_uses[a] = inner_uses.get(a, 0) + 1
+        exported = [  # values needed outside the group are stored; the rest stay in registers
+            e.outputs[0]
+            for e in group
+            if e.outputs[0] in outset or uses[e.outputs[0]] > inner_uses.get(e.outputs[0], 0)
+        ]
+
+        def alloc():
+            nonlocal n_regs
+            if free:
+                return free.pop()
+            n_regs += 1
+            return n_regs - 1
+
+        def operand(a):
+            if isinstance(a, Literal):
+                r = alloc()
+                code.append(("const", r, float(a.value), 0, 0))
+                return r, True
+            if a in regs:
+                return regs[a], False
+            if a not in inputs:
+                inputs[a] = len(inputs)
+            r = alloc()
+            code.append(("load", r, inputs[a], 0, 0))
+            regs[a] = r
+            return r, False
+
+        for k, e in enumerate(group):
+            srcs = [operand(a) for a in e.inputs]
+            r = alloc()
+            ops = [s for s, _ in srcs] + [0, 0, 0]
+            op = "copy" if e.prim.name == "cast" else e.prim.name  # bool -> float: 0/1
+            code.append((op, r, ops[0], ops[1], ops[2]))
+            regs[e.outputs[0]] = r
+            for (s, temp), a in zip(srcs, e.inputs):
+                if temp:
+                    free.append(s)
+            for a in set(e.inputs):
+                if isinstance(a, Var) and last_use.get(a) == k and a not in exported and a in regs:
+                    if regs[a] != r:
+                        free.append(regs.pop(a))
+        outs = [(v, self._out(v), regs[v]) for v in exported]
+        in_desc = []
+        for a, _ in sorted(inputs.items(), key=lambda kv: kv[1]):
+            in_desc.append((a, _broadcast_strides(a.shape, out_shape) if out_shape else []))
+        self._n_regs = max(self._n_regs, n_regs)
+        self._steps.append(("fused", (dtype, shape, in_desc, outs, code)))
+
+    # -------------------------------------------------------------- memory
+
+    def _plan_memory(self, graph):
+        """Assign storages to buffers: inputs are the caller's, outputs fresh per call,
+        temporaries share slots by liveness (exact size match) and persist across calls."""
+        n_in = self.n_inputs
+        var_of = {}
+        for v, s in self._storage.items():
+            var_of.setdefault(s, v)
+        outputs = []
+        self._output_copies = []
+        seen = set()
+        for k, a in enumerate(graph.outvars):
+            if isinstance(a, Literal):
+                outputs.append(("literal", a))
+                continue
+            s = self._storage[a]
+            if s < n_in or s in seen:
+                outputs.append(("copy", a))
+            else:
+                outputs.append(("storage", s))
+                seen.add(s)
+        self._outputs = outputs
+        out_storages = {s for kind, s in outputs if kind == "storage"}
+        # Liveness over steps: last step reading each storage.
+        last = {}
+        for i, step in enumerate(self._steps):
+            for s in self._reads(step):
+                last[s] = i
+        nbytes = dict(self._scratch)
+        for v, s in self._storage.items():
+            nbytes[s] = max(nbytes.get(s, 0), int(np.prod(v.shape, dtype=np.int64)) * v.dtype.itemsize)
+        slot_of, free, temps = {}, {}, []
+        for i, step in enumerate(self._steps):
+            for s in self._writes(step):
+                if s < n_in or s in out_storages or s in slot_of:
+                    continue
+                size = max(nbytes[s], 1)
+                pool = free.get(size)
+                slot = pool.pop() if pool else None
+                if slot is None:
+                    slot = len(temps)
+                    temps.append(size)
+                slot_of[s] = slot
+            for s in set(self._reads(step)):  # a storage read twice is freed once
+                if last.get(s) == i and s in slot_of and s not in out_storages:
+                    free.setdefault(temps[slot_of[s]], []).append(slot_of[s])
+        for s in set(self._storage.values()) | set(self._scratch):  # e.g. empty arrays
+            if s >= n_in and s not in out_storages and s not in slot_of:
+                slot_of[s] = len(temps)
+                temps.append(max(nbytes[s], 1))
+        # Buffer numbering for the executor: inputs, then outputs, then temp slots.
+        out_list = sorted(out_storages)
+        self._buffer_of = {s: s for s in range(n_in)}
+        for k, s in enumerate(out_list):
+            self._buffer_of[s] = n_in + k
+        for s, slot in slot_of.items():
+            self._buffer_of[s] = n_in + len(out_list) + slot
+        self._out_storages = out_list
+        self._out_meta = {s: var_of[s] for s in out_list}
+        self._temps = [np.empty(size, np.uint8) for size in temps]
+
+    def _reads(self, step):
+        kind, p = step
+        if kind == "gemm":
+            return [self._storage[p[0][0]], self._storage[p[0][1]]]
+        if kind == "reduce":
+            return [self._storage[p[1]]]
+        if kind == "copy":
+            return [self._storage[p[1]]]
+        if kind == "fused":
+            return [self._storage[a] for a, _ in p[2]]
+        if kind == "python":
+            return [self._storage[a] for a in p[0].inputs if isinstance(a, Var)]
+        if kind in ("gather", "scatter_add"):
+            return [self._storage[p[0]]] + [self._storage[d[0]] for d in p[4]]
+        if kind == "conv":  # the workspace counts as read, so it is released right after
+            return [self._storage[p[2]], self._storage[p[3]], p[5]]
+        return []
+
+    def _writes(self, step):
+        kind, p = step
+        return {"gemm": lambda: [p[0][2]], "reduce": lambda: [p[2]], "copy": lambda: [p[3]],
+                "fill": lambda: [p[1]], "fused": lambda: [s for _, s, _ in p[3]],
+                "python": lambda: [p[1]], "gather": lambda: [p[1]],
+                "scatter_add": lambda: [p[1]], "conv": lambda: [p[4], p[5]]}[kind]()
+
+    # -------------------------------------------------------------- encoding
+
+    def _encode(self):
+        code, consts, callbacks = [], [], []
+        buf = lambda s: self._buffer_of[s]  # noqa: E731
+        sbuf = lambda v: buf(self._storage[v])  # noqa: E731
+        for kind, p in self._steps:
+            if kind == "gemm":
+                args, is_double = p
+                a, b, c = args[:3]
+                body = [sbuf(a), sbuf(b), buf(c)] + [int(x) for x in args[3:]] + [int(is_double)]
+            elif kind == "reduce":
+                k, x, dst, size, shape, strides, is_double = p
+                body = [int(is_double), k, sbuf(x), buf(dst), size, len(shape)] + shape + strides
+            elif kind == "copy":
+                itemsize, src, soff, dst, doff, shape, s, d = p
+                body = [itemsize, sbuf(src), soff, buf(dst), doff, len(shape)] + shape + s + d
+            elif kind == "fill":
+                out, dst, value = p
+                consts.append(value)
+                body = [int(out.dtype == np.float64), buf(dst), int(np.prod(out.shape, dtype=np.int64)), len(consts) - 1]
+            elif kind == "fused":
+                dtype, shape, in_desc, outs, vm = p
+                shape, strides = _collapse(shape, *[s or [0] * len(shape) for _, s in in_desc]) if in_desc else (
+                    [math.prod(shape)], [])
+                body = [int(dtype == np.float64), len(shape)] + shape + [len(in_desc)]
+                for (a, _), s in zip(in_desc, strides):
+                    body += [sbuf(a), int(a.dtype == np.bool_)] + s
+                body += [len(outs)]
+                for v, s, r in outs:
+                    body += [buf(s), int(v.dtype == np.bool_), r]
+                body += [len(vm)]
+                for op, dst, x, y, z in vm:
+                    if op == "const":
+                        consts.append(x)
+                        x = len(consts) - 1
+                    body += [VM_OPCODES[op], dst, x, y, z]
+            elif kind in ("gather", "scatter_add"):
+                x, dst, n, row, descs, out = p
+                flat = [v for i, is32, size, stride in descs for v in (sbuf(i), is32, size, stride)]
+                if kind == "gather":
+                    body = [out.dtype.itemsize, sbuf(x), buf(dst), n, row, len(descs)] + flat
+                else:
+                    total = math.prod(out.shape)
+                    body = [int(out.dtype == np.float64), sbuf(x), buf(dst), n, row, len(descs), total]
+                    body += flat
+            elif kind == "conv":
+                kernel, geom, a, b, dst, scratch, ws, out = p
+                body = [kernel, int(out.dtype == np.float64), *geom, sbuf(a), sbuf(b), buf(dst)]
+                body += [buf(scratch), ws]
+            elif kind == "python":
+                e, dst = p
+                callbacks.append(self._callback(e, buf(dst)))
+                body = [len(callbacks) - 1]
+            code += [len(body) + 2, OPCODES[kind]] + body
+        self._executor = Executor(
+            np.asarray(code, np.int64), np.asarray(consts or [0.0], np.float64), callbacks, self._n_regs
+        )
+
+    def _callback(self, e, dst_buf):
+        """Run one equation with its NumPy reference implementation inside the executor."""
+        ins = []
+        for a in e.inputs:
+            if isinstance(a, Literal):
+                ins.append((None, a.value, None, None))
+            else:
+                ins.append((self._buffer_of[self._storage[a]], None, a.shape, a.dtype))
+        out = e.outputs[0]
+
+        def run(arrays):
+            args = [value if b is None else _view(arrays[b], shape, dtype) for b, value, shape, dtype in ins]
+            result = eval_impl(e.prim, args, e.params, out.dtype)
+            np.copyto(_view(arrays[dst_buf], out.shape, out.dtype), result)
+
+        return run
+
+    # -------------------------------------------------------------- running
+
+    def __call__(self, consts, args):
+        arrays = [np.ascontiguousarray(a) for a in (*consts, *args)]
+        outs = [np.empty(self._out_meta[s].shape, self._out_meta[s].dtype) for s in self._out_storages]
+        self._executor.run(arrays + outs + self._temps)
+        by_storage = dict(zip(self._out_storages, outs))
+        results = []
+        for kind, x in self._outputs:
+            if kind == "literal":
+                results.append(np.array(x.value))
+            elif kind == "storage":
+                results.append(by_storage[x])
+            else:  # an input or a repeated output: a copy the caller owns
+                s = self._storage[x]
+                src = arrays[s] if s < self.n_inputs else by_storage[s]
+                results.append(np.array(src).reshape(x.shape))
+        return [r.reshape(v.shape) if hasattr(v, "shape") else r for r, v in zip(results, self.graph.outvars)]
+
+
+def _view(array, shape, dtype):
+    """A typed view of a buffer (buffers may be raw bytes or arrays of another shape)."""
+    flat = array.reshape(-1).view(np.uint8)
+    n = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+    return flat[:n].view(dtype).reshape(shape)

@@ -1,0 +1,468 @@
+"""fg.optim: optimizers against hand-written NumPy update rules, schedules against their closed
+forms, chain semantics, dtypes kept, and a jitted training step that traces once."""
+
+import math
+import re
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import funcgrad as fg
+import funcgrad.numpy as fnp
+from funcgrad import optim
+
+STEPS = 6
+TOL = {np.float64: dict(rtol=1e-11, atol=1e-12), np.float32: dict(rtol=2e-5, atol=2e-6)}
+
+
+def make_params(dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    return {
+        "w": rng.standard_normal((3, 2)).astype(dtype),
+        "layers": [rng.standard_normal(4).astype(dtype), np.asarray(0.7, dtype)],
+    }
+
+
+def make_grads(dtype, steps=STEPS, seed=1):
+    rng = np.random.default_rng(seed)
+    shapes = {"w": (3, 2), "layers": [(4,), ()]}
+    return [
+        fg.tree.map(lambda s: np.asarray(rng.standard_normal(s), dtype), shapes, is_leaf=_is_shape)
+        for _ in range(steps)
+    ]
+
+
+def _is_shape(x):
+    return isinstance(x, tuple) and all(isinstance(n, int) for n in x)
+
+
+def run(opt, params, grads):
+    """Params after each step, and the final state."""
+    state, trajectory = opt.init(params), []
+    for g in grads:
+        updates, state = opt.update(g, state, params)
+        params = optim.apply_updates(params, updates)
+        trajectory.append(params)
+    return trajectory, state
+
+
+def lr_at(learning_rate, k):
+    return float(learning_rate(k)) if callable(learning_rate) else learning_rate
+
+
+# ---------------------------------------------------------------- NumPy references, per leaf
+# Each takes a leaf's initial value and its gradients (float64) and returns the leaf after
+# every step.
+
+
+def ref_sgd(p, gs, lr, momentum=0.0, nesterov=False):
+    out, t = [], np.zeros_like(p)
+    for k, g in enumerate(gs):
+        t = g + momentum * t
+        step = g + momentum * t if nesterov else (t if momentum else g)
+        p = p - lr_at(lr, k) * step
+        out.append(p)
+    return out
+
+
+def ref_adam(p, gs, lr, b1=0.9, b2=0.999, eps=1e-8, weight_decay=0.0):
+    out, m, v = [], np.zeros_like(p), np.zeros_like(p)
+    for k, g in enumerate(gs):
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g**2
+        m_hat, v_hat = m / (1 - b1 ** (k + 1)), v / (1 - b2 ** (k + 1))
+        p = p - lr_at(lr, k) * (m_hat / (np.sqrt(v_hat) + eps) + weight_decay * p)
+        out.append(p)
+    return out
+
+
+def ref_rmsprop(p, gs, lr, decay=0.9, eps=1e-8, momentum=0.0, nesterov=False, eps_in_sqrt=True):
+    out, v, t = [], np.zeros_like(p), np.zeros_like(p)
+    for k, g in enumerate(gs):
+        v = decay * v + (1 - decay) * g**2
+        scaled = g / np.sqrt(v + eps) if eps_in_sqrt else g / (np.sqrt(v) + eps)
+        step = -lr_at(lr, k) * scaled
+        t = step + momentum * t
+        p = p + (step + momentum * t if nesterov else t)
+        out.append(p)
+    return out
+
+
+def ref_adagrad(p, gs, lr, initial_accumulator_value=0.1, eps=1e-7):
+    out, s = [], np.full_like(p, initial_accumulator_value)
+    for k, g in enumerate(gs):
+        s = s + g**2
+        p = p - lr_at(lr, k) * g / np.sqrt(s + eps)
+        out.append(p)
+    return out
+
+
+SCHEDULE = optim.exponential_decay(0.05, transition_steps=2, decay_rate=0.5)
+CASES = {
+    "sgd": (lambda: optim.sgd(0.1), lambda p, gs: ref_sgd(p, gs, 0.1)),
+    "sgd_momentum": (
+        lambda: optim.sgd(0.1, momentum=0.9),
+        lambda p, gs: ref_sgd(p, gs, 0.1, 0.9),
+    ),
+    "sgd_nesterov": (
+        lambda: optim.sgd(0.1, momentum=0.9, nesterov=True),
+        lambda p, gs: ref_sgd(p, gs, 0.1, 0.9, nesterov=True),
+    ),
+    "sgd_schedule": (
+        lambda: optim.sgd(SCHEDULE, momentum=0.5),
+        lambda p, gs: ref_sgd(p, gs, SCHEDULE, 0.5),
+    ),
+    "adam": (
+        lambda: optim.adam(0.01, b1=0.8, b2=0.99, eps=1e-6),
+        lambda p, gs: ref_adam(p, gs, 0.01, 0.8, 0.99, 1e-6),
+    ),
+    "adam_schedule": (lambda: optim.adam(SCHEDULE), lambda p, gs: ref_adam(p, gs, SCHEDULE)),
+    "adamw": (
+        lambda: optim.adamw(0.01, weight_decay=0.1),
+        lambda p, gs: ref_adam(p, gs, 0.01, weight_decay=0.1),
+    ),
+    "rmsprop": (lambda: optim.rmsprop(0.01), lambda p, gs: ref_rmsprop(p, gs, 0.01)),
+    "rmsprop_momentum": (
+        lambda: optim.rmsprop(0.01, decay=0.8, eps=1e-4, momentum=0.9),
+        lambda p, gs: ref_rmsprop(p, gs, 0.01, 0.8, 1e-4, momentum=0.9),
+    ),
+    "rmsprop_nesterov_eps_outside": (
+        lambda: optim.rmsprop(0.01, momentum=0.5, nesterov=True, eps_in_sqrt=False),
+        lambda p, gs: ref_rmsprop(p, gs, 0.01, momentum=0.5, nesterov=True, eps_in_sqrt=False),
+    ),
+    "rmsprop_momentum_schedule": (
+        lambda: optim.rmsprop(SCHEDULE, momentum=0.9),
+        lambda p, gs: ref_rmsprop(p, gs, SCHEDULE, momentum=0.9),
+    ),
+    "adagrad": (lambda: optim.adagrad(0.1), lambda p, gs: ref_adagrad(p, gs, 0.1)),
+    "adagrad_schedule": (
+        lambda: optim.adagrad(SCHEDULE, initial_accumulator_value=0.5, eps=1e-3),
+        lambda p, gs: ref_adagrad(p, gs, SCHEDULE, 0.5, 1e-3),
+    ),
+}
+
+
+def expected_trajectory(ref, params, grads):
+    leaves, treedef = fg.tree.flatten(params)
+    per_leaf = [
+        ref(np.float64(p), [np.float64(fg.tree.leaves(g)[i]) for g in grads])
+        for i, p in enumerate(leaves)
+    ]
+    return [fg.tree.unflatten(treedef, [traj[k] for traj in per_leaf]) for k in range(len(grads))]
+
+
+def assert_trees_close(actual, expected, dtype):
+    assert fg.tree.structure(actual) == fg.tree.structure(expected)
+    for a, e in zip(fg.tree.leaves(actual), fg.tree.leaves(expected)):
+        assert a.dtype == dtype
+        np.testing.assert_allclose(a, e, **TOL[dtype])
+
+
+def float_leaves(state):
+    return [x for x in fg.tree.leaves(state) if np.asarray(x).dtype.kind == "f"]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_optimizer_matches_numpy_reference(case, dtype):
+    make_opt, ref = CASES[case]
+    params, grads = make_params(dtype), make_grads(dtype)
+    trajectory, state = run(make_opt(), params, grads)
+    for actual, expected in zip(trajectory, expected_trajectory(ref, params, grads)):
+        assert_trees_close(actual, expected, dtype)
+    assert all(x.dtype == dtype for x in float_leaves(state))  # moments in the params' dtype
+    for count in [x for x in fg.tree.leaves(state) if np.asarray(x).dtype.kind == "i"]:
+        assert count.dtype == np.int32 and int(count) == STEPS
+
+
+@pytest.mark.parametrize("case", ["sgd_nesterov", "adam_schedule", "adamw", "rmsprop_momentum"])
+def test_jitted_update_matches_eager(case):
+    opt = CASES[case][0]()
+    params, grads = make_params(np.float32), make_grads(np.float32)
+
+    @fg.jit
+    def step(params, state, g):
+        updates, state = opt.update(g, state, params)
+        return optim.apply_updates(params, updates), state
+
+    state, p = opt.init(params), params
+    for g, expected in zip(grads, run(opt, params, grads)[0]):
+        p, state = step(p, state, g)
+        assert_trees_close(p, expected, np.float32)
+    assert step.cache_info().misses == 1
+
+
+def test_adamw_decay_is_decoupled_from_adam_scaling():
+    # With zero gradients, Adam's direction is 0, so only the decay moves the params.
+    params = {"w": np.array([2.0, -4.0])}
+    zero = {"w": np.zeros(2)}
+    updates, _ = optim.adamw(0.1, weight_decay=0.5).update(
+        zero, optim.adamw(0.1).init(params), params
+    )
+    np.testing.assert_allclose(updates["w"], -0.1 * 0.5 * params["w"], rtol=1e-15)
+
+
+def test_add_decayed_weights_needs_params():
+    t = optim.add_decayed_weights(0.1)
+    with pytest.raises(ValueError, match=r"params.*at \S*test_optim\.py:\d+"):
+        t.update({"w": np.ones(2)}, t.init(None))
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_adagrad_zero_accumulator_gives_zero_update_not_nan(jit):
+    opt = optim.adagrad(1.0, initial_accumulator_value=0.0, eps=0.0)
+    params = {"w": np.array([1.0, 1.0])}
+    update = fg.jit(opt.update) if jit else opt.update
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no 0/0 even in the branch that where discards
+        updates, _ = update({"w": np.array([0.0, 2.0])}, opt.init(params), params)
+    np.testing.assert_array_equal(updates["w"], [0.0, -1.0])
+
+
+def test_moments_keep_the_params_dtype_under_float64_grads():
+    params = make_params(np.float32)
+    grads = make_grads(np.float64)
+    for opt in [
+        optim.adam(0.1),
+        optim.sgd(0.1, momentum=0.9),
+        optim.rmsprop(0.1),
+        optim.adagrad(0.1),
+    ]:
+        trajectory, state = run(opt, params, grads)
+        assert all(x.dtype == np.float32 for x in float_leaves(state))
+        assert all(x.dtype == np.float32 for x in fg.tree.leaves(trajectory[-1]))
+
+
+# ---------------------------------------------------------------- clipping and chains
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("max_norm", [0.5, 100.0])
+def test_clip_by_global_norm(max_norm, dtype):
+    grads = make_grads(dtype, steps=1)[0]
+    norm = math.sqrt(sum(float(np.sum(np.float64(g) ** 2)) for g in fg.tree.leaves(grads)))
+    t = optim.clip_by_global_norm(max_norm)
+    clipped, _ = t.update(grads, t.init(grads))
+    np.testing.assert_allclose(float(optim.global_norm(grads)), norm, rtol=1e-6)
+    for c, g in zip(fg.tree.leaves(clipped), fg.tree.leaves(grads)):
+        assert c.dtype == dtype
+        if norm <= max_norm:
+            np.testing.assert_array_equal(c, g)  # untouched below the threshold
+        else:
+            np.testing.assert_allclose(c, np.float64(g) * max_norm / norm, **TOL[dtype])
+    assert (norm > max_norm) == (max_norm == 0.5)  # both branches are exercised
+    new_norm = float(optim.global_norm(clipped))
+    assert new_norm == pytest.approx(min(norm, max_norm), rel=1e-6)
+
+
+def test_chain_applies_transforms_in_order():
+    g = {"a": np.array([3.0, 4.0])}  # norm 5
+    clip_then_scale = optim.chain(optim.clip_by_global_norm(1.0), optim.scale(10.0))
+    scale_then_clip = optim.chain(optim.scale(10.0), optim.clip_by_global_norm(1.0))
+    np.testing.assert_allclose(clip_then_scale.update(g, clip_then_scale.init(g))[0]["a"], [6, 8])
+    np.testing.assert_allclose(
+        scale_then_clip.update(g, scale_then_clip.init(g))[0]["a"], [0.6, 0.8]
+    )
+
+
+def test_chain_state_is_the_tuple_of_component_states():
+    params = make_params(np.float64)
+    state = optim.adam(0.1).init(params)
+    assert isinstance(state, tuple) and len(state) == 2
+    assert isinstance(state[0], optim.ScaleByAdamState)
+    assert isinstance(state[1], optim.EmptyState)
+    scheduled = optim.adam(SCHEDULE).init(params)
+    assert isinstance(scheduled[1], optim.ScaleByScheduleState)
+
+
+def test_adam_is_scale_by_adam_then_learning_rate():
+    params, grads = make_params(np.float64), make_grads(np.float64)
+    by_hand = optim.chain(optim.scale_by_adam(0.8, 0.95, 1e-5), optim.scale_by_learning_rate(0.3))
+    got = run(optim.adam(0.3, 0.8, 0.95, 1e-5), params, grads)[0]
+    # The same two steps applied one after the other, outside chain.
+    adam_part, lr_part = optim.scale_by_adam(0.8, 0.95, 1e-5), optim.scale(-0.3)
+    s1, s2, p = adam_part.init(params), lr_part.init(params), params
+    for g, expected, expected_chain in zip(grads, got, run(by_hand, params, grads)[0]):
+        u, s1 = adam_part.update(g, s1, p)
+        u, s2 = lr_part.update(u, s2, p)
+        p = optim.apply_updates(p, u)
+        assert_trees_close(p, expected, np.float64)
+        assert_trees_close(expected_chain, expected, np.float64)
+
+
+def test_apply_updates_keeps_param_dtype():
+    params = {"a": np.ones(2, np.float32), "b": [np.ones((), np.float64)]}
+    updates = {"a": np.full(2, 0.5), "b": [np.float32(0.25)]}
+    out = optim.apply_updates(params, updates)
+    assert out["a"].dtype == np.float32 and out["b"][0].dtype == np.float64
+    np.testing.assert_array_equal(out["a"], [1.5, 1.5])
+    assert float(out["b"][0]) == 1.25
+
+
+def test_identity_passes_updates_through():
+    g = {"a": np.array([1.0, -2.0])}
+    t = optim.identity()
+    out, state = t.update(g, t.init(g))
+    assert out is g and state == optim.EmptyState()
+
+
+# ---------------------------------------------------------------- schedules
+
+counts = st.integers(0, 200)
+
+
+@given(st.floats(-10, 10), counts)
+def test_constant_schedule(value, count):
+    assert float(optim.constant_schedule(value)(count)) == value
+    assert optim.constant is optim.constant_schedule
+
+
+@settings(deadline=None)
+@given(
+    init=st.floats(0.01, 10),
+    steps=st.integers(1, 20),
+    rate=st.floats(0.1, 2.0),
+    staircase=st.booleans(),
+    begin=st.integers(0, 10),
+    end=st.none() | st.floats(0.01, 10),
+    count=counts,
+)
+def test_exponential_decay(init, steps, rate, staircase, begin, end, count):
+    schedule = optim.exponential_decay(init, steps, rate, staircase, begin, end)
+    p = max(count - begin, 0) / steps
+    expected = init * rate ** (math.floor(p) if staircase else p)
+    if end is not None:
+        expected = max(expected, end) if rate < 1 else min(expected, end)
+    assert float(schedule(count)) == pytest.approx(expected, rel=1e-12)
+
+
+@given(
+    init=st.floats(0.01, 10),
+    table=st.dictionaries(st.integers(0, 100), st.floats(0, 3), max_size=4),
+    count=counts,
+)
+def test_piecewise_constant_schedule(init, table, count):
+    expected = init * math.prod(scale for boundary, scale in table.items() if count >= boundary)
+    got = float(optim.piecewise_constant_schedule(init, table)(count))
+    assert got == pytest.approx(expected, rel=1e-12, abs=1e-300)
+    assert optim.piecewise_constant is optim.piecewise_constant_schedule
+
+
+def test_piecewise_constant_scale_applies_from_its_boundary_on():
+    schedule = optim.piecewise_constant_schedule(2.0, {3: 0.5, 5: 0.25})
+    assert [float(schedule(k)) for k in range(7)] == [2.0, 2.0, 2.0, 1.0, 1.0, 0.25, 0.25]
+
+
+@given(
+    init=st.floats(0.01, 10), decay_steps=st.integers(1, 100), alpha=st.floats(0, 1), count=counts
+)
+def test_cosine_decay_schedule(init, decay_steps, alpha, count):
+    cosine = 0.5 * (1 + math.cos(math.pi * min(count, decay_steps) / decay_steps))
+    expected = init * ((1 - alpha) * cosine + alpha)
+    got = float(optim.cosine_decay_schedule(init, decay_steps, alpha)(count))
+    assert got == pytest.approx(expected, rel=1e-12, abs=1e-12)
+    assert optim.cosine_decay is optim.cosine_decay_schedule
+
+
+@given(
+    init=st.floats(0, 1),
+    peak=st.floats(0.01, 10),
+    warmup=st.integers(0, 20),
+    length=st.integers(1, 50),
+    end=st.floats(0, 0.01),
+    count=counts,
+)
+def test_warmup_cosine_decay_schedule(init, peak, warmup, length, end, count):
+    decay_steps = warmup + length
+    if count < warmup:
+        expected = init + (peak - init) * count / warmup
+    else:
+        t = min(count - warmup, length) / length
+        expected = end + (peak - end) * 0.5 * (1 + math.cos(math.pi * t))
+    got = float(optim.warmup_cosine_decay_schedule(init, peak, warmup, decay_steps, end)(count))
+    assert got == pytest.approx(expected, rel=1e-12, abs=1e-12)
+    assert optim.warmup_cosine_decay is optim.warmup_cosine_decay_schedule
+
+
+@given(init=st.floats(-5, 5), end=st.floats(-5, 5), steps=st.integers(1, 30), count=counts)
+def test_linear_schedule(init, end, steps, count):
+    expected = init + (end - init) * min(count, steps) / steps
+    got = float(optim.linear_schedule(init, end, steps)(count))
+    assert got == pytest.approx(expected, rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        optim.exponential_decay(1.0, 3, 0.7, staircase=True, transition_begin=2, end_value=0.3),
+        optim.piecewise_constant_schedule(1.0, {3: 0.5, 7: 0.1}),
+        optim.cosine_decay_schedule(2.0, 8, alpha=0.1),
+        optim.warmup_cosine_decay_schedule(0.1, 1.0, 3, 10, end_value=0.05),
+    ],
+)
+def test_schedules_trace_and_jit_with_a_traced_count(schedule):
+    jitted = fg.jit(schedule)
+    for k in range(12):
+        assert float(jitted(np.int32(k))) == pytest.approx(float(schedule(k)), rel=1e-12)
+    assert jitted.cache_info().misses == 1
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda s: optim.sgd(s),
+        lambda s: optim.chain(optim.identity(), optim.scale_by_learning_rate(s)),
+    ],
+)
+def test_kth_update_uses_schedule_of_k(make):
+    schedule = optim.warmup_cosine_decay_schedule(0.0, 1.0, 2, 8)
+    opt = make(schedule)
+    g = {"w": np.array([1.0, -2.0], np.float32)}
+    state = opt.init(g)
+    for k in range(10):
+        updates, state = opt.update(g, state)
+        assert updates["w"].dtype == np.float32
+        np.testing.assert_allclose(updates["w"], -float(schedule(k)) * g["w"], rtol=1e-6)
+
+
+def test_schedule_errors_name_the_user_line():
+    with pytest.raises(ValueError, match=r"decay_steps must be > 0.*at \S*test_optim\.py:\d+"):
+        optim.cosine_decay_schedule(1.0, 0)
+    with pytest.raises(ValueError, match=re.escape("non-negative")):
+        optim.piecewise_constant_schedule(1.0, {3: -1.0})
+    with pytest.raises(ValueError, match="decay_steps > warmup_steps"):
+        optim.warmup_cosine_decay_schedule(0.0, 1.0, 5, 5)
+
+
+# ---------------------------------------------------------------- a jitted training step
+
+
+def test_jitted_adam_train_step_decreases_loss_and_traces_once():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 3)).astype(np.float32)
+    y = x @ np.array([[1.0], [-2.0], [0.5]], np.float32) + np.float32(0.3)
+    params = {"w": np.zeros((3, 1), np.float32), "b": [np.zeros(1, np.float32)]}
+    opt = optim.adam(optim.cosine_decay_schedule(0.1, 200, alpha=0.1))
+    state = opt.init(params)
+
+    def loss(params, x, y):
+        return fnp.mean((x @ params["w"] + params["b"][0] - y) ** 2)
+
+    @fg.jit
+    def step(params, state, x, y):
+        value, grads = fg.value_and_grad(loss)(params, x, y)
+        updates, state = opt.update(grads, state, params)
+        return optim.apply_updates(params, updates), state, value
+
+    losses = []
+    for _ in range(150):
+        params, state, value = step(params, state, x, y)
+        losses.append(float(value))
+    assert step.cache_info().misses == 1 and step.cache_info().hits == 149
+    assert losses[-1] < 1e-3 * losses[0]
+    assert all(leaf.dtype == np.float32 for leaf in fg.tree.leaves(params))
+    assert all(x.dtype == np.float32 for x in float_leaves(state))
+    assert int(state[0].count) == 150

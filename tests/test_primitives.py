@@ -1,0 +1,928 @@
+"""Registry-parametrized property tests: every primitive in ``funcgrad.primitives.REGISTRY``.
+
+``CASES`` maps each primitive to a draw of valid operands and parameters and to an
+independent NumPy reference. For every primitive the tests check the reference
+implementation, the shape/dtype rule, eager calls and float32 propagation; for the
+differentiable ones, VJP and JVP against central finite differences and second order
+with ``check_grads``. Draws for differentiation stay away from kinks and ties.
+"""
+
+import math
+import re
+from collections.abc import Callable
+from typing import NamedTuple
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import funcgrad as fg
+import funcgrad.primitives as P
+from funcgrad import testing as fgt
+from funcgrad.core import Var
+
+F64, F32 = np.dtype(np.float64), np.dtype(np.float32)
+INDEX_DTYPES = st.sampled_from([np.dtype(np.int64), np.dtype(np.int32)])
+SETTINGS = settings(max_examples=30, deadline=None)
+
+
+class Call(NamedTuple):
+    """Operands and parameters of one primitive call; ``diff``: operands to differentiate."""
+
+    args: tuple
+    params: dict
+    diff: tuple = ()
+
+
+class Case(NamedTuple):
+    draw: Callable  # data -> Call
+    ref: Callable  # (*args, **params) -> ndarray, written independently of the impl
+    grads: bool = True  # has a derivative worth checking against finite differences
+    grad_draw: Callable | None = None  # a draw restricted to differentiable calls
+
+
+# ---------------------------------------------------------------- drawing operands
+
+
+def _array(data, shape, lo=-3.0, hi=3.0):
+    return data.draw(fgt.arrays(shape, min_value=lo, max_value=hi))
+
+
+def _rarely(data):
+    """True about one draw in six: for size-0 sides, which would otherwise dominate."""
+    return data.draw(st.integers(0, 5)) == 2  # not an end: hypothesis favours those
+
+
+def _shape(data, min_dims=0, max_dims=3):
+    """Sides 1..4 (size 1 broadcasts); rarely one side is 0."""
+    shape = list(data.draw(fgt.shapes(min_dims, max_dims, min_side=1)))
+    if shape and _rarely(data):
+        shape[data.draw(st.integers(0, len(shape) - 1))] = 0
+    return tuple(shape)
+
+
+def _broadcastable(data, count):
+    """Shapes that broadcast together; rarely one broadcast axis has size 0."""
+    shapes = [list(s) for s in data.draw(fgt.broadcastable_shapes(count))]
+    ndim = max(map(len, shapes))
+    if ndim and _rarely(data):
+        axis = data.draw(st.integers(1, ndim))  # counted from the right
+        having = [s for s in shapes if len(s) >= axis]
+        for s in having:
+            if s[-axis] != 1:
+                s[-axis] = 0
+        if all(s[-axis] == 1 for s in having):
+            having[0][-axis] = 0
+    return [tuple(s) for s in shapes]
+
+
+def _off_zero(x, gap):
+    """Move every element at least ``gap`` away from 0 (kinks of abs/sign, poles of div)."""
+    return np.where(x >= 0, x + gap, x - gap)
+
+
+def _distinct(data, shape):
+    """Pairwise distinct values 0.25 apart, so max/argmax have no ties."""
+    n = math.prod(shape)
+    perm = np.array(data.draw(st.permutations(range(n))), dtype=F64)
+    return ((perm - n / 2) * 0.25).reshape(shape)
+
+
+def _subset(data, items):
+    """A random ordered subset of ``items``."""
+    perm = data.draw(st.permutations(list(items)))
+    return tuple(perm[: data.draw(st.integers(0, len(perm)))])
+
+
+def _unary(lo=-3.0, hi=3.0, gap=0.0):
+    def draw(data):
+        x = _array(data, _shape(data), lo, hi)
+        return Call((_off_zero(x, gap) if gap else x,), {}, (0,))
+
+    return draw
+
+
+def _binary(x_range=(-3.0, 3.0), y_range=(-3.0, 3.0), adjust=None, diff=(0, 1)):
+    def draw(data):
+        sx, sy = _broadcastable(data, 2)
+        x, y = _array(data, sx, *x_range), _array(data, sy, *y_range)
+        return Call(adjust(x, y) if adjust else (x, y), {}, diff)
+
+    return draw
+
+
+def _no_ties(x, y):
+    return np.round(x), np.round(y) + 0.5
+
+
+def _on_grid(x, y):
+    """Half-integers, so equal operands (the interesting case of comparisons) are common."""
+    return np.round(2 * x) / 2, np.round(2 * y) / 2
+
+
+def draw_select(data):
+    sp, sx, sy = _broadcastable(data, 3)
+    pred = data.draw(hnp.arrays(np.bool_, sp))
+    return Call((pred, _array(data, sx), _array(data, sy)), {}, (1, 2))
+
+
+CAST_TARGETS = (F64, F32, np.dtype(np.int32), np.dtype(np.int64), np.dtype(bool))
+
+
+def draw_cast(data):
+    x = _array(data, _shape(data))
+    if data.draw(st.booleans()):
+        x = np.round(x).astype(np.int32)
+    dtype = data.draw(st.sampled_from(CAST_TARGETS))
+    floats = x.dtype.kind == "f" and dtype.kind == "f"
+    return Call((x,), {"dtype": dtype}, (0,) if floats else ())
+
+
+def draw_cast_float(data):
+    x = _array(data, _shape(data))
+    return Call((x,), {"dtype": data.draw(st.sampled_from([F64, F32]))}, (0,))
+
+
+def draw_reduce_sum(data):
+    x = _array(data, _shape(data))
+    return Call((x,), {"axes": _subset(data, range(x.ndim))}, (0,))
+
+
+def draw_reduce_chooser(data):
+    shape = _shape(data)
+    axes = _subset(data, range(len(shape)))
+    shape = tuple(max(d, 1) if i in axes else d for i, d in enumerate(shape))
+    return Call((_distinct(data, shape),), {"axes": axes}, (0,))
+
+
+def draw_argmax(data):
+    shape = list(_shape(data, min_dims=1))
+    axis = data.draw(st.integers(0, len(shape) - 1))
+    shape[axis] = max(shape[axis], 1)
+    x = np.round(_array(data, tuple(shape)))  # ties: the first maximum wins
+    return Call((x,), {"axis": axis, "index_dtype": data.draw(INDEX_DTYPES)})
+
+
+def draw_reshape(data):
+    x = _array(data, _shape(data))
+    n = x.size
+    ndim = data.draw(st.integers(0 if n == 1 else 1, 4))
+    if n == 0:
+        dims = [data.draw(st.integers(0, 3)) for _ in range(ndim)]
+        dims[data.draw(st.integers(0, ndim - 1))] = 0
+    else:
+        dims, rest = [], n
+        for _ in range(ndim - 1):
+            d = data.draw(st.sampled_from([k for k in range(1, rest + 1) if rest % k == 0]))
+            dims.append(d)
+            rest //= d
+        dims = dims + [rest] if ndim else []
+    return Call((x,), {"new_shape": tuple(dims)}, (0,))
+
+
+def draw_transpose(data):
+    x = _array(data, _shape(data))
+    return Call((x,), {"perm": tuple(data.draw(st.permutations(range(x.ndim))))}, (0,))
+
+
+def draw_broadcast_in_dim(data):
+    x = _array(data, _shape(data))
+    ndim = data.draw(st.integers(x.ndim, x.ndim + 2))
+    dims = tuple(sorted(data.draw(st.permutations(range(ndim)))[: x.ndim]))
+    shape = list(_shape(data, ndim, ndim))
+    for i, d in enumerate(dims):
+        shape[d] = x.shape[i] if x.shape[i] != 1 else shape[d]
+    return Call((x,), {"shape": tuple(shape), "broadcast_dimensions": dims}, (0,))
+
+
+def draw_slice(data):
+    x = _array(data, _shape(data))
+    start, limit, strides = [], [], []
+    empty_axis = data.draw(st.integers(0, x.ndim - 1)) if x.ndim and _rarely(data) else -1
+    for axis, d in enumerate(x.shape):
+        empty = d == 0 or axis == empty_axis
+        start.append(data.draw(st.integers(0, d if empty else d - 1)))
+        limit.append(start[-1] if empty else data.draw(st.integers(start[-1] + 1, d)))
+        strides.append(data.draw(st.integers(1, 3)))
+    params = {"start": tuple(start), "limit": tuple(limit), "strides": tuple(strides)}
+    return Call((x,), params, (0,))
+
+
+def draw_rev(data):
+    x = _array(data, _shape(data))
+    return Call((x,), {"axes": _subset(data, range(x.ndim))}, (0,))
+
+
+def draw_pad(data):
+    x = _array(data, _shape(data))
+    widths = st.lists(st.integers(0, 2), min_size=x.ndim, max_size=x.ndim).map(tuple)
+    params = {
+        "lo": data.draw(widths),
+        "hi": data.draw(widths),
+        "interior": data.draw(widths),
+        "value": data.draw(st.sampled_from([0.0, -1.5, 2.0])),
+    }
+    return Call((x,), params, (0,))
+
+
+def draw_concatenate(data):
+    base = list(_shape(data, min_dims=1))
+    axis = data.draw(st.integers(0, len(base) - 1))
+    xs = []
+    for _ in range(data.draw(st.integers(1, 3))):
+        base[axis] = 0 if _rarely(data) else data.draw(st.integers(1, 3))
+        xs.append(_array(data, tuple(base)))
+    return Call(tuple(xs), {"axis": axis}, tuple(range(len(xs))))
+
+
+def _draw_indices(data):
+    """(x_shape, index arrays) for gather/scatter_add; indexed axes are non-empty."""
+    shape = _shape(data, min_dims=1)
+    k = data.draw(st.integers(0, len(shape)))
+    shape = tuple(max(d, 1) if i < k else d for i, d in enumerate(shape))
+    index_shapes = data.draw(fgt.broadcastable_shapes(k, max_dims=2)) if k else ()
+    dtype = data.draw(INDEX_DTYPES)
+    indices = tuple(
+        data.draw(hnp.arrays(dtype, s, elements=st.integers(0, d - 1)))
+        for s, d in zip(index_shapes, shape)
+    )
+    return shape, indices
+
+
+def draw_gather(data):
+    shape, indices = _draw_indices(data)
+    return Call((_array(data, shape), *indices), {}, (0,))
+
+
+def draw_scatter_add(data):
+    shape, indices = _draw_indices(data)
+    batch = np.broadcast_shapes(*(i.shape for i in indices))
+    g = _array(data, batch + shape[len(indices) :])
+    return Call((g, *indices), {"shape": shape}, (0,))
+
+
+def draw_matmul(data):
+    dims = list(data.draw(fgt.shapes(max_dims=2, min_side=1, max_side=3)))
+    dims += [data.draw(st.integers(1, 3)) for _ in range(3)]
+    if _rarely(data):
+        dims[data.draw(st.integers(0, len(dims) - 1))] = 0
+    *batch, m, k, n = dims
+    batch = tuple(batch)
+    return Call((_array(data, batch + (m, k)), _array(data, batch + (k, n))), {}, (0, 1))
+
+
+def _out_size(n, k, stride, lo, hi, dilation):
+    span = dilation * (k - 1) + 1
+    return (n + lo + hi - span) // stride + 1
+
+
+def _geometry(data, pool):
+    """(x_shape, window, params) with at least one output pixel. Pooling padding stays
+    below the window, so every window overlaps the input."""
+    window = tuple(data.draw(st.integers(1, 3)) for _ in range(2))
+    stride = tuple(data.draw(st.integers(1, 3)) for _ in range(2))
+    dilation = (1, 1) if pool else tuple(data.draw(st.integers(1, 2)) for _ in range(2))
+    padding, hw = [], []
+    for k, d in zip(window, dilation):
+        top = 2 if not pool else k - 1
+        lo, hi = data.draw(st.integers(0, top)), data.draw(st.integers(0, top))
+        least = max(1 if pool else 0, d * (k - 1) + 1 - lo - hi)
+        padding.append((lo, hi))
+        hw.append(least + data.draw(st.integers(0, 3)))
+    batch = 0 if _rarely(data) else data.draw(st.integers(1, 2))
+    x_shape = (batch, data.draw(st.integers(1, 2))) + tuple(hw)
+    params = {"stride": stride, "padding": tuple(padding)}
+    if not pool:
+        params["dilation"] = dilation
+    return x_shape, window, params
+
+
+def _conv_out(x_shape, w_shape, stride, padding, dilation):
+    oh, ow = (
+        _out_size(x_shape[2 + a], w_shape[2 + a], stride[a], *padding[a], dilation[a])
+        for a in range(2)
+    )
+    return (x_shape[0], w_shape[0], oh, ow)
+
+
+def _draw_conv(data):
+    x_shape, window, params = _geometry(data, pool=False)
+    w_shape = (0 if _rarely(data) else data.draw(st.integers(1, 2)), x_shape[1]) + window
+    return x_shape, w_shape, _conv_out(x_shape, w_shape, **params), params
+
+
+def draw_conv2d(data):
+    x_shape, w_shape, _, params = _draw_conv(data)
+    return Call((_array(data, x_shape), _array(data, w_shape)), params, (0, 1))
+
+
+def draw_conv2d_input_grad(data):
+    x_shape, w_shape, g_shape, params = _draw_conv(data)
+    args = (_array(data, g_shape), _array(data, w_shape))
+    return Call(args, {**params, "x_shape": x_shape}, (0, 1))
+
+
+def draw_conv2d_filter_grad(data):
+    x_shape, w_shape, g_shape, params = _draw_conv(data)
+    args = (_array(data, x_shape), _array(data, g_shape))
+    return Call(args, {**params, "w_shape": w_shape}, (0, 1))
+
+
+def _draw_pool(data):
+    x_shape, window, params = _geometry(data, pool=True)
+    g_shape = _conv_out(x_shape, (x_shape[1], 1) + window, dilation=(1, 1), **params)
+    return x_shape, g_shape, {**params, "window": window}
+
+
+def draw_max_pool2d(data):
+    x_shape, _, params = _draw_pool(data)
+    return Call((_distinct(data, x_shape),), params, (0,))
+
+
+def draw_max_pool2d_select(data):
+    # The argmax positions are locally constant in x (no ties): its derivative in x is 0.
+    x_shape, _, params = _draw_pool(data)
+    return Call((_distinct(data, x_shape), _array(data, x_shape)), params, (0, 1))
+
+
+def draw_max_pool2d_scatter(data):
+    x_shape, g_shape, params = _draw_pool(data)
+    return Call((_distinct(data, x_shape), _array(data, g_shape)), params, (0, 1))
+
+
+def draw_avg_pool2d(data):
+    x_shape, _, params = _draw_pool(data)
+    return Call((_array(data, x_shape),), params, (0,))
+
+
+def draw_avg_pool2d_transpose(data):
+    x_shape, g_shape, params = _draw_pool(data)
+    return Call((_array(data, g_shape),), {**params, "x_shape": x_shape}, (0,))
+
+
+# ---------------------------------------------------------------- independent references
+
+
+def ref_max(x, y):
+    return np.where(x > y, x, y)
+
+
+def ref_min(x, y):
+    return np.where(x < y, x, y)
+
+
+def ref_cast(x, dtype):
+    return np.array(x.tolist(), dtype=dtype).reshape(x.shape)
+
+
+def ref_reduce(fn):
+    def ref(x, axes):
+        for a in sorted(axes, reverse=True):
+            x = fn(x, axis=a)
+        return x
+
+    return ref
+
+
+def ref_argmax(x, axis, index_dtype):
+    top = np.max(x, axis=axis, keepdims=True)
+    before_first = np.cumsum(x == top, axis=axis) == 0
+    return np.sum(before_first, axis=axis).astype(index_dtype)
+
+
+def ref_transpose(x, perm):
+    out = np.empty(tuple(x.shape[p] for p in perm), x.dtype)
+    for j in np.ndindex(out.shape):
+        k = [0] * x.ndim
+        for a, p in enumerate(perm):
+            k[p] = j[a]
+        out[j] = x[tuple(k)]
+    return out
+
+
+def ref_broadcast_in_dim(x, shape, broadcast_dimensions):
+    missing = tuple(d for d in range(len(shape)) if d not in broadcast_dimensions)
+    return np.broadcast_to(np.expand_dims(x, missing), shape)
+
+
+def ref_slice(x, start, limit, strides):
+    return x[np.ix_(*map(np.arange, start, limit, strides))] if x.ndim else x
+
+
+def ref_rev(x, axes):
+    return x[tuple(slice(None, None, -1) if a in axes else slice(None) for a in range(x.ndim))]
+
+
+def ref_pad(x, lo, hi, interior, value):
+    shape = tuple(a + b + max(d + (d - 1) * i, 0) for a, b, i, d in zip(lo, hi, interior, x.shape))
+    out = np.full(shape, value)
+    if x.ndim:
+        out[np.ix_(*(a + (i + 1) * np.arange(d) for a, i, d in zip(lo, interior, x.shape)))] = x
+    else:
+        out[()] = x
+    return out
+
+
+def ref_concatenate(*xs, axis):
+    shape = list(xs[0].shape)
+    shape[axis] = sum(x.shape[axis] for x in xs)
+    out, begin = np.empty(shape), 0
+    for x in xs:
+        index = [slice(None)] * len(shape)
+        index[axis] = slice(begin, begin + x.shape[axis])
+        out[tuple(index)] = x
+        begin += x.shape[axis]
+    return out
+
+
+def ref_gather(x, *indices):
+    idx = np.broadcast_arrays(*indices) if indices else []
+    batch = idx[0].shape if indices else ()
+    out = np.empty(batch + x.shape[len(indices) :])
+    for b in np.ndindex(batch):
+        out[b] = x[tuple(int(i[b]) for i in idx)]
+    return out
+
+
+def ref_scatter_add(g, *indices, shape):
+    idx = np.broadcast_arrays(*indices) if indices else []
+    batch = idx[0].shape if indices else ()
+    out = np.zeros(shape)
+    for b in np.ndindex(batch):
+        out[tuple(int(i[b]) for i in idx)] += g[b]
+    return out
+
+
+def ref_matmul(a, b):
+    return np.einsum("...ij,...jk->...ik", a, b)
+
+
+def _patches(x_shape, window, stride, padding, dilation=(1, 1)):
+    """(i, j, index into the padded input of the (i, j)-th window offset over all outputs)."""
+    oh, ow = (
+        _out_size(x_shape[2 + a], window[a], stride[a], *padding[a], dilation[a]) for a in (0, 1)
+    )
+    for i in range(window[0]):
+        rows = slice(i * dilation[0], i * dilation[0] + (oh - 1) * stride[0] + 1, stride[0])
+        for j in range(window[1]):
+            cols = slice(j * dilation[1], j * dilation[1] + (ow - 1) * stride[1] + 1, stride[1])
+            yield i, j, (slice(None), slice(None), rows, cols)
+
+
+def _padded(x, padding, value=0.0):
+    return np.pad(x, ((0, 0), (0, 0)) + tuple(padding), constant_values=value)
+
+
+def _unpadded(xp, padding):
+    (top, bottom), (left, right) = padding
+    return xp[:, :, top : xp.shape[2] - bottom, left : xp.shape[3] - right]
+
+
+def ref_conv2d(x, w, stride, padding, dilation):
+    xp = _padded(x, padding)
+    out = np.zeros(_conv_out(x.shape, w.shape, stride, padding, dilation))
+    for i, j, at in _patches(x.shape, w.shape[2:], stride, padding, dilation):
+        out += np.einsum("nchw,oc->nohw", xp[at], w[:, :, i, j])
+    return out
+
+
+def ref_conv2d_input_grad(g, w, x_shape, stride, padding, dilation):
+    xp = _padded(np.zeros(x_shape), padding)
+    for i, j, at in _patches(x_shape, w.shape[2:], stride, padding, dilation):
+        xp[at] += np.einsum("nohw,oc->nchw", g, w[:, :, i, j])
+    return _unpadded(xp, padding)
+
+
+def ref_conv2d_filter_grad(x, g, w_shape, stride, padding, dilation):
+    xp = _padded(x, padding)
+    dw = np.zeros(w_shape)
+    for i, j, at in _patches(x.shape, w_shape[2:], stride, padding, dilation):
+        dw[:, :, i, j] = np.einsum("nchw,nohw->oc", xp[at], g)
+    return dw
+
+
+def _window_stack(x, window, stride, padding, value):
+    """Every window's values, stacked in row-major window order on axis 0."""
+    xp = _padded(x, padding, value)
+    return np.stack([xp[at] for _, _, at in _patches(x.shape, window, stride, padding)])
+
+
+def ref_max_pool2d(x, window, stride, padding):
+    return _window_stack(x, window, stride, padding, -np.inf).max(axis=0)
+
+
+def _first_argmax(x, window, stride, padding):
+    stack = _window_stack(x, window, stride, padding, -np.inf)
+    return (np.cumsum(stack == stack.max(axis=0), axis=0) == 0).sum(axis=0)
+
+
+def ref_max_pool2d_select(x, t, window, stride, padding):
+    stack = _window_stack(t, window, stride, padding, 0.0)
+    k = _first_argmax(x, window, stride, padding)
+    return np.take_along_axis(stack, k[None], axis=0)[0]
+
+
+def ref_max_pool2d_scatter(x, g, window, stride, padding):
+    k = _first_argmax(x, window, stride, padding)
+    xp = _padded(np.zeros(x.shape), padding)
+    for n, c, p, q in np.ndindex(g.shape):
+        i, j = divmod(int(k[n, c, p, q]), window[1])
+        xp[n, c, p * stride[0] + i, q * stride[1] + j] += g[n, c, p, q]
+    return _unpadded(xp, padding)
+
+
+def ref_avg_pool2d(x, window, stride, padding):
+    return _window_stack(x, window, stride, padding, 0.0).sum(axis=0) / (window[0] * window[1])
+
+
+def ref_avg_pool2d_transpose(g, x_shape, window, stride, padding):
+    xp = _padded(np.zeros(x_shape), padding)
+    for _, _, at in _patches(x_shape, window, stride, padding):
+        xp[at] += g / (window[0] * window[1])
+    return _unpadded(xp, padding)
+
+
+_U32_MASK = 0xFFFFFFFF
+
+
+def ref_threefry_2x32(key, x0, x1):
+    """Threefry-2x32-20 on Python ints, written from the Random123 paper's description."""
+    rotations = (13, 15, 26, 6, 17, 29, 16, 24)
+    ks = (key[0], key[1], key[0] ^ key[1] ^ 0x1BD11BDA)
+    x0, x1 = (x0 + ks[0]) & _U32_MASK, (x1 + ks[1]) & _U32_MASK
+    for r in range(20):
+        x0 = (x0 + x1) & _U32_MASK
+        rot = rotations[r % 8]
+        x1 = (((x1 << rot) | (x1 >> (32 - rot))) & _U32_MASK) ^ x0
+        if r % 4 == 3:  # key injection s after every 4 rounds
+            s = r // 4 + 1
+            x0 = (x0 + ks[s % 3]) & _U32_MASK
+            x1 = (x1 + ks[(s + 1) % 3] + s) & _U32_MASK
+    return x0, x1
+
+
+def ref_random_bits(key, counts, dtype):
+    """Counter c hashes the block (c, 0): uint32 is its first word, float32 that word's top
+    24 bits / 2**24, float64 (top 27 bits of word 0, top 26 of word 1) / 2**53."""
+    key = [int(k) for k in key]
+    out = np.empty(counts.shape, dtype)
+    for i in np.ndindex(counts.shape):
+        w0, w1 = ref_threefry_2x32(key, int(counts[i]), 0)
+        if dtype == F32:
+            out[i] = (w0 >> 8) / 2.0**24
+        elif dtype == F64:
+            out[i] = ((w0 >> 5) * 2**26 + (w1 >> 6)) / 2.0**53
+        else:
+            out[i] = w0
+    return out
+
+
+def draw_random_bits(data):
+    words = st.integers(0, _U32_MASK)
+    key = data.draw(hnp.arrays(np.uint32, (2,), elements=words))
+    counts = data.draw(hnp.arrays(np.uint32, _shape(data), elements=words))
+    dtype = data.draw(st.sampled_from([np.dtype(np.uint32), F32, F64]))
+    return Call((key, counts), {"dtype": dtype})
+
+
+# ---------------------------------------------------------------- the table
+
+
+def _compare(fn):
+    return Case(_binary(adjust=_on_grid, diff=()), fn, grads=False)
+
+
+CASES = {
+    "neg": Case(_unary(), np.negative),
+    "exp": Case(_unary(), np.exp),
+    "log": Case(_unary(0.5, 3.0), np.log),
+    "log1p": Case(_unary(-0.5, 3.0), np.log1p),
+    "tanh": Case(_unary(), np.tanh),
+    "sin": Case(_unary(), np.sin),
+    "cos": Case(_unary(), np.cos),
+    "sqrt": Case(_unary(0.5, 3.0), np.sqrt),
+    "abs": Case(_unary(gap=0.25), lambda x: np.where(x < 0, -x, x)),
+    "sign": Case(_unary(gap=0.25), lambda x: (x > 0).astype(F64) - (x < 0)),
+    "stop_gradient": Case(_unary(), lambda x: x, grads=False),
+    "add": Case(_binary(), lambda x, y: x + y),
+    "sub": Case(_binary(), lambda x, y: x - y),
+    "mul": Case(_binary(), lambda x, y: x * y),
+    "div": Case(_binary(adjust=lambda x, y: (x, _off_zero(y, 1.0))), lambda x, y: x / y),
+    "pow": Case(_binary((0.5, 3.0), (-2.0, 2.5)), lambda x, y: np.exp(y * np.log(x))),
+    "max": Case(_binary(adjust=_no_ties), ref_max),
+    "min": Case(_binary(adjust=_no_ties), ref_min),
+    "gt": _compare(lambda x, y: x > y),
+    "ge": _compare(lambda x, y: x >= y),
+    "lt": _compare(lambda x, y: x < y),
+    "le": _compare(lambda x, y: x <= y),
+    "eq": _compare(lambda x, y: x == y),
+    "ne": _compare(lambda x, y: x != y),
+    "select": Case(draw_select, lambda p, x, y: p * x + ~p * y),
+    "cast": Case(draw_cast, ref_cast, grad_draw=draw_cast_float),
+    "reduce_sum": Case(draw_reduce_sum, ref_reduce(np.add.reduce)),
+    "reduce_max": Case(draw_reduce_chooser, ref_reduce(np.maximum.reduce)),
+    "reduce_min": Case(draw_reduce_chooser, ref_reduce(np.minimum.reduce)),
+    "argmax": Case(draw_argmax, ref_argmax, grads=False),
+    "reshape": Case(
+        draw_reshape, lambda x, new_shape: np.array(x.ravel().tolist()).reshape(new_shape)
+    ),
+    "transpose": Case(draw_transpose, ref_transpose),
+    "broadcast_in_dim": Case(draw_broadcast_in_dim, ref_broadcast_in_dim),
+    "slice": Case(draw_slice, ref_slice),
+    "rev": Case(draw_rev, ref_rev),
+    "pad": Case(draw_pad, ref_pad),
+    "concatenate": Case(draw_concatenate, ref_concatenate),
+    "gather": Case(draw_gather, ref_gather),
+    "scatter_add": Case(draw_scatter_add, ref_scatter_add),
+    "matmul": Case(draw_matmul, ref_matmul),
+    "conv2d": Case(draw_conv2d, ref_conv2d),
+    "conv2d_input_grad": Case(draw_conv2d_input_grad, ref_conv2d_input_grad),
+    "conv2d_filter_grad": Case(draw_conv2d_filter_grad, ref_conv2d_filter_grad),
+    "max_pool2d": Case(draw_max_pool2d, ref_max_pool2d),
+    "max_pool2d_select": Case(draw_max_pool2d_select, ref_max_pool2d_select),
+    "max_pool2d_scatter": Case(draw_max_pool2d_scatter, ref_max_pool2d_scatter),
+    "avg_pool2d": Case(draw_avg_pool2d, ref_avg_pool2d),
+    "avg_pool2d_transpose": Case(draw_avg_pool2d_transpose, ref_avg_pool2d_transpose),
+    "random_bits": Case(draw_random_bits, ref_random_bits, grads=False),
+}
+NAMES = sorted(CASES)
+DIFFERENTIABLE = [n for n in NAMES if CASES[n].grads]
+# random_bits has no float operand to differentiate: it is not in this list.
+NOT_DIFFERENTIABLE = [n for n in NAMES if not CASES[n].grads and n != "random_bits"]
+
+
+def test_table_covers_exactly_the_registry():
+    assert set(CASES) == set(P.REGISTRY)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _assert_same(actual, expected):
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    assert actual.shape == expected.shape
+    if actual.dtype.kind == "f":
+        np.testing.assert_allclose(actual, expected, rtol=1e-12, atol=1e-12)
+    else:
+        np.testing.assert_array_equal(actual, expected)
+
+
+def _aval(a):
+    a = np.asarray(a)
+    return Var(a.shape, a.dtype)
+
+
+def _closure(name, call, args=None):
+    """``f(*diff operands)``: the primitive with every other operand closed over."""
+    args, prim = call.args if args is None else args, P.REGISTRY[name]
+
+    def f(*xs):
+        merged = list(args)
+        for k, x in zip(call.diff, xs):
+            merged[k] = x
+        return prim(*merged, **call.params)
+
+    return f, [args[k] for k in call.diff]
+
+
+def _grad_call(name, data):
+    case = CASES[name]
+    call = (case.grad_draw or case.draw)(data)
+    assert call.diff, f"{name}: the draw picked no operand to differentiate"
+    return call
+
+
+def _fd_step(dtype):
+    """(finite-difference step, tolerance) for an output dtype. Only cast yields float32
+    here; it is linear, so a unit step has no truncation error and swamps rounding."""
+    return (1e-5, 1e-6) if dtype == F64 else (1.0, 1e-5)
+
+
+def _rng(data):
+    return np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+
+
+# ---------------------------------------------------------------- reference, rule, eager
+
+
+@pytest.mark.parametrize("name", NAMES)
+@SETTINGS
+@given(data=st.data())
+def test_reference_impl_matches_numpy(name, data):
+    call = CASES[name].draw(data)
+    out = P.REGISTRY[name].impl(*call.args, **call.params)
+    _assert_same(out, CASES[name].ref(*call.args, **call.params))
+
+
+@pytest.mark.parametrize("name", NAMES)
+@SETTINGS
+@given(data=st.data())
+def test_shape_rule_and_eager_call_agree_with_impl(name, data):
+    call = CASES[name].draw(data)
+    prim = P.REGISTRY[name]
+    shape, dtype = prim.abstract_eval(*map(_aval, call.args), **call.params)
+    expected = np.asarray(prim.impl(*call.args, **call.params))
+    assert (tuple(shape), np.dtype(dtype)) == (expected.shape, expected.dtype)
+    out = prim(*call.args, **call.params)
+    assert type(out) is np.ndarray and out.dtype == dtype
+    _assert_same(out, expected)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@SETTINGS
+@given(data=st.data())
+def test_float32_in_float32_out(name, data):
+    case = CASES[name]
+    call = case.draw(data)
+    args32 = tuple(a.astype(F32) if a.dtype == F64 else a for a in call.args)
+    out64 = np.asarray(P.REGISTRY[name].impl(*call.args, **call.params))
+    out = P.REGISTRY[name](*args32, **call.params)
+    if "dtype" in call.params:  # cast, random_bits: the parameter sets the output dtype
+        expected = call.params["dtype"]
+    else:
+        expected = F32 if out64.dtype == F64 else out64.dtype
+    assert type(out) is np.ndarray and out.dtype == expected
+    np.testing.assert_allclose(out, case.ref(*args32, **call.params), rtol=1e-5, atol=1e-5)
+    if not (case.grads and call.diff):
+        return
+    f, primals = _closure(name, call, args32)
+    rng = _rng(data)
+    u = rng.standard_normal(out.shape).astype(out.dtype)
+    grads = fg.vjp(f, *primals)[1](u)
+    assert [g.dtype for g in grads] == [F32] * len(primals)
+    f64, primals64 = _closure(
+        name, call, tuple(a.astype(F64) if a.dtype == F32 else a for a in args32)
+    )
+    grads64 = fg.vjp(f64, *primals64)[1](u.astype(F64))
+    for g, g64 in zip(grads, grads64):
+        np.testing.assert_allclose(g, g64, rtol=1e-4, atol=1e-4)
+    v = [rng.standard_normal(p.shape).astype(F32) for p in primals]
+    _, tangent = fg.jvp(f, primals, v)
+    assert tangent.dtype == out.dtype
+
+
+# ---------------------------------------------------------------- derivatives
+
+
+@pytest.mark.parametrize("name", DIFFERENTIABLE)
+@SETTINGS
+@given(data=st.data())
+def test_vjp_and_jvp_match_finite_differences(name, data):
+    call = _grad_call(name, data)
+    f, primals = _closure(name, call)
+    rng = _rng(data)
+    v = [rng.standard_normal(p.shape) for p in primals]
+    out, f_vjp = fg.vjp(f, *primals)
+    eps, tol = _fd_step(out.dtype)
+    plus = f(*(p + eps * d for p, d in zip(primals, v)))
+    minus = f(*(p - eps * d for p, d in zip(primals, v)))
+    fd = (plus.astype(F64) - minus.astype(F64)) / (2 * eps)
+    _, tangent = fg.jvp(f, primals, v)
+    assert tangent.shape == out.shape and tangent.dtype == out.dtype
+    np.testing.assert_allclose(tangent, fd, rtol=tol, atol=tol)
+    u = rng.standard_normal(out.shape).astype(out.dtype)
+    grads = f_vjp(u)
+    assert [g.shape for g in grads] == [p.shape for p in primals]
+    assert [g.dtype for g in grads] == [p.dtype for p in primals]
+    lhs = sum(np.vdot(g, d) for g, d in zip(grads, v))
+    np.testing.assert_allclose(lhs, np.vdot(u, fd), rtol=tol, atol=tol * (1 + out.size))
+
+
+@pytest.mark.parametrize("name", DIFFERENTIABLE)
+@SETTINGS
+@given(data=st.data())
+def test_second_order_matches_finite_differences(name, data):
+    call = _grad_call(name, data)
+    f, primals = _closure(name, call)
+    _, dtype = P.REGISTRY[name].abstract_eval(*map(_aval, call.args), **call.params)
+    # check_grads' float64 defaults; a cast to float32 is linear, so take a unit step.
+    steps = {} if dtype == F64 else {"eps": 1.0, "atol": 1e-4}
+    fgt.check_grads(f, primals, order=2, seed=data.draw(st.integers(0, 99)), **steps)
+
+
+@pytest.mark.parametrize("name", NOT_DIFFERENTIABLE)
+@SETTINGS
+@given(data=st.data())
+def test_non_differentiable_primitives_pass_zero_gradients(name, data):
+    call = CASES[name].draw(data)
+    floats = tuple(k for k, a in enumerate(call.args) if a.dtype.kind == "f")
+    call = call._replace(diff=floats)
+    g, primals = _closure(name, call)
+    f = lambda *xs: P.cast(g(*xs), dtype=F64)
+    out, f_vjp = fg.vjp(f, *primals)
+    for grad in f_vjp(np.ones(out.shape)):
+        _assert_same(grad, np.zeros(grad.shape))
+    _, tangent = fg.jvp(f, primals, [np.ones(p.shape) for p in primals])
+    _assert_same(tangent, np.zeros(out.shape))
+
+
+# ---------------------------------------------------------------- documented kinks and ties
+
+
+def _grads(prim, *args, **params):
+    out, f_vjp = fg.vjp(lambda *xs: prim(*xs, **params), *args)
+    return f_vjp(np.ones(out.shape))
+
+
+def test_max_and_min_split_ties_evenly():
+    x, y = np.array([1.0, 2.0, 3.0]), np.array([1.0, 5.0, 3.0])
+    gx, gy = _grads(P.max, x, y)
+    _assert_same(gx, [0.5, 0.0, 0.5])
+    _assert_same(gy, [0.5, 1.0, 0.5])
+    gx, gy = _grads(P.min, x, y)
+    _assert_same(gx, [0.5, 1.0, 0.5])
+    _assert_same(gy, [0.5, 0.0, 0.5])
+
+
+def test_reduce_max_and_min_split_ties_evenly():
+    x = np.array([[1.0, 3.0, 3.0], [2.0, 0.0, 2.0], [4.0, 4.0, 4.0]])
+    (g,) = _grads(P.reduce_max, x, axes=(1,))
+    _assert_same(g, [[0, 0.5, 0.5], [0.5, 0, 0.5], [1 / 3, 1 / 3, 1 / 3]])
+    (g,) = _grads(P.reduce_min, x, axes=(0, 1))
+    _assert_same(g, [[0, 0, 0], [0, 1, 0], [0, 0, 0]])
+
+
+def test_abs_and_sign_at_zero():
+    x = np.array([-0.0, 0.0, 2.0])
+    _assert_same(P.abs(x), [0.0, 0.0, 2.0])
+    _assert_same(P.sign(x), [0.0, 0.0, 1.0])
+    _assert_same(_grads(P.abs, x)[0], [0.0, 0.0, 1.0])  # sign(0) == 0: no slope at the kink
+
+
+def test_pow_has_zero_slope_in_the_exponent_at_a_zero_base():
+    x, y = np.array([0.0, 0.0, 2.0]), np.array([2.0, 0.5, 3.0])
+    gx, gy = _grads(P.pow, x, y)
+    _assert_same(gy, [0.0, 0.0, 8.0 * np.log(2.0)])
+    _assert_same(gx, [0.0, np.inf, 12.0])
+
+
+def test_max_pool_picks_the_first_maximum_of_a_tied_window():
+    x = np.array([[[[1.0, 2.0], [2.0, 0.0]]]])
+    t = np.array([[[[10.0, 20.0], [30.0, 40.0]]]])
+    pool = {"window": (2, 2), "stride": (1, 1), "padding": ((0, 0), (0, 0))}
+    _assert_same(P.max_pool2d_select(x, t, **pool), [[[[20.0]]]])
+    (g,) = _grads(P.max_pool2d, x, **pool)
+    _assert_same(g, [[[[0.0, 1.0], [0.0, 0.0]]]])
+
+
+# ---------------------------------------------------------------- errors name the user's line
+
+M23, M45, V4 = np.ones((2, 3)), np.ones((4, 5)), np.ones(4)
+IMG, BIG = np.ones((1, 1, 3, 3)), np.ones((1, 1, 5, 5))
+CONV = {"stride": (1, 1), "padding": ((0, 0), (0, 0)), "dilation": (1, 1)}
+POOL = {"window": (4, 4), "stride": (1, 1), "padding": ((0, 0), (0, 0))}
+
+
+def _traced_sum(fn):
+    return lambda x: P.reduce_sum(fn(x), axes=tuple(range(x.ndim)))
+
+
+BAD_CALLS = [
+    (fg.ShapeError, ["add", "(2, 3)", "(4,)"], lambda: P.add(M23, V4)),
+    (fg.ShapeError, ["matmul", "(2, 3)", "(4, 5)"], lambda: P.matmul(M23, M45)),
+    (fg.ShapeError, ["reshape", "(2, 3)", "(4,)"], lambda: P.reshape(M23, new_shape=(4,))),
+    (fg.ShapeError, ["transpose", "(2, 3)"], lambda: P.transpose(M23, perm=(0, 0))),
+    (fg.ShapeError, ["concatenate", "(2, 3)", "(4, 5)"], lambda: P.concatenate(M23, M45, axis=0)),
+    (fg.ShapeError, ["conv2d", "(5, 5)", "(3, 3)"], lambda: P.conv2d(IMG, BIG, **CONV)),
+    (fg.ShapeError, ["max_pool2d", "(4, 4)", "(3, 3)"], lambda: P.max_pool2d(IMG, **POOL)),
+    (
+        fg.ShapeError,
+        ["matmul", "(2, 3)", "(4, 5)"],
+        lambda: fg.grad(_traced_sum(lambda x: P.matmul(x, M45)))(M23),
+    ),
+    (fg.DtypeError, ["add", "float64", "float32"], lambda: P.add(V4, V4.astype(F32))),
+    (fg.DtypeError, ["exp", "int64"], lambda: P.exp(V4.astype(np.int64))),
+    (fg.DtypeError, ["select", "float64"], lambda: P.select(V4, V4, V4)),
+    (fg.DtypeError, ["gather", "float64"], lambda: P.gather(V4, V4)),
+    (
+        fg.DtypeError,
+        ["mul", "float64", "float32"],
+        lambda: fg.grad(_traced_sum(lambda x: P.mul(x, V4.astype(F32))))(V4),
+    ),
+]
+
+
+@pytest.mark.parametrize("error, fragments, bad", BAD_CALLS)
+def test_bad_calls_raise_errors_naming_primitive_operands_and_line(error, fragments, bad):
+    with pytest.raises(error) as info:
+        bad()
+    message = str(info.value)
+    for fragment in fragments:
+        assert fragment in message
+    assert re.search(rf"at \S*test_primitives\.py:{bad.__code__.co_firstlineno}$", message), message
+
+
+@pytest.mark.parametrize(
+    "key, counter, expected",
+    [  # Random123's known-answer vectors (kat_vectors, threefry2x32 20)
+        ((0, 0), (0, 0), (0x6B200159, 0x99BA4EFE)),
+        ((_U32_MASK, _U32_MASK), (_U32_MASK, _U32_MASK), (0x1CB996FC, 0xBB002BE7)),
+        ((0x13198A2E, 0x03707344), (0x243F6A88, 0x85A308D3), (0xC4923A9C, 0x483DF7A0)),
+    ],
+)
+def test_threefry_known_answers(key, counter, expected):
+    assert ref_threefry_2x32(key, *counter) == expected
+    words = P.threefry_2x32(np.array(key, np.uint32), *(np.array([c], np.uint32) for c in counter))
+    assert [int(w[0]) for w in words] == list(expected)
