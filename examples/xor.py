@@ -15,7 +15,6 @@ import time
 import numpy as np
 
 import funcgrad as fg
-import funcgrad.numpy as fnp
 from funcgrad import nn
 
 
@@ -44,6 +43,7 @@ def save_figure(predict, params, x, y):
     fig.colorbar(surface, label="P(y = 1)")
     ax.scatter(x[:, 0], x[:, 1], c=y, cmap="RdBu_r", edgecolors="k", s=200)
     ax.set(title="XOR: MLP 2-4-4-1", xlabel="$x_1$", ylabel="$x_2$")
+    fig.tight_layout()
     os.makedirs("figures", exist_ok=True)
     fig.savefig("figures/xor.png", dpi=100)
     print("saved figures/xor.png")
@@ -53,7 +53,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer steps")
     args = parser.parse_args()
-    steps = 300 if args.quick else 1000
+    steps = 200 if args.quick else 500
     start = time.perf_counter()
 
     x, y = fg.datasets.xor()

@@ -82,6 +82,7 @@ class CompiledProgram:
         self._lower(graph)
         self._plan_memory(graph)
         self._encode()
+        self._plan_results()
 
     # -------------------------------------------------------------- lowering
 
@@ -519,21 +520,38 @@ class CompiledProgram:
     # -------------------------------------------------------------- running
 
     def __call__(self, consts, args):
-        arrays = [np.ascontiguousarray(a) for a in (*consts, *args)]
-        outs = [np.empty(self._out_meta[s].shape, self._out_meta[s].dtype) for s in self._out_storages]
+        arrays = [
+            a if type(a) is np.ndarray and a.flags.c_contiguous else np.ascontiguousarray(a)
+            for a in (*consts, *args)
+        ]
+        outs = [np.empty(shape, dtype) for shape, dtype in self._out_alloc]
         self._executor.run(arrays + outs + self._temps)
-        by_storage = dict(zip(self._out_storages, outs))
         results = []
-        for kind, x in self._outputs:
+        for kind, x, shape in self._results:
+            if kind == "output":
+                out = outs[x]
+                results.append(out if out.shape == shape else out.reshape(shape))
+            elif kind == "literal":
+                results.append(np.array(x))
+            else:  # an input, or an output seen before: a copy the caller owns
+                src = arrays[x] if kind == "input" else outs[x]
+                results.append(np.array(src).reshape(shape))
+        return results
+
+    def _plan_results(self):
+        """How each graph output is produced by a call: precomputed, it is on the hot path."""
+        position = {s: k for k, s in enumerate(self._out_storages)}
+        self._out_alloc = [(self._out_meta[s].shape, self._out_meta[s].dtype) for s in self._out_storages]
+        self._results = []
+        for (kind, x), var in zip(self._outputs, self.graph.outvars):
             if kind == "literal":
-                results.append(np.array(x.value))
+                self._results.append(("literal", x.value, ()))
             elif kind == "storage":
-                results.append(by_storage[x])
-            else:  # an input or a repeated output: a copy the caller owns
+                self._results.append(("output", position[x], var.shape))
+            else:
                 s = self._storage[x]
-                src = arrays[s] if s < self.n_inputs else by_storage[s]
-                results.append(np.array(src).reshape(x.shape))
-        return [r.reshape(v.shape) if hasattr(v, "shape") else r for r, v in zip(results, self.graph.outvars)]
+                where = ("input", s) if s < self.n_inputs else ("copy", position[s])
+                self._results.append((*where, var.shape))
 
 
 def _view(array, shape, dtype):
