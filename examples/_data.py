@@ -1,7 +1,8 @@
 """Digit images for the MNIST examples: full MNIST when it is on disk, else a bundled fallback.
 
-``load(data)`` returns ``(x_train, y_train, x_test, y_test, description)`` with images as
-float32 in [0, 1] of shape (N, 1, 28, 28) (NCHW; flatten them for an MLP) and int64 labels.
+``load(data)`` returns a ``Data`` tuple ``(x_train, y_train, x_test, y_test, name,
+description)``: images as float32 in [0, 1] of shape (N, 1, 28, 28) (NCHW; flatten them for
+an MLP), int64 labels, ``name`` "mnist" or "digits" and a one-line description to print.
 
 - ``"mnist"``: the 70,000 MNIST images, read by ``fg.datasets.mnist`` from $FUNCGRAD_DATA or
   ~/.cache/funcgrad (the IDX files or a mnist.npz). Nothing is downloaded unless
@@ -11,6 +12,8 @@ float32 in [0, 1] of shape (N, 1, 28, 28) (NCHW; flatten them for an MLP) and in
   also centres its digits in a blank border). A fixed random 75/25 train/test split.
 - ``"auto"``: MNIST if its files are there, otherwise the digits fallback.
 """
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -42,6 +45,15 @@ def upscaled_digits(seed=0, test_size=0.25):
     return x_train, y_train, x_test, y_test
 
 
+class Data(NamedTuple):
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    name: str  # "mnist" or "digits"
+    description: str
+
+
 def mnist(download=False):
     (x_train, y_train), (x_test, y_test) = fg.datasets.mnist(download=download)
     scale = np.float32(1 / 255)
@@ -49,22 +61,29 @@ def mnist(download=False):
 
 
 def load(data="auto", download=False):
-    """The data set named ``data`` ("auto", "mnist" or "digits"), with a description."""
+    """The images named by ``data`` ("auto", "mnist" or "digits") as a :class:`Data`."""
     if data in ("auto", "mnist"):
         try:
             arrays = mnist(download=download)
-            return (*arrays, f"MNIST ({len(arrays[0])} train / {len(arrays[2])} test images)")
+            counts = f"{len(arrays[0])} train / {len(arrays[2])} test images"
+            return Data(*arrays, "mnist", f"MNIST ({counts})")
         except fg.datasets.DatasetNotFoundError as e:
             if data == "mnist":
                 raise SystemExit(f"{e}\n(or run with --data digits, or --download)") from None
             print("MNIST files not found (put them in $FUNCGRAD_DATA or ~/.cache/funcgrad, or")
             print("pass --download): using the bundled fallback, scikit-learn's 8x8 digits.")
     arrays = upscaled_digits()
-    return (
-        *arrays,
-        f"scikit-learn digits upscaled 8x8 -> 28x28 (fallback; {len(arrays[0])} train / "
-        f"{len(arrays[2])} test images)",
-    )
+    counts = f"{len(arrays[0])} train / {len(arrays[2])} test images"
+    return Data(*arrays, "digits", f"scikit-learn digits upscaled 8x8 -> 28x28 ({counts})")
+
+
+def random_shift(x, key, pixels=2):
+    """Each NCHW image moved by a random offset of up to ``pixels`` in each direction (zeros
+    fill in): data augmentation that makes the small fallback set go further."""
+    padded = np.pad(x, ((0, 0), (0, 0), (pixels, pixels), (pixels, pixels)))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, x.shape[2:], axis=(2, 3))
+    dy, dx = fg.random.randint(key, (2, len(x)), 0, 2 * pixels + 1)
+    return windows[np.arange(len(x)), :, dy, dx]
 
 
 def add_data_flags(parser):

@@ -1,10 +1,10 @@
 """Multi-class classification of scikit-learn's 8x8 handwritten digits (USPS-like).
 
 Reproduces the seed experiment "softmax classifier on the digits" (the seed reported 92%):
-a linear softmax baseline, then a two-hidden-layer MLP (64-128-64-10, ReLU) ending in a
-LogSoftmax layer and trained with the negative log-likelihood; both with Adam and a jitted
-training step. The full run reaches >= 97% test accuracy with the MLP and saves its
-confusion matrix as figures/digits_confusion.png.
+a linear softmax baseline, then a two-hidden-layer MLP (64-128-64-10, ReLU, dropout 0.2)
+ending in a LogSoftmax layer and trained with the negative log-likelihood; both with Adam
+and a jitted training step, on standardized pixels. The full run reaches >= 97% test
+accuracy with the MLP and saves its confusion matrix as figures/digits_confusion.png.
 
 Run: python examples/digits_mlp.py            (add --quick for a few-second smoke run)
 Needs scikit-learn (the digits ship with it); matplotlib for the figure.
@@ -21,12 +21,12 @@ from funcgrad import nn, optim
 
 
 def make_step(apply_fn, opt):
-    def loss(params, x, y):
-        return nn.losses.nll(apply_fn(params, x), y)
+    def loss(params, x, y, rng):
+        return nn.losses.nll(apply_fn(params, x, rng=rng, train=True), y)
 
     @fg.jit
-    def step(params, state, x, y):
-        value, grads = fg.value_and_grad(loss)(params, x, y)
+    def step(params, state, x, y, rng):
+        value, grads = fg.value_and_grad(loss)(params, x, y, rng)
         updates, state = opt.update(grads, state, params)
         return optim.apply_updates(params, updates), state, value
 
@@ -34,21 +34,25 @@ def make_step(apply_fn, opt):
 
 
 def train(name, model, data, epochs, key, learning_rate=3e-3, batch_size=64):
-    """Trains ``model`` (a stax pair) with Adam; returns its parameters and test accuracy."""
+    """Trains ``model`` (a stax pair) with Adam; returns params, test accuracy, predict fn."""
     init_fn, apply_fn = model
     x_train, x_test, y_train, y_test = data
     key, init_key = fg.random.split(key)
     _, params = init_fn(init_key, (-1, x_train.shape[1]))
-    opt = optim.adam(optim.exponential_decay(learning_rate, epochs * 20, 0.1))
+    total_steps = epochs * (len(x_train) // batch_size)
+    opt = optim.adam(optim.exponential_decay(learning_rate, total_steps, 0.1))  # lr / 10 at end
     step, state = make_step(apply_fn, opt), opt.init(params)
     predict = fg.jit(apply_fn)
     start = time.perf_counter()
     for epoch in range(1, epochs + 1):
-        key, epoch_key = fg.random.split(key)
+        key, epoch_key, drop_key = fg.random.split(key, 3)  # fresh shuffle and dropout masks
         losses = []
         # drop_last keeps every batch the same shape, so the step is traced only once.
-        for xb, yb in fg.data.batches((x_train, y_train), batch_size, key=epoch_key, drop_last=True):
-            params, state, value = step(params, state, xb, yb)
+        for xb, yb in fg.data.batches(
+            (x_train, y_train), batch_size, key=epoch_key, drop_last=True
+        ):
+            drop_key, k = fg.random.split(drop_key)
+            params, state, value = step(params, state, xb, yb, k)
             losses.append(float(value))
         if epoch % max(1, epochs // 5) == 0 or epoch == epochs:
             acc = float(fg.metrics.accuracy(predict(params, x_test), y_test))
@@ -95,12 +99,23 @@ def main():
     x = x.reshape(len(x), -1)  # (1797, 64), pixels in [0, 1]
     key, split_key = fg.random.split(fg.random.key(args.seed))
     data = fg.data.train_test_split(x, y, test_size=0.2, key=split_key)
+    x_train, mean, std = fg.data.standardize(data[0])  # statistics of the training part only
+    data = (x_train, (data[1] - mean) / std, data[2], data[3])
     print(f"digits: {len(data[0])} train / {len(data[1])} test images of 8x8, 10 classes")
 
     k_linear, k_mlp = fg.random.split(key)
     linear = nn.serial(nn.Dense(10), nn.LogSoftmax)
     _, linear_acc, _ = train("linear", linear, data, epochs, k_linear)
-    mlp = nn.serial(nn.Dense(128), nn.Relu, nn.Dense(64), nn.Relu, nn.Dense(10), nn.LogSoftmax)
+    mlp = nn.serial(
+        nn.Dense(128),
+        nn.Relu,
+        nn.Dropout(0.2),
+        nn.Dense(64),
+        nn.Relu,
+        nn.Dropout(0.2),
+        nn.Dense(10),
+        nn.LogSoftmax,
+    )
     params, mlp_acc, predict = train("mlp", mlp, data, epochs, k_mlp)
 
     cm = fg.metrics.confusion_matrix(predict(params, data[1]), data[3], 10)

@@ -244,7 +244,7 @@ class Graph:
 
     __str__ = pretty
 
-    def to_dot(self, name="graph"):
+    def to_dot(self, name="funcgrad"):
         """The graph in Graphviz DOT: a box per equation, an ellipse per input."""
         ids = {}
         lines = [f"digraph {name} {{", "  rankdir=TB;", '  node [fontname="monospace"];']

@@ -251,7 +251,9 @@ def isfinite(x):
 def _normalize_axis(name, axis, ndim):
     a = axis + ndim if axis < 0 else axis
     if not 0 <= a < ndim:
-        raise _error(ShapeError, f"{name}: axis {axis} is out of bounds for an array of rank {ndim}")
+        raise _error(
+            ShapeError, f"{name}: axis {axis} is out of bounds for an array of rank {ndim}"
+        )
     return a
 
 
@@ -704,8 +706,10 @@ def _index(x, index):
     contiguous = axes == list(range(axes[0], axes[0] + len(axes)))
     if contiguous and axes[0] > 0:
         first = builtins.sum(1 for a in rest if a < axes[0])
-        perm = list(range(batch, batch + first)) + list(range(batch)) + list(
-            range(batch + first, out.ndim)
+        perm = (
+            list(range(batch, batch + first))
+            + list(range(batch))
+            + list(range(batch + first, out.ndim))
         )
         out = transpose(out, perm)
     return out

@@ -331,7 +331,9 @@ reduce_sum = _linear(
 def _chooser_location(ans, x, axes):
     """Where x attains its max/min, as 0/1 weights that split ties evenly."""
     dims = _kept(x, axes)
-    hit = cast(eq(x, broadcast_in_dim(ans, shape=x.shape, broadcast_dimensions=dims)), dtype=x.dtype)
+    hit = cast(
+        eq(x, broadcast_in_dim(ans, shape=x.shape, broadcast_dimensions=dims)), dtype=x.dtype
+    )
     count = broadcast_in_dim(reduce_sum(hit, axes=axes), shape=x.shape, broadcast_dimensions=dims)
     return div(hit, count)
 
@@ -577,18 +579,18 @@ gather = _register(
     _gather_rule,
     lambda x, *indices: x[tuple(indices)],
     _index_vjps(lambda g, ans, x, *indices: scatter_add(g, *indices, shape=x.shape)),
-    lambda tangents, ans, x, *indices: None
-    if tangents[0] is None
-    else gather(tangents[0], *indices),
+    lambda tangents, ans, x, *indices: (
+        None if tangents[0] is None else gather(tangents[0], *indices)
+    ),
 )
 scatter_add = _register(
     "scatter_add",
     _scatter_add_rule,
     _scatter_add_impl,
     _index_vjps(lambda g, ans, x, *indices, shape: gather(g, *indices)),
-    lambda tangents, ans, x, *indices, shape: None
-    if tangents[0] is None
-    else scatter_add(tangents[0], *indices, shape=shape),
+    lambda tangents, ans, x, *indices, shape: (
+        None if tangents[0] is None else scatter_add(tangents[0], *indices, shape=shape)
+    ),
 )
 
 
@@ -767,9 +769,9 @@ max_pool2d = _register(
     _max_pool_rule,
     conv_numpy.max_pool2d,
     (lambda g, ans, x, **p: max_pool2d_scatter(x, g, **p),),
-    lambda tangents, ans, x, **p: None
-    if tangents[0] is None
-    else max_pool2d_select(x, tangents[0], **p),
+    lambda tangents, ans, x, **p: (
+        None if tangents[0] is None else max_pool2d_select(x, tangents[0], **p)
+    ),
 )
 # The argmax positions are locally constant in x, so neither helper has a slope in x.
 max_pool2d_select = _register(

@@ -20,8 +20,16 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 __all__ = [
-    "TreeDef", "flatten", "flatten_with_path", "keystr", "leaves", "map",
-    "register_dataclass", "register_node", "structure", "unflatten",
+    "TreeDef",
+    "flatten",
+    "flatten_with_path",
+    "keystr",
+    "leaves",
+    "map",
+    "register_dataclass",
+    "register_node",
+    "structure",
+    "unflatten",
 ]
 
 _NoneType = type(None)
@@ -118,8 +126,12 @@ class TreeDef:
             return True
         if type(other) is not TreeDef:
             return NotImplemented
-        return (self._type is other._type and self._num_leaves == other._num_leaves
-                and self._children == other._children and self._data == other._data)
+        return (
+            self._type is other._type
+            and self._num_leaves == other._num_leaves
+            and self._children == other._children
+            and self._data == other._data
+        )
 
     def __hash__(self):
         h = self._hash
@@ -268,8 +280,10 @@ def map(f: Callable, tree, *rest, is_leaf: Callable[[Any], bool] | None = None):
         other_flat, other_td = flatten(other, is_leaf)
         if other_td != td:
             path, a, b = _mismatch(td, other_td, ())
-            raise ValueError(f"tree.map: structure mismatch at {keystr(path) or '<root>'}: "
-                             f"{_describe(a)} vs {_describe(b)}")
+            raise ValueError(
+                f"tree.map: structure mismatch at {keystr(path) or '<root>'}: "
+                f"{_describe(a)} vs {_describe(b)}"
+            )
         columns.append(other_flat)
     return _unflatten(td, iter([f(*xs) for xs in zip(*columns)]))
 
@@ -348,13 +362,18 @@ def register_dataclass(cls: type) -> type:
     fields = dataclasses.fields(cls)
     no_init = [f.name for f in fields if not f.init]
     if no_init:
-        raise ValueError(f"register_dataclass: {cls.__qualname__} fields {no_init} have "
-                         "init=False; use register_node")
+        raise ValueError(
+            f"register_dataclass: {cls.__qualname__} fields {no_init} have "
+            "init=False; use register_node"
+        )
     names = tuple(f.name for f in fields)
     keys = tuple(AttrKey(n) for n in names)
-    _register(cls, _Node(
-        lambda x: ([getattr(x, n) for n in names], None),
-        lambda _, ch: cls(**dict(zip(names, ch))),
-        lambda _, n: keys,
-    ))
+    _register(
+        cls,
+        _Node(
+            lambda x: ([getattr(x, n) for n in names], None),
+            lambda _, ch: cls(**dict(zip(names, ch))),
+            lambda _, n: keys,
+        ),
+    )
     return cls

@@ -70,11 +70,15 @@ def programs(draw):
         elif kind == "binary":
             ops.append(("binary", draw(st.sampled_from(sorted(BINARY))), draw(st.integers(0, 8))))
         elif kind == "reduce":
-            ops.append(("reduce", draw(st.sampled_from(["sum", "max", "mean"])), draw(st.integers(0, 1))))
+            ops.append(
+                ("reduce", draw(st.sampled_from(["sum", "max", "mean"])), draw(st.integers(0, 1)))
+            )
         elif kind in ("matmul", "gram"):
             ops.append((kind,))
         else:
-            ops.append(("shape", draw(st.sampled_from(["T", "flip", "slice", "pad", "concat", "bcast"]))))
+            ops.append(
+                ("shape", draw(st.sampled_from(["T", "flip", "slice", "pad", "concat", "bcast"])))
+            )
     return ops
 
 
@@ -154,7 +158,9 @@ def test_training_step_patterns(dtype):
 
 
 def test_elementwise_chains_fuse_into_one_kernel():
-    graph = optimize(fg.make_graph(lambda x, b: fnp.tanh(x * 2.0 + b) * x)(np.ones((4, 3)), np.ones(3)))
+    graph = optimize(
+        fg.make_graph(lambda x, b: fnp.tanh(x * 2.0 + b) * x)(np.ones((4, 3)), np.ones(3))
+    )
     uses = {}
     for e in graph.eqns:
         for a in e.inputs:
@@ -240,3 +246,13 @@ def test_conv_and_pool_kernels_match_the_reference(dtype):
     assert_same(*run_both(fg.value_and_grad(net, argnums=(0, 1)), x, w), dtype)
     program = CompiledProgram(fg.make_graph(fg.grad(net))(x, w))
     assert "python" not in [kind for kind, _ in program._steps]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_large_fused_kernels(dtype):
+    # Many blocks, a broadcast operand, and a length that does not divide into whole blocks.
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((301, 299)).astype(dtype)
+    b = rng.standard_normal(299).astype(dtype)
+    f = lambda x, b: fg.value_and_grad(lambda x: fnp.sum(fnp.tanh(x + b) * fg.nn.relu(x)))(x)
+    assert_same(*run_both(f, x, b), dtype)

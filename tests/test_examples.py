@@ -10,7 +10,9 @@ import pytest
 import funcgrad
 
 EXAMPLES = sorted(
-    p for p in (pathlib.Path(__file__).parents[1] / "examples").glob("*.py") if not p.name.startswith("_")
+    p
+    for p in (pathlib.Path(__file__).parents[1] / "examples").glob("*.py")
+    if not p.name.startswith("_")
 )
 
 
@@ -23,6 +25,8 @@ def test_example_runs_quick(script, tmp_path):
     )
     args = [sys.executable, str(script)] + (["--quick"] if script.stem != "quickstart" else [])
     proc = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, f"{script.name} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
+    assert proc.returncode == 0, (
+        f"{script.name} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
+    )
     if script.stem != "quickstart":
         assert f"RESULT {script.stem}:" in proc.stdout, proc.stdout[-2000:]

@@ -69,7 +69,9 @@ def test_variable_names_continue_past_z():
 
 def test_to_dot():
     dot = fg.make_graph(dense)(np.ones((4, 2), np.float32)).to_dot()
-    assert dot.startswith("digraph graph {") and dot.rstrip().endswith("}")
+    assert dot.startswith("digraph funcgrad {") and dot.rstrip().endswith(
+        "}"
+    )  # not the keyword "graph"
     assert dot.count("shape=box") == 3 and "matmul" in dot and "out0" in dot
 
 

@@ -52,21 +52,24 @@ def roundtrip(t):
     return tree.unflatten(td, flat)
 
 
-@pytest.mark.parametrize("t", [
-    1,
-    None,
-    [],
-    (),
-    {},
-    {"a": 1, "b": [2, (3, None)], "c": {"d": 4}},
-    [1, (2,), [3, [4, None]]],
-    Point(1, [2, 3]),
-    Point(x={"k": 1}, y=None),
-    Layer(w=[1, 2], b=Point(3, 4)),
-    Frozen(a=(1, 2)),
-    Box([1, 2], tag="t"),
-    {"layers": [Layer(1, 2), Layer(3, None)], "opt": (Point(4, 5),)},
-])
+@pytest.mark.parametrize(
+    "t",
+    [
+        1,
+        None,
+        [],
+        (),
+        {},
+        {"a": 1, "b": [2, (3, None)], "c": {"d": 4}},
+        [1, (2,), [3, [4, None]]],
+        Point(1, [2, 3]),
+        Point(x={"k": 1}, y=None),
+        Layer(w=[1, 2], b=Point(3, 4)),
+        Frozen(a=(1, 2)),
+        Box([1, 2], tag="t"),
+        {"layers": [Layer(1, 2), Layer(3, None)], "opt": (Point(4, 5),)},
+    ],
+)
 def test_roundtrip(t):
     out = roundtrip(t)
     assert out == t
@@ -208,14 +211,17 @@ def test_map_mismatch_names_path():
     )
 
 
-@pytest.mark.parametrize("a, b, fragment", [
-    ({"a": 1}, {"b": 1}, "at <root>: dict with keys ['a'] vs dict with keys ['b']"),
-    ([1, 2], (1, 2), "at <root>: list of length 2 vs tuple of length 2"),
-    ({"x": [None]}, {"x": [1]}, "at ['x'][0]: None vs leaf"),
-    ([Point(1, [2])], [Point(1, 2)], "at [0].y: list of length 1 vs leaf"),
-    (Layer(1, (2,)), Layer(1, (2, 3)), "at .b: tuple of length 1 vs tuple of length 2"),
-    ([Box(1, "a")], [Box(1, "b")], "at [0]: Box of length 1 (aux_data 'a') vs Box"),
-])
+@pytest.mark.parametrize(
+    "a, b, fragment",
+    [
+        ({"a": 1}, {"b": 1}, "at <root>: dict with keys ['a'] vs dict with keys ['b']"),
+        ([1, 2], (1, 2), "at <root>: list of length 2 vs tuple of length 2"),
+        ({"x": [None]}, {"x": [1]}, "at ['x'][0]: None vs leaf"),
+        ([Point(1, [2])], [Point(1, 2)], "at [0].y: list of length 1 vs leaf"),
+        (Layer(1, (2,)), Layer(1, (2, 3)), "at .b: tuple of length 1 vs tuple of length 2"),
+        ([Box(1, "a")], [Box(1, "b")], "at [0]: Box of length 1 (aux_data 'a') vs Box"),
+    ],
+)
 def test_map_mismatch_paths(a, b, fragment):
     with pytest.raises(ValueError, match="structure mismatch") as e:
         tree.map(lambda *xs: xs[0], a, b)
@@ -250,6 +256,7 @@ def test_flatten_with_path_and_keystr():
 
 def test_is_leaf():
     t = {"a": (1, 2), "b": [(3, 4), 5]}
+
     def is_pair(x):
         return isinstance(x, tuple)
 
@@ -259,7 +266,9 @@ def test_is_leaf():
     assert tree.unflatten(td, flat) == t
     assert tree.leaves(t, is_leaf=is_pair) == flat
     assert tree.map(lambda p: p[0] if isinstance(p, tuple) else p, t, is_leaf=is_pair) == {
-        "a": 1, "b": [3, 5]}
+        "a": 1,
+        "b": [3, 5],
+    }
     # is_leaf can make None a leaf
     assert tree.leaves([None, 1], is_leaf=lambda x: x is None) == [None, 1]
     pairs, _ = tree.flatten_with_path(t, is_leaf=is_pair)

@@ -1,2 +1,1 @@
-"""Compiled kernels (Cython). The executor that uses them lands with the executor issue;
-until then every graph runs on the NumPy reference interpreter."""
+"""Compiled kernels (Cython): the executor and the convolution/pooling kernels."""

@@ -151,9 +151,22 @@ cdef void load_block(real* dst, const char* base, int is_bool, int ndim, const i
 # ---------------------------------------------------------------- fused elementwise
 
 
-cdef void run_fused(real* regs, const int64_t* ins, const double* consts, char** bufs) noexcept nogil:
-    """ins: [ndim, shape..., n_in, (buf, is_bool, strides...)*, n_out, (buf, is_bool, reg)*,
-    n_code, (op, dst, a, b, c)*]"""
+cdef void run_fused(real* regs, const int64_t* ins, const double* consts,
+                    char** bufs) noexcept nogil:
+    """A fused kernel, on the calling thread. Splitting it among OpenMP threads was measured
+    10-60x slower in training steps: OpenMP's threads and BLAS's own threads then fight for
+    the same two cores around every GEMM."""
+    cdef int ndim = <int>ins[0], d
+    cdef int64_t total = 1
+    for d in range(ndim):
+        total *= ins[1 + d]
+    run_fused_blocks(regs, ins, consts, bufs, 0, (total + BLOCK - 1) // BLOCK)
+
+
+cdef void run_fused_blocks(real* regs, const int64_t* ins, const double* consts, char** bufs,
+                           int64_t first, int64_t last) noexcept nogil:
+    """Blocks [first, last) of a fused kernel. ins: [ndim, shape..., n_in,
+    (buf, is_bool, strides...)*, n_out, (buf, is_bool, reg)*, n_code, (op, dst, a, b, c)*]"""
     cdef int ndim = <int>ins[0]
     cdef const int64_t* shape = ins + 1
     cdef int64_t total = 1
@@ -177,8 +190,8 @@ cdef void run_fused(real* regs, const int64_t* ins, const double* consts, char**
     cdef real* c
     cdef const int64_t* desc
     cdef uint8_t* q
-    start = 0
-    while start < total:
+    start = first * BLOCK
+    while start < total and start < last * BLOCK:
         n = total - start
         if n > BLOCK:
             n = BLOCK

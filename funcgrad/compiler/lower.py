@@ -53,7 +53,9 @@ def _broadcast_strides(shape, out_shape):
     """Element strides reading a contiguous ``shape`` array broadcast to ``out_shape``."""
     base = _contiguous_strides(shape)
     lead = len(out_shape) - len(shape)
-    return [0] * lead + [0 if d == 1 and o != 1 else s for d, s, o in zip(shape, base, out_shape[lead:])]
+    return [0] * lead + [
+        0 if d == 1 and o != 1 else s for d, s, o in zip(shape, base, out_shape[lead:])
+    ]
 
 
 class _Buffer(NamedTuple):
@@ -171,7 +173,11 @@ class CompiledProgram:
             return
         if name in ("gather", "scatter_add") and self._lower_indexed(e):
             return
-        if name in CONV_KERNELS and out.dtype in _FLOATS and all(isinstance(a, Var) for a in e.inputs):
+        if (
+            name in CONV_KERNELS
+            and out.dtype in _FLOATS
+            and all(isinstance(a, Var) for a in e.inputs)
+        ):
             return self._lower_conv(e)
         if name in _COPY_PRIMS and all(isinstance(a, Var) for a in e.inputs):
             if name != "pad" or out.dtype in _FLOATS:
@@ -208,13 +214,22 @@ class CompiledProgram:
         if name == "concatenate":
             axis, offset = e.params["axis"], 0
             for a in e.inputs:
-                self._copy(a, 0, _contiguous_strides(a.shape), dst, offset * ostr[axis] if out.shape else 0, ostr, a.shape, itemsize)
+                self._copy(
+                    a,
+                    0,
+                    _contiguous_strides(a.shape),
+                    dst,
+                    offset * ostr[axis] if out.shape else 0,
+                    ostr,
+                    a.shape,
+                    itemsize,
+                )
                 offset += a.shape[axis]
             return
         if name == "pad":
             self._steps.append(("fill", (out, dst, e.params["value"])))
             lo, interior = e.params["lo"], e.params["interior"]
-            offset = sum(l * s for l, s in zip(lo, ostr))
+            offset = sum(width * s for width, s in zip(lo, ostr))
             strides = [s * (i + 1) for s, i in zip(ostr, interior)]
             self._copy(x, 0, _contiguous_strides(x.shape), dst, offset, strides, x.shape, itemsize)
             return
@@ -238,7 +253,9 @@ class CompiledProgram:
             src = [-s if i in axes else s for i, s in enumerate(xstr)]
             self._copy(x, offset, src, dst, 0, ostr, out.shape, itemsize)
 
-    def _copy(self, src_var, src_offset, src_strides, dst, dst_offset, dst_strides, shape, itemsize):
+    def _copy(
+        self, src_var, src_offset, src_strides, dst, dst_offset, dst_strides, shape, itemsize
+    ):
         if math.prod(shape) == 0:
             return
         shape, (s, d) = _collapse(shape, src_strides, dst_strides)
@@ -252,7 +269,8 @@ class CompiledProgram:
         rows = x if e.prim.name == "scatter_add" else out  # shape: batch + one row per index
         batch = rows.shape[: len(rows.shape) - (len(table) - len(indices))]
         ok = isinstance(x, Var) and all(
-            isinstance(i, Var) and i.shape == batch and i.dtype in (np.int32, np.int64) for i in indices
+            isinstance(i, Var) and i.shape == batch and i.dtype in (np.int32, np.int64)
+            for i in indices
         )
         if not ok or (e.prim.name == "scatter_add" and out.dtype not in _FLOATS):
             return False
@@ -340,9 +358,7 @@ class CompiledProgram:
             op = "copy" if e.prim.name == "cast" else e.prim.name  # bool -> float: 0/1
             code.append((op, r, ops[0], ops[1], ops[2]))
             regs[e.outputs[0]] = r
-            for (s, temp), a in zip(srcs, e.inputs):
-                if temp:
-                    free.append(s)
+            free.extend(s for s, temp in srcs if temp)  # registers of inline constants
             for a in set(e.inputs):
                 if isinstance(a, Var) and last_use.get(a) == k and a not in exported and a in regs:
                     if regs[a] != r:
@@ -364,9 +380,8 @@ class CompiledProgram:
         for v, s in self._storage.items():
             var_of.setdefault(s, v)
         outputs = []
-        self._output_copies = []
         seen = set()
-        for k, a in enumerate(graph.outvars):
+        for a in graph.outvars:
             if isinstance(a, Literal):
                 outputs.append(("literal", a))
                 continue
@@ -385,7 +400,9 @@ class CompiledProgram:
                 last[s] = i
         nbytes = dict(self._scratch)
         for v, s in self._storage.items():
-            nbytes[s] = max(nbytes.get(s, 0), int(np.prod(v.shape, dtype=np.int64)) * v.dtype.itemsize)
+            nbytes[s] = max(
+                nbytes.get(s, 0), int(np.prod(v.shape, dtype=np.int64)) * v.dtype.itemsize
+            )
         slot_of, free, temps = {}, {}, []
         for i, step in enumerate(self._steps):
             for s in self._writes(step):
@@ -436,10 +453,17 @@ class CompiledProgram:
 
     def _writes(self, step):
         kind, p = step
-        return {"gemm": lambda: [p[0][2]], "reduce": lambda: [p[2]], "copy": lambda: [p[3]],
-                "fill": lambda: [p[1]], "fused": lambda: [s for _, s, _ in p[3]],
-                "python": lambda: [p[1]], "gather": lambda: [p[1]],
-                "scatter_add": lambda: [p[1]], "conv": lambda: [p[4], p[5]]}[kind]()
+        return {
+            "gemm": lambda: [p[0][2]],
+            "reduce": lambda: [p[2]],
+            "copy": lambda: [p[3]],
+            "fill": lambda: [p[1]],
+            "fused": lambda: [s for _, s, _ in p[3]],
+            "python": lambda: [p[1]],
+            "gather": lambda: [p[1]],
+            "scatter_add": lambda: [p[1]],
+            "conv": lambda: [p[4], p[5]],
+        }[kind]()
 
     # -------------------------------------------------------------- encoding
 
@@ -461,11 +485,19 @@ class CompiledProgram:
             elif kind == "fill":
                 out, dst, value = p
                 consts.append(value)
-                body = [int(out.dtype == np.float64), buf(dst), int(np.prod(out.shape, dtype=np.int64)), len(consts) - 1]
+                body = [
+                    int(out.dtype == np.float64),
+                    buf(dst),
+                    int(np.prod(out.shape, dtype=np.int64)),
+                    len(consts) - 1,
+                ]
             elif kind == "fused":
                 dtype, shape, in_desc, outs, vm = p
-                shape, strides = _collapse(shape, *[s or [0] * len(shape) for _, s in in_desc]) if in_desc else (
-                    [math.prod(shape)], [])
+                shape, strides = (
+                    _collapse(shape, *[s or [0] * len(shape) for _, s in in_desc])
+                    if in_desc
+                    else ([math.prod(shape)], [])
+                )
                 body = [int(dtype == np.float64), len(shape)] + shape + [len(in_desc)]
                 for (a, _), s in zip(in_desc, strides):
                     body += [sbuf(a), int(a.dtype == np.bool_)] + s
@@ -485,7 +517,15 @@ class CompiledProgram:
                     body = [out.dtype.itemsize, sbuf(x), buf(dst), n, row, len(descs)] + flat
                 else:
                     total = math.prod(out.shape)
-                    body = [int(out.dtype == np.float64), sbuf(x), buf(dst), n, row, len(descs), total]
+                    body = [
+                        int(out.dtype == np.float64),
+                        sbuf(x),
+                        buf(dst),
+                        n,
+                        row,
+                        len(descs),
+                        total,
+                    ]
                     body += flat
             elif kind == "conv":
                 kernel, geom, a, b, dst, scratch, ws, out = p
@@ -497,7 +537,10 @@ class CompiledProgram:
                 body = [len(callbacks) - 1]
             code += [len(body) + 2, OPCODES[kind]] + body
         self._executor = Executor(
-            np.asarray(code, np.int64), np.asarray(consts or [0.0], np.float64), callbacks, self._n_regs
+            np.asarray(code, np.int64),
+            np.asarray(consts or [0.0], np.float64),
+            callbacks,
+            self._n_regs,
         )
 
     def _callback(self, e, dst_buf):
@@ -511,7 +554,10 @@ class CompiledProgram:
         out = e.outputs[0]
 
         def run(arrays):
-            args = [value if b is None else _view(arrays[b], shape, dtype) for b, value, shape, dtype in ins]
+            args = [
+                value if b is None else _view(arrays[b], shape, dtype)
+                for b, value, shape, dtype in ins
+            ]
             result = eval_impl(e.prim, args, e.params, out.dtype)
             np.copyto(_view(arrays[dst_buf], out.shape, out.dtype), result)
 
@@ -541,7 +587,9 @@ class CompiledProgram:
     def _plan_results(self):
         """How each graph output is produced by a call: precomputed, it is on the hot path."""
         position = {s: k for k, s in enumerate(self._out_storages)}
-        self._out_alloc = [(self._out_meta[s].shape, self._out_meta[s].dtype) for s in self._out_storages]
+        self._out_alloc = [
+            (self._out_meta[s].shape, self._out_meta[s].dtype) for s in self._out_storages
+        ]
         self._results = []
         for (kind, x), var in zip(self._outputs, self.graph.outvars):
             if kind == "literal":

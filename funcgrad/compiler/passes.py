@@ -42,7 +42,11 @@ def _splat(atom, defs):
     if isinstance(atom, Literal):
         return atom.value
     eqn = defs.get(atom)
-    if eqn is not None and eqn.prim.name == "broadcast_in_dim" and isinstance(eqn.inputs[0], Literal):
+    if (
+        eqn is not None
+        and eqn.prim.name == "broadcast_in_dim"
+        and isinstance(eqn.inputs[0], Literal)
+    ):
         return eqn.inputs[0].value
     return None
 

@@ -93,7 +93,9 @@ def one_hot(labels, num_classes, dtype=np.float32):
 def _pair(name, what, v):
     pair = (v, v) if isinstance(v, (int, np.integer)) else tuple(v)
     if len(pair) != 2 or not all(isinstance(p, (int, np.integer)) and p >= 1 for p in pair):
-        raise ShapeError(f"{name}: {what} must be a positive int or a pair, got {v!r} at {user_frame()}")
+        raise ShapeError(
+            f"{name}: {what} must be a positive int or a pair, got {v!r} at {user_frame()}"
+        )
     return tuple(int(p) for p in pair)
 
 
@@ -143,7 +145,9 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1):
     x, w = fnp.asarray(x), fnp.asarray(w)
     x, w = fnp.promote(x, w)
     if w.ndim != 4:
-        raise ShapeError(f"conv2d: expected (O, C, kh, kw) weights, got {w.shape} at {user_frame()}")
+        raise ShapeError(
+            f"conv2d: expected (O, C, kh, kw) weights, got {w.shape} at {user_frame()}"
+        )
     stride = _pair("conv2d", "stride", stride)
     dilation = _pair("conv2d", "dilation", dilation)
     pads = _padding("conv2d", padding, x.shape[2:], w.shape[2:], stride, dilation)
