@@ -33,6 +33,12 @@ MODEL = nn.serial(
     nn.Flatten, nn.Dense(128), nn.LeakyRelu, nn.Dense(10),
 )  # fmt: skip
 
+# Per data set: the small fallback set trains longer and with random shifts of 2 pixels.
+DEFAULTS = {
+    "mnist": {"epochs": 4, "batch_size": 128, "lr": 1e-3, "shift": 0},
+    "digits": {"epochs": 30, "batch_size": 64, "lr": 2e-3, "shift": 2},
+}
+
 
 def make_step(opt):
     def loss(params, x, y):
@@ -56,33 +62,27 @@ def evaluate(predict, params, x, y, batch_size=500):
     return float(nn.losses.softmax_cross_entropy(logits, y)), float(fg.metrics.accuracy(logits, y))
 
 
-def train_epoch(step, params, state, data, batch_size, shift, key, label):
+def train_epoch(step, params, state, data, cfg, key, label):
     """One pass over the training images; returns params, state and the epoch's mean loss,
     accuracy and images/s."""
     key, batch_key = fg.random.split(key)
-    bar = fg.data.batches(
-        (data.x_train, data.y_train), batch_size, key=batch_key, drop_last=True, progress=True
-    )
+    train = (data.x_train, data.y_train)
+    bar = fg.data.batches(train, cfg["batch_size"], key=batch_key, drop_last=True, progress=True)
     if hasattr(bar, "set_description"):  # a tqdm bar (tqdm is optional)
         bar.set_description(label)
     losses, accs, seen, start = [], [], 0, time.perf_counter()
     for xb, yb in bar:
-        if shift:
+        if cfg["shift"]:
             key, shift_key = fg.random.split(key)
-            xb = _data.random_shift(xb, shift_key, shift)
+            xb = _data.random_shift(xb, shift_key, cfg["shift"])
         params, state, value, acc = step(params, state, xb, yb)
         losses.append(float(value))
         accs.append(float(acc))
         seen += len(xb)
-        if hasattr(bar, "set_postfix"):
-            rate = seen / (time.perf_counter() - start)
-            recent = slice(-20, None)
-            bar.set_postfix(
-                loss=f"{np.mean(losses[recent]):.4f}",
-                acc=f"{np.mean(accs[recent]):.3f}",
-                img_s=f"{rate:.0f}",
-                refresh=False,
-            )
+        if hasattr(bar, "set_postfix"):  # running means over the last 20 batches
+            rate = f"{seen / (time.perf_counter() - start):.0f}"
+            loss, acc = f"{np.mean(losses[-20:]):.4f}", f"{np.mean(accs[-20:]):.3f}"
+            bar.set_postfix(loss=loss, acc=acc, img_s=rate, refresh=False)
     return params, state, np.mean(losses), np.mean(accs), seen / (time.perf_counter() - start)
 
 
@@ -101,6 +101,13 @@ def pyplot():
     return plt
 
 
+def save(plt, fig, path):
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    print(f"saved {path}")
+
+
 def plot_curves(plt, history, data_name):
     epochs = np.arange(1, len(history["train_loss"]) + 1)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.5))
@@ -114,10 +121,7 @@ def plot_curves(plt, history, data_name):
         ax.legend()
         ax.grid(alpha=0.3)
     fig.suptitle(f"funcgrad CNN on {data_name}")
-    fig.tight_layout()
-    fig.savefig("figures/mnist_cnn_curves.png", dpi=110)
-    plt.close(fig)
-    print("saved figures/mnist_cnn_curves.png")
+    save(plt, fig, "figures/mnist_cnn_curves.png")
 
 
 def plot_feature_maps(plt, params, image, label):
@@ -131,17 +135,7 @@ def plot_feature_maps(plt, params, image, label):
     for ax in axes.flat:
         ax.axis("off")
     fig.suptitle("first conv layer (after LeakyReLU): 16 feature maps of one test image")
-    fig.tight_layout()
-    fig.savefig("figures/mnist_cnn_feature_maps.png", dpi=110)
-    plt.close(fig)
-    print("saved figures/mnist_cnn_feature_maps.png")
-
-
-# Per data set: the small fallback set trains longer and with random shifts of 2 pixels.
-DEFAULTS = {
-    "mnist": {"epochs": 4, "batch_size": 128, "lr": 1e-3, "shift": 0},
-    "digits": {"epochs": 30, "batch_size": 64, "lr": 2e-3, "shift": 2},
-}
+    save(plt, fig, "figures/mnist_cnn_feature_maps.png")
 
 
 def main():
@@ -156,10 +150,8 @@ def main():
     args = parser.parse_args()
 
     data = _data.load(args.data, args.download)
-    cfg = {
-        k: v if getattr(args, k) is None else getattr(args, k)
-        for k, v in DEFAULTS[data.name].items()
-    }
+    cfg = dict(DEFAULTS[data.name])  # flags given on the command line override these
+    cfg.update((k, v) for k, v in vars(args).items() if k in cfg and v is not None)
     if args.quick:
         data = data._replace(x_train=data.x_train[:512], y_train=data.y_train[:512])
         cfg["epochs"] = args.epochs or 3
@@ -181,17 +173,10 @@ def main():
     start = time.perf_counter()
     for epoch in range(1, epochs + 1):
         key, epoch_key = fg.random.split(key)
-        params, state, *train_stats = train_epoch(
-            step,
-            params,
-            state,
-            data,
-            batch_size,
-            cfg["shift"],
-            epoch_key,
-            f"epoch {epoch}/{epochs}",
+        label = f"epoch {epoch}/{epochs}"
+        params, state, loss, acc, rate = train_epoch(
+            step, params, state, data, cfg, epoch_key, label
         )
-        loss, acc, rate = train_stats
         test_loss, test_acc = evaluate(predict, params, data.x_test, data.y_test)
         for k, v in zip(history, (loss, acc, test_loss, test_acc, rate)):
             history[k].append(v)
