@@ -42,9 +42,22 @@ def backend():
     return name
 
 
+# Compiling costs time linear in the graph; for very long graphs of small operations (a
+# 20,000-step scalar chain) it exceeds one interpretation. Such graphs are interpreted on
+# first use and compiled when they run again.
+COMPILE_AT_ONCE = 5000  # equations
+_seen_once = OrderedDict()
+
+
 def program(graph):
     """The executable program for ``graph``, prepared once per structure and backend."""
     name = backend()
+    if name == "compiled" and len(graph.eqns) > COMPILE_AT_ONCE and graph not in _seen_once:
+        if (name, graph) not in _programs:
+            _seen_once[graph] = True
+            if len(_seen_once) > _CACHE_SIZE:
+                _seen_once.popitem(last=False)
+            name = "numpy"
     key = (name, graph)
     prog = _programs.get(key)
     if prog is not None:

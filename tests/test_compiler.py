@@ -256,3 +256,18 @@ def test_large_fused_kernels(dtype):
     b = rng.standard_normal(299).astype(dtype)
     f = lambda x, b: fg.value_and_grad(lambda x: fnp.sum(fnp.tanh(x + b) * fg.nn.relu(x)))(x)
     assert_same(*run_both(f, x, b), dtype)
+
+
+def test_long_graphs_are_interpreted_first_and_compiled_when_reused(monkeypatch):
+    from funcgrad import runtime
+    from funcgrad.reference import ReferenceProgram
+
+    monkeypatch.setattr(runtime, "COMPILE_AT_ONCE", 3)
+    graph = fg.make_graph(lambda x: fnp.tanh(fnp.sin(x) * 2.0 + 1.0) * 0.5)(np.ones(3))
+    assert len(graph.eqns) > 3
+    first, second = runtime.program(graph), runtime.program(graph)
+    assert isinstance(first, ReferenceProgram) and isinstance(second, CompiledProgram)
+    assert runtime.program(graph) is second
+    np.testing.assert_allclose(
+        second(graph.consts, [np.ones(3)])[0], first(graph.consts, [np.ones(3)])[0]
+    )
