@@ -197,10 +197,28 @@ def fmt(seconds):
     return f"{seconds * 1e6:9.1f} us" if seconds < 1e-2 else f"{seconds * 1e3:9.2f} ms"
 
 
+def print_profile(params, x, y):
+    """Per-kind totals and the slowest instructions of the step just compiled."""
+    program = next(reversed(fg.runtime._programs.values()))
+    rows = program.profile(program.graph.consts, fg.tree.leaves((params, x, y)))
+    totals = {}
+    for seconds, kind, _ in rows:
+        totals[kind] = totals.get(kind, 0.0) + seconds
+    print(
+        "         by kind: "
+        + ", ".join(
+            f"{k} {fmt(t).strip()}" for k, t in sorted(totals.items(), key=lambda kv: -kv[1])
+        )
+    )
+    for seconds, kind, what in rows[:6]:
+        print(f"         {fmt(seconds)}  {kind:8s} {what}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="moons,mlp,cnn")
     parser.add_argument("--seconds", type=float, default=2.0, help="timing budget per entry")
+    parser.add_argument("--profile", action="store_true", help="where funcgrad's time goes")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     print(f"backend: {fg.runtime.backend()}")
@@ -213,6 +231,8 @@ def main():
         first = time.perf_counter() - start
         ours = median_seconds(lambda: step(params, x, y), args.seconds)
         print(f"{name:6s} funcgrad {fmt(ours)}   (first call {fmt(first)})")
+        if args.profile:
+            print_profile(params, x, y)
         for peer, make in (("jax", jax_step), ("torch", torch_step)):
             try:
                 theirs = median_seconds(make(name, params, x, y), args.seconds)

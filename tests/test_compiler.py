@@ -271,3 +271,13 @@ def test_long_graphs_are_interpreted_first_and_compiled_when_reused(monkeypatch)
     np.testing.assert_allclose(
         second(graph.consts, [np.ones(3)])[0], first(graph.consts, [np.ones(3)])[0]
     )
+
+
+def test_profile_reports_every_instruction():
+    x, w = np.ones((64, 32)), np.ones((32, 16))
+    graph = fg.make_graph(lambda x, w: fnp.tanh(x @ w) * 2.0)(x, w)
+    program = CompiledProgram(graph)
+    rows = program.profile(graph.consts, [x, w], repeats=3)
+    assert sorted(kind for _, kind, _ in rows) == ["fused", "gemm"]
+    assert all(seconds >= 0 for seconds, _, _ in rows) and sum(r[0] for r in rows) > 0
+    assert any("m=64 n=16 k=32" in what for _, _, what in rows)

@@ -15,6 +15,7 @@ from libc.math cimport (
 from libc.stdint cimport int32_t, int64_t, uint8_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
+from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
 from .conv cimport (
@@ -641,8 +642,9 @@ cdef class Executor:
         self.callbacks = callbacks
         self.n_regs = n_regs if n_regs > 0 else 1
 
-    def run(self, list arrays):
-        """Execute over ``arrays`` (one contiguous ndarray per buffer)."""
+    def run(self, list arrays, double[::1] profile=None):
+        """Execute over ``arrays`` (one contiguous ndarray per buffer). With ``profile`` (one
+        float64 per instruction), add each instruction's wall time in seconds to it."""
         cdef Py_ssize_t nbuf = len(arrays), i
         cdef char** bufs = <char**>malloc(nbuf * sizeof(char*))
         cdef double* regs = <double*>malloc(self.n_regs * BLOCK * sizeof(double))
@@ -654,22 +656,29 @@ cdef class Executor:
         for i in range(nbuf):
             arr = arrays[i]
             bufs[i] = <char*>cnp.PyArray_DATA(arr)
+        cdef double* times = NULL
+        if profile is not None and profile.shape[0] > 0:
+            times = &profile[0]
         try:
-            self._loop(bufs, regs, arrays)
+            self._loop(bufs, regs, arrays, times)
         finally:
             free(bufs)
             free(regs)
 
-    cdef _loop(self, char** bufs, double* regs, list arrays):
+    cdef _loop(self, char** bufs, double* regs, list arrays, double* times):
         cdef const int64_t* code = <const int64_t*>&self.code[0]
         cdef const double* consts = &self.consts[0] if self.consts.shape[0] else NULL
         cdef int64_t pc = 0, end = self.code.shape[0]
         cdef int64_t length, op
         cdef const int64_t* ins
         cdef int status = 0
+        cdef int64_t k = 0
+        cdef timespec t0, t1
         while pc < end:
             with nogil:
                 while pc < end and status == 0:
+                    if times != NULL:
+                        clock_gettime(CLOCK_MONOTONIC, &t0)
                     length = code[pc]
                     op = code[pc + 1]
                     ins = code + pc + 2
@@ -700,8 +709,12 @@ cdef class Executor:
                         status = run_conv(ins, bufs)
                     elif op == OP_PYTHON:
                         break
+                    if times != NULL:
+                        clock_gettime(CLOCK_MONOTONIC, &t1)
+                        times[k] += (t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec)
                     if status == 0:
                         pc += length
+                        k += 1
             if status == 2:
                 raise RuntimeError("a convolution or pooling kernel rejected its geometry")
             if status:
@@ -710,6 +723,7 @@ cdef class Executor:
             if pc < end:  # a Python callback, with the GIL
                 self.callbacks[code[pc + 2]](arrays)
                 pc += code[pc]
+                k += 1
 
 
 # The numbering above, for the compiler (one source of truth).

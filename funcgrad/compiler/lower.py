@@ -584,6 +584,17 @@ class CompiledProgram:
                 results.append(np.array(src).reshape(shape))
         return results
 
+    def profile(self, consts, args, repeats=10):
+        """Wall time of each instruction, summed over ``repeats`` runs: a list of
+        ``(seconds, kind, description)``, slowest first."""
+        times = np.zeros(len(self._steps))
+        for _ in range(repeats):
+            arrays = [np.ascontiguousarray(a) for a in (*consts, *args)]
+            outs = [np.empty(shape, dtype) for shape, dtype in self._out_alloc]
+            self._executor.run(arrays + outs + self._temps, times)
+        rows = [(t / repeats, kind, _describe(kind, p)) for t, (kind, p) in zip(times, self._steps)]
+        return sorted(rows, key=lambda r: -r[0])
+
     def _plan_results(self):
         """How each graph output is produced by a call: precomputed, it is on the hot path."""
         position = {s: k for k, s in enumerate(self._out_storages)}
@@ -600,6 +611,23 @@ class CompiledProgram:
                 s = self._storage[x]
                 where = ("input", s) if s < self.n_inputs else ("copy", position[s])
                 self._results.append((*where, var.shape))
+
+
+def _describe(kind, p):
+    """One line about a lowered step, for profiles."""
+    if kind == "fused":
+        return f"{len(p[4])} ops over {p[1]} {np.dtype(p[0]).name}"
+    if kind == "gemm":
+        args = p[0]
+        flags = ('T' if args[3] else 'N') + ('T' if args[4] else 'N')
+        return f"{flags} m={args[5]} n={args[6]} k={args[7]}"
+    if kind == "conv":
+        return f"{p[7].shape} geometry {p[1]}"
+    if kind == "python":
+        return p[0].prim.name
+    if kind == "reduce":
+        return f"shape {p[4]}"
+    return ""
 
 
 def _view(array, shape, dtype):
