@@ -619,7 +619,7 @@ def _describe(kind, p):
         return f"{len(p[4])} ops over {p[1]} {np.dtype(p[0]).name}"
     if kind == "gemm":
         args = p[0]
-        flags = ('T' if args[3] else 'N') + ('T' if args[4] else 'N')
+        flags = ("T" if args[3] else "N") + ("T" if args[4] else "N")
         return f"{flags} m={args[5]} n={args[6]} k={args[7]}"
     if kind == "conv":
         return f"{p[7].shape} geometry {p[1]}"
