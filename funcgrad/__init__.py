@@ -6,7 +6,18 @@ array([0., 0., 0.])
 """
 
 from . import data, datasets, io, metrics, nn, numpy, optim, random, tree
-from .autodiff import grad, hessian, jacobian, jvp, stop_gradient, value_and_grad, vjp
+from .autodiff import (
+    grad,
+    hessian,
+    jacfwd,
+    jacobian,
+    jacrev,
+    jvp,
+    stop_gradient,
+    value_and_grad,
+    vjp,
+)
+from .batching import vmap
 from .core import Graph
 from .errors import (
     ConcretizationError,
@@ -51,7 +62,9 @@ __all__ = [
     "grad",
     "hessian",
     "io",
+    "jacfwd",
     "jacobian",
+    "jacrev",
     "jit",
     "jvp",
     "make_graph",
@@ -64,4 +77,5 @@ __all__ = [
     "tree",
     "value_and_grad",
     "vjp",
+    "vmap",
 ]

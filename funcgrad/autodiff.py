@@ -16,6 +16,7 @@ import numpy as np
 from . import numpy as fnp
 from . import primitives as P
 from . import runtime, tree
+from .batching import vmap
 from .core import Builder, Tracer, Var, aval_str, is_float
 from .errors import DtypeError, ShapeError, user_frame
 from .tracing import arg_name, input_leaves, trace
@@ -343,59 +344,112 @@ def jvp(fun, primals, tangents):
     return traced.out_tree.unflatten(results[:n]), traced.out_tree.unflatten(results[n:])
 
 
-def jacobian(fun, argnums=0):
-    """The Jacobian of ``fun`` by reverse mode: one VJP per output element.
+def _restrict(fun, args, kwargs, nums):
+    """``fun`` as a function of the arguments ``nums`` only, the others held fixed."""
+
+    def restricted(*dyn):
+        full = list(args)
+        for n, d in zip(nums, dyn):
+            full[n] = d
+        return fun(*full, **kwargs)
+
+    return restricted
+
+
+def _basis(leaves):
+    """Rows of the identity over all leaves' elements, split into one batch per leaf."""
+    shapes = [tuple(np.shape(x)) for x in leaves]
+    sizes = [math.prod(s) for s in shapes]
+    total, out, offset = sum(sizes), [], 0
+    for x, shape, size in zip(leaves, shapes, sizes):
+        dtype = x.dtype if hasattr(x, "dtype") else np.result_type(x)
+        eye = np.eye(total, dtype=dtype)[:, offset : offset + size]
+        out.append(eye.reshape((total,) + shape))
+        offset += size
+    return out, shapes, sizes
+
+
+def _rows(batch, offset, size, lead, tail):
+    """Rows ``offset:offset+size`` of a (total, *tail) batch, reshaped to lead + tail."""
+    return fnp.reshape(batch[offset : offset + size], lead + tail)
+
+
+def jacrev(fun, argnums=0):
+    """The Jacobian of ``fun`` by reverse mode: one VJP per output element, vectorized.
 
     Each leaf of the result has shape ``out.shape + in.shape``; the result has the
     output's structure, and inside it the structure of the differentiated arguments.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
-    >>> fg.jacobian(lambda x: x * x)(fnp.array([1.0, 3.0]))
+    >>> fg.jacrev(lambda x: x * x)(fnp.array([1.0, 3.0]))
     array([[2., 0.],
            [0., 6.]])
     """
 
     @functools.wraps(fun)
-    def jacobian_fun(*args, **kwargs):
+    def jacrev_fun(*args, **kwargs):
         single, nums = _argnums(fun, argnums, len(args))
-        _check_differentiable("jacobian", fun, args, nums)
-        traced = trace(fun, args, kwargs)
-        outvars = traced.graph.outvars
-        wrt = tuple(a in nums for a in traced.arg_of_input)
-        flat_args = _input_values(args, kwargs)
-        derived = _derive("vjp", traced.graph, wrt)
-        in_vars = [v for v, w in zip(traced.graph.invars, wrt) if w]
-        zero_cts = [np.zeros(v.shape, v.dtype) for v in outvars]
-        per_out = []
-        for k, v in enumerate(outvars):
-            rows = []  # rows[i]: the gradients of output element i
-            for i in range(math.prod(v.shape)):
-                basis = np.zeros(v.shape, v.dtype)
-                basis.flat[i] = 1
-                cts = zero_cts[:k] + [basis] + zero_cts[k + 1 :]
-                rows.append(_run(derived, traced, flat_args, cts)[len(outvars) :])
-            jac = [
-                fnp.reshape(fnp.stack([r[j] for r in rows]), v.shape + iv.shape)
-                if rows
-                else np.zeros(v.shape + iv.shape, iv.dtype)
-                for j, iv in enumerate(in_vars)
-            ]
-            per_arg = _split_grads(traced, nums, jac)
+        _check_differentiable("jacrev", fun, args, nums)
+        out, vjp_fn = vjp(_restrict(fun, args, kwargs, nums), *[args[n] for n in nums])
+        out_leaves, out_tree = tree.flatten(out)
+        basis, shapes, sizes = _basis(out_leaves)
+        rows = vmap(vjp_fn)(out_tree.unflatten(basis))  # per arg: leaves (total, *in.shape)
+        per_out, offset = [], 0
+        for shape, size in zip(shapes, sizes):
+            per_arg = tree.map(lambda r: _rows(r, offset, size, shape, tuple(r.shape[1:])), rows)
             per_out.append(per_arg[0] if single else tuple(per_arg))
-        return traced.out_tree.unflatten(per_out)
+            offset += size
+        return out_tree.unflatten(per_out)
 
-    return jacobian_fun
+    return jacrev_fun
+
+
+def jacfwd(fun, argnums=0):
+    """The Jacobian of ``fun`` by forward mode: one JVP per input element, vectorized.
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp
+    >>> fg.jacfwd(lambda x: fnp.sin(x))(fnp.array([0.0, 0.0]))
+    array([[1., 0.],
+           [0., 1.]])
+    """
+
+    @functools.wraps(fun)
+    def jacfwd_fun(*args, **kwargs):
+        single, nums = _argnums(fun, argnums, len(args))
+        _check_differentiable("jacfwd", fun, args, nums)
+        primals = tuple(args[n] for n in nums)
+        in_leaves, in_tree = tree.flatten(primals)
+        basis, shapes, sizes = _basis(in_leaves)
+        f = _restrict(fun, args, kwargs, nums)
+        touts = vmap(lambda t: jvp(f, primals, t)[1])(in_tree.unflatten(basis))
+        t_leaves, out_tree = tree.flatten(touts)  # leaves (total, *out.shape)
+        per_out = []
+        for t in t_leaves:
+            tail, cols, offset = tuple(t.shape[1:]), [], 0
+            for shape, size in zip(shapes, sizes):
+                r = _rows(t, offset, size, shape, tail)  # in.shape + out.shape
+                perm = tuple(range(len(shape), len(shape) + len(tail))) + tuple(range(len(shape)))
+                cols.append(fnp.transpose(r, perm))
+                offset += size
+            per_arg = in_tree.unflatten(cols)
+            per_out.append(per_arg[0] if single else tuple(per_arg))
+        return out_tree.unflatten(per_out)
+
+    return jacfwd_fun
+
+
+jacobian = jacrev
 
 
 def hessian(fun, argnums=0):
-    """The Hessian of scalar ``fun``: the Jacobian of its gradient.
+    """The Hessian of scalar ``fun``: forward mode over reverse mode.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> fg.hessian(lambda x: fnp.sum(x ** 3))(fnp.array([1.0, 2.0]))
     array([[ 6.,  0.],
            [ 0., 12.]])
     """
-    return jacobian(grad(fun, argnums), argnums)
+    return jacfwd(jacrev(fun, argnums), argnums)
 
 
 def stop_gradient(x):
@@ -406,7 +460,9 @@ def stop_gradient(x):
 __all__ = [
     "grad",
     "hessian",
+    "jacfwd",
     "jacobian",
+    "jacrev",
     "jvp",
     "jvp_graph",
     "stop_gradient",

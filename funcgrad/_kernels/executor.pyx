@@ -107,9 +107,8 @@ cdef extern from *:
        scalar call per element, the largest cost of small tanh networks. */
     static void fg_tanh_f(float *r, const float *x, long n) {
         for (long j = 0; j < n; j++) {
-            float v = x[j];
-            float c = v > 7.90531110763549805f ? 7.90531110763549805f
-                    : (v < -7.90531110763549805f ? -7.90531110763549805f : v);
+            float c = x[j] > 7.90531110763549805f ? 7.90531110763549805f : x[j];
+            c = c < -7.90531110763549805f ? -7.90531110763549805f : c;  /* NaN stays NaN */
             float x2 = c * c;
             float p = x2 * -2.76076847742355e-16f + 2.00018790482477e-13f;
             p = x2 * p + -8.60467152213735e-11f;
@@ -121,8 +120,7 @@ cdef extern from *:
             float q = x2 * 1.19825839466702e-06f + 1.18534705686654e-04f;
             q = x2 * q + 2.26843463243900e-03f;
             q = x2 * q + 4.89352518554385e-03f;
-            float t = p / q;
-            r[j] = (v < 0.0004f && v > -0.0004f) ? v : (v != v ? v : t);
+            r[j] = p / q;
         }
     }
     """
