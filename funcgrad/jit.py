@@ -34,6 +34,8 @@ def _static_set(fun, static_argnums, static_argnames, args, kwargs):
 
 
 def _leaf_sig(leaf):
+    if type(leaf) is np.ndarray:
+        return leaf.shape, leaf.dtype, False
     if isinstance(leaf, Tracer):
         return leaf.shape, leaf.dtype, leaf.variable.weak
     arr = np.asarray(leaf)
@@ -59,16 +61,22 @@ def jit(fun, static_argnums=(), static_argnames=()):
     counts = {"hits": 0, "misses": 0}
     last = {}  # previous signature, to explain a re-trace
 
+    no_statics = not static_argnums and not static_argnames
+
     @functools.wraps(fun)
     def jitted(*args, **kwargs):
-        static, static_names = _static_set(fun, static_argnums, static_argnames, args, kwargs)
-        dyn_kwargs = {k: v for k, v in kwargs.items() if k not in static_names}
-        static_kwargs = {k: v for k, v in kwargs.items() if k in static_names}
-        leaves, trees, _ = flatten_args(
-            [None if i in static else a for i, a in enumerate(args)], dyn_kwargs
-        )
+        if no_statics:  # the common case, kept cheap: this runs on every call
+            static, dyn_kwargs, static_kwargs = frozenset(), kwargs, {}
+            leaves, trees, _ = flatten_args(args, kwargs)
+        else:
+            static, names = _static_set(fun, static_argnums, static_argnames, args, kwargs)
+            dyn_kwargs = {k: v for k, v in kwargs.items() if k not in names}
+            static_kwargs = {k: v for k, v in kwargs.items() if k in names}
+            leaves, trees, _ = flatten_args(
+                [None if i in static else a for i, a in enumerate(args)], dyn_kwargs
+            )
         for leaf in leaves:
-            if not is_arraylike(leaf):
+            if type(leaf) is not np.ndarray and not is_arraylike(leaf):
                 raise TypeError(
                     f"jit({fun.__name__}): an argument holds a {type(leaf).__name__}, which "
                     "is not an array: pass it with static_argnums/static_argnames "
