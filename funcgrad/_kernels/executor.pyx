@@ -392,6 +392,24 @@ cdef void run_gemm(const int64_t* ins, char** bufs, int is_double) noexcept nogi
 # ---------------------------------------------------------------- reductions
 
 
+cdef inline real row_sum(const real* x, int64_t n) noexcept nogil:
+    """Sum of a contiguous row with eight independent partial sums: a single running sum is
+    one long dependency chain that neither pipelines nor vectorizes."""
+    cdef real p[8]
+    cdef int64_t j, k
+    for k in range(8):
+        p[k] = 0
+    j = 0
+    while j + 8 <= n:
+        for k in range(8):
+            p[k] = p[k] + x[j + k]
+        j += 8
+    while j < n:
+        p[0] = p[0] + x[j]
+        j += 1
+    return ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]))
+
+
 cdef void run_reduce(const real* src, real* dst, const int64_t* ins) noexcept nogil:
     """ins: [kind(0 sum, 1 max, 2 min), src, dst, out_size, ndim, shape..., out_strides...]
     Walks the input in order; out_strides are 0 along reduced dimensions."""
@@ -419,8 +437,7 @@ cdef void run_reduce(const real* src, real* dst, const int64_t* ins) noexcept no
         if s == 0:  # reduce along the contiguous row into one output element
             acc = dst[off]
             if kind == 0:
-                for j in range(seg):
-                    acc = acc + src[i + j]
+                acc = acc + row_sum(src + i, seg)
             elif kind == 1:
                 for j in range(seg):
                     v = src[i + j]
