@@ -17,6 +17,7 @@ import os
 import time
 
 import numpy as np
+from _plotting import pyplot, save
 
 import funcgrad as fg
 from funcgrad import nn, optim
@@ -53,16 +54,9 @@ def train(name, opt, params, apply_fn, x_train, x_test, epochs, key, batch_size=
 
 
 def plot_reconstructions(originals, rows, path):
-    try:
-        import matplotlib
-
-        if os.environ.get("MPLBACKEND") is None:
-            matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib not installed: skipping figures")
+    plt = pyplot()
+    if plt is None:
         return
-    os.makedirs(os.path.dirname(path), exist_ok=True)
     rows = {"original": originals, **rows}
     n = len(originals)
     fig, axes = plt.subplots(len(rows), n, figsize=(n * 0.8, len(rows) * 0.9))
@@ -72,9 +66,7 @@ def plot_reconstructions(originals, rows, path):
             axes[r, c].set_xticks([]), axes[r, c].set_yticks([])
         axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center")
     fig.suptitle(f"digits through a {BOTTLENECK}-d bottleneck (test set)")
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(fig)
-    print(f"saved {path}")
+    save(fig, path, dpi=120, bbox_inches="tight")
 
 
 def main():

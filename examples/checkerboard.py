@@ -11,10 +11,10 @@ Run: python examples/checkerboard.py [--quick]
 """
 
 import argparse
-import os
 import time
 
 import numpy as np
+from _plotting import pyplot, save
 
 import funcgrad as fg
 from funcgrad import nn
@@ -27,19 +27,6 @@ MODELS = {
         *[layer for _ in range(3) for layer in (nn.Dense(32), nn.Relu)], nn.Dense(1)
     ),
 }
-
-
-def pyplot():
-    """matplotlib's pyplot on a file-only backend, or None when matplotlib is missing."""
-    try:
-        import matplotlib
-    except ImportError:
-        print("matplotlib not installed: skipping figures")
-        return None
-    matplotlib.use("Agg")  # figures go to files; no display needed
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def train(model, key, x, y, steps, batch_size):
@@ -91,9 +78,7 @@ def save_figure(results, data, resolution):
             ax.scatter(x_test[:, 0], x_test[:, 1], c=y_test, cmap="coolwarm", s=6)
             ax.set(title=f"{problem} / {name}\ntest accuracy {acc:.1%}", xticks=[], yticks=[])
     fig.tight_layout()
-    os.makedirs("figures", exist_ok=True)
-    fig.savefig("figures/checkerboard.png", dpi=90)
-    print("saved figures/checkerboard.png")
+    save(fig, "figures/checkerboard.png", dpi=90)
 
 
 def main():

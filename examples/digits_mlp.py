@@ -15,6 +15,7 @@ import os
 import time
 
 import numpy as np
+from _plotting import pyplot, save
 
 import funcgrad as fg
 from funcgrad import nn, optim
@@ -62,16 +63,9 @@ def train(name, model, data, epochs, key, learning_rate=3e-3, batch_size=64):
 
 
 def plot_confusion(cm, path):
-    try:
-        import matplotlib
-
-        if os.environ.get("MPLBACKEND") is None:
-            matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib not installed: skipping figures")
+    plt = pyplot()
+    if plt is None:
         return
-    os.makedirs(os.path.dirname(path), exist_ok=True)
     fig, ax = plt.subplots(figsize=(5, 4.5))
     im = ax.imshow(cm, cmap="Blues")
     for (i, j), count in np.ndenumerate(cm):
@@ -82,9 +76,7 @@ def plot_confusion(cm, path):
     ax.set_title("digits MLP: test confusion matrix")
     fig.colorbar(im, ax=ax, fraction=0.046)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    print(f"saved {path}")
+    save(fig, path, dpi=120)
 
 
 def main():

@@ -9,27 +9,14 @@ Run: python examples/linear_regression.py [--quick]
 """
 
 import argparse
-import os
 import time
 
 import numpy as np
+from _plotting import pyplot, save
 
 import funcgrad as fg
 
 TRUE_SLOPE, TRUE_INTERCEPT = 3.0, 4.0
-
-
-def pyplot():
-    """matplotlib's pyplot on a file-only backend, or None when matplotlib is missing."""
-    try:
-        import matplotlib
-    except ImportError:
-        print("matplotlib not installed: skipping figures")
-        return None
-    matplotlib.use("Agg")  # figures go to files; no display needed
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def save_figures(losses, x, y, slope, intercept):
@@ -46,9 +33,7 @@ def save_figures(losses, x, y, slope, intercept):
     ax_fit.set(title="the fitted line", xlabel="x", ylabel="y")
     ax_fit.legend()
     fig.tight_layout()
-    os.makedirs("figures", exist_ok=True)
-    fig.savefig("figures/linear_regression.png", dpi=100)
-    print("saved figures/linear_regression.png")
+    save(fig, "figures/linear_regression.png", dpi=100)
 
 
 def main():

@@ -17,11 +17,11 @@ Run: python examples/mnist_cnn.py    (--quick for a smoke run; --data, --epochs,
 """
 
 import argparse
-import os
 import time
 
 import _data  # examples/_data.py: MNIST, or the bundled fallback
 import numpy as np
+from _plotting import pyplot, save
 
 import funcgrad as fg
 from funcgrad import nn, optim
@@ -86,26 +86,9 @@ def train_epoch(step, params, state, data, cfg, key, label):
     return params, state, np.mean(losses), np.mean(accs), seen / (time.perf_counter() - start)
 
 
-def pyplot():
-    """matplotlib.pyplot, or None (and a message) when matplotlib is not installed."""
-    try:
-        import matplotlib
-
-        if os.environ.get("MPLBACKEND") is None:
-            matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib not installed: skipping figures")
-        return None
-    os.makedirs("figures", exist_ok=True)
-    return plt
-
-
-def save(plt, fig, path):
+def save_tight(fig, path):
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    print(f"saved {path}")
+    save(fig, path, dpi=110)
 
 
 def plot_curves(plt, history, data_name):
@@ -121,7 +104,7 @@ def plot_curves(plt, history, data_name):
         ax.legend()
         ax.grid(alpha=0.3)
     fig.suptitle(f"funcgrad CNN on {data_name}")
-    save(plt, fig, "figures/mnist_cnn_curves.png")
+    save_tight(fig, "figures/mnist_cnn_curves.png")
 
 
 def plot_feature_maps(plt, params, image, label):
@@ -135,7 +118,7 @@ def plot_feature_maps(plt, params, image, label):
     for ax in axes.flat:
         ax.axis("off")
     fig.suptitle("first conv layer (after LeakyReLU): 16 feature maps of one test image")
-    save(plt, fig, "figures/mnist_cnn_feature_maps.png")
+    save_tight(fig, "figures/mnist_cnn_feature_maps.png")
 
 
 def main():

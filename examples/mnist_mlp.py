@@ -15,11 +15,11 @@ Run: python examples/mnist_mlp.py    (--quick for a smoke run; --data, --epochs,
 """
 
 import argparse
-import os
 import time
 
 import _data  # examples/_data.py: MNIST, or the bundled fallback
 import numpy as np
+from _plotting import pyplot, save
 
 import funcgrad as fg
 from funcgrad import nn, optim
@@ -47,19 +47,12 @@ def make_step(opt):
 
 
 def plot_mistakes(images, labels, guesses, path="figures/mnist_mlp_mistakes.png"):
-    try:
-        import matplotlib
-
-        if os.environ.get("MPLBACKEND") is None:
-            matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib not installed: skipping figures")
+    plt = pyplot()
+    if plt is None:
         return
     if len(images) == 0:
         print("no mistakes to plot")
         return
-    os.makedirs("figures", exist_ok=True)
     rows, cols = -(-len(images) // 8), min(len(images), 8)
     fig, axes = plt.subplots(rows, cols, figsize=(1.25 * cols, 1.6 * rows + 0.4), squeeze=False)
     for ax, image, label, guess in zip(axes.flat, images, labels, guesses):
@@ -69,9 +62,7 @@ def plot_mistakes(images, labels, guesses, path="figures/mnist_mlp_mistakes.png"
         ax.axis("off")
     fig.suptitle("MLP mistakes on test images (true as predicted)")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    print(f"saved {path}")
+    save(fig, path, dpi=110)
 
 
 def main():

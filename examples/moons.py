@@ -12,29 +12,16 @@ Run: python examples/moons.py [--quick] [--schedule linear|exponential]
 """
 
 import argparse
-import os
 import time
 
 import numpy as np
+from _plotting import pyplot, save
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import nn
 
 STEPS = 100
-
-
-def pyplot():
-    """matplotlib's pyplot on a file-only backend, or None when matplotlib is missing."""
-    try:
-        import matplotlib
-    except ImportError:
-        print("matplotlib not installed: skipping figures")
-        return None
-    matplotlib.use("Agg")  # figures go to files; no display needed
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 # He initialization suits ReLU; zero biases as in micrograd.
@@ -91,9 +78,7 @@ def save_figure(runs, x, y, resolution):
     axes[-1].set(title="training loss (hinge + L2)", xlabel="step")
     axes[-1].legend()
     fig.tight_layout()
-    os.makedirs("figures", exist_ok=True)
-    fig.savefig("figures/moons.png", dpi=100)
-    print("saved figures/moons.png")
+    save(fig, "figures/moons.png", dpi=100)
 
 
 def main():

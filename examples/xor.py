@@ -9,26 +9,13 @@ Run: python examples/xor.py [--quick]
 """
 
 import argparse
-import os
 import time
 
 import numpy as np
+from _plotting import pyplot, save
 
 import funcgrad as fg
 from funcgrad import nn
-
-
-def pyplot():
-    """matplotlib's pyplot on a file-only backend, or None when matplotlib is missing."""
-    try:
-        import matplotlib
-    except ImportError:
-        print("matplotlib not installed: skipping figures")
-        return None
-    matplotlib.use("Agg")  # figures go to files; no display needed
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def save_figure(predict, params, x, y):
@@ -44,9 +31,7 @@ def save_figure(predict, params, x, y):
     ax.scatter(x[:, 0], x[:, 1], c=y, cmap="RdBu_r", edgecolors="k", s=200)
     ax.set(title="XOR: MLP 2-4-4-1", xlabel="$x_1$", ylabel="$x_2$")
     fig.tight_layout()
-    os.makedirs("figures", exist_ok=True)
-    fig.savefig("figures/xor.png", dpi=100)
-    print("saved figures/xor.png")
+    save(fig, "figures/xor.png", dpi=100)
 
 
 def main():
