@@ -6,6 +6,7 @@ prepared once per graph structure (an LRU cache) and executed by the backend:
   and used automatically (with one warning) when the extension is not built.
 """
 
+import logging
 import os
 import warnings
 from collections import OrderedDict
@@ -13,6 +14,7 @@ from collections import OrderedDict
 from .core import current_builder, eval_graph
 from .reference import ReferenceProgram
 
+log = logging.getLogger("funcgrad")
 _CACHE_SIZE = 512
 _programs = OrderedDict()
 stats = {"hits": 0, "misses": 0}
@@ -65,7 +67,12 @@ def program(graph):
         _programs.move_to_end(key)
         return prog
     stats["misses"] += 1
-    prog = _programs[key] = (CompiledProgram if name == "compiled" else ReferenceProgram)(graph)
+    try:
+        prog = (CompiledProgram if name == "compiled" else ReferenceProgram)(graph)
+    except NotImplementedError as e:  # a layout the executor cannot walk (e.g. > 8-d)
+        log.info("running a graph on the NumPy reference interpreter: %s", e)
+        prog = ReferenceProgram(graph)
+    _programs[key] = prog
     if len(_programs) > _CACHE_SIZE:
         _programs.popitem(last=False)
     return prog

@@ -281,3 +281,12 @@ def test_profile_reports_every_instruction():
     assert sorted(kind for _, kind, _ in rows) == ["fused", "gemm"]
     assert all(seconds >= 0 for seconds, _, _ in rows) and sum(r[0] for r in rows) > 0
     assert any("m=64 n=16 k=32" in what for _, _, what in rows)
+
+
+def test_layouts_the_executor_cannot_walk_fall_back_to_the_reference():
+    # Ten alternating axes cannot be merged into the executor's eight dimensions.
+    x = np.random.default_rng(3).random((2, 3) * 5)
+    perm = (1, 0, 3, 2, 5, 4, 7, 6, 9, 8)
+    np.testing.assert_array_equal(
+        fg.jit(lambda x: fnp.transpose(x, perm) * 2.0)(x), np.transpose(x, perm) * 2.0
+    )

@@ -10,7 +10,6 @@ and allocated once per program; each call allocates only its outputs.
 """
 
 import math
-from typing import NamedTuple
 
 import numpy as np
 
@@ -45,7 +44,7 @@ def _collapse(shape, *stride_lists):
         else:
             out.append((d, strides))
     if len(out) > MAX_DIMS:
-        raise NotImplementedError("more than MAX_DIMS non-mergeable dimensions")
+        raise NotImplementedError(f"more than {MAX_DIMS} dimensions that cannot be merged")
     return [d for d, _ in out], [[s[k] for _, s in out] for k in range(len(stride_lists))]
 
 
@@ -58,12 +57,6 @@ def _broadcast_strides(shape, out_shape):
     ]
 
 
-class _Buffer(NamedTuple):
-    kind: str  # "input", "output" or "temp"
-    index: int  # input position, output position, or temp slot
-    nbytes: int
-
-
 class CompiledProgram:
     """A graph lowered for the Cython executor. Call it like a ReferenceProgram:
     ``program(consts, args) -> list of output arrays``."""
@@ -73,7 +66,6 @@ class CompiledProgram:
         self._storage = {}  # Var -> storage id (views share their source's storage)
         self._n_storage = 0
         self._scratch = {}  # storage id -> bytes of kernel workspaces (no Var of their own)
-        self._buffers = []  # storage id -> _Buffer, filled by _plan_memory
         self._code, self._consts, self._callbacks = [], [], []
         self._n_regs = 1
         inputs = graph.constvars + graph.invars
