@@ -74,7 +74,7 @@ cdef enum:
 
 
 cdef enum:
-    BLOCK = 256
+    BLOCK = 1024
     MAXDIM = 8
 
 
@@ -245,6 +245,7 @@ cdef void run_fused_blocks(real* regs, const int64_t* ins, const double* consts,
     cdef real* c
     cdef const int64_t* desc
     cdef uint8_t* q
+    cdef real cv
     start = first * BLOCK
     while start < total and start < last * BLOCK:
         n = total - start
@@ -260,8 +261,9 @@ cdef void run_fused_blocks(real* regs, const int64_t* ins, const double* consts,
                 desc = in_desc + code[5 * k + 2] * (2 + ndim)
                 load_block(r, bufs[desc[0]], <int>desc[1], ndim, shape, desc + 2, start, n)
             elif op == V_CONST:
-                for j in range(n):
-                    r[j] = <real>consts[code[5 * k + 2]]
+                cv = <real>consts[code[5 * k + 2]]  # a local: CPython builds without strict
+                for j in range(n):                  # aliasing, so a load here would repeat
+                    r[j] = cv
             elif op == V_NEG:
                 for j in range(n):
                     r[j] = -a[j]
