@@ -290,3 +290,27 @@ def test_layouts_the_executor_cannot_walk_fall_back_to_the_reference():
     np.testing.assert_array_equal(
         fg.jit(lambda x: fnp.transpose(x, perm) * 2.0)(x), np.transpose(x, perm) * 2.0
     )
+
+
+def test_concurrent_calls_of_one_program_do_not_share_temporaries():
+    import threading
+
+    f = fg.jit(lambda x: fnp.sum(fnp.tanh(x @ x.T) * 2.0, axis=1))
+    xs = [np.random.default_rng(i).standard_normal((64, 64)) for i in range(4)]
+    expected = [f(x) for x in xs]
+    results = {}
+
+    def work(i):
+        for _ in range(50):
+            out = f(xs[i])
+            if not np.allclose(out, expected[i], rtol=1e-12):
+                results[i] = "corrupted"
+                return
+        results[i] = "ok"
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == {i: "ok" for i in range(4)}

@@ -10,6 +10,7 @@ and allocated once per program; each call allocates only its outputs.
 """
 
 import math
+import threading
 
 import numpy as np
 
@@ -77,6 +78,7 @@ class CompiledProgram:
         self._plan_memory(graph)
         self._encode()
         self._plan_results()
+        self._lock = threading.Lock()
 
     # -------------------------------------------------------------- lowering
 
@@ -563,7 +565,8 @@ class CompiledProgram:
             for a in (*consts, *args)
         ]
         outs = [np.empty(shape, dtype) for shape, dtype in self._out_alloc]
-        self._executor.run(arrays + outs + self._temps)
+        with self._lock:  # the temporaries are shared by every call of this program
+            self._executor.run(arrays + outs + self._temps)
         results = []
         for kind, x, shape in self._results:
             if kind == "output":
@@ -583,7 +586,8 @@ class CompiledProgram:
         for _ in range(repeats):
             arrays = [np.ascontiguousarray(a) for a in (*consts, *args)]
             outs = [np.empty(shape, dtype) for shape, dtype in self._out_alloc]
-            self._executor.run(arrays + outs + self._temps, times)
+            with self._lock:
+                self._executor.run(arrays + outs + self._temps, times)
         rows = [(t / repeats, kind, _describe(kind, p)) for t, (kind, p) in zip(times, self._steps)]
         return sorted(rows, key=lambda r: -r[0])
 
