@@ -524,24 +524,23 @@ def _concatenate_vjp(k):
     return vjp
 
 
-class _ConcatenateVjp(tuple):
-    """Per-argument VJP rules for a variadic primitive, made on demand."""
+class PerArgument:
+    """The VJP rules of a variadic primitive: ``rules[k]`` is made for argument ``k``."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, make):
+        self.make = make
 
     def __getitem__(self, k):
-        return _concatenate_vjp(k)
-
-    def __len__(self):
-        return 1 << 30
-
-    def __iter__(self):
-        raise TypeError("variadic VJP table")
+        return self.make(k)
 
 
 concatenate = _register(
     "concatenate",
     _concatenate_rule,
     lambda *xs, axis: np.concatenate(xs, axis=axis),
-    _ConcatenateVjp(),
+    PerArgument(_concatenate_vjp),
 )
 concatenate.jvp = _linear_jvp(concatenate)
 
@@ -569,9 +568,9 @@ def _scatter_add_impl(g, *indices, shape):
     return out
 
 
-def _index_vjps(rule, count=8):
-    """VJP table for (array, *int indices): only the array gets a cotangent."""
-    return (rule,) + (None,) * count
+def _index_vjps(rule):
+    """VJP table for (array, *integer indices): only the array gets a cotangent."""
+    return PerArgument(lambda k: rule if k == 0 else None)
 
 
 gather = _register(
