@@ -134,6 +134,17 @@ def test_random_graphs_forward_and_backward(ops, rows, cols, dtype, seed):
     assert_same(*run_both(fg.value_and_grad(fun, argnums=(0, 1)), x, w), dtype)
 
 
+@settings(max_examples=20, deadline=None)
+@given(programs(), st.integers(20, 45), st.integers(50, 70), st.integers(0, 2**31))
+def test_random_graphs_spanning_many_blocks(ops, rows, cols, seed):
+    # Fused kernels run block by block (1,024 elements): registers must stay valid across
+    # blocks, e.g. constants that are filled only on the first one.
+    rng = np.random.default_rng(seed)
+    x, w = rng.standard_normal((rows, cols)), rng.standard_normal((cols, cols))
+    fun = build(ops)
+    assert_same(*run_both(fg.value_and_grad(fun, argnums=(0, 1)), x, w), np.float64)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_training_step_patterns(dtype):
     """Bias + activation, activation gradient x cotangent, softmax cross-entropy, SGD."""

@@ -260,10 +260,11 @@ cdef void run_fused_blocks(real* regs, const int64_t* ins, const double* consts,
             if op == V_LOAD:
                 desc = in_desc + code[5 * k + 2] * (2 + ndim)
                 load_block(r, bufs[desc[0]], <int>desc[1], ndim, shape, desc + 2, start, n)
-            elif op == V_CONST:
-                cv = <real>consts[code[5 * k + 2]]  # a local: CPython builds without strict
-                for j in range(n):                  # aliasing, so a load here would repeat
-                    r[j] = cv
+            elif op == V_CONST:  # constant registers are filled once, on the first block
+                if start == first * BLOCK:
+                    cv = <real>consts[code[5 * k + 2]]
+                    for j in range(BLOCK):
+                        r[j] = cv
             elif op == V_NEG:
                 for j in range(n):
                     r[j] = -a[j]

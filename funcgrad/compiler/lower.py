@@ -331,11 +331,18 @@ class CompiledProgram:
             n_regs += 1
             return n_regs - 1
 
+        constants = {}  # value -> register: filled on the first block only, never reused
+
         def operand(a):
             if isinstance(a, Literal):
-                r = alloc()
-                code.append(("const", r, float(a.value), 0, 0))
-                return r, True
+                value = float(a.value)
+                key = value.hex()  # unlike ==, tells -0.0 from 0.0
+                if key not in constants:  # a fresh register: earlier ops reuse freed ones
+                    nonlocal n_regs  # every block, so a recycled one would be overwritten
+                    constants[key] = n_regs
+                    n_regs += 1
+                    code.append(("const", constants[key], value, 0, 0))
+                return constants[key], False
             if a in regs:
                 return regs[a], False
             if a not in inputs:
@@ -346,13 +353,12 @@ class CompiledProgram:
             return r, False
 
         for k, e in enumerate(group):
-            srcs = [operand(a) for a in e.inputs]
+            srcs = [operand(a)[0] for a in e.inputs]
             r = alloc()
-            ops = [s for s, _ in srcs] + [0, 0, 0]
+            ops = srcs + [0, 0, 0]
             op = "copy" if e.prim.name == "cast" else e.prim.name  # bool -> float: 0/1
             code.append((op, r, ops[0], ops[1], ops[2]))
             regs[e.outputs[0]] = r
-            free.extend(s for s, temp in srcs if temp)  # registers of inline constants
             for a in set(e.inputs):
                 if isinstance(a, Var) and last_use.get(a) == k and a not in exported and a in regs:
                     if regs[a] != r:
