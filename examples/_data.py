@@ -13,6 +13,7 @@ an MLP), int64 labels, ``name`` "mnist" or "digits" and a one-line description t
 - ``"auto"``: MNIST if its files are there, otherwise the digits fallback.
 """
 
+import argparse
 from typing import NamedTuple
 
 import numpy as np
@@ -86,8 +87,15 @@ def random_shift(x, key, pixels=2):
     return windows[np.arange(len(x)), :, dy, dx]
 
 
-def add_data_flags(parser):
-    """The ``--data`` and ``--download`` flags shared by the MNIST examples."""
+def training_flags(description, epochs_help):
+    """An argument parser with the flags both MNIST examples share."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="3 epochs on 512 images (smoke test)")
+    parser.add_argument("--epochs", type=int, help=epochs_help)
+    parser.add_argument("--batch-size", type=int, help="default: 128 on MNIST, 64 on digits")
+    parser.add_argument("--lr", type=float, help="Adam's initial learning rate (cosine decay)")
+    parser.add_argument("--shift", type=int, help="random shifts of up to this many pixels")
+    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--data",
         choices=["auto", "mnist", "digits"],
@@ -97,3 +105,14 @@ def add_data_flags(parser):
     parser.add_argument(
         "--download", action="store_true", help="download MNIST if it is not on disk"
     )
+    return parser
+
+
+def settings(args, defaults):
+    """The dataset's defaults, overridden by flags given on the command line (--quick: 3 epochs
+    unless --epochs says otherwise)."""
+    cfg = dict(defaults)
+    cfg.update((k, v) for k, v in vars(args).items() if k in cfg and v is not None)
+    if args.quick:
+        cfg["epochs"] = args.epochs or 3
+    return cfg

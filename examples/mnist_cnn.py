@@ -16,7 +16,6 @@ small). The script says which one it used.
 Run: python examples/mnist_cnn.py    (--quick for a smoke run; --data, --epochs, --download)
 """
 
-import argparse
 import time
 
 import _data  # examples/_data.py: MNIST, or the bundled fallback
@@ -122,22 +121,12 @@ def plot_feature_maps(plt, params, image, label):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="3 epochs on 512 images (smoke test)")
-    parser.add_argument("--epochs", type=int, help="default: 4 on MNIST, 30 on digits")
-    parser.add_argument("--batch-size", type=int, help="default: 128 on MNIST, 64 on digits")
-    parser.add_argument("--lr", type=float, help="Adam's initial learning rate (cosine decay)")
-    parser.add_argument("--shift", type=int, help="random shifts of up to this many pixels")
-    parser.add_argument("--seed", type=int, default=0)
-    _data.add_data_flags(parser)
+    parser = _data.training_flags(__doc__.splitlines()[0], "default: 4 on MNIST, 30 on digits")
     args = parser.parse_args()
-
     data = _data.load(args.data, args.download)
-    cfg = dict(DEFAULTS[data.name])  # flags given on the command line override these
-    cfg.update((k, v) for k, v in vars(args).items() if k in cfg and v is not None)
+    cfg = _data.settings(args, DEFAULTS[data.name])
     if args.quick:
         data = data._replace(x_train=data.x_train[:512], y_train=data.y_train[:512])
-        cfg["epochs"] = args.epochs or 3
     epochs, batch_size = cfg["epochs"], cfg["batch_size"]
     print(f"data: {data.description}")
     print(

@@ -14,7 +14,6 @@ The script says which one it used.
 Run: python examples/mnist_mlp.py    (--quick for a smoke run; --data, --epochs, --download)
 """
 
-import argparse
 import time
 
 import _data  # examples/_data.py: MNIST, or the bundled fallback
@@ -66,23 +65,14 @@ def plot_mistakes(images, labels, guesses, path="figures/mnist_mlp_mistakes.png"
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="3 epochs on 512 images (smoke test)")
-    parser.add_argument("--epochs", type=int, help="default: 10 on MNIST, 150 on digits")
-    parser.add_argument("--batch-size", type=int, help="default: 128 on MNIST, 64 on digits")
-    parser.add_argument("--lr", type=float, help="Adam's initial learning rate (cosine decay)")
-    parser.add_argument("--shift", type=int, help="random shifts of up to this many pixels")
-    parser.add_argument("--seed", type=int, default=0)
-    _data.add_data_flags(parser)
+    parser = _data.training_flags(__doc__.splitlines()[0], "default: 10 on MNIST, 150 on digits")
     args = parser.parse_args()
-
     data = _data.load(args.data, args.download)
-    cfg = dict(DEFAULTS[data.name])  # flags given on the command line override these
-    cfg.update((k, v) for k, v in vars(args).items() if k in cfg and v is not None)
+    cfg = _data.settings(args, DEFAULTS[data.name])
     x_train, y_train, y_test = data.x_train, data.y_train, data.y_test  # images: (N, 1, 28, 28)
     x_test = data.x_test.reshape(len(data.x_test), -1)  # (N, 784)
     if args.quick:
-        x_train, y_train, cfg["epochs"] = x_train[:512], y_train[:512], args.epochs or 3
+        x_train, y_train = x_train[:512], y_train[:512]
     epochs, batch_size = cfg["epochs"], cfg["batch_size"]
     print(f"data: {data.description}")
     print(
