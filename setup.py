@@ -1,26 +1,53 @@
-"""Build script: cythonizes every funcgrad/_kernels/*.pyx into an extension module."""
+"""Build script: cythonizes every funcgrad/_kernels/*.pyx into an extension module.
+
+The kernels are compiled for AVX2 + FMA when the building machine has them (their fused
+elementwise loops and im2col copies run ~1.4x faster than with plain SSE2);
+``FUNCGRAD_PORTABLE=1 pip install .`` builds for any x86-64 CPU instead. ``_cpu`` is always
+built portably: at import it refuses kernels built for features the running CPU lacks,
+so a build copied to an older machine falls back to NumPy instead of crashing.
+"""
 
 import glob
 import os
+import platform
 
 import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-sources = sorted(glob.glob(os.path.join("funcgrad", "_kernels", "*.pyx")))
-extensions = [
-    Extension(
-        "funcgrad._kernels." + os.path.splitext(os.path.basename(src))[0],
-        [src],
-        include_dirs=[np.get_include()],
-        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-        # OpenMP: prange in the conv/pool kernels. No trapping math: funcgrad never reads
-        # floating-point exception flags, and it lets GCC vectorize branchy loops (tanh).
-        extra_compile_args=["-O3", "-fopenmp", "-fno-trapping-math"],
-        extra_link_args=["-fopenmp"],
+
+def simd_features():
+    """The SIMD features to compile the kernels for: those of this machine, if x86-64."""
+    if os.environ.get("FUNCGRAD_PORTABLE") or platform.machine() not in ("x86_64", "AMD64"):
+        return ()
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line.split() for line in f if line.startswith("flags")), [])
+    except OSError:  # not Linux: stay portable
+        return ()
+    return ("avx2", "fma") if {"avx2", "fma"} <= set(flags) else ()
+
+
+features = simd_features()
+macros = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
+macros += [("FG_BUILT_FOR_" + f.upper(), "1") for f in features]
+extensions = []
+for src in sorted(glob.glob(os.path.join("funcgrad", "_kernels", "*.pyx"))):
+    name = os.path.splitext(os.path.basename(src))[0]
+    portable = name == "_cpu"
+    extensions.append(
+        Extension(
+            "funcgrad._kernels." + name,
+            [src],
+            include_dirs=[np.get_include()],
+            define_macros=macros,
+            # OpenMP: prange in the conv/pool kernels. No trapping math: funcgrad never reads
+            # floating-point exception flags, and it lets GCC vectorize branchy loops (tanh).
+            extra_compile_args=["-O3", "-fopenmp", "-fno-trapping-math"]
+            + ([] if portable else ["-m" + f for f in features]),
+            extra_link_args=["-fopenmp"],
+        )
     )
-    for src in sources
-]
 
 setup(
     ext_modules=cythonize(

@@ -341,3 +341,31 @@ def test_concurrent_calls_of_one_program_do_not_share_temporaries():
     for t in threads:
         t.join()
     assert results == {i: "ok" for i in range(4)}
+
+
+def test_kernels_built_for_a_missing_cpu_feature_fall_back_to_numpy():
+    # Simulates running AVX2 kernels on a CPU without AVX2: the import guard must refuse
+    # them (an illegal instruction would kill the interpreter) and funcgrad must still work.
+    import subprocess
+    import sys
+
+    script = """
+import sys, types, warnings
+fake = types.ModuleType("funcgrad._kernels._cpu")
+fake.built_for = lambda: ("avx2", "fma")
+fake.missing = lambda: ("avx2",)
+sys.modules["funcgrad._kernels._cpu"] = fake
+import numpy as np
+import funcgrad as fg
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    g = fg.grad(lambda x: (x * x).sum())(np.arange(3.0))
+print(fg.runtime.backend(), g.tolist())
+print(caught[0].message)
+"""
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    backend, warning = run.stdout.splitlines()
+    assert backend == "numpy [0.0, 2.0, 4.0]"
+    assert "compiled for avx2, fma, which this CPU lacks (avx2)" in warning
+    assert "FUNCGRAD_PORTABLE=1" in warning

@@ -174,6 +174,12 @@ cdef inline int64_t advance(int ndim, const int64_t* shape, const int64_t* strid
     return off
 
 
+cdef inline void fill_value(real* dst, real v, int64_t n) noexcept nogil:
+    cdef int64_t j
+    for j in range(n):
+        dst[j] = v
+
+
 cdef void load_block(real* dst, const char* base, int is_bool, int ndim, const int64_t* shape,
                      const int64_t* strides, int64_t start, int64_t n) noexcept nogil:
     cdef int64_t idx[MAXDIM]
@@ -193,6 +199,8 @@ cdef void load_block(real* dst, const char* base, int is_bool, int ndim, const i
             p = <const real*>base + off
             if s == 1:
                 memcpy(dst + i, p, seg * sizeof(real))
+            elif s == 0:  # broadcast along the row (a bias): a fill, which vectorizes
+                fill_value(dst + i, p[0], seg)
             else:
                 for j in range(seg):
                     dst[i + j] = p[j * s]

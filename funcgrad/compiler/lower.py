@@ -597,6 +597,48 @@ class CompiledProgram:
         rows = [(t / repeats, kind, _describe(kind, p)) for t, (kind, p) in zip(times, self._steps)]
         return sorted(rows, key=lambda r: -r[0])
 
+    def __str__(self):
+        """The instruction list: one line per instruction over named buffers (``in``
+        inputs, ``out`` outputs, ``t`` temporaries), fused kernels with their operations.
+
+        >>> import funcgrad as fg, funcgrad.numpy as fnp, numpy as np
+        >>> g = fg.make_graph(lambda x, w: fnp.tanh(x @ w) * 2.0)(np.ones((4, 3)), np.ones((3, 2)))
+        >>> print(CompiledProgram(g))  # doctest: +NORMALIZE_WHITESPACE
+        program: 2 inputs, 1 outputs, 2 instructions, 1 temporaries (64 bytes)
+          t0 = gemm in0, in1            NN m=4 n=2 k=3
+          out0 = fused t0               [tanh mul] over [4, 2] float64
+        """
+        n_in, n_out = self.n_inputs, len(self._out_storages)
+
+        def name(storage):
+            b = self._buffer_of[storage]
+            if b < n_in:
+                return f"in{b}"
+            return f"out{b - n_in}" if b < n_in + n_out else f"t{b - n_in - n_out}"
+
+        def var(v):
+            return name(self._storage[v])
+
+        lines = [
+            f"program: {n_in} inputs, {n_out} outputs, {len(self._steps)} instructions, "
+            f"{len(self._temps)} temporaries ({sum(t.nbytes for t in self._temps)} bytes)"
+        ]
+        for step in self._steps:
+            kind, p = step
+            reads = ", ".join(dict.fromkeys(name(s) for s in self._reads(step)))
+            writes = ", ".join(name(s) for s in self._writes(step))
+            if kind == "conv":  # the workspace is scratch, not a value
+                reads = ", ".join(dict.fromkeys([var(p[2]), var(p[3])]))
+                writes = name(p[4])
+            what = _describe(kind, p)
+            if kind == "fused":
+                ops = " ".join(op for op, *_ in p[4] if op not in ("load", "const"))
+                what = f"[{ops}] over {list(p[1])} {np.dtype(p[0]).name}"
+            elif kind == "python":
+                what += " (NumPy reference)"
+            lines.append(f"  {writes} = {kind} {reads}".ljust(32) + f"  {what}")
+        return "\n".join(lines)
+
     def _plan_results(self):
         """How each graph output is produced by a call: precomputed, it is on the hot path."""
         position = {s: k for k, s in enumerate(self._out_storages)}
@@ -624,7 +666,8 @@ def _describe(kind, p):
         flags = ("T" if args[3] else "N") + ("T" if args[4] else "N")
         return f"{flags} m={args[5]} n={args[6]} k={args[7]}"
     if kind == "conv":
-        return f"{p[7].shape} geometry {p[1]}"
+        name = next(k for k, v in CONV_KERNELS.items() if v == p[0])
+        return f"{name} -> {p[7].shape} geometry {p[1]}"
     if kind == "python":
         return p[0].prim.name
     if kind == "reduce":
