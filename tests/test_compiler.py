@@ -198,6 +198,59 @@ def test_elementwise_chains_fuse_into_one_kernel():
     assert len(schedule) == 1 and len(schedule[0]) == len(graph.eqns) == 4
 
 
+REDUCERS = {"sum": fnp.sum, "max": fnp.max, "min": fnp.min}
+
+
+@st.composite
+def reductions(draw):
+    shape = tuple(draw(st.lists(st.integers(1, 9), min_size=1, max_size=4)))
+    axes = tuple(sorted(draw(st.sets(st.integers(0, len(shape) - 1), min_size=1))))
+    return shape, axes, draw(st.sampled_from(sorted(REDUCERS)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(case=reductions(), dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 99))
+def test_reductions_absorb_their_elementwise_producers(case, dtype, seed):
+    shape, axes, how = case
+    x = np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+    f = lambda x: REDUCERS[how](fnp.tanh(x) * 2.0 + x, axis=axes)
+    program = CompiledProgram(fg.make_graph(f)(x))
+    assert [kind for kind, _ in program._steps] == ["fused"]  # no stored x, no reduce pass
+    assert f"reduce_{how}]" in str(program)
+    assert_same(*run_both(f, x), dtype)
+
+
+@pytest.mark.parametrize("shape", [(3, 2500), (2500, 3), (40, 30, 20)])
+def test_absorbed_reductions_over_many_blocks(shape):
+    x = np.random.default_rng(1).standard_normal(shape)
+    for axes in [None, 0, -1, (0, len(shape) - 1)]:
+        for reduce in REDUCERS.values():
+            f = lambda x: (reduce(x * x - 1.0, axis=axes), fnp.sum(fnp.exp(x) * 0.5, axis=axes))
+            assert_same(*run_both(f, x), np.float64)
+            x32 = x.astype(np.float32)
+            assert_same(*run_both(f, x32), np.float32)
+
+
+def test_absorbed_max_and_min_propagate_nan_like_numpy():
+    x = np.array([[1.0, np.nan, 3.0], [np.inf, -np.inf, 2.0], [-1.0, -2.0, -3.0]])
+    for how in ("max", "min"):
+        for axis in (None, 0, 1):
+            f = lambda x: REDUCERS[how](x * 2.0, axis=axis)
+            assert_same(*run_both(f, x), np.float64)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_rows_reduce_while_they_compute(dtype):
+    # exp(x - max) feeds the row sum inside one kernel, and the normalization, which reads
+    # that sum, runs after it: a kernel must not read its own reductions.
+    x = np.random.default_rng(2).standard_normal((33, 17)).astype(dtype) * 4
+    for fun in (fg.nn.softmax, fg.nn.log_softmax, lambda x: fg.nn.logsumexp(x, axis=0)):
+        f = lambda x: fun(x * 1.5)
+        assert "reduce_sum]" in str(CompiledProgram(fg.make_graph(f)(x)))
+        assert_same(*run_both(f, x), dtype)
+        assert_same(*run_both(fg.grad(lambda x: fnp.sum(f(x) ** 2)), x), dtype)
+
+
 def test_folded_transpose_waits_for_its_producer():
     # Regression: the GEMM once ran before the fused kernel computing its transposed operand.
     a = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 0.0], [1.0, 0.0]])

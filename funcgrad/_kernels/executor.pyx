@@ -71,6 +71,7 @@ cdef enum:
     V_EQ = 31
     V_NE = 32
     V_SELECT = 40
+    V_REDUCE = 41
 
 
 cdef enum:
@@ -214,22 +215,81 @@ cdef void load_block(real* dst, const char* base, int is_bool, int ndim, const i
 # ---------------------------------------------------------------- fused elementwise
 
 
+cdef void reduce_block(real* dst, const real* r, int kind, int ndim, const int64_t* shape,
+                       const int64_t* strides, int64_t start, int64_t n) noexcept nogil:
+    """Accumulate block r (flat positions start..start+n of shape) into dst, whose element
+    strides are 0 along the reduced dimensions. kind: 0 sum, 1 max, 2 min (NaN wins)."""
+    cdef int64_t idx[MAXDIM]
+    cdef int64_t off = start_offset(ndim, shape, strides, start, idx)
+    cdef int64_t inner = shape[ndim - 1], s = strides[ndim - 1], i = 0, j, seg
+    cdef real acc, v
+    while i < n:
+        seg = inner - idx[ndim - 1]
+        if seg > n - i:
+            seg = n - i
+        if s == 0:  # a piece of a reduced row: into one output element
+            acc = dst[off]
+            if kind == 0:
+                acc = acc + row_sum(r + i, seg)
+            elif kind == 1:
+                for j in range(seg):
+                    v = r[i + j]
+                    if v > acc or v != v:
+                        acc = v
+            else:
+                for j in range(seg):
+                    v = r[i + j]
+                    if v < acc or v != v:
+                        acc = v
+            dst[off] = acc
+        elif kind == 0:  # a kept row: elementwise into the output row
+            for j in range(seg):
+                dst[off + j * s] += r[i + j]
+        elif kind == 1:
+            for j in range(seg):
+                v = r[i + j]
+                if v > dst[off + j * s] or v != v:
+                    dst[off + j * s] = v
+        else:
+            for j in range(seg):
+                v = r[i + j]
+                if v < dst[off + j * s] or v != v:
+                    dst[off + j * s] = v
+        i += seg
+        idx[ndim - 1] += seg
+        off += seg * s
+        if idx[ndim - 1] == inner and i < n:
+            off = advance(ndim, shape, strides, idx, off)
+
+
 cdef void run_fused(real* regs, const int64_t* ins, const double* consts,
                     char** bufs) noexcept nogil:
     """A fused kernel, on the calling thread. Splitting it among OpenMP threads was measured
     10-60x slower in training steps: OpenMP's threads and BLAS's own threads then fight for
     the same two cores around every GEMM."""
-    cdef int ndim = <int>ins[0], d
-    cdef int64_t total = 1
+    cdef int ndim = <int>ins[0], d, k
+    cdef int64_t total = 1, j
     for d in range(ndim):
         total *= ins[1 + d]
+    cdef const int64_t* p = ins + 1 + ndim
+    p = p + 1 + p[0] * (2 + ndim)  # past the inputs
+    p = p + 1 + p[0] * 3  # past the outputs: the reductions, which start from their identity
+    cdef real init
+    cdef real* dst
+    for k in range(<int>p[0]):
+        dst = <real*>bufs[p[1 + k * (3 + ndim)]]
+        d = <int>p[2 + k * (3 + ndim)]
+        init = 0 if d == 0 else (-INFINITY if d == 1 else INFINITY)
+        for j in range(p[3 + k * (3 + ndim)]):
+            dst[j] = init
     run_fused_blocks(regs, ins, consts, bufs, 0, (total + BLOCK - 1) // BLOCK)
 
 
 cdef void run_fused_blocks(real* regs, const int64_t* ins, const double* consts, char** bufs,
                            int64_t first, int64_t last) noexcept nogil:
     """Blocks [first, last) of a fused kernel. ins: [ndim, shape..., n_in,
-    (buf, is_bool, strides...)*, n_out, (buf, is_bool, reg)*, n_code, (op, dst, a, b, c)*]"""
+    (buf, is_bool, strides...)*, n_out, (buf, is_bool, reg)*, n_red, (buf, kind, size,
+    strides...)*, n_code, (op, dst, a, b, c)*]"""
     cdef int ndim = <int>ins[0]
     cdef const int64_t* shape = ins + 1
     cdef int64_t total = 1
@@ -243,6 +303,8 @@ cdef void run_fused_blocks(real* regs, const int64_t* ins, const double* consts,
     cdef int n_out = <int>p[0]
     cdef const int64_t* out_desc = p + 1
     p = out_desc + 3 * n_out
+    cdef const int64_t* red_desc = p + 1
+    p = red_desc + p[0] * (3 + ndim)
     cdef int n_code = <int>p[0]
     cdef const int64_t* code = p + 1
     cdef int64_t start, n, j
@@ -356,6 +418,10 @@ cdef void run_fused_blocks(real* regs, const int64_t* ins, const double* consts,
                     fg_select_f(r, a, b, c, n)
                 else:
                     fg_select_d(r, a, b, c, n)
+            elif op == V_REDUCE:  # reduction number dst of register a
+                desc = red_desc + code[5 * k + 1] * (3 + ndim)
+                reduce_block(<real*>bufs[desc[0]], a, <int>desc[1], ndim, shape, desc + 3,
+                             start, n)
         for k in range(n_out):
             desc = out_desc + 3 * k
             r = regs + desc[2] * BLOCK
@@ -767,7 +833,7 @@ VM_OPCODES = {
     "abs": V_ABS, "sign": V_SIGN, "copy": V_COPY, "stop_gradient": V_COPY, "add": V_ADD,
     "sub": V_SUB, "mul": V_MUL, "div": V_DIV, "pow": V_POW, "max": V_MAX, "min": V_MIN,
     "gt": V_GT, "ge": V_GE, "lt": V_LT, "le": V_LE, "eq": V_EQ, "ne": V_NE,
-    "select": V_SELECT,
+    "select": V_SELECT, "reduce": V_REDUCE,
 }
 BLOCK_SIZE = BLOCK
 MAX_DIMS = MAXDIM

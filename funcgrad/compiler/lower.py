@@ -17,10 +17,11 @@ import numpy as np
 from .._kernels import conv as conv_kernels
 from .._kernels.executor import CONV_KERNELS, MAX_DIMS, OPCODES, VM_OPCODES, Executor
 from ..core import Eqn, Literal, Var, eval_impl
-from .fusion import fuse_elementwise, vm_dtype
+from .fusion import REDUCTIONS, fuse_elementwise, vm_dtype
 from .passes import optimize
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_REDUCE_KINDS = {"sum": 0, "max": 1, "min": 2}  # as the executor numbers them
 _COPY_PRIMS = frozenset("transpose broadcast_in_dim slice rev concatenate pad".split())
 
 
@@ -47,6 +48,13 @@ def _collapse(shape, *stride_lists):
     if len(out) > MAX_DIMS:
         raise NotImplementedError(f"more than {MAX_DIMS} dimensions that cannot be merged")
     return [d for d, _ in out], [[s[k] for _, s in out] for k in range(len(stride_lists))]
+
+
+def _reduced_strides(shape, out_shape, axes):
+    """Element strides into a contiguous ``out_shape`` result of reducing ``shape`` over
+    ``axes``, walking ``shape``: 0 along the reduced axes."""
+    out_strides = iter(_contiguous_strides(out_shape))
+    return [0 if i in axes else next(out_strides) for i in range(len(shape))]
 
 
 def _broadcast_strides(shape, out_shape):
@@ -190,10 +198,8 @@ class CompiledProgram:
     def _lower_reduce(self, e):
         (x,), out = e.inputs, e.outputs[0]
         axes = e.params["axes"]
-        kind = {"reduce_sum": 0, "reduce_max": 1, "reduce_min": 2}[e.prim.name]
-        out_strides = iter(_contiguous_strides(out.shape))
-        strides = [0 if i in axes else next(out_strides) for i in range(len(x.shape))]
-        shape, (strides,) = _collapse(x.shape, strides)
+        kind = _REDUCE_KINDS[REDUCTIONS[e.prim.name]]
+        shape, (strides,) = _collapse(x.shape, _reduced_strides(x.shape, out.shape, axes))
         size = math.prod(out.shape)
         self._steps.append(
             ("reduce", (kind, x, self._out(out), size, shape, strides, out.dtype == np.float64))
@@ -304,7 +310,7 @@ class CompiledProgram:
     def _lower_fused(self, group, uses, outvars):
         inside = {e.outputs[0] for e in group}
         dtype = vm_dtype(group)
-        out_shape = group[-1].outputs[0].shape
+        out_shape = group[0].outputs[0].shape  # groups start elementwise: the iteration shape
         shape = list(out_shape) or [1]
         outset = {a for a in outvars if isinstance(a, Var)}
         regs, free, inputs, code = {}, [], {}, []
@@ -321,8 +327,10 @@ class CompiledProgram:
         exported = [  # values needed outside the group are stored; the rest stay in registers
             e.outputs[0]
             for e in group
-            if e.outputs[0] in outset or uses[e.outputs[0]] > inner_uses.get(e.outputs[0], 0)
+            if e.prim.name not in REDUCTIONS
+            and (e.outputs[0] in outset or uses[e.outputs[0]] > inner_uses.get(e.outputs[0], 0))
         ]
+        reductions = []  # (var, storage, kind, strides over the iteration shape)
 
         def alloc():
             nonlocal n_regs
@@ -354,6 +362,15 @@ class CompiledProgram:
 
         for k, e in enumerate(group):
             srcs = [operand(a)[0] for a in e.inputs]
+            if e.prim.name in REDUCTIONS:  # accumulates the block into its output at once
+                v = e.outputs[0]
+                strides = _reduced_strides(out_shape, v.shape, e.params["axes"])
+                reductions.append((v, self._out(v), REDUCTIONS[e.prim.name], strides))
+                code.append(("reduce", len(reductions) - 1, srcs[0], 0, 0))
+                a = e.inputs[0]
+                if last_use.get(a) == k and a not in exported and a in regs:
+                    free.append(regs.pop(a))
+                continue
             r = alloc()
             ops = srcs + [0, 0, 0]
             op = "copy" if e.prim.name == "cast" else e.prim.name  # bool -> float: 0/1
@@ -368,7 +385,7 @@ class CompiledProgram:
         for a, _ in sorted(inputs.items(), key=lambda kv: kv[1]):
             in_desc.append((a, _broadcast_strides(a.shape, out_shape) if out_shape else []))
         self._n_regs = max(self._n_regs, n_regs)
-        self._steps.append(("fused", (dtype, shape, in_desc, outs, code)))
+        self._steps.append(("fused", (dtype, shape, in_desc, outs, code, reductions)))
 
     # -------------------------------------------------------------- memory
 
@@ -458,7 +475,7 @@ class CompiledProgram:
             "reduce": lambda: [p[2]],
             "copy": lambda: [p[3]],
             "fill": lambda: [p[1]],
-            "fused": lambda: [s for _, s, _ in p[3]],
+            "fused": lambda: [s for _, s, _ in p[3]] + [s for _, s, _, _ in p[5]],
             "python": lambda: [p[1]],
             "gather": lambda: [p[1]],
             "scatter_add": lambda: [p[1]],
@@ -492,10 +509,11 @@ class CompiledProgram:
                     len(consts) - 1,
                 ]
             elif kind == "fused":
-                dtype, shape, in_desc, outs, vm = p
+                dtype, shape, in_desc, outs, vm, reductions = p
+                walked = [s for _, s in in_desc] + [s for _, _, _, s in reductions]
                 shape, strides = (
-                    _collapse(shape, *[s or [0] * len(shape) for _, s in in_desc])
-                    if in_desc
+                    _collapse(shape, *[s or [0] * len(shape) for s in walked])
+                    if walked
                     else ([math.prod(shape)], [])
                 )
                 body = [int(dtype == np.float64), len(shape)] + shape + [len(in_desc)]
@@ -504,6 +522,9 @@ class CompiledProgram:
                 body += [len(outs)]
                 for v, s, r in outs:
                     body += [buf(s), int(v.dtype == np.bool_), r]
+                body += [len(reductions)]
+                for (v, s, how, _), st in zip(reductions, strides[len(in_desc) :]):
+                    body += [buf(s), _REDUCE_KINDS[how], math.prod(v.shape)] + st
                 body += [len(vm)]
                 for op, dst, x, y, z in vm:
                     if op == "const":
@@ -632,7 +653,11 @@ class CompiledProgram:
                 writes = name(p[4])
             what = _describe(kind, p)
             if kind == "fused":
-                ops = " ".join(op for op, *_ in p[4] if op not in ("load", "const"))
+                ops = " ".join(
+                    f"reduce_{p[5][dst][2]}" if op == "reduce" else op
+                    for op, dst, *_ in p[4]
+                    if op not in ("load", "const")
+                )
                 what = f"[{ops}] over {list(p[1])} {np.dtype(p[0]).name}"
             elif kind == "python":
                 what += " (NumPy reference)"
