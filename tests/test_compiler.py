@@ -273,6 +273,16 @@ def test_outputs_are_fresh_and_temps_are_reused():
     assert a is not b and not np.shares_memory(a, b)
 
 
+def test_fused_kernels_overwrite_dying_temporaries_in_place():
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((8, 6)), rng.standard_normal((6, 6))
+    f = lambda x, w: fnp.tanh(x @ w + 1.0) @ w
+    program = CompiledProgram(fg.make_graph(f)(x, w))
+    assert "t0 = fused t0 " in str(program)  # the activation replaces the GEMM's result
+    assert len(program._temps) == 1
+    assert_same(*run_both(f, x, w), np.float64)
+
+
 def test_compiled_and_reference_agree_under_the_backend_switch(monkeypatch):
     f = lambda x: fnp.sum(fnp.sin(x) * x)
     x = np.linspace(-1, 1, 5)

@@ -422,17 +422,34 @@ class CompiledProgram:
             )
         slot_of, free, temps = {}, {}, []
         for i, step in enumerate(self._steps):
+            donors = self._in_place(step)
+            donated = set()
             for s in self._writes(step):
                 if s < n_in or s in out_storages or s in slot_of:
                     continue
                 size = max(nbytes[s], 1)
+                # In place: a temporary read for the last time, element for element, by the
+                # kernel writing s (its block is loaded before the block is stored).
+                d = next(
+                    (
+                        d
+                        for d in donors.get(s, ())
+                        if last.get(d) == i and d in slot_of and d not in donated
+                        if d not in out_storages and temps[slot_of[d]] == size
+                    ),
+                    None,
+                )
+                if d is not None:
+                    donated.add(d)
+                    slot_of[s] = slot_of[d]
+                    continue
                 pool = free.get(size)
                 slot = pool.pop() if pool else None
                 if slot is None:
                     slot = len(temps)
                     temps.append(size)
                 slot_of[s] = slot
-            for s in set(self._reads(step)):  # a storage read twice is freed once
+            for s in set(self._reads(step)) - donated:  # a storage read twice is freed once
                 if last.get(s) == i and s in slot_of and s not in out_storages:
                     free.setdefault(temps[slot_of[s]], []).append(slot_of[s])
         for s in set(self._storage.values()) | set(self._scratch):  # e.g. empty arrays
@@ -449,6 +466,23 @@ class CompiledProgram:
         self._out_storages = out_list
         self._out_meta = {s: var_of[s] for s in out_list}
         self._temps = [np.empty(size, np.uint8) for size in temps]
+
+    def _in_place(self, step):
+        """{storage written: storages it may overwrite}: for a fused kernel, the inputs it
+        reads with its own layout, shape and item size."""
+        kind, p = step
+        if kind != "fused":
+            return {}
+        shape, in_desc, outs = p[1], p[2], p[3]
+        return {
+            s: [
+                self._storage[a]
+                for a, _ in in_desc
+                if list(a.shape or [1]) == shape and a.dtype.itemsize == v.dtype.itemsize
+            ]
+            for v, s, _ in outs
+            if list(v.shape or [1]) == shape
+        }
 
     def _reads(self, step):
         kind, p = step
