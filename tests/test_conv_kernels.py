@@ -333,6 +333,45 @@ def test_max_pool_tiled_scatter(dtype, accumulate):
     np.testing.assert_array_equal(ck.max_pool2d(x, *args), cn.max_pool2d(x, *args))
 
 
+# Ties, NaNs, infinities and signed zeros, for the 2x2 stride-2 fast path.
+POOL2_VALUES = [np.nan, -np.inf, np.inf, -1.0, -0.0, 0.0, 1.0, 2.0]
+
+
+@SETTINGS
+@given(st.integers(1, 3), st.integers(2, 9), st.integers(2, 41), dtypes, st.integers(0, 2), seeds)
+def test_max_pool_2x2_fast_path(c, h, w, dtype, values, seed):
+    """2x2 stride-2 windows without padding: blocks of 8 or 4 output columns, the last one of a
+    row overlapping the one before; odd sizes and fewer than 4 columns take the general path.
+    Exact: the first maximum (the first NaN) of each window in row-major order wins."""
+    rng = np.random.default_rng(seed)
+    x_shape = (2, c, h, w)
+    if values == 0:
+        x = _rand(rng, x_shape, dtype)
+    elif values == 1:  # many ties
+        x = rng.integers(-1, 2, x_shape).astype(dtype)
+    else:
+        x = rng.choice(POOL2_VALUES, x_shape).astype(dtype)
+    t = _rand(rng, x_shape, dtype)
+    args = ((2, 2), (2, 2), ((0, 0), (0, 0)))
+    y = ck.max_pool2d(x, *args)
+    np.testing.assert_array_equal(y, cn.max_pool2d(x, *args))
+    np.testing.assert_array_equal(
+        ck.max_pool2d_select(x, t, *args), cn.max_pool2d_select(x, t, *args)
+    )
+    g = _rand(rng, y.shape, dtype)  # nonzero: dx is nonzero exactly at the argmaxes
+    want = cn.max_pool2d_scatter(x, g, *args)
+    dx = np.full(x_shape, np.nan, dtype)  # every element must be written
+    assert ck.max_pool2d_scatter(x, g, *args, out=dx) is dx
+    np.testing.assert_array_equal(dx, want)
+    dx0 = rng.choice([-0.0, 0.0, 1.5, np.nan], x_shape).astype(dtype)
+    dx = dx0.copy()
+    ck.max_pool2d_scatter(x, g, *args, out=dx, accumulate=True)
+    np.testing.assert_array_equal(dx, dx0 + want)
+    # Elements off the argmaxes are left as they were, -0.0 included (not -0.0 + 0.0).
+    off = want == 0
+    np.testing.assert_array_equal(np.signbit(dx[off]), np.signbit(dx0[off]))
+
+
 # ----------------------------------------------------------------------------- bad inputs
 
 X = np.zeros((2, 3, 5, 5))
