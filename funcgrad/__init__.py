@@ -27,6 +27,7 @@ from .errors import (
     TracerLeakError,
 )
 from .jit import jit
+from .threads import get_num_threads, set_num_threads
 from .tracing import trace
 
 
@@ -59,6 +60,7 @@ __all__ = [
     "TracerLeakError",
     "data",
     "datasets",
+    "get_num_threads",
     "grad",
     "hessian",
     "io",
@@ -73,6 +75,7 @@ __all__ = [
     "numpy",
     "optim",
     "random",
+    "set_num_threads",
     "stop_gradient",
     "tree",
     "value_and_grad",

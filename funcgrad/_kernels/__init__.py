@@ -23,3 +23,8 @@ if missing():
     )
 
 os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "24")
+
+from .. import threads  # noqa: E402
+from . import conv  # noqa: E402
+
+conv.set_num_threads(threads.default_num_threads())

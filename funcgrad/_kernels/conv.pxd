@@ -7,9 +7,13 @@
 # Kernels return 0 on success and -1 when the geometry is invalid or the workspace is below the
 # minimum; they never touch the GIL. The float32 and float64 variants share one fused
 # implementation in conv.pyx. Each call runs at most one OpenMP parallel region (threads own
-# whole images or planes, so results do not depend on scheduling) and issues BLAS calls only
-# below OpenBLAS's multithreading threshold from inside it; do not call these kernels from
-# inside another parallel region of your own.
+# whole images or planes, so results do not depend on scheduling); from inside it, BLAS calls
+# stay below OpenBLAS's multithreading threshold unless funcgrad.threads holds BLAS to one
+# thread (set_blas_threaded). Do not call these kernels from inside another parallel region.
+
+# Threads the kernels use (funcgrad's setting, not OpenMP's default, which other libraries
+# in the process may change); set from Python with set_num_threads.
+cdef int num_threads() noexcept nogil
 
 cdef enum:
     CONV_FORWARD = 0

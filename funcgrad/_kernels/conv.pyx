@@ -18,7 +18,6 @@ pass) where one GEMM over a chunk of images packs its operands (~80-110 GFLOP/s)
 parallel region per call avoids the barrier storms that per-chunk regions suffer on a busy machine.
 """
 
-cimport openmp
 from cython.parallel cimport prange, threadid
 from libc.math cimport INFINITY
 from libc.string cimport memset
@@ -26,24 +25,42 @@ from scipy.linalg.cython_blas cimport dgemm, sgemm
 
 cimport numpy as cnp
 
-import os
-
 import numpy as np
 
 cnp.import_array()
 
 
+cdef int _n_threads = 1  # funcgrad's own setting: other libraries may change OpenMP's default
+
+
 def set_num_threads(int n):
-    """OpenMP threads for these kernels (on the calling thread; ``FUNCGRAD_NUM_THREADS``
-    sets it at import, default 1). Measured on 2 cores: two OpenMP threads here beside
-    OpenBLAS's own threads made the cnn training step slower (106 vs 89 ms on a quiet
-    machine, up to 3x slower under load), as both thread pools spin for the same cores."""
+    """Threads for the compiled kernels (conv, pooling, the executor's large GEMMs and
+    elementwise kernels). Use :func:`funcgrad.set_num_threads`, which also keeps BLAS from
+    starting threads of its own while funcgrad's run."""
+    global _n_threads
     if n < 1:
         raise ValueError(f"the number of threads must be at least 1, got {n}")
-    openmp.omp_set_num_threads(n)
+    _n_threads = n
 
 
-set_num_threads(int(os.environ.get("FUNCGRAD_NUM_THREADS", "1")))
+def get_num_threads():
+    return _n_threads
+
+
+cdef int num_threads() noexcept nogil:
+    return _n_threads
+
+
+cdef bint _blas_threaded = True  # False while funcgrad.threads holds BLAS to one thread
+
+
+def set_blas_threaded(bint threaded):
+    """Whether BLAS may start threads of its own: if so, GEMMs issued from our threads are
+    cut into pieces below its multithreading threshold (see _gemm_pieces)."""
+    global _blas_threaded
+    _blas_threaded = threaded
+
+
 
 ctypedef fused real:
     float
@@ -102,8 +119,7 @@ cdef inline Py_ssize_t _ws_per_thread(const ConvGeom* g, int kernel) noexcept no
 
 
 cdef inline int _max_threads() noexcept nogil:
-    cdef int t = openmp.omp_get_max_threads()
-    return t if t > 1 else 1
+    return _n_threads
 
 
 cdef Py_ssize_t conv_workspace_size(const ConvGeom* g, int kernel) noexcept nogil:
@@ -148,11 +164,12 @@ cdef inline void _gemm(char* ta, char* tb, int m, int n, int k, const real* a, i
 cdef void _gemm_pieces(char* ta, char* tb, int m, int n, int k, const real* a, int lda,
                        const real* b, int ldb, real beta, real* c, int ldc,
                        bint split) noexcept nogil:
-    """_gemm, cut (if split) along m (when ta == "N") or else n (tb must be "N") into pieces
-    below GEMM_SERIAL_MNK, so that OpenBLAS runs each one on the calling thread."""
+    """_gemm, cut (if split and BLAS may use threads) along m (when ta == "N") or else n (tb
+    must be "N") into pieces below GEMM_SERIAL_MNK, so that OpenBLAS runs each one on the
+    calling thread: two thread pools fighting for the cores cost more than small GEMMs."""
     cdef int step, i0, cnt
     cdef double mnk = <double>m * n * k
-    if not split or mnk <= GEMM_SERIAL_MNK:
+    if not split or not _blas_threaded or mnk <= GEMM_SERIAL_MNK:
         _gemm(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc)
         return
     if ta[0] == b"N"[0]:
@@ -255,7 +272,7 @@ cdef void _im2col(const ConvGeom* g, const real* x, real* cols, bint par) noexce
     """cols (K, P) of one image; threaded over channels if par."""
     cdef Py_ssize_t p = g.oh * g.ow, hw = g.h * g.w, ch
     if par:
-        for ch in prange(g.c, schedule="static"):
+        for ch in prange(g.c, schedule="static", num_threads=_n_threads):
             _im2col_plane(g, x + ch * hw, cols, p, ch)
     else:
         for ch in range(g.c):
@@ -267,7 +284,7 @@ cdef void _col2im(const ConvGeom* g, const real* cols, real* dx, bint accumulate
     """dx (C, H, W) of one image (+)= col2im of cols (K, P); threaded over channels if par."""
     cdef Py_ssize_t p = g.oh * g.ow, hw = g.h * g.w, ch
     if par:
-        for ch in prange(g.c, schedule="static"):
+        for ch in prange(g.c, schedule="static", num_threads=_n_threads):
             _col2im_plane(g, cols, p, dx + ch * hw, ch, accumulate)
     else:
         for ch in range(g.c):
@@ -809,7 +826,7 @@ cdef int _pool(const ConvGeom* g, int kind, const real* a, const real* b, real* 
     else:
         a_step, b_step, out_step = hw, 0, pq
     if planes > 1 and planes * (hw + pq * g.kh * g.kw) >= PAR_MIN:
-        for t in prange(planes, schedule="static"):
+        for t in prange(planes, schedule="static", num_threads=_n_threads):
             _pool_plane(g, kind, a + t * a_step, b + t * b_step, out + t * out_step, accumulate)
     else:
         for t in range(planes):

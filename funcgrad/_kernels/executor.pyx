@@ -8,6 +8,7 @@ have no compiled kernel call back into Python (the NumPy reference) with the GIL
 """
 
 cimport numpy as cnp
+from cython.parallel cimport prange
 from libc.math cimport (
     cos, cosf, exp, expf, fabs, fabsf, log, log1p, log1pf, logf, pow, powf, sin, sinf,
     sqrt, sqrtf, tanh, INFINITY,
@@ -23,7 +24,7 @@ from .conv cimport (
     avg_pool2d_transpose_f64, conv2d_filter_grad_f32, conv2d_filter_grad_f64,
     conv2d_forward_f32, conv2d_forward_f64, conv2d_input_grad_f32, conv2d_input_grad_f64,
     geom_init, max_pool2d_f32, max_pool2d_f64, max_pool2d_scatter_f32, max_pool2d_scatter_f64,
-    max_pool2d_select_f32, max_pool2d_select_f64,
+    max_pool2d_select_f32, max_pool2d_select_f64, num_threads,
 )
 
 import numpy as np
@@ -77,6 +78,19 @@ cdef enum:
 cdef enum:
     BLOCK = 1024
     MAXDIM = 8
+
+# Work below which an instruction stays on the calling thread: waking a thread costs a few
+# microseconds, a block of elementwise work about one.
+cdef int64_t FUSED_PAR_MIN = 65536  # elements
+cdef double GEMM_PAR_MIN = 2.0 ** 21  # M*N*K
+
+
+cdef inline int threads_for(double work, double minimum, int64_t pieces) noexcept nogil:
+    """OpenMP threads worth using for ``work`` split into at most ``pieces`` parts."""
+    cdef int t = num_threads()
+    if t <= 1 or work < minimum or pieces < 2:
+        return 1
+    return <int>pieces if pieces < t else t
 
 
 
@@ -262,13 +276,12 @@ cdef void reduce_block(real* dst, const real* r, int kind, int ndim, const int64
             off = advance(ndim, shape, strides, idx, off)
 
 
-cdef void run_fused(real* regs, const int64_t* ins, const double* consts,
-                    char** bufs) noexcept nogil:
-    """A fused kernel, on the calling thread. Splitting it among OpenMP threads was measured
-    10-60x slower in training steps: OpenMP's threads and BLAS's own threads then fight for
-    the same two cores around every GEMM."""
-    cdef int ndim = <int>ins[0], d, k
-    cdef int64_t total = 1, j
+cdef void run_fused(real* regs, int64_t regs_per_thread, const int64_t* ins,
+                    const double* consts, char** bufs) noexcept nogil:
+    """A fused kernel; large ones without reductions are split among OpenMP threads by
+    contiguous runs of blocks, each thread with its own registers."""
+    cdef int ndim = <int>ins[0], d, k, nt, t
+    cdef int64_t total = 1, j, nblocks
     for d in range(ndim):
         total *= ins[1 + d]
     cdef const int64_t* p = ins + 1 + ndim
@@ -282,7 +295,15 @@ cdef void run_fused(real* regs, const int64_t* ins, const double* consts,
         init = 0 if d == 0 else (-INFINITY if d == 1 else INFINITY)
         for j in range(p[3 + k * (3 + ndim)]):
             dst[j] = init
-    run_fused_blocks(regs, ins, consts, bufs, 0, (total + BLOCK - 1) // BLOCK)
+    nblocks = (total + BLOCK - 1) // BLOCK
+    # Reductions accumulate into shared outputs: those kernels stay on one thread.
+    nt = threads_for(<double>total, FUSED_PAR_MIN, nblocks) if p[0] == 0 else 1
+    if nt == 1:
+        run_fused_blocks(regs, ins, consts, bufs, 0, nblocks)
+        return
+    for t in prange(nt, num_threads=nt, schedule="static"):
+        run_fused_blocks(regs + t * regs_per_thread, ins, consts, bufs, t * nblocks // nt,
+                         (t + 1) * nblocks // nt)
 
 
 cdef void run_fused_blocks(real* regs, const int64_t* ins, const double* consts, char** bufs,
@@ -437,33 +458,54 @@ cdef void run_fused_blocks(real* regs, const int64_t* ins, const double* consts,
 # ---------------------------------------------------------------- GEMM
 
 
-cdef void run_gemm(const int64_t* ins, char** bufs, int is_double) noexcept nogil:
-    """ins: [a, b, c, trans_a, trans_b, M, N, K, batch, stride_a, stride_b, stride_c] for
-    row-major C = op(A) @ op(B); BLAS is column-major, so it computes C^T = op(B)^T op(A)^T."""
+cdef void gemm_rows(const int64_t* ins, char** bufs, int is_double, int64_t i,
+                    int64_t r0, int64_t r1) noexcept nogil:
+    """Rows [r0, r1) of product i of a batched GEMM (see run_gemm)."""
     cdef char ta = b'T' if ins[3] else b'N'
     cdef char tb = b'T' if ins[4] else b'N'
-    cdef int m = <int>ins[5], n = <int>ins[6], k = <int>ins[7]
-    cdef int lda = m if ins[3] else k
+    cdef int m = <int>(r1 - r0), n = <int>ins[6], k = <int>ins[7]
+    cdef int lda = <int>ins[5] if ins[3] else k
     cdef int ldb = k if ins[4] else n
-    cdef int64_t batch = ins[8], i
+    # Row r of op(A) starts at A + r * lda, or at A + r when A is stored transposed.
+    cdef int64_t a_off = i * ins[9] + (r0 if ins[3] else r0 * lda)
+    cdef int64_t b_off = i * ins[10], c_off = i * ins[11] + r0 * n
     cdef float falpha = 1, fbeta = 0
     cdef double dalpha = 1, dbeta = 0
-    if m == 0 or n == 0:
+    if is_double:
+        dgemm(&tb, &ta, &n, &m, &k, &dalpha, <double*>bufs[ins[1]] + b_off, &ldb,
+              <double*>bufs[ins[0]] + a_off, &lda, &dbeta, <double*>bufs[ins[2]] + c_off, &n)
+    else:
+        sgemm(&tb, &ta, &n, &m, &k, &falpha, <float*>bufs[ins[1]] + b_off, &ldb,
+              <float*>bufs[ins[0]] + a_off, &lda, &fbeta, <float*>bufs[ins[2]] + c_off, &n)
+
+
+cdef void run_gemm(const int64_t* ins, char** bufs, int is_double) noexcept nogil:
+    """ins: [a, b, c, trans_a, trans_b, M, N, K, batch, stride_a, stride_b, stride_c] for
+    row-major C = op(A) @ op(B); BLAS is column-major, so it computes C^T = op(B)^T op(A)^T.
+
+    With several OpenMP threads, large products are split among them by batch entries or
+    by rows of C, each piece one BLAS call on its thread. This assumes BLAS itself runs
+    single-threaded then (see funcgrad/_kernels/threads.py): two pools of threads spinning
+    for the same cores make every kernel many times slower."""
+    cdef int64_t m = ins[5], n = ins[6], k = ins[7], batch = ins[8], i, t
+    cdef int nt
+    if m == 0 or n == 0 or batch == 0:
         return
     if k == 0:
         memset(bufs[ins[2]], 0, batch * m * n * (8 if is_double else 4))
         return
-    for i in range(batch):
-        if is_double:
-            dgemm(&tb, &ta, &n, &m, &k, &dalpha,
-                  <double*>bufs[ins[1]] + i * ins[10], &ldb,
-                  <double*>bufs[ins[0]] + i * ins[9], &lda,
-                  &dbeta, <double*>bufs[ins[2]] + i * ins[11], &n)
-        else:
-            sgemm(&tb, &ta, &n, &m, &k, &falpha,
-                  <float*>bufs[ins[1]] + i * ins[10], &ldb,
-                  <float*>bufs[ins[0]] + i * ins[9], &lda,
-                  &fbeta, <float*>bufs[ins[2]] + i * ins[11], &n)
+    cdef double work = <double>batch * m * n * k
+    if batch > 1:
+        nt = threads_for(work, GEMM_PAR_MIN, batch)
+        for i in prange(batch, num_threads=nt, schedule="static"):
+            gemm_rows(ins, bufs, is_double, i, 0, m)
+        return
+    nt = threads_for(work, GEMM_PAR_MIN, m // 16)  # pieces of at least 16 rows
+    if nt == 1:
+        gemm_rows(ins, bufs, is_double, 0, 0, m)
+        return
+    for t in prange(nt, num_threads=nt, schedule="static"):
+        gemm_rows(ins, bufs, is_double, 0, t * m // nt, (t + 1) * m // nt)
 
 
 # ---------------------------------------------------------------- reductions
@@ -739,7 +781,8 @@ cdef class Executor:
         float64 per instruction), add each instruction's wall time in seconds to it."""
         cdef Py_ssize_t nbuf = len(arrays), i
         cdef char** bufs = <char**>malloc(nbuf * sizeof(char*))
-        cdef double* regs = <double*>malloc(self.n_regs * BLOCK * sizeof(double))
+        cdef int nt = num_threads()
+        cdef double* regs = <double*>malloc(self.n_regs * BLOCK * sizeof(double) * (nt if nt > 1 else 1))
         if bufs == NULL or regs == NULL:
             free(bufs)
             free(regs)
@@ -778,9 +821,9 @@ cdef class Executor:
                         run_gemm(ins, bufs, <int>ins[12])
                     elif op == OP_FUSED:
                         if ins[0]:
-                            run_fused(<double*>regs, ins + 1, consts, bufs)
+                            run_fused(<double*>regs, self.n_regs * BLOCK, ins + 1, consts, bufs)
                         else:
-                            run_fused(<float*>regs, ins + 1, consts, bufs)
+                            run_fused(<float*>regs, self.n_regs * BLOCK, ins + 1, consts, bufs)
                     elif op == OP_REDUCE:
                         if ins[0]:
                             run_reduce(<double*>bufs[ins[2]], <double*>bufs[ins[3]], ins + 1)
@@ -836,4 +879,5 @@ VM_OPCODES = {
     "select": V_SELECT, "reduce": V_REDUCE,
 }
 BLOCK_SIZE = BLOCK
+PARALLEL_MIN = {"fused": FUSED_PAR_MIN, "gemm": GEMM_PAR_MIN}  # elements; M*N*K
 MAX_DIMS = MAXDIM

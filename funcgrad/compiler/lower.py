@@ -14,8 +14,16 @@ import threading
 
 import numpy as np
 
+from .. import threads
 from .._kernels import conv as conv_kernels
-from .._kernels.executor import CONV_KERNELS, MAX_DIMS, OPCODES, VM_OPCODES, Executor
+from .._kernels.executor import (
+    CONV_KERNELS,
+    MAX_DIMS,
+    OPCODES,
+    PARALLEL_MIN,
+    VM_OPCODES,
+    Executor,
+)
 from ..core import Eqn, Literal, Var, eval_impl
 from .fusion import REDUCTIONS, fuse_elementwise, vm_dtype
 from .passes import optimize
@@ -86,6 +94,7 @@ class CompiledProgram:
         self._plan_memory(graph)
         self._encode()
         self._plan_results()
+        self._threaded = any(map(self._may_use_threads, self._steps))
         self._lock = threading.Lock()
 
     # -------------------------------------------------------------- lowering
@@ -620,14 +629,34 @@ class CompiledProgram:
 
     # -------------------------------------------------------------- running
 
+    @staticmethod
+    def _may_use_threads(step):
+        """Whether the executor may split this step among threads (and call BLAS from them)."""
+        kind, p = step
+        if kind == "gemm":
+            return math.prod(p[0][5:9]) >= PARALLEL_MIN["gemm"]
+        if kind == "fused":
+            return math.prod(p[1]) >= PARALLEL_MIN["fused"]
+        return kind == "conv"
+
+    def _run(self, arrays, times=None):
+        with self._lock:  # the temporaries are shared by every call of this program
+            if not self._threaded or threads.get_num_threads() == 1:
+                self._executor.run(arrays, times)
+                return
+            threads.hold_blas()  # our threads split the GEMMs: BLAS must not add its own
+            try:
+                self._executor.run(arrays, times)
+            finally:
+                threads.release_blas()
+
     def __call__(self, consts, args):
         arrays = [
             a if type(a) is np.ndarray and a.flags.c_contiguous else np.ascontiguousarray(a)
             for a in (*consts, *args)
         ]
         outs = [np.empty(shape, dtype) for shape, dtype in self._out_alloc]
-        with self._lock:  # the temporaries are shared by every call of this program
-            self._executor.run(arrays + outs + self._temps)
+        self._run(arrays + outs + self._temps)
         results = []
         for kind, x, shape in self._results:
             if kind == "output":
@@ -647,8 +676,7 @@ class CompiledProgram:
         for _ in range(repeats):
             arrays = [np.ascontiguousarray(a) for a in (*consts, *args)]
             outs = [np.empty(shape, dtype) for shape, dtype in self._out_alloc]
-            with self._lock:
-                self._executor.run(arrays + outs + self._temps, times)
+            self._run(arrays + outs + self._temps, times)
         rows = [(t / repeats, kind, _describe(kind, p)) for t, (kind, p) in zip(times, self._steps)]
         return sorted(rows, key=lambda r: -r[0])
 

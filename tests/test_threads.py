@@ -1,0 +1,133 @@
+"""Kernels split among funcgrad's threads agree with one thread and with the reference, and
+BLAS gets its own threads back after every call."""
+
+import threading
+
+import numpy as np
+import pytest
+from threadpoolctl import ThreadpoolController
+
+import funcgrad as fg
+import funcgrad.numpy as fnp
+from funcgrad import threads
+from funcgrad.compiler.lower import CompiledProgram
+from funcgrad.reference import ReferenceProgram
+
+
+@pytest.fixture
+def restore_threads():
+    n = fg.get_num_threads()
+    yield
+    fg.set_num_threads(n)
+
+
+def blas_threads():
+    return [lib["num_threads"] for lib in ThreadpoolController().select(user_api="blas").info()]
+
+
+def run(fun, *args, n_threads):
+    fg.set_num_threads(n_threads)
+    graph = fg.make_graph(fun)(*args)
+    program = CompiledProgram(graph)
+    return program, program(graph.consts, list(args))
+
+
+def reference(fun, *args):
+    graph = fg.make_graph(fun)(*args)
+    return ReferenceProgram(graph)(graph.consts, list(args))
+
+
+def cnn_step(p, x):
+    def loss(p):
+        h = fg.nn.leaky_relu(fg.nn.conv2d(x, p["w1"], p["b1"], padding="SAME"))
+        h = fg.nn.max_pool2d(h, 2)
+        h = fg.nn.conv2d(h, p["w2"], padding=1, stride=2)
+        return fnp.mean(fnp.tanh(fnp.reshape(h, (h.shape[0], -1)) @ p["d"]) ** 2)
+
+    return fg.value_and_grad(loss)(p)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_threaded_kernels_match_one_thread_and_the_reference(dtype, restore_threads):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((301, 299)).astype(dtype)  # > 65536 elements: split by blocks
+    w = rng.standard_normal((299, 173)).astype(dtype)  # 15M multiply-adds: split by rows
+    stack = rng.standard_normal((24, 64, 48)).astype(dtype)  # batched: split by products
+    params = {
+        "w1": rng.standard_normal((8, 3, 3, 3)).astype(dtype),
+        "b1": rng.standard_normal(8).astype(dtype),
+        "w2": rng.standard_normal((4, 8, 3, 3)).astype(dtype),
+        "d": rng.standard_normal((4 * 4 * 4, 5)).astype(dtype),
+    }
+    images = rng.standard_normal((32, 3, 16, 16)).astype(dtype)
+    tol = {np.float32: 1e-5, np.float64: 1e-12}[dtype]
+    cases = [
+        (lambda x: fnp.where(x > 0, fnp.tanh(x) * 2.0, x * 0.1), (x,), True),
+        (lambda x, w: fg.nn.relu(x @ w + 1.0), (x, w), False),
+        (lambda s: s @ fnp.swapaxes(s, 1, 2), (stack,), False),
+        (cnn_step, (params, images), False),
+    ]
+    for fun, args, elementwise in cases:
+        flat, tree = fg.tree.flatten(args)
+        flat_fun = lambda *leaves, fun=fun, tree=tree: fun(*tree.unflatten(leaves))  # noqa: E731
+        expected = reference(flat_fun, *flat)
+        results = []
+        for n in (1, 2, 3):
+            program, got = run(flat_fun, *flat, n_threads=n)
+            assert program._threaded
+            for e, g in zip(expected, got):
+                scale = float(np.max(np.abs(e), initial=1.0))
+                np.testing.assert_allclose(g, e, rtol=tol, atol=tol * scale)
+            results.append(got)
+        if elementwise:  # each element computed the same way, whichever thread runs it
+            for got in results[1:]:
+                for a, b in zip(results[0], got):
+                    np.testing.assert_array_equal(a, b)
+
+
+def test_blas_gets_its_threads_back(restore_threads):
+    before = blas_threads()
+    x = np.random.default_rng(1).standard_normal((256, 512)).astype(np.float32)
+    f = fg.jit(lambda x: fnp.sum(fnp.tanh(x @ x.T)))
+    for n in (2, 1, 2):
+        fg.set_num_threads(n)
+        f(x)
+        assert blas_threads() == before
+    assert threads._running == 0
+
+
+def test_concurrent_threaded_calls_restore_blas(restore_threads):
+    fg.set_num_threads(2)
+    before = blas_threads()
+    f = fg.jit(lambda x: fnp.tanh(x @ x.T) * 2.0)
+    xs = [np.random.default_rng(i).standard_normal((300, 300)) for i in range(4)]
+    expected = [np.tanh(x @ x.T) * 2.0 for x in xs]
+    errors = []
+
+    def work(i):
+        for _ in range(5):
+            got = f(xs[i])
+            if not np.allclose(got, expected[i], rtol=1e-12, atol=1e-12):
+                errors.append(i)
+
+    workers = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    assert errors == []
+    assert blas_threads() == before and threads._running == 0
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2"])
+def test_set_num_threads_rejects_bad_values(bad):
+    with pytest.raises(ValueError, match="positive int"):
+        fg.set_num_threads(bad)
+
+
+def test_thread_count_from_the_environment(monkeypatch):
+    monkeypatch.setenv("FUNCGRAD_NUM_THREADS", "3")
+    assert threads.default_num_threads() == 3
+    monkeypatch.setenv("FUNCGRAD_NUM_THREADS", "many")
+    with pytest.raises(ValueError, match="FUNCGRAD_NUM_THREADS must be a positive integer"):
+        threads.default_num_threads()
