@@ -6,15 +6,21 @@ Three workloads (float32, forward + backward + SGD update, one jitted step each)
   cnn    conv3x3(16,SAME)-lrelu-maxpool2-conv3x3(32,SAME)-lrelu-dense128-lrelu-dense10,
          1x28x28, batch 256, softmax cross-entropy
 Each step is timed as the median of many calls after warm-up; JAX and PyTorch run when
-importable (``pip install ".[bench]"``). Also reports funcgrad's first-call time (trace,
-compile and run) of each step.
+importable (``pip install ".[bench]"``), each in a process of its own: funcgrad tunes the
+OpenMP runtime it loads (see funcgrad/_kernels/__init__.py), and PyTorch would share it.
+Also reports funcgrad's first-call time (trace, compile and run) of each step.
 
 Run: python benchmarks/train_steps.py [--only moons,mlp,cnn] [--seconds 2]
 """
 
 import argparse
 import statistics
+import subprocess
+import sys
 import time
+
+if "--peer" in sys.argv:  # load the peer's own thread pools before funcgrad's
+    __import__(sys.argv[sys.argv.index("--peer") + 1])
 
 import numpy as np
 
@@ -214,17 +220,38 @@ def print_profile(params, x, y):
         print(f"         {fmt(seconds)}  {kind:8s} {what}")
 
 
+PEERS = {"jax": jax_step, "torch": torch_step}
+
+
+def peer_seconds(peer, name, budget):
+    """The peer's median step time, measured in a fresh process; None if not installed."""
+    run = subprocess.run(
+        [sys.executable, __file__, "--peer", peer, "--only", name, "--seconds", str(budget)],
+        capture_output=True,
+        text=True,
+    )
+    if run.returncode != 0:
+        if "ModuleNotFoundError" in run.stderr:
+            return None
+        raise RuntimeError(f"the {peer} benchmark failed:\n{run.stderr}")
+    return float(run.stdout.split()[-1])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="moons,mlp,cnn")
     parser.add_argument("--seconds", type=float, default=2.0, help="timing budget per entry")
     parser.add_argument("--profile", action="store_true", help="where funcgrad's time goes")
+    parser.add_argument("--peer", choices=sorted(PEERS), help=argparse.SUPPRESS)
     args = parser.parse_args()
     rng = np.random.default_rng(0)
-    print(f"backend: {fg.runtime.backend()}")
-    for name, (loss, params, x, y) in workloads(rng).items():
-        if name not in args.only.split(","):
-            continue
+    cases = {k: v for k, v in workloads(rng).items() if k in args.only.split(",")}
+    if args.peer:  # a child process: time one peer on one workload, print seconds
+        ((name, (_, params, x, y)),) = cases.items()
+        print(median_seconds(PEERS[args.peer](name, params, x, y), args.seconds))
+        return
+    print(f"backend: {fg.runtime.backend()}, {fg.get_num_threads()} threads")
+    for name, (loss, params, x, y) in cases.items():
         step = make_step(loss)
         start = time.perf_counter()
         step(params, x, y)
@@ -233,12 +260,10 @@ def main():
         print(f"{name:6s} funcgrad {fmt(ours)}   (first call {fmt(first)})")
         if args.profile:
             print_profile(params, x, y)
-        for peer, make in (("jax", jax_step), ("torch", torch_step)):
-            try:
-                theirs = median_seconds(make(name, params, x, y), args.seconds)
-            except ImportError:
-                continue
-            print(f"{'':6s} {peer:8s} {fmt(theirs)}   funcgrad/{peer} = {ours / theirs:5.2f}x")
+        for peer in PEERS:
+            theirs = peer_seconds(peer, name, args.seconds)
+            if theirs is not None:
+                print(f"{'':6s} {peer:8s} {fmt(theirs)}   funcgrad/{peer} = {ours / theirs:5.2f}x")
 
 
 if __name__ == "__main__":

@@ -50,9 +50,10 @@ def cnn_step(p, x):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_threaded_kernels_match_one_thread_and_the_reference(dtype, restore_threads):
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((301, 299)).astype(dtype)  # > 65536 elements: split by blocks
-    w = rng.standard_normal((299, 173)).astype(dtype)  # 15M multiply-adds: split by rows
-    stack = rng.standard_normal((24, 64, 48)).astype(dtype)  # batched: split by products
+    # Above the executor's thresholds (PARALLEL_MIN): 2.7e5 elements, 4.6e7 and 3.5e7 M*N*K.
+    x = rng.standard_normal((521, 509)).astype(dtype)  # split by blocks
+    w = rng.standard_normal((509, 173)).astype(dtype)  # x @ w: split by rows
+    stack = rng.standard_normal((48, 96, 80)).astype(dtype)  # batched: split by products
     params = {
         "w1": rng.standard_normal((8, 3, 3, 3)).astype(dtype),
         "b1": rng.standard_normal(8).astype(dtype),
@@ -85,27 +86,36 @@ def test_threaded_kernels_match_one_thread_and_the_reference(dtype, restore_thre
                     np.testing.assert_array_equal(a, b)
 
 
-def test_blas_gets_its_threads_back(restore_threads):
+@pytest.fixture
+def holds(monkeypatch):
+    """Counts the calls that held BLAS to one thread."""
+    calls = []
+    hold = threads.hold_blas
+    monkeypatch.setattr(threads, "hold_blas", lambda: (calls.append(1), hold())[1])
+    return calls
+
+
+def test_blas_gets_its_threads_back(restore_threads, holds):
     before = blas_threads()
-    x = np.random.default_rng(1).standard_normal((256, 512)).astype(np.float32)
+    x = np.random.default_rng(1).standard_normal((512, 512)).astype(np.float32)
     f = fg.jit(lambda x: fnp.sum(fnp.tanh(x @ x.T)))
     for n in (2, 1, 2):
         fg.set_num_threads(n)
         f(x)
         assert blas_threads() == before
-    assert threads._running == 0
+    assert len(holds) == 2 and threads._running == 0
 
 
-def test_concurrent_threaded_calls_restore_blas(restore_threads):
+def test_concurrent_threaded_calls_restore_blas(restore_threads, holds):
     fg.set_num_threads(2)
     before = blas_threads()
     f = fg.jit(lambda x: fnp.tanh(x @ x.T) * 2.0)
-    xs = [np.random.default_rng(i).standard_normal((300, 300)) for i in range(4)]
+    xs = [np.random.default_rng(i).standard_normal((520, 520)) for i in range(4)]
     expected = [np.tanh(x @ x.T) * 2.0 for x in xs]
     errors = []
 
     def work(i):
-        for _ in range(5):
+        for _ in range(3):
             got = f(xs[i])
             if not np.allclose(got, expected[i], rtol=1e-12, atol=1e-12):
                 errors.append(i)
@@ -115,7 +125,7 @@ def test_concurrent_threaded_calls_restore_blas(restore_threads):
         t.start()
     for t in workers:
         t.join()
-    assert errors == []
+    assert errors == [] and len(holds) == 12
     assert blas_threads() == before and threads._running == 0
 
 

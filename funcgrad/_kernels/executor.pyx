@@ -79,10 +79,12 @@ cdef enum:
     BLOCK = 1024
     MAXDIM = 8
 
-# Work below which an instruction stays on the calling thread: waking a thread costs a few
-# microseconds, a block of elementwise work about one.
-cdef int64_t FUSED_PAR_MIN = 65536  # elements
-cdef double GEMM_PAR_MIN = 2.0 ** 21  # M*N*K
+# Work below which an instruction stays on the calling thread. Waking a thread costs a few
+# microseconds on an idle machine but up to a scheduler time slice when another process
+# holds the core: splitting the mlp benchmark's GEMMs (1.3e7 M*N*K) and parameter updates
+# (1e5 elements) made its step 4x slower under load for a 3% gain when idle.
+cdef int64_t FUSED_PAR_MIN = 262144  # elements
+cdef double GEMM_PAR_MIN = 2.0 ** 25  # M*N*K
 
 
 cdef inline int threads_for(double work, double minimum, int64_t pieces) noexcept nogil:
