@@ -62,8 +62,19 @@ def test_threaded_kernels_match_one_thread_and_the_reference(dtype, restore_thre
     }
     images = rng.standard_normal((32, 3, 16, 16)).astype(dtype)
     tol = {np.float32: 1e-5, np.float64: 1e-12}[dtype]
+    nan_x = x.copy()
+    nan_x[7, 300] = np.nan
+    wide = rng.standard_normal((16, 40000)).astype(dtype)  # partial sums too big: one thread
     cases = [
         (lambda x: fnp.where(x > 0, fnp.tanh(x) * 2.0, x * 0.1), (x,), True),
+        (lambda x: [fnp.sum(fnp.tanh(x) * 2.0, axis=a) for a in (0, 1, None)], (x,), False),
+        (
+            lambda x: [f(x * x - 1.0, axis=a) for f in (fnp.max, fnp.min) for a in (0, 1)],
+            (x,),
+            False,
+        ),
+        (lambda x: [fnp.max(x * 2.0, axis=0), fnp.min(x + 1.0)], (nan_x,), False),
+        (lambda w: fnp.sum(fnp.exp(w * 0.1), axis=0), (wide,), False),
         (lambda x, w: fg.nn.relu(x @ w + 1.0), (x, w), False),
         (lambda s: s @ fnp.swapaxes(s, 1, 2), (stack,), False),
         (cnn_step, (params, images), False),

@@ -278,41 +278,84 @@ cdef void reduce_block(real* dst, const real* r, int kind, int ndim, const int64
             off = advance(ndim, shape, strides, idx, off)
 
 
+cdef inline double reduce_identity(int kind) noexcept nogil:
+    return 0 if kind == 0 else (-INFINITY if kind == 1 else INFINITY)
+
+
 cdef void run_fused(real* regs, int64_t regs_per_thread, const int64_t* ins,
                     const double* consts, char** bufs) noexcept nogil:
-    """A fused kernel; large ones without reductions are split among OpenMP threads by
-    contiguous runs of blocks, each thread with its own registers."""
-    cdef int ndim = <int>ins[0], d, k, nt, t
-    cdef int64_t total = 1, j, nblocks
+    """A fused kernel. Large ones are split among OpenMP threads by contiguous runs of blocks,
+    each thread with its own registers; reductions then accumulate into per-thread partial
+    results, combined in thread order (deterministic for a given number of threads)."""
+    cdef int ndim = <int>ins[0], d, k, nt, t, kind
+    cdef int64_t total = 1, j, nblocks, red_size = 0, size
     for d in range(ndim):
         total *= ins[1 + d]
     cdef const int64_t* p = ins + 1 + ndim
     p = p + 1 + p[0] * (2 + ndim)  # past the inputs
-    p = p + 1 + p[0] * 3  # past the outputs: the reductions, which start from their identity
-    cdef real init
-    cdef real* dst
-    for k in range(<int>p[0]):
-        dst = <real*>bufs[p[1 + k * (3 + ndim)]]
-        d = <int>p[2 + k * (3 + ndim)]
-        init = 0 if d == 0 else (-INFINITY if d == 1 else INFINITY)
-        for j in range(p[3 + k * (3 + ndim)]):
-            dst[j] = init
+    p = p + 1 + p[0] * 3  # past the outputs, to the reductions
+    cdef int n_red = <int>p[0]
+    cdef const int64_t* red = p + 1  # n_red * (buf, kind, size, strides...)
+    for k in range(n_red):
+        red_size += red[k * (3 + ndim) + 2]
     nblocks = (total + BLOCK - 1) // BLOCK
-    # Reductions accumulate into shared outputs: those kernels stay on one thread.
-    nt = threads_for(<double>total, FUSED_PAR_MIN, nblocks) if p[0] == 0 else 1
+    nt = threads_for(<double>total, FUSED_PAR_MIN, nblocks)
+    cdef real* partial = NULL
+    if nt > 1 and n_red > 0:
+        # Partial results must stay small next to the work (a sum over rows, not columns).
+        if red_size * nt * 16 <= total:
+            partial = <real*>malloc(red_size * nt * sizeof(real))
+        if partial == NULL:
+            nt = 1
+    cdef real* dst
+    cdef real acc, v
     if nt == 1:
-        run_fused_blocks(regs, ins, consts, bufs, 0, nblocks)
+        for k in range(n_red):
+            dst = <real*>bufs[red[k * (3 + ndim)]]
+            for j in range(red[k * (3 + ndim) + 2]):
+                dst[j] = <real>reduce_identity(<int>red[k * (3 + ndim) + 1])
+        run_fused_blocks(regs, ins, consts, bufs, 0, nblocks, NULL)
         return
     for t in prange(nt, num_threads=nt, schedule="static"):
+        if n_red > 0:
+            init_partials(partial + t * red_size, red, n_red, ndim)
         run_fused_blocks(regs + t * regs_per_thread, ins, consts, bufs, t * nblocks // nt,
-                         (t + 1) * nblocks // nt)
+                         (t + 1) * nblocks // nt, partial + t * red_size if n_red else NULL)
+    if n_red == 0:
+        return
+    size = 0
+    for k in range(n_red):
+        dst = <real*>bufs[red[k * (3 + ndim)]]
+        kind = <int>red[k * (3 + ndim) + 1]
+        for j in range(red[k * (3 + ndim) + 2]):
+            acc = partial[size + j]
+            for t in range(1, nt):
+                v = partial[t * red_size + size + j]
+                if kind == 0:
+                    acc = acc + v
+                elif (v > acc if kind == 1 else v < acc) or v != v:
+                    if acc == acc:  # a NaN, once there, stays
+                        acc = v
+            dst[j] = acc
+        size += red[k * (3 + ndim) + 2]
+    free(partial)
+
+
+cdef void init_partials(real* partial, const int64_t* red, int n_red, int ndim) noexcept nogil:
+    cdef int k
+    cdef int64_t j, size = 0
+    for k in range(n_red):
+        for j in range(red[k * (3 + ndim) + 2]):
+            partial[size + j] = <real>reduce_identity(<int>red[k * (3 + ndim) + 1])
+        size += red[k * (3 + ndim) + 2]
 
 
 cdef void run_fused_blocks(real* regs, const int64_t* ins, const double* consts, char** bufs,
-                           int64_t first, int64_t last) noexcept nogil:
+                           int64_t first, int64_t last, real* partial) noexcept nogil:
     """Blocks [first, last) of a fused kernel. ins: [ndim, shape..., n_in,
     (buf, is_bool, strides...)*, n_out, (buf, is_bool, reg)*, n_red, (buf, kind, size,
-    strides...)*, n_code, (op, dst, a, b, c)*]"""
+    strides...)*, n_code, (op, dst, a, b, c)*]. Reductions accumulate into their buffers, or,
+    if ``partial`` is given, into it (their results one after the other)."""
     cdef int ndim = <int>ins[0]
     cdef const int64_t* shape = ins + 1
     cdef int64_t total = 1
@@ -339,6 +382,7 @@ cdef void run_fused_blocks(real* regs, const int64_t* ins, const double* consts,
     cdef const int64_t* desc
     cdef uint8_t* q
     cdef real cv
+    cdef real* red_dst
     start = first * BLOCK
     while start < total and start < last * BLOCK:
         n = total - start
@@ -443,8 +487,13 @@ cdef void run_fused_blocks(real* regs, const int64_t* ins, const double* consts,
                     fg_select_d(r, a, b, c, n)
             elif op == V_REDUCE:  # reduction number dst of register a
                 desc = red_desc + code[5 * k + 1] * (3 + ndim)
-                reduce_block(<real*>bufs[desc[0]], a, <int>desc[1], ndim, shape, desc + 3,
-                             start, n)
+                if partial == NULL:
+                    red_dst = <real*>bufs[desc[0]]
+                else:
+                    red_dst = partial
+                    for j in range(code[5 * k + 1]):  # past the results before this one
+                        red_dst += red_desc[j * (3 + ndim) + 2]
+                reduce_block(red_dst, a, <int>desc[1], ndim, shape, desc + 3, start, n)
         for k in range(n_out):
             desc = out_desc + 3 * k
             r = regs + desc[2] * BLOCK
