@@ -251,6 +251,29 @@ def test_softmax_rows_reduce_while_they_compute(dtype):
         assert_same(*run_both(fg.grad(lambda x: fnp.sum(f(x) ** 2)), x), dtype)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gemm_epilogues(dtype):
+    rng = np.random.default_rng(4)
+    x, w = rng.standard_normal((37, 29)).astype(dtype), rng.standard_normal((29, 23)).astype(dtype)
+    b = rng.standard_normal(23).astype(dtype)
+    fused = [  # a kernel over exactly the GEMM's output runs as its epilogue
+        lambda x, w, b: fg.nn.leaky_relu(x @ w + b),
+        lambda x, w, b: fg.nn.relu(fnp.transpose(x) @ fnp.tanh(x @ w)),  # a transposed A
+        lambda x, w, b: fnp.tanh(x @ fnp.transpose(fnp.transpose(w) * 2.0)) > b,  # bool out
+        lambda x, w, b: (x @ w, (x @ w) * b),  # the GEMM's result is an output too
+        lambda x, w, b: fnp.tanh(fnp.stack([x, x]) @ w),  # leading axes merged into M
+    ]
+    apart = [  # a reduction, or a batched GEMM: the kernel runs after the GEMM
+        lambda x, w, b: fnp.sum(fnp.tanh(x @ w), axis=0),
+        lambda x, w, b: fnp.tanh(fnp.stack([x, x]) @ fnp.stack([w, w * 2.0])),
+    ]
+    for funs, joined in ((fused, True), (apart, False)):
+        for f in funs:
+            program = CompiledProgram(fg.make_graph(f)(x, w, b))
+            assert ("gemm_epilogue" in str(program)) == joined, str(program)
+            assert_same(*run_both(f, x, w, b), dtype)
+
+
 def test_folded_transpose_waits_for_its_producer():
     # Regression: the GEMM once ran before the fused kernel computing its transposed operand.
     a = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 0.0], [1.0, 0.0]])
@@ -278,7 +301,8 @@ def test_fused_kernels_overwrite_dying_temporaries_in_place():
     x, w = rng.standard_normal((8, 6)), rng.standard_normal((6, 6))
     f = lambda x, w: fnp.tanh(x @ w + 1.0) @ w
     program = CompiledProgram(fg.make_graph(f)(x, w))
-    assert "t0 = fused t0 " in str(program)  # the activation replaces the GEMM's result
+    # The activation, the GEMM's epilogue, replaces the GEMM's result in its buffer.
+    assert "t0, t0 = gemm_epilogue in0, in1, t0 " in str(program)
     assert len(program._temps) == 1
     assert_same(*run_both(f, x, w), np.float64)
 
@@ -368,9 +392,9 @@ def test_profile_reports_every_instruction():
     graph = fg.make_graph(lambda x, w: fnp.tanh(x @ w) * 2.0)(x, w)
     program = CompiledProgram(graph)
     rows = program.profile(graph.consts, [x, w], repeats=3)
-    assert sorted(kind for _, kind, _ in rows) == ["fused", "gemm"]
+    assert [kind for _, kind, _ in rows] == ["gemm_epilogue"]
     assert all(seconds >= 0 for seconds, _, _ in rows) and sum(r[0] for r in rows) > 0
-    assert any("m=64 n=16 k=32" in what for _, _, what in rows)
+    assert any("m=64 n=16 k=32, then [tanh mul]" in what for _, _, what in rows)
 
 
 def test_layouts_the_executor_cannot_walk_fall_back_to_the_reference():

@@ -37,6 +37,10 @@ def reference(fun, *args):
     return ReferenceProgram(graph)(graph.consts, list(args))
 
 
+def relu_layer(x, w):
+    return fg.nn.relu(x @ w + 1.0)
+
+
 def cnn_step(p, x):
     def loss(p):
         h = fg.nn.leaky_relu(fg.nn.conv2d(x, p["w1"], p["b1"], padding="SAME"))
@@ -75,7 +79,7 @@ def test_threaded_kernels_match_one_thread_and_the_reference(dtype, restore_thre
         ),
         (lambda x: [fnp.max(x * 2.0, axis=0), fnp.min(x + 1.0)], (nan_x,), False),
         (lambda w: fnp.sum(fnp.exp(w * 0.1), axis=0), (wide,), False),
-        (lambda x, w: fg.nn.relu(x @ w + 1.0), (x, w), False),
+        (relu_layer, (x, w), False),
         (lambda s: s @ fnp.swapaxes(s, 1, 2), (stack,), False),
         (cnn_step, (params, images), False),
     ]
@@ -87,6 +91,8 @@ def test_threaded_kernels_match_one_thread_and_the_reference(dtype, restore_thre
         for n in (1, 2, 3):
             program, got = run(flat_fun, *flat, n_threads=n)
             assert program._threaded
+            if fun is relu_layer:  # each thread applies the epilogue to its rows of the GEMM
+                assert "gemm_epilogue" in str(program)
             for e, g in zip(expected, got):
                 scale = float(np.max(np.abs(e), initial=1.0))
                 np.testing.assert_allclose(g, e, rtol=tol, atol=tol * scale)

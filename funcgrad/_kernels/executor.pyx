@@ -42,6 +42,7 @@ cdef enum:
     OP_GATHER = 7
     OP_SCATTER_ADD = 8
     OP_CONV = 9
+    OP_GEMM_EPILOGUE = 10
 
 
 cdef enum:
@@ -314,13 +315,14 @@ cdef void run_fused(real* regs, int64_t regs_per_thread, const int64_t* ins,
             dst = <real*>bufs[red[k * (3 + ndim)]]
             for j in range(red[k * (3 + ndim) + 2]):
                 dst[j] = <real>reduce_identity(<int>red[k * (3 + ndim) + 1])
-        run_fused_blocks(regs, ins, consts, bufs, 0, nblocks, NULL)
+        run_fused_range(regs, ins, consts, bufs, 0, total, NULL)
         return
     for t in prange(nt, num_threads=nt, schedule="static"):
         if n_red > 0:
             init_partials(partial + t * red_size, red, n_red, ndim)
-        run_fused_blocks(regs + t * regs_per_thread, ins, consts, bufs, t * nblocks // nt,
-                         (t + 1) * nblocks // nt, partial + t * red_size if n_red else NULL)
+        run_fused_range(regs + t * regs_per_thread, ins, consts, bufs,
+                        t * nblocks // nt * BLOCK, (t + 1) * nblocks // nt * BLOCK,
+                        partial + t * red_size if n_red else NULL)
     if n_red == 0:
         return
     size = 0
@@ -350,9 +352,9 @@ cdef void init_partials(real* partial, const int64_t* red, int n_red, int ndim) 
         size += red[k * (3 + ndim) + 2]
 
 
-cdef void run_fused_blocks(real* regs, const int64_t* ins, const double* consts, char** bufs,
-                           int64_t first, int64_t last, real* partial) noexcept nogil:
-    """Blocks [first, last) of a fused kernel. ins: [ndim, shape..., n_in,
+cdef void run_fused_range(real* regs, const int64_t* ins, const double* consts, char** bufs,
+                          int64_t lo, int64_t hi, real* partial) noexcept nogil:
+    """Elements [lo, hi) (flat positions of the shape), block by block, of a fused kernel. ins: [ndim, shape..., n_in,
     (buf, is_bool, strides...)*, n_out, (buf, is_bool, reg)*, n_red, (buf, kind, size,
     strides...)*, n_code, (op, dst, a, b, c)*]. Reductions accumulate into their buffers, or,
     if ``partial`` is given, into it (their results one after the other)."""
@@ -383,9 +385,11 @@ cdef void run_fused_blocks(real* regs, const int64_t* ins, const double* consts,
     cdef uint8_t* q
     cdef real cv
     cdef real* red_dst
-    start = first * BLOCK
-    while start < total and start < last * BLOCK:
-        n = total - start
+    if hi > total:
+        hi = total
+    start = lo
+    while start < hi:
+        n = hi - start
         if n > BLOCK:
             n = BLOCK
         for k in range(n_code):
@@ -398,7 +402,7 @@ cdef void run_fused_blocks(real* regs, const int64_t* ins, const double* consts,
                 desc = in_desc + code[5 * k + 2] * (2 + ndim)
                 load_block(r, bufs[desc[0]], <int>desc[1], ndim, shape, desc + 2, start, n)
             elif op == V_CONST:  # constant registers are filled once, on the first block
-                if start == first * BLOCK:
+                if start == lo:
                     cv = <real>consts[code[5 * k + 2]]
                     for j in range(BLOCK):
                         r[j] = cv
@@ -557,6 +561,34 @@ cdef void run_gemm(const int64_t* ins, char** bufs, int is_double) noexcept nogi
         return
     for t in prange(nt, num_threads=nt, schedule="static"):
         gemm_rows(ins, bufs, is_double, 0, t * m // nt, (t + 1) * m // nt)
+
+
+cdef void run_gemm_epilogue(const int64_t* ins, char** bufs, double* regs,
+                            int64_t regs_per_thread, const double* consts) noexcept nogil:
+    """ins: a GEMM's fields (as run_gemm, 13 values: the last is is_double), then a fused
+    kernel's (is_double, then as run_fused) over the GEMM's M*N output elements. Split among
+    threads, each thread runs the kernel on its own rows right after computing them, while
+    they are in its cache; on one thread, the GEMM and then the kernel."""
+    cdef int64_t m = ins[5], n = ins[6], k = ins[7], t
+    cdef const int64_t* fused = ins + 13
+    cdef int is_double = <int>ins[12], nt = 1
+    if ins[8] == 1 and k > 0:
+        nt = threads_for(<double>m * n * k, GEMM_PAR_MIN, m // 16)
+    if nt == 1:
+        run_gemm(ins, bufs, is_double)
+        if fused[0]:
+            run_fused(regs, regs_per_thread, fused + 1, consts, bufs)
+        else:
+            run_fused(<float*>regs, regs_per_thread, fused + 1, consts, bufs)
+        return
+    for t in prange(nt, num_threads=nt, schedule="static"):
+        gemm_rows(ins, bufs, is_double, 0, t * m // nt, (t + 1) * m // nt)
+        if fused[0]:
+            run_fused_range(regs + t * regs_per_thread, fused + 1, consts, bufs,
+                            t * m // nt * n, (t + 1) * m // nt * n, NULL)
+        else:
+            run_fused_range(<float*>regs + t * regs_per_thread, fused + 1, consts, bufs,
+                            t * m // nt * n, (t + 1) * m // nt * n, NULL)
 
 
 # ---------------------------------------------------------------- reductions
@@ -893,6 +925,8 @@ cdef class Executor:
                             status = run_scatter_add(<float*>bufs[ins[1]], <float*>bufs[ins[2]], ins, bufs)
                     elif op == OP_CONV:
                         status = run_conv(ins, bufs)
+                    elif op == OP_GEMM_EPILOGUE:
+                        run_gemm_epilogue(ins, bufs, regs, self.n_regs * BLOCK, consts)
                     elif op == OP_PYTHON:
                         break
                     if times != NULL:
@@ -915,7 +949,7 @@ cdef class Executor:
 # The numbering above, for the compiler (one source of truth).
 OPCODES = {"gemm": OP_GEMM, "fused": OP_FUSED, "reduce": OP_REDUCE, "copy": OP_COPY,
            "fill": OP_FILL, "python": OP_PYTHON, "gather": OP_GATHER,
-           "scatter_add": OP_SCATTER_ADD, "conv": OP_CONV}
+           "scatter_add": OP_SCATTER_ADD, "conv": OP_CONV, "gemm_epilogue": OP_GEMM_EPILOGUE}
 CONV_KERNELS = {
     "conv2d": 0, "conv2d_input_grad": 1, "conv2d_filter_grad": 2, "max_pool2d": 3,
     "max_pool2d_select": 4, "max_pool2d_scatter": 5, "avg_pool2d": 6,

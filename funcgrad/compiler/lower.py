@@ -91,6 +91,7 @@ class CompiledProgram:
             self._new_storage(v)
         self._steps = []  # (kind, payload) in execution order, before encoding
         self._lower(graph)
+        self._steps = self._gemm_epilogues(self._steps)
         self._plan_memory(graph)
         self._encode()
         self._plan_results()
@@ -203,6 +204,24 @@ class CompiledProgram:
         batch = math.prod(out.shape[:-2])
         args = [a, b, self._out(out), ta, tb, m, n, k, batch, m * k, k * n, m * n]
         self._steps.append(("gemm", (args, out.dtype == np.float64)))
+
+    def _gemm_epilogues(self, steps):
+        """A fused kernel right after the GEMM it reads, over exactly the GEMM's output, joins
+        it as its epilogue: each thread then runs the kernel on the rows it just computed
+        (bias + activation while they are in its cache)."""
+        out = []
+        for step in steps:
+            kind, p = step
+            if out and kind == "fused" and not p[5] and out[-1][0] == "gemm":
+                args = out[-1][1][0]
+                m, n, batch = args[5], args[6], args[8]
+                c = args[2]  # the GEMM's result storage
+                reads_c = any(self._storage[a] == c and list(a.shape) == p[1] for a, _ in p[2])
+                if batch == 1 and math.prod(p[1]) == m * n and reads_c:
+                    out[-1] = ("gemm_epilogue", (out[-1][1], p))
+                    continue
+            out.append(step)
+        return out
 
     def _lower_reduce(self, e):
         (x,), out = e.inputs, e.outputs[0]
@@ -480,6 +499,8 @@ class CompiledProgram:
         """{storage written: storages it may overwrite}: for a fused kernel, the inputs it
         reads with its own layout, shape and item size."""
         kind, p = step
+        if kind == "gemm_epilogue":
+            return self._in_place(("fused", p[1]))
         if kind != "fused":
             return {}
         shape, in_desc, outs = p[1], p[2], p[3]
@@ -495,6 +516,8 @@ class CompiledProgram:
 
     def _reads(self, step):
         kind, p = step
+        if kind == "gemm_epilogue":
+            return self._reads(("gemm", p[0])) + self._reads(("fused", p[1]))
         if kind == "gemm":
             return [self._storage[p[0][0]], self._storage[p[0][1]]]
         if kind == "reduce":
@@ -513,6 +536,8 @@ class CompiledProgram:
 
     def _writes(self, step):
         kind, p = step
+        if kind == "gemm_epilogue":
+            return self._writes(("gemm", p[0])) + self._writes(("fused", p[1]))
         return {
             "gemm": lambda: [p[0][2]],
             "reduce": lambda: [p[2]],
@@ -529,76 +554,8 @@ class CompiledProgram:
 
     def _encode(self):
         code, consts, callbacks = [], [], []
-        buf = lambda s: self._buffer_of[s]  # noqa: E731
-        sbuf = lambda v: buf(self._storage[v])  # noqa: E731
         for kind, p in self._steps:
-            if kind == "gemm":
-                args, is_double = p
-                a, b, c = args[:3]
-                body = [sbuf(a), sbuf(b), buf(c)] + [int(x) for x in args[3:]] + [int(is_double)]
-            elif kind == "reduce":
-                k, x, dst, size, shape, strides, is_double = p
-                body = [int(is_double), k, sbuf(x), buf(dst), size, len(shape)] + shape + strides
-            elif kind == "copy":
-                itemsize, src, soff, dst, doff, shape, s, d = p
-                body = [itemsize, sbuf(src), soff, buf(dst), doff, len(shape)] + shape + s + d
-            elif kind == "fill":
-                out, dst, value = p
-                consts.append(value)
-                body = [
-                    int(out.dtype == np.float64),
-                    buf(dst),
-                    int(np.prod(out.shape, dtype=np.int64)),
-                    len(consts) - 1,
-                ]
-            elif kind == "fused":
-                dtype, shape, in_desc, outs, vm, reductions = p
-                walked = [s for _, s in in_desc] + [s for _, _, _, s in reductions]
-                shape, strides = (
-                    _collapse(shape, *[s or [0] * len(shape) for s in walked])
-                    if walked
-                    else ([math.prod(shape)], [])
-                )
-                body = [int(dtype == np.float64), len(shape)] + shape + [len(in_desc)]
-                for (a, _), s in zip(in_desc, strides):
-                    body += [sbuf(a), int(a.dtype == np.bool_)] + s
-                body += [len(outs)]
-                for v, s, r in outs:
-                    body += [buf(s), int(v.dtype == np.bool_), r]
-                body += [len(reductions)]
-                for (v, s, how, _), st in zip(reductions, strides[len(in_desc) :]):
-                    body += [buf(s), _REDUCE_KINDS[how], math.prod(v.shape)] + st
-                body += [len(vm)]
-                for op, dst, x, y, z in vm:
-                    if op == "const":
-                        consts.append(x)
-                        x = len(consts) - 1
-                    body += [VM_OPCODES[op], dst, x, y, z]
-            elif kind in ("gather", "scatter_add"):
-                x, dst, n, row, descs, out = p
-                flat = [v for i, is32, size, stride in descs for v in (sbuf(i), is32, size, stride)]
-                if kind == "gather":
-                    body = [out.dtype.itemsize, sbuf(x), buf(dst), n, row, len(descs)] + flat
-                else:
-                    total = math.prod(out.shape)
-                    body = [
-                        int(out.dtype == np.float64),
-                        sbuf(x),
-                        buf(dst),
-                        n,
-                        row,
-                        len(descs),
-                        total,
-                    ]
-                    body += flat
-            elif kind == "conv":
-                kernel, geom, a, b, dst, scratch, ws, out = p
-                body = [kernel, int(out.dtype == np.float64), *geom, sbuf(a), sbuf(b), buf(dst)]
-                body += [buf(scratch), ws]
-            elif kind == "python":
-                e, dst = p
-                callbacks.append(self._callback(e, buf(dst)))
-                body = [len(callbacks) - 1]
+            body = self._body(kind, p, consts, callbacks)
             code += [len(body) + 2, OPCODES[kind]] + body
         self._executor = Executor(
             np.asarray(code, np.int64),
@@ -606,6 +563,83 @@ class CompiledProgram:
             callbacks,
             self._n_regs,
         )
+
+    def _body(self, kind, p, consts, callbacks):
+        """The operands of one instruction, as the executor reads them."""
+        buf = lambda s: self._buffer_of[s]  # noqa: E731
+        sbuf = lambda v: buf(self._storage[v])  # noqa: E731
+        if kind == "gemm_epilogue":
+            return self._body("gemm", p[0], consts, callbacks) + self._body(
+                "fused", p[1], consts, callbacks
+            )
+        if kind == "gemm":
+            args, is_double = p
+            a, b, c = args[:3]
+            body = [sbuf(a), sbuf(b), buf(c)] + [int(x) for x in args[3:]] + [int(is_double)]
+        elif kind == "reduce":
+            k, x, dst, size, shape, strides, is_double = p
+            body = [int(is_double), k, sbuf(x), buf(dst), size, len(shape)] + shape + strides
+        elif kind == "copy":
+            itemsize, src, soff, dst, doff, shape, s, d = p
+            body = [itemsize, sbuf(src), soff, buf(dst), doff, len(shape)] + shape + s + d
+        elif kind == "fill":
+            out, dst, value = p
+            consts.append(value)
+            body = [
+                int(out.dtype == np.float64),
+                buf(dst),
+                int(np.prod(out.shape, dtype=np.int64)),
+                len(consts) - 1,
+            ]
+        elif kind == "fused":
+            dtype, shape, in_desc, outs, vm, reductions = p
+            walked = [s for _, s in in_desc] + [s for _, _, _, s in reductions]
+            shape, strides = (
+                _collapse(shape, *[s or [0] * len(shape) for s in walked])
+                if walked
+                else ([math.prod(shape)], [])
+            )
+            body = [int(dtype == np.float64), len(shape)] + shape + [len(in_desc)]
+            for (a, _), s in zip(in_desc, strides):
+                body += [sbuf(a), int(a.dtype == np.bool_)] + s
+            body += [len(outs)]
+            for v, s, r in outs:
+                body += [buf(s), int(v.dtype == np.bool_), r]
+            body += [len(reductions)]
+            for (v, s, how, _), st in zip(reductions, strides[len(in_desc) :]):
+                body += [buf(s), _REDUCE_KINDS[how], math.prod(v.shape)] + st
+            body += [len(vm)]
+            for op, dst, x, y, z in vm:
+                if op == "const":
+                    consts.append(x)
+                    x = len(consts) - 1
+                body += [VM_OPCODES[op], dst, x, y, z]
+        elif kind in ("gather", "scatter_add"):
+            x, dst, n, row, descs, out = p
+            flat = [v for i, is32, size, stride in descs for v in (sbuf(i), is32, size, stride)]
+            if kind == "gather":
+                body = [out.dtype.itemsize, sbuf(x), buf(dst), n, row, len(descs)] + flat
+            else:
+                total = math.prod(out.shape)
+                body = [
+                    int(out.dtype == np.float64),
+                    sbuf(x),
+                    buf(dst),
+                    n,
+                    row,
+                    len(descs),
+                    total,
+                ]
+                body += flat
+        elif kind == "conv":
+            kernel, geom, a, b, dst, scratch, ws, out = p
+            body = [kernel, int(out.dtype == np.float64), *geom, sbuf(a), sbuf(b), buf(dst)]
+            body += [buf(scratch), ws]
+        elif kind == "python":
+            e, dst = p
+            callbacks.append(self._callback(e, buf(dst)))
+            body = [len(callbacks) - 1]
+        return body
 
     def _callback(self, e, dst_buf):
         """Run one equation with its NumPy reference implementation inside the executor."""
@@ -633,6 +667,8 @@ class CompiledProgram:
     def _may_use_threads(step):
         """Whether the executor may split this step among threads (and call BLAS from them)."""
         kind, p = step
+        if kind == "gemm_epilogue":
+            kind, p = "gemm", p[0]
         if kind == "gemm":
             return math.prod(p[0][5:9]) >= PARALLEL_MIN["gemm"]
         if kind == "fused":
@@ -687,9 +723,9 @@ class CompiledProgram:
         >>> import funcgrad as fg, funcgrad.numpy as fnp, numpy as np
         >>> g = fg.make_graph(lambda x, w: fnp.tanh(x @ w) * 2.0)(np.ones((4, 3)), np.ones((3, 2)))
         >>> print(CompiledProgram(g))  # doctest: +NORMALIZE_WHITESPACE
-        program: 2 inputs, 1 outputs, 2 instructions, 1 temporaries (64 bytes)
-          t0 = gemm in0, in1            NN m=4 n=2 k=3
-          out0 = fused t0               [tanh mul] over [4, 2] float64
+        program: 2 inputs, 1 outputs, 1 instructions, 1 temporaries (64 bytes)
+          t0, out0 = gemm_epilogue in0, in1, t0
+                                        NN m=4 n=2 k=3, then [tanh mul] over [4, 2] float64
         """
         n_in, n_out = self.n_inputs, len(self._out_storages)
 
@@ -714,14 +750,7 @@ class CompiledProgram:
                 reads = ", ".join(dict.fromkeys([var(p[2]), var(p[3])]))
                 writes = name(p[4])
             what = _describe(kind, p)
-            if kind == "fused":
-                ops = " ".join(
-                    f"reduce_{p[5][dst][2]}" if op == "reduce" else op
-                    for op, dst, *_ in p[4]
-                    if op not in ("load", "const")
-                )
-                what = f"[{ops}] over {list(p[1])} {np.dtype(p[0]).name}"
-            elif kind == "python":
+            if kind == "python":
                 what += " (NumPy reference)"
             lines.append(f"  {writes} = {kind} {reads}".ljust(32) + f"  {what}")
         return "\n".join(lines)
@@ -746,8 +775,15 @@ class CompiledProgram:
 
 def _describe(kind, p):
     """One line about a lowered step, for profiles."""
+    if kind == "gemm_epilogue":
+        return f"{_describe('gemm', p[0])}, then {_describe('fused', p[1])}"
     if kind == "fused":
-        return f"{len(p[4])} ops over {p[1]} {np.dtype(p[0]).name}"
+        ops = " ".join(
+            f"reduce_{p[5][dst][2]}" if op == "reduce" else op
+            for op, dst, *_ in p[4]
+            if op not in ("load", "const")
+        )
+        return f"[{ops}] over {list(p[1])} {np.dtype(p[0]).name}"
     if kind == "gemm":
         args = p[0]
         flags = ("T" if args[3] else "N") + ("T" if args[4] else "N")
