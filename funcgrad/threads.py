@@ -16,6 +16,7 @@ when the program returns.
 >>> fg.set_num_threads(n)
 """
 
+import numbers
 import os
 import threading
 
@@ -34,9 +35,9 @@ def _kernels():
 def set_num_threads(n):
     """Use ``n`` threads in funcgrad's compiled kernels (1: everything on the calling
     thread, and BLAS keeps its own threads)."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
         raise ValueError(f"set_num_threads: expected a positive int, got {n!r}")
-    _kernels().set_num_threads(n)
+    _kernels().set_num_threads(int(n))
 
 
 def get_num_threads():

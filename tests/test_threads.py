@@ -146,6 +146,27 @@ def test_concurrent_threaded_calls_restore_blas(restore_threads, holds):
     assert blas_threads() == before and threads._running == 0
 
 
+def test_a_program_follows_thread_count_changes(restore_threads):
+    # Registers and workspaces are sized when a program is built or run; changing the count
+    # in between must neither break nor change its results.
+    rng = np.random.default_rng(5)
+    x, w = rng.standard_normal((521, 509)), rng.standard_normal((509, 173))
+    images, kernel = rng.standard_normal((32, 3, 16, 16)), rng.standard_normal((8, 3, 3, 3))
+
+    def f(x, w, images, kernel):
+        conv = fg.grad(lambda k: fnp.sum(fg.nn.conv2d(images, k, padding=1) ** 2))(kernel)
+        return relu_layer(x, w), fnp.sum(fnp.tanh(x), axis=0), conv
+
+    fg.set_num_threads(1)
+    step = fg.jit(f)
+    expected = step(x, w, images, kernel)
+    for n in (3, 2, 1, 4):
+        fg.set_num_threads(n)
+        for got, e in zip(step(x, w, images, kernel), expected):
+            np.testing.assert_allclose(got, e, rtol=1e-12, atol=1e-12)
+    assert step.cache_info().misses == 1
+
+
 @pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2"])
 def test_set_num_threads_rejects_bad_values(bad):
     with pytest.raises(ValueError, match="positive int"):

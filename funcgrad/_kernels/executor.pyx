@@ -88,9 +88,10 @@ cdef int64_t FUSED_PAR_MIN = 262144  # elements
 cdef double GEMM_PAR_MIN = 2.0 ** 25  # M*N*K
 
 
-cdef inline int threads_for(double work, double minimum, int64_t pieces) noexcept nogil:
-    """OpenMP threads worth using for ``work`` split into at most ``pieces`` parts."""
-    cdef int t = num_threads()
+cdef inline int threads_for(double work, double minimum, int64_t pieces,
+                            int t) noexcept nogil:
+    """OpenMP threads, at most t, worth using for ``work`` split into at most ``pieces`` parts.
+    (t is the count a run allocated registers for: the setting may change meanwhile.)"""
     if t <= 1 or work < minimum or pieces < 2:
         return 1
     return <int>pieces if pieces < t else t
@@ -283,7 +284,7 @@ cdef inline double reduce_identity(int kind) noexcept nogil:
     return 0 if kind == 0 else (-INFINITY if kind == 1 else INFINITY)
 
 
-cdef void run_fused(real* regs, int64_t regs_per_thread, const int64_t* ins,
+cdef void run_fused(real* regs, int64_t regs_per_thread, int max_threads, const int64_t* ins,
                     const double* consts, char** bufs) noexcept nogil:
     """A fused kernel. Large ones are split among OpenMP threads by contiguous runs of blocks,
     each thread with its own registers; reductions then accumulate into per-thread partial
@@ -300,7 +301,7 @@ cdef void run_fused(real* regs, int64_t regs_per_thread, const int64_t* ins,
     for k in range(n_red):
         red_size += red[k * (3 + ndim) + 2]
     nblocks = (total + BLOCK - 1) // BLOCK
-    nt = threads_for(<double>total, FUSED_PAR_MIN, nblocks)
+    nt = threads_for(<double>total, FUSED_PAR_MIN, nblocks, max_threads)
     cdef real* partial = NULL
     if nt > 1 and n_red > 0:
         # Partial results must stay small next to the work (a sum over rows, not columns).
@@ -534,7 +535,8 @@ cdef void gemm_rows(const int64_t* ins, char** bufs, int is_double, int64_t i,
               <float*>bufs[ins[0]] + a_off, &lda, &fbeta, <float*>bufs[ins[2]] + c_off, &n)
 
 
-cdef void run_gemm(const int64_t* ins, char** bufs, int is_double) noexcept nogil:
+cdef void run_gemm(const int64_t* ins, char** bufs, int is_double,
+                   int max_threads) noexcept nogil:
     """ins: [a, b, c, trans_a, trans_b, M, N, K, batch, stride_a, stride_b, stride_c] for
     row-major C = op(A) @ op(B); BLAS is column-major, so it computes C^T = op(B)^T op(A)^T.
 
@@ -551,11 +553,11 @@ cdef void run_gemm(const int64_t* ins, char** bufs, int is_double) noexcept nogi
         return
     cdef double work = <double>batch * m * n * k
     if batch > 1:
-        nt = threads_for(work, GEMM_PAR_MIN, batch)
+        nt = threads_for(work, GEMM_PAR_MIN, batch, max_threads)
         for i in prange(batch, num_threads=nt, schedule="static"):
             gemm_rows(ins, bufs, is_double, i, 0, m)
         return
-    nt = threads_for(work, GEMM_PAR_MIN, m // 16)  # pieces of at least 16 rows
+    nt = threads_for(work, GEMM_PAR_MIN, m // 16, max_threads)  # pieces of >= 16 rows
     if nt == 1:
         gemm_rows(ins, bufs, is_double, 0, 0, m)
         return
@@ -564,7 +566,8 @@ cdef void run_gemm(const int64_t* ins, char** bufs, int is_double) noexcept nogi
 
 
 cdef void run_gemm_epilogue(const int64_t* ins, char** bufs, double* regs,
-                            int64_t regs_per_thread, const double* consts) noexcept nogil:
+                            int64_t regs_per_thread, int max_threads,
+                            const double* consts) noexcept nogil:
     """ins: a GEMM's fields (as run_gemm, 13 values: the last is is_double), then a fused
     kernel's (is_double, then as run_fused) over the GEMM's M*N output elements. Split among
     threads, each thread runs the kernel on its own rows right after computing them, while
@@ -573,13 +576,13 @@ cdef void run_gemm_epilogue(const int64_t* ins, char** bufs, double* regs,
     cdef const int64_t* fused = ins + 13
     cdef int is_double = <int>ins[12], nt = 1
     if ins[8] == 1 and k > 0:
-        nt = threads_for(<double>m * n * k, GEMM_PAR_MIN, m // 16)
+        nt = threads_for(<double>m * n * k, GEMM_PAR_MIN, m // 16, max_threads)
     if nt == 1:
-        run_gemm(ins, bufs, is_double)
+        run_gemm(ins, bufs, is_double, max_threads)
         if fused[0]:
-            run_fused(regs, regs_per_thread, fused + 1, consts, bufs)
+            run_fused(regs, regs_per_thread, max_threads, fused + 1, consts, bufs)
         else:
-            run_fused(<float*>regs, regs_per_thread, fused + 1, consts, bufs)
+            run_fused(<float*>regs, regs_per_thread, max_threads, fused + 1, consts, bufs)
         return
     for t in prange(nt, num_threads=nt, schedule="static"):
         gemm_rows(ins, bufs, is_double, 0, t * m // nt, (t + 1) * m // nt)
@@ -864,7 +867,7 @@ cdef class Executor:
         float64 per instruction), add each instruction's wall time in seconds to it."""
         cdef Py_ssize_t nbuf = len(arrays), i
         cdef char** bufs = <char**>malloc(nbuf * sizeof(char*))
-        cdef int nt = num_threads()
+        cdef int nt = num_threads()  # fixed for this run: registers are allocated for it
         cdef double* regs = <double*>malloc(self.n_regs * BLOCK * sizeof(double) * (nt if nt > 1 else 1))
         if bufs == NULL or regs == NULL:
             free(bufs)
@@ -878,12 +881,12 @@ cdef class Executor:
         if profile is not None and profile.shape[0] > 0:
             times = &profile[0]
         try:
-            self._loop(bufs, regs, arrays, times)
+            self._loop(bufs, regs, nt if nt > 1 else 1, arrays, times)
         finally:
             free(bufs)
             free(regs)
 
-    cdef _loop(self, char** bufs, double* regs, list arrays, double* times):
+    cdef _loop(self, char** bufs, double* regs, int nt, list arrays, double* times):
         cdef const int64_t* code = <const int64_t*>&self.code[0]
         cdef const double* consts = &self.consts[0] if self.consts.shape[0] else NULL
         cdef int64_t pc = 0, end = self.code.shape[0]
@@ -901,12 +904,14 @@ cdef class Executor:
                     op = code[pc + 1]
                     ins = code + pc + 2
                     if op == OP_GEMM:
-                        run_gemm(ins, bufs, <int>ins[12])
+                        run_gemm(ins, bufs, <int>ins[12], nt)
                     elif op == OP_FUSED:
                         if ins[0]:
-                            run_fused(<double*>regs, self.n_regs * BLOCK, ins + 1, consts, bufs)
+                            run_fused(<double*>regs, self.n_regs * BLOCK, nt, ins + 1, consts,
+                                      bufs)
                         else:
-                            run_fused(<float*>regs, self.n_regs * BLOCK, ins + 1, consts, bufs)
+                            run_fused(<float*>regs, self.n_regs * BLOCK, nt, ins + 1, consts,
+                                      bufs)
                     elif op == OP_REDUCE:
                         if ins[0]:
                             run_reduce(<double*>bufs[ins[2]], <double*>bufs[ins[3]], ins + 1)
@@ -926,7 +931,7 @@ cdef class Executor:
                     elif op == OP_CONV:
                         status = run_conv(ins, bufs)
                     elif op == OP_GEMM_EPILOGUE:
-                        run_gemm_epilogue(ins, bufs, regs, self.n_regs * BLOCK, consts)
+                        run_gemm_epilogue(ins, bufs, regs, self.n_regs * BLOCK, nt, consts)
                     elif op == OP_PYTHON:
                         break
                     if times != NULL:
