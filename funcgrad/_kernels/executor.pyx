@@ -618,61 +618,14 @@ cdef inline real row_sum(const real* x, int64_t n) noexcept nogil:
 cdef void run_reduce(const real* src, real* dst, const int64_t* ins) noexcept nogil:
     """ins: [kind(0 sum, 1 max, 2 min), src, dst, out_size, ndim, shape..., out_strides...]
     Walks the input in order; out_strides are 0 along reduced dimensions."""
-    cdef int kind = <int>ins[0]
-    cdef int64_t out_size = ins[3]
-    cdef int ndim = <int>ins[4]
-    cdef const int64_t* shape = ins + 5
-    cdef const int64_t* ostr = ins + 5 + ndim
-    cdef int64_t idx[MAXDIM]
-    cdef int64_t total = 1, i = 0, j, seg, off, inner, s
-    cdef real init, acc, v
-    cdef int d
+    cdef int ndim = <int>ins[4], d
+    cdef int64_t total = 1, j
     for d in range(ndim):
-        total *= shape[d]
-    init = 0 if kind == 0 else (-INFINITY if kind == 1 else INFINITY)
-    for j in range(out_size):
-        dst[j] = init
-    if total == 0:
-        return
-    off = start_offset(ndim, shape, ostr, 0, idx)
-    inner = shape[ndim - 1]
-    s = ostr[ndim - 1]
-    while i < total:
-        seg = inner
-        if s == 0:  # reduce along the contiguous row into one output element
-            acc = dst[off]
-            if kind == 0:
-                acc = acc + row_sum(src + i, seg)
-            elif kind == 1:
-                for j in range(seg):
-                    v = src[i + j]
-                    if v > acc or v != v:
-                        acc = v
-            else:
-                for j in range(seg):
-                    v = src[i + j]
-                    if v < acc or v != v:
-                        acc = v
-            dst[off] = acc
-        else:  # the row is kept: accumulate it elementwise into the output row
-            if kind == 0:
-                for j in range(seg):
-                    dst[off + j * s] += src[i + j]
-            elif kind == 1:
-                for j in range(seg):
-                    v = src[i + j]
-                    if v > dst[off + j * s] or v != v:
-                        dst[off + j * s] = v
-            else:
-                for j in range(seg):
-                    v = src[i + j]
-                    if v < dst[off + j * s] or v != v:
-                        dst[off + j * s] = v
-        i += seg
-        idx[ndim - 1] = inner
-        off += seg * s
-        if i < total:
-            off = advance(ndim, shape, ostr, idx, off)
+        total *= ins[5 + d]
+    for j in range(ins[3]):
+        dst[j] = <real>reduce_identity(<int>ins[0])
+    if total:
+        reduce_block(dst, src, <int>ins[0], ndim, ins + 5, ins + 5 + ndim, 0, total)
 
 
 # ---------------------------------------------------------------- copies and fills
