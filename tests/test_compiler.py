@@ -274,6 +274,19 @@ def test_gemm_epilogues(dtype):
             assert_same(*run_both(f, x, w, b), dtype)
 
 
+def test_gemm_epilogues_never_overwrite_the_gemms_operands():
+    # Threads run the epilogue on their rows while others still read all of A^T and B: the
+    # epilogue's result must not take the buffer of an operand that dies there.
+    def f(x, b):
+        a = fnp.sin(x)
+        y = fnp.transpose(a) @ b
+        return (fnp.tanh(y) + a * 0.5) @ b, y
+
+    x = np.ones((40, 40))
+    listing = str(CompiledProgram(fg.make_graph(f)(x, x)))
+    assert "out0, t1 = gemm_epilogue t0, in1, out0" in listing, listing
+
+
 def test_folded_transpose_waits_for_its_producer():
     # Regression: the GEMM once ran before the fused kernel computing its transposed operand.
     a = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 0.0], [1.0, 0.0]])

@@ -500,8 +500,10 @@ class CompiledProgram:
         """{storage written: storages it may overwrite}: for a fused kernel, the inputs it
         reads with its own layout, shape and item size."""
         kind, p = step
-        if kind == "gemm_epilogue":
-            return self._in_place(("fused", p[1]))
+        if kind == "gemm_epilogue":  # not over the GEMM's operands: other threads read them
+            operands = {self._storage[a] for a in p[0][0][:2]}
+            donors = self._in_place(("fused", p[1]))
+            return {s: [d for d in ds if d not in operands] for s, ds in donors.items()}
         if kind != "fused":
             return {}
         shape, in_desc, outs = p[1], p[2], p[3]
