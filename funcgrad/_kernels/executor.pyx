@@ -355,8 +355,9 @@ cdef void init_partials(real* partial, const int64_t* red, int n_red, int ndim) 
 
 cdef void run_fused_range(real* regs, const int64_t* ins, const double* consts, char** bufs,
                           int64_t lo, int64_t hi, real* partial) noexcept nogil:
-    """Elements [lo, hi) (flat positions of the shape), block by block, of a fused kernel. ins: [ndim, shape..., n_in,
-    (buf, is_bool, strides...)*, n_out, (buf, is_bool, reg)*, n_red, (buf, kind, size,
+    """Elements [lo, hi) (flat positions of the shape), block by block, of a fused kernel.
+    ins: [ndim, shape..., n_in, (buf, is_bool, strides...)*, n_out, (buf, is_bool, reg)*,
+    n_red, (buf, kind, size,
     strides...)*, n_code, (op, dst, a, b, c)*]. Reductions accumulate into their buffers, or,
     if ``partial`` is given, into it (their results one after the other)."""
     cdef int ndim = <int>ins[0]
@@ -821,7 +822,8 @@ cdef class Executor:
         cdef Py_ssize_t nbuf = len(arrays), i
         cdef char** bufs = <char**>malloc(nbuf * sizeof(char*))
         cdef int nt = num_threads()  # fixed for this run: registers are allocated for it
-        cdef double* regs = <double*>malloc(self.n_regs * BLOCK * sizeof(double) * (nt if nt > 1 else 1))
+        nt = nt if nt > 1 else 1
+        cdef double* regs = <double*>malloc(self.n_regs * BLOCK * sizeof(double) * nt)
         if bufs == NULL or regs == NULL:
             free(bufs)
             free(regs)
@@ -834,7 +836,7 @@ cdef class Executor:
         if profile is not None and profile.shape[0] > 0:
             times = &profile[0]
         try:
-            self._loop(bufs, regs, nt if nt > 1 else 1, arrays, times)
+            self._loop(bufs, regs, nt, arrays, times)
         finally:
             free(bufs)
             free(regs)
