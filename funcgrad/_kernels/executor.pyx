@@ -357,9 +357,8 @@ cdef void run_fused_range(real* regs, const int64_t* ins, const double* consts, 
                           int64_t lo, int64_t hi, real* partial) noexcept nogil:
     """Elements [lo, hi) (flat positions of the shape), block by block, of a fused kernel.
     ins: [ndim, shape..., n_in, (buf, is_bool, strides...)*, n_out, (buf, is_bool, reg)*,
-    n_red, (buf, kind, size,
-    strides...)*, n_code, (op, dst, a, b, c)*]. Reductions accumulate into their buffers, or,
-    if ``partial`` is given, into it (their results one after the other)."""
+    n_red, (buf, kind, size, strides...)*, n_code, (op, dst, a, b, c)*]. Reductions accumulate
+    into their buffers, or, if ``partial`` is given, into it (results one after the other)."""
     cdef int ndim = <int>ins[0]
     cdef const int64_t* shape = ins + 1
     cdef int64_t total = 1
