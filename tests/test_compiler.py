@@ -358,6 +358,25 @@ def test_simplify_keeps_negation():
     np.testing.assert_array_equal(fg.grad(lambda x: fnp.sum(-x))(np.ones(2)), [-1.0, -1.0])
 
 
+def test_gradients_of_where_select_once():
+    # leaky_relu's gradient: select(p, g, 0) + 0.01 * select(p, 0, g) -> select(p, g, 0.01 g)
+    x = np.linspace(-2, 2, 12).reshape(3, 4)
+    grad = fg.grad(lambda x, w: fnp.sum(fg.nn.leaky_relu(x) * w))
+    graph = optimize(fg.make_graph(grad)(x, x))
+    assert [e.prim.name for e in graph.eqns] == ["gt", "mul", "select"], graph
+    rng = np.random.default_rng(6)
+    x, w = rng.standard_normal((9, 7)), rng.standard_normal((9, 7))
+    x[0, :3] = [0.0, -0.0, np.nan]
+    for f in [
+        lambda x, w: fnp.sum(fg.nn.leaky_relu(x, 0.2) * w),
+        lambda x, w: fnp.sum(fnp.where(x > 0.5, fnp.sin(x), -3.0 * x) * w),
+        lambda x, w: fnp.sum(fnp.where(x < 0, x * w, x * 2.0)),
+        lambda x, w: fnp.sum(fnp.where(x > 0, x, x * np.inf) * w),  # 0 * inf stays NaN
+    ]:
+        expected, got = run_both(fg.grad(f), x, w)
+        np.testing.assert_allclose(got[0], expected[0], rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_conv_and_pool_kernels_match_the_reference(dtype):
     rng = np.random.default_rng(1)

@@ -62,9 +62,56 @@ def _broadcast_shape(shapes):
         return None
 
 
+class _Emit:
+    """A rewrite that needs a new equation first: ``before`` is (prim, inputs, params, Var)
+    and ``then`` the rewritten (prim, inputs, params), which may read that Var."""
+
+    def __init__(self, before, then):
+        self.before, self.then = before, then
+
+
+def _zero_select(atom, defs):
+    """(p, value, zero_on_true) if ``atom`` is ``select(p, value, 0)`` or
+    ``select(p, 0, value)`` of its own shape, else None."""
+    eqn = defs.get(atom)
+    if eqn is None or eqn.prim.name != "select":
+        return None
+    p, a, b = eqn.inputs
+    if _is(_splat(b, defs), 0) and a.shape == atom.shape:
+        return p, a, False
+    if _is(_splat(a, defs), 0) and b.shape == atom.shape:
+        return p, b, True
+    return None
+
+
+def _select_rules(prim, inputs, params, out, defs):
+    """The gradients of ``where``-style functions (leaky_relu, ...) add a cotangent selected
+    on one side to one selected on the other: select(p, a, 0) + select(p, 0, b) is
+    select(p, a, b), and select(p, 0, y) * c, for a finite scalar c, is select(p, 0, y * c)
+    (only the sign of a zero may differ). Two operations per element instead of four."""
+    x, y = inputs
+    if prim.name == "mul" and isinstance(x, Literal):  # commutes: the scalar second
+        x, y = y, x
+    if prim.name == "add":
+        sx, sy = _zero_select(x, defs), _zero_select(y, defs)
+        if sx and sy and sx[0] is sy[0] and sx[2] != sy[2] and x.shape == y.shape == out.shape:
+            (cond, a, _), (_, b, _) = (sx, sy) if sy[2] else (sy, sx)
+            return defs[x].prim, (cond, a, b), {}
+    if prim.name == "mul" and isinstance(y, Literal) and np.isfinite(y.value).all():
+        sx = _zero_select(x, defs)
+        if sx and x.shape == out.shape:
+            cond, value, zero_on_true = sx
+            scaled = Var(out.shape, out.dtype)
+            zero = defs[x].inputs[1 if zero_on_true else 2]
+            branches = (zero, scaled) if zero_on_true else (scaled, zero)
+            select = defs[x].prim
+            return _Emit([(prim, (value, y), params, scaled)], (select, (cond, *branches), {}))
+    return None
+
+
 def _rewrite(prim, inputs, params, out, defs):
-    """Return an atom equal to ``prim(*inputs)``, a rewritten (prim, inputs, params),
-    or None to keep the equation as it is."""
+    """Return an atom equal to ``prim(*inputs)``, a rewritten (prim, inputs, params), an
+    _Emit, or None to keep the equation as it is."""
     name = prim.name
     same = lambda a: a.shape == out.shape and a.dtype == out.dtype  # noqa: E731
     if all(isinstance(a, Literal) for a in inputs) and out.shape == ():
@@ -77,6 +124,10 @@ def _rewrite(prim, inputs, params, out, defs):
             return x
         if name in ("add", "mul") and _is(sx, unit) and same(y):
             return y
+        if name in ("add", "mul"):
+            rewritten = _select_rules(prim, inputs, params, out, defs)
+            if rewritten is not None:
+                return rewritten
     if name in ("neg", "stop_gradient") or name in ("reshape", "transpose", "cast"):
         src = defs.get(inputs[0])
         if name == "stop_gradient":
@@ -134,17 +185,8 @@ def simplify(graph):
     def read(atom):
         return subst.get(atom, atom) if isinstance(atom, Var) else atom
 
-    for eqn in graph.eqns:
-        (out,) = eqn.outputs
-        prim, inputs, params = eqn.prim, tuple(map(read, eqn.inputs)), eqn.params
-        for _ in range(4):  # a rewrite may enable another; a few rounds reach the fixpoint
-            result = _rewrite(prim, inputs, params, out, defs)
-            if result is None or isinstance(result, (Var, Literal)):
-                break
-            prim, inputs, params = result
-        if isinstance(result, (Var, Literal)):
-            subst[out] = result
-            continue
+    def emit(prim, inputs, params, out):
+        """Append the equation, or map ``out`` to an equal earlier result (CSE)."""
         key = (prim.name, tuple(map(_key, inputs)), params)
         try:
             hit = seen.get(key)
@@ -152,11 +194,30 @@ def simplify(graph):
             hit, key = None, None
         if hit is not None:
             subst[out] = hit
-            continue
+            return
         new = Eqn(prim, inputs, (out,), params)
         eqns.append(new)
         defs[out] = new
         if key is not None:
             seen[key] = out
+
+    for eqn in graph.eqns:
+        (out,) = eqn.outputs
+        prim, inputs, params = eqn.prim, tuple(map(read, eqn.inputs)), eqn.params
+        for _ in range(4):  # a rewrite may enable another; a few rounds reach the fixpoint
+            result = _rewrite(prim, inputs, params, out, defs)
+            if isinstance(result, _Emit):
+                for p, ins, ps, v in result.before:
+                    emit(p, ins, ps, v)
+                then_prim, then_inputs, then_params = result.then
+                # read: CSE may have merged an emitted equation into an earlier one
+                result = then_prim, tuple(map(read, then_inputs)), then_params
+            if result is None or isinstance(result, (Var, Literal)):
+                break
+            prim, inputs, params = result
+        if isinstance(result, (Var, Literal)):
+            subst[out] = result
+            continue
+        emit(prim, inputs, params, out)
     outvars = [read(a) for a in graph.outvars]
     return Graph(graph.constvars, graph.invars, eqns, outvars, graph.consts)
