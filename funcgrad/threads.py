@@ -6,7 +6,8 @@ libraries keep thread pools of their own, and two pools spinning for the same co
 training steps 10-60x slower on two cores. So while a compiled program that uses threads
 runs, the BLAS libraries loaded in the process (found by threadpoolctl) run on one thread
 each, and funcgrad's threads split the GEMMs among themselves; BLAS gets its threads back
-when the program returns.
+when the program returns. A process forked from one that ran threaded kernels (multiprocessing
+on Linux) runs them on one thread: GNU OpenMP's threads do not survive fork.
 
 >>> import funcgrad as fg
 >>> n = fg.get_num_threads()
@@ -24,6 +25,23 @@ _lock = threading.Lock()
 _running = 0  # compiled programs running with BLAS held to one thread
 _saved = []  # (library controller, its thread count) while _running > 0
 _blas = None  # threadpoolctl controllers of the BLAS libraries, found on first use
+
+
+def _after_fork_in_child():
+    """A forked child runs the kernels on its own thread: the parent's OpenMP threads are not
+    there, and GNU libgomp would wait for them forever."""
+    global _lock, _running
+    _lock, _running = threading.Lock(), 0
+    _saved.clear()
+    try:
+        _kernels().set_num_threads(1)
+        _kernels().set_blas_threaded(True)
+    except ImportError:  # no compiled kernels: nothing runs threads
+        pass
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _kernels():

@@ -179,3 +179,33 @@ def test_thread_count_from_the_environment(monkeypatch):
     monkeypatch.setenv("FUNCGRAD_NUM_THREADS", "many")
     with pytest.raises(ValueError, match="FUNCGRAD_NUM_THREADS must be a positive integer"):
         threads.default_num_threads()
+
+
+def _sum_in_child(queue, x):
+    f = fg.jit(lambda x: fnp.sum(fnp.tanh(x @ x.T) * 2.0))
+    queue.put((float(f(x)), fg.get_num_threads()))
+
+
+def test_a_forked_child_runs_threaded_programs(restore_threads):
+    # GNU OpenMP's threads do not survive fork: a child entering a parallel region the parent
+    # had used would wait forever. funcgrad's children run their kernels on one thread.
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    fg.set_num_threads(2)
+    x = np.random.default_rng(7).standard_normal((600, 600))
+    f = fg.jit(lambda x: fnp.sum(fnp.tanh(x @ x.T) * 2.0))
+    expected = float(f(x))  # the parent's threads have run
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_sum_in_child, args=(queue, x))
+    child.start()
+    child.join(60)
+    hung = child.is_alive()
+    if hung:
+        child.kill()
+    assert not hung and child.exitcode == 0
+    got, threads_in_child = queue.get(timeout=5)
+    assert threads_in_child == 1
+    np.testing.assert_allclose(got, expected, rtol=1e-12)

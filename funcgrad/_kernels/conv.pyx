@@ -30,7 +30,10 @@ import numpy as np
 cnp.import_array()
 
 
-cdef int _n_threads = 1  # funcgrad's own setting: other libraries may change OpenMP's default
+# funcgrad's own setting: other libraries may change OpenMP's default. With 1, no OpenMP
+# region is entered at all (what a forked child needs: GNU libgomp's pool does not survive
+# fork, and a parallel region there waits forever for threads that do not exist).
+cdef int _n_threads = 1
 
 
 def set_num_threads(int n):
@@ -274,7 +277,7 @@ cdef void _col2im_plane(const ConvGeom* g, const real* cols, Py_ssize_t ld, real
 cdef void _im2col(const ConvGeom* g, const real* x, real* cols, bint par) noexcept nogil:
     """cols (K, P) of one image; threaded over channels if par."""
     cdef Py_ssize_t p = g.oh * g.ow, hw = g.h * g.w, ch
-    if par:
+    if par and _n_threads > 1:
         for ch in prange(g.c, schedule="static", num_threads=_n_threads):
             _im2col_plane(g, x + ch * hw, cols, p, ch)
     else:
@@ -286,7 +289,7 @@ cdef void _col2im(const ConvGeom* g, const real* cols, real* dx, bint accumulate
                   bint par) noexcept nogil:
     """dx (C, H, W) of one image (+)= col2im of cols (K, P); threaded over channels if par."""
     cdef Py_ssize_t p = g.oh * g.ow, hw = g.h * g.w, ch
-    if par:
+    if par and _n_threads > 1:
         for ch in prange(g.c, schedule="static", num_threads=_n_threads):
             _col2im_plane(g, cols, p, dx + ch * hw, ch, accumulate)
     else:
@@ -838,7 +841,7 @@ cdef int _pool(const ConvGeom* g, int kind, const real* a, const real* b, real* 
         a_step, b_step, out_step = hw, hw, pq
     else:
         a_step, b_step, out_step = hw, 0, pq
-    if planes > 1 and planes * (hw + pq * g.kh * g.kw) >= PAR_MIN:
+    if _n_threads > 1 and planes > 1 and planes * (hw + pq * g.kh * g.kw) >= PAR_MIN:
         for t in prange(planes, schedule="static", num_threads=_n_threads):
             _pool_plane(g, kind, a + t * a_step, b + t * b_step, out + t * out_step, accumulate)
     else:
