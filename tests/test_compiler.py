@@ -274,6 +274,28 @@ def test_gemm_epilogues(dtype):
             assert_same(*run_both(f, x, w, b), dtype)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_outer_products_run_as_broadcast_multiplies(dtype):
+    rng = np.random.default_rng(8)
+    u, v = (
+        rng.standard_normal((5, 7, 1)).astype(dtype),
+        rng.standard_normal((5, 1, 3)).astype(dtype),
+    )
+    cases = [
+        lambda u, v: u @ v,
+        lambda u, v: (  # transposed operands (the GEMM's flags)
+            fnp.swapaxes(fnp.swapaxes(u, 1, 2) * 2.0, 1, 2)
+            @ fnp.swapaxes(fnp.swapaxes(v, 1, 2) + 1.0, 1, 2)
+        ),
+        lambda u, v: fnp.tanh(u[0] @ v[0]),
+        lambda u, v: fg.vmap(lambda a, b: fnp.outer(a, b))(u[:, :, 0], v[:, 0, :]),
+    ]
+    for f in cases:
+        program = CompiledProgram(fg.make_graph(f)(u, v))
+        assert not any(kind.startswith("gemm") for kind, _ in program._steps), str(program)
+        assert_same(*run_both(f, u, v), dtype)
+
+
 def test_gemm_epilogues_never_overwrite_the_gemms_operands():
     # Threads run the epilogue on their rows while others still read all of A^T and B: the
     # epilogue's result must not take the buffer of an operand that dies there.

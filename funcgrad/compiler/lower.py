@@ -203,6 +203,15 @@ class CompiledProgram:
         m, n = out.shape[-2], out.shape[-1]
         k = a.shape[-2] if ta else a.shape[-1]
         batch = math.prod(out.shape[:-2])
+        if k == 1:  # an outer product: a broadcast multiply, at memory speed and threaded
+            # (per-example weight gradients are a batch of these; BLAS took 4x longer)
+            shape = [batch, m, n]
+            in_desc = [(a, [m, 1, 0]), (b, [n, 0, 1])]  # either layout, as k == 1
+            code = [("load", 0, 0, 0, 0), ("load", 1, 1, 0, 0), ("mul", 2, 0, 1, 0)]
+            self._n_regs = max(self._n_regs, 3)
+            outs = [(out, self._out(out), 2)]
+            self._steps.append(("fused", (out.dtype, shape, in_desc, outs, code, [])))
+            return
         args = [a, b, self._out(out), ta, tb, m, n, k, batch, m * k, k * n, m * n]
         self._steps.append(("gemm", (args, out.dtype == np.float64)))
 
