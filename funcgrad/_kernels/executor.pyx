@@ -88,6 +88,15 @@ cdef int64_t FUSED_PAR_MIN = 262144  # elements
 cdef double GEMM_PAR_MIN = 2.0 ** 25  # M*N*K
 
 
+cdef struct RegFile:
+    # A run's fused-kernel registers: per thread n_regs blocks of BLOCK values (doubles, or
+    # floats in the same bytes) and n_regs pointers to the values each register holds now.
+    double* regs
+    void** ptrs
+    int64_t n_regs
+    int max_threads  # the threads they were allocated for
+
+
 cdef inline int threads_for(double work, double minimum, int64_t pieces,
                             int t) noexcept nogil:
     """OpenMP threads, at most t, worth using for ``work`` split into at most ``pieces`` parts.
@@ -284,8 +293,8 @@ cdef inline double reduce_identity(int kind) noexcept nogil:
     return 0 if kind == 0 else (-INFINITY if kind == 1 else INFINITY)
 
 
-cdef void run_fused(real* regs, int64_t regs_per_thread, int max_threads, const int64_t* ins,
-                    const double* consts, char** bufs) noexcept nogil:
+cdef void run_fused(real* regs, const RegFile* rf, const int64_t* ins, const double* consts,
+                    char** bufs) noexcept nogil:
     """A fused kernel. Large ones are split among OpenMP threads by contiguous runs of blocks,
     each thread with its own registers; reductions then accumulate into per-thread partial
     results, combined in thread order (deterministic for a given number of threads)."""
@@ -301,7 +310,7 @@ cdef void run_fused(real* regs, int64_t regs_per_thread, int max_threads, const 
     for k in range(n_red):
         red_size += red[k * (3 + ndim) + 2]
     nblocks = (total + BLOCK - 1) // BLOCK
-    nt = threads_for(<double>total, FUSED_PAR_MIN, nblocks, max_threads)
+    nt = threads_for(<double>total, FUSED_PAR_MIN, nblocks, rf.max_threads)
     cdef real* partial = NULL
     if nt > 1 and n_red > 0:
         # Partial results must stay small next to the work (a sum over rows, not columns).
@@ -316,14 +325,14 @@ cdef void run_fused(real* regs, int64_t regs_per_thread, int max_threads, const 
             dst = <real*>bufs[red[k * (3 + ndim)]]
             for j in range(red[k * (3 + ndim) + 2]):
                 dst[j] = <real>reduce_identity(<int>red[k * (3 + ndim) + 1])
-        run_fused_range(regs, ins, consts, bufs, 0, total, NULL)
+        run_fused_range(regs, <real**>rf.ptrs, ins, consts, bufs, 0, total, NULL)
         return
     for t in prange(nt, num_threads=nt, schedule="static"):
         if n_red > 0:
             init_partials(partial + t * red_size, red, n_red, ndim)
-        run_fused_range(regs + t * regs_per_thread, ins, consts, bufs,
-                        t * nblocks // nt * BLOCK, (t + 1) * nblocks // nt * BLOCK,
-                        partial + t * red_size if n_red else NULL)
+        run_fused_range(regs + t * rf.n_regs * BLOCK, <real**>rf.ptrs + t * rf.n_regs, ins,
+                        consts, bufs, t * nblocks // nt * BLOCK,
+                        (t + 1) * nblocks // nt * BLOCK, partial + t * red_size if n_red else NULL)
     if n_red == 0:
         return
     size = 0
@@ -353,12 +362,15 @@ cdef void init_partials(real* partial, const int64_t* red, int n_red, int ndim) 
         size += red[k * (3 + ndim) + 2]
 
 
-cdef void run_fused_range(real* regs, const int64_t* ins, const double* consts, char** bufs,
-                          int64_t lo, int64_t hi, real* partial) noexcept nogil:
+cdef void run_fused_range(real* regs, real** rp, const int64_t* ins, const double* consts,
+                          char** bufs, int64_t lo, int64_t hi, real* partial) noexcept nogil:
     """Elements [lo, hi) (flat positions of the shape), block by block, of a fused kernel.
     ins: [ndim, shape..., n_in, (buf, is_bool, strides...)*, n_out, (buf, is_bool, reg)*,
     n_red, (buf, kind, size, strides...)*, n_code, (op, dst, a, b, c)*]. Reductions accumulate
-    into their buffers, or, if ``partial`` is given, into it (results one after the other)."""
+    into their buffers, or, if ``partial`` is given, into it (results one after the other).
+
+    rp[i] is where register i's block is: its own storage in regs, or, for an input loaded
+    from a buffer laid out like the iteration (input flag 2), that buffer itself (no copy)."""
     cdef int ndim = <int>ins[0]
     cdef const int64_t* shape = ins + 1
     cdef int64_t total = 1
@@ -388,6 +400,9 @@ cdef void run_fused_range(real* regs, const int64_t* ins, const double* consts, 
     cdef real* red_dst
     if hi > total:
         hi = total
+    for k in range(n_code):  # a register's values live in its own block unless loaded in place
+        if code[5 * k] != V_REDUCE:  # (whose dst is a reduction's number)
+            rp[code[5 * k + 1]] = regs + code[5 * k + 1] * BLOCK
     start = lo
     while start < hi:
         n = hi - start
@@ -396,18 +411,26 @@ cdef void run_fused_range(real* regs, const int64_t* ins, const double* consts, 
         for k in range(n_code):
             op = <int>code[5 * k]
             r = regs + code[5 * k + 1] * BLOCK
-            a = regs + code[5 * k + 2] * BLOCK
-            b = regs + code[5 * k + 3] * BLOCK
-            c = regs + code[5 * k + 4] * BLOCK
             if op == V_LOAD:
                 desc = in_desc + code[5 * k + 2] * (2 + ndim)
-                load_block(r, bufs[desc[0]], <int>desc[1], ndim, shape, desc + 2, start, n)
-            elif op == V_CONST:  # constant registers are filled once, on the first block
+                if desc[1] == 2:  # laid out like the iteration: read it where it is
+                    rp[code[5 * k + 1]] = <real*>bufs[desc[0]] + start
+                else:
+                    load_block(r, bufs[desc[0]], <int>desc[1], ndim, shape, desc + 2, start, n)
+                    rp[code[5 * k + 1]] = r
+                continue
+            if op == V_CONST:  # constant registers are filled once, on the first block
                 if start == lo:
                     cv = <real>consts[code[5 * k + 2]]
                     for j in range(BLOCK):
                         r[j] = cv
-            elif op == V_NEG:
+                continue
+            a = rp[code[5 * k + 2]]
+            b = rp[code[5 * k + 3]]
+            c = rp[code[5 * k + 4]]
+            if op != V_REDUCE:
+                rp[code[5 * k + 1]] = r
+            if op == V_NEG:
                 for j in range(n):
                     r[j] = -a[j]
             elif op == V_EXP:
@@ -501,7 +524,7 @@ cdef void run_fused_range(real* regs, const int64_t* ins, const double* consts, 
                 reduce_block(red_dst, a, <int>desc[1], ndim, shape, desc + 3, start, n)
         for k in range(n_out):
             desc = out_desc + 3 * k
-            r = regs + desc[2] * BLOCK
+            r = rp[desc[2]]
             if desc[1]:
                 q = <uint8_t*>bufs[desc[0]] + start
                 for j in range(n):
@@ -565,8 +588,7 @@ cdef void run_gemm(const int64_t* ins, char** bufs, int is_double,
         gemm_rows(ins, bufs, is_double, 0, t * m // nt, (t + 1) * m // nt)
 
 
-cdef void run_gemm_epilogue(const int64_t* ins, char** bufs, double* regs,
-                            int64_t regs_per_thread, int max_threads,
+cdef void run_gemm_epilogue(const int64_t* ins, char** bufs, const RegFile* rf,
                             const double* consts) noexcept nogil:
     """ins: a GEMM's fields (as run_gemm, 13 values: the last is is_double), then a fused
     kernel's (is_double, then as run_fused) over the GEMM's M*N output elements. Split among
@@ -576,21 +598,23 @@ cdef void run_gemm_epilogue(const int64_t* ins, char** bufs, double* regs,
     cdef const int64_t* fused = ins + 13
     cdef int is_double = <int>ins[12], nt = 1
     if ins[8] == 1 and k > 0:
-        nt = threads_for(<double>m * n * k, GEMM_PAR_MIN, m // 16, max_threads)
+        nt = threads_for(<double>m * n * k, GEMM_PAR_MIN, m // 16, rf.max_threads)
     if nt == 1:
-        run_gemm(ins, bufs, is_double, max_threads)
+        run_gemm(ins, bufs, is_double, rf.max_threads)
         if fused[0]:
-            run_fused(regs, regs_per_thread, max_threads, fused + 1, consts, bufs)
+            run_fused(rf.regs, rf, fused + 1, consts, bufs)
         else:
-            run_fused(<float*>regs, regs_per_thread, max_threads, fused + 1, consts, bufs)
+            run_fused(<float*>rf.regs, rf, fused + 1, consts, bufs)
         return
     for t in prange(nt, num_threads=nt, schedule="static"):
         gemm_rows(ins, bufs, is_double, 0, t * m // nt, (t + 1) * m // nt)
         if fused[0]:
-            run_fused_range(regs + t * regs_per_thread, fused + 1, consts, bufs,
-                            t * m // nt * n, (t + 1) * m // nt * n, NULL)
+            run_fused_range(rf.regs + t * rf.n_regs * BLOCK, <double**>rf.ptrs + t * rf.n_regs,
+                            fused + 1, consts, bufs, t * m // nt * n, (t + 1) * m // nt * n,
+                            NULL)
         else:
-            run_fused_range(<float*>regs + t * regs_per_thread, fused + 1, consts, bufs,
+            run_fused_range(<float*>rf.regs + t * rf.n_regs * BLOCK,
+                            <float**>rf.ptrs + t * rf.n_regs, fused + 1, consts, bufs,
                             t * m // nt * n, (t + 1) * m // nt * n, NULL)
 
 
@@ -820,12 +844,16 @@ cdef class Executor:
         float64 per instruction), add each instruction's wall time in seconds to it."""
         cdef Py_ssize_t nbuf = len(arrays), i
         cdef char** bufs = <char**>malloc(nbuf * sizeof(char*))
-        cdef int nt = num_threads()  # fixed for this run: registers are allocated for it
-        nt = nt if nt > 1 else 1
-        cdef double* regs = <double*>malloc(self.n_regs * BLOCK * sizeof(double) * nt)
-        if bufs == NULL or regs == NULL:
+        cdef RegFile rf
+        rf.max_threads = num_threads()  # fixed for this run: registers are allocated for it
+        rf.max_threads = rf.max_threads if rf.max_threads > 1 else 1
+        rf.n_regs = self.n_regs
+        rf.regs = <double*>malloc(self.n_regs * BLOCK * sizeof(double) * rf.max_threads)
+        rf.ptrs = <void**>malloc(self.n_regs * sizeof(void*) * rf.max_threads)
+        if bufs == NULL or rf.regs == NULL or rf.ptrs == NULL:
             free(bufs)
-            free(regs)
+            free(rf.regs)
+            free(rf.ptrs)
             raise MemoryError()
         cdef cnp.ndarray arr
         for i in range(nbuf):
@@ -835,12 +863,13 @@ cdef class Executor:
         if profile is not None and profile.shape[0] > 0:
             times = &profile[0]
         try:
-            self._loop(bufs, regs, nt, arrays, times)
+            self._loop(bufs, &rf, arrays, times)
         finally:
             free(bufs)
-            free(regs)
+            free(rf.regs)
+            free(rf.ptrs)
 
-    cdef _loop(self, char** bufs, double* regs, int nt, list arrays, double* times):
+    cdef _loop(self, char** bufs, const RegFile* rf, list arrays, double* times):
         cdef const int64_t* code = <const int64_t*>&self.code[0]
         cdef const double* consts = &self.consts[0] if self.consts.shape[0] else NULL
         cdef int64_t pc = 0, end = self.code.shape[0]
@@ -858,14 +887,12 @@ cdef class Executor:
                     op = code[pc + 1]
                     ins = code + pc + 2
                     if op == OP_GEMM:
-                        run_gemm(ins, bufs, <int>ins[12], nt)
+                        run_gemm(ins, bufs, <int>ins[12], rf.max_threads)
                     elif op == OP_FUSED:
                         if ins[0]:
-                            run_fused(<double*>regs, self.n_regs * BLOCK, nt, ins + 1, consts,
-                                      bufs)
+                            run_fused(rf.regs, rf, ins + 1, consts, bufs)
                         else:
-                            run_fused(<float*>regs, self.n_regs * BLOCK, nt, ins + 1, consts,
-                                      bufs)
+                            run_fused(<float*>rf.regs, rf, ins + 1, consts, bufs)
                     elif op == OP_REDUCE:
                         if ins[0]:
                             run_reduce(<double*>bufs[ins[2]], <double*>bufs[ins[3]], ins + 1)
@@ -885,7 +912,7 @@ cdef class Executor:
                     elif op == OP_CONV:
                         status = run_conv(ins, bufs)
                     elif op == OP_GEMM_EPILOGUE:
-                        run_gemm_epilogue(ins, bufs, regs, self.n_regs * BLOCK, nt, consts)
+                        run_gemm_epilogue(ins, bufs, rf, consts)
                     elif op == OP_PYTHON:
                         break
                     if times != NULL:

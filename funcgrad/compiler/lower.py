@@ -612,8 +612,11 @@ class CompiledProgram:
                 else ([math.prod(shape)], [])
             )
             body = [int(dtype == np.float64), len(shape)] + shape + [len(in_desc)]
+            dense = _contiguous_strides(shape)
             for (a, _), s in zip(in_desc, strides):
-                body += [sbuf(a), int(a.dtype == np.bool_)] + s
+                # 1: bools, converted; 2: laid out like the iteration, read in place
+                kind = 1 if a.dtype == np.bool_ else (2 if s == dense else 0)
+                body += [sbuf(a), kind] + s
             body += [len(outs)]
             for v, s, r in outs:
                 body += [buf(s), int(v.dtype == np.bool_), r]
