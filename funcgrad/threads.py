@@ -6,8 +6,8 @@ libraries keep thread pools of their own, and two pools spinning for the same co
 training steps 10-60x slower on two cores. So while a compiled program that uses threads
 runs, the BLAS libraries loaded in the process (found by threadpoolctl) run on one thread
 each, and funcgrad's threads split the GEMMs among themselves; BLAS gets its threads back
-when the program returns. A process forked from one that ran threaded kernels (multiprocessing
-on Linux) runs them on one thread: GNU OpenMP's threads do not survive fork.
+when the program returns. Processes forked from this one (multiprocessing on Linux) run the
+kernels on one thread: GNU OpenMP's threads do not survive fork.
 
 >>> import funcgrad as fg
 >>> n = fg.get_num_threads()
