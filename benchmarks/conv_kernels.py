@@ -3,10 +3,11 @@
 Compares funcgrad._kernels.conv (preallocated outputs and workspaces, as the executor calls
 them) with funcgrad.conv_numpy and, when installed, torch.nn.functional / aten on the same
 threads. Prints the median time of each kernel, the ratios, GFLOP/s for the GEMM-based
-convolutions and the total of one training step's conv and pool work. The "cpu" column is
-the process CPU time of a call summed over threads: on a busy machine, where wall times of
-threaded code mean little, cpu / threads estimates the wall time on idle cores (run with
-OMP_WAIT_POLICY=passive so that idle OpenMP threads do not spin into that figure).
+convolutions and the total of one training step's conv and pool work. funcgrad's kernels run
+as in a compiled program: on ``funcgrad.get_num_threads()`` threads, BLAS held to one. The
+"cpu" column is the process CPU time of a call summed over threads: on a busy machine, where
+wall times of threaded code mean little, cpu / threads estimates the wall time on idle cores
+(run with OMP_WAIT_POLICY=passive so that idle OpenMP threads do not spin into that figure).
 
     python benchmarks/conv_kernels.py [--runs 50] [--threads 2] [--no-numpy] [--no-torch]
 """
@@ -18,6 +19,7 @@ import time
 import numpy as np
 
 from funcgrad import conv_numpy as cn
+from funcgrad import threads
 from funcgrad._kernels import conv as ck
 
 BATCH = 256
@@ -171,7 +173,11 @@ def main():
     step = [0.0, 0.0, 0.0]  # forward + both grads of both convs, max pool forward + scatter
 
     def row(label, ours_fn, numpy_fn, torch_fn, flops=None):
-        ours, best, cpu = median_time(ours_fn, args.runs)
+        threads.hold_blas()
+        try:
+            ours, best, cpu = median_time(ours_fn, args.runs)
+        finally:
+            threads.release_blas()
         line = f"{label:38s} {ours * 1e3:7.2f} [{best * 1e3:5.2f}] {cpu * 1e3:5.2f} "
         line += f"{flops / ours / 1e9:4.0f} [{flops / best / 1e9:3.0f}]" if flops else " " * 10
         if not args.no_numpy:
