@@ -214,3 +214,20 @@ def dropout(x, rate, rng):
         return fnp.multiply(x, 0)
     keep = random.bernoulli(rng, 1.0 - rate, fnp.shape(x))
     return fnp.where(keep, fnp.divide(x, 1.0 - rate), 0)
+
+
+__all__ = [
+    "avg_pool2d",
+    "conv2d",
+    "dropout",
+    "leaky_relu",
+    "log_softmax",
+    "logsumexp",
+    "max_pool2d",
+    "one_hot",
+    "relu",
+    "sigmoid",
+    "softmax",
+    "softplus",
+    "tanh",
+]
