@@ -1025,6 +1025,15 @@ cdef _workspace(workspace, ConvGeom* g, int kind, dtype):
     return workspace
 
 
+def _check_cotangent(g, shape, accumulate, out):
+    """A gradient kernel's cotangent g must have the forward output's shape; accumulating
+    needs the array to accumulate into."""
+    if g.shape != shape:
+        raise ValueError(f"g must have shape {shape}, got {g.shape}")
+    if accumulate and out is None:
+        raise ValueError("accumulate=True needs out")
+
+
 def _check_rc(int rc):
     if rc != 0:  # unreachable after validation; kept so a kernel refusal is never silent
         raise RuntimeError("conv kernel rejected its arguments")
@@ -1077,10 +1086,7 @@ def conv2d_input_grad(g, w, x_shape, stride, padding, dilation, *, out=None, wor
     _array("w", w, 4, g.dtype)
     x_shape = _ints("x_shape", x_shape, 4)
     cdef ConvGeom geo = _conv_geom(x_shape, w, stride, padding, dilation)
-    if g.shape != (geo.n, geo.o, geo.oh, geo.ow):
-        raise ValueError(f"g must have shape {(geo.n, geo.o, geo.oh, geo.ow)}, got {g.shape}")
-    if accumulate and out is None:
-        raise ValueError("accumulate=True needs out")
+    _check_cotangent(g, (geo.n, geo.o, geo.oh, geo.ow), accumulate, out)
     dx = _output("out", out, x_shape, g.dtype, (g, w))
     ws = _workspace(workspace, &geo, CONV_INPUT_GRAD, g.dtype)
     cdef void* gp = _ptr(g)
@@ -1113,10 +1119,7 @@ def conv2d_filter_grad(x, g, w_shape, stride, padding, dilation, *, out=None, wo
     if w_shape[1] != x.shape[1]:
         raise ValueError(f"w_shape {w_shape} does not match x channels {x.shape[1]}")
     cdef ConvGeom geo = _geom(x.shape, w_shape[0], w_shape[2:], stride, padding, dilation)
-    if g.shape != (geo.n, geo.o, geo.oh, geo.ow):
-        raise ValueError(f"g must have shape {(geo.n, geo.o, geo.oh, geo.ow)}, got {g.shape}")
-    if accumulate and out is None:
-        raise ValueError("accumulate=True needs out")
+    _check_cotangent(g, (geo.n, geo.o, geo.oh, geo.ow), accumulate, out)
     dw = _output("out", out, w_shape, x.dtype, (x, g))
     ws = _workspace(workspace, &geo, CONV_FILTER_GRAD, x.dtype)
     cdef void* xp = _ptr(x)
@@ -1183,10 +1186,7 @@ def max_pool2d_scatter(x, g, window, stride, padding, *, out=None, accumulate=Fa
     _array("x", x, 4)
     _array("g", g, 4, x.dtype)
     cdef ConvGeom geo = _pool_geom(x.shape, window, stride, padding)
-    if g.shape != (geo.n, geo.c, geo.oh, geo.ow):
-        raise ValueError(f"g must have shape {(geo.n, geo.c, geo.oh, geo.ow)}, got {g.shape}")
-    if accumulate and out is None:
-        raise ValueError("accumulate=True needs out")
+    _check_cotangent(g, (geo.n, geo.c, geo.oh, geo.ow), accumulate, out)
     dx = _output("out", out, x.shape, x.dtype, (x, g))
     _run_pool(_SCATTER, &geo, x, g, dx, bool(accumulate))
     return dx
@@ -1206,10 +1206,7 @@ def avg_pool2d_transpose(g, x_shape, window, stride, padding, *, out=None, accum
     _array("g", g, 4)
     x_shape = _ints("x_shape", x_shape, 4)
     cdef ConvGeom geo = _pool_geom(x_shape, window, stride, padding)
-    if g.shape != (geo.n, geo.c, geo.oh, geo.ow):
-        raise ValueError(f"g must have shape {(geo.n, geo.c, geo.oh, geo.ow)}, got {g.shape}")
-    if accumulate and out is None:
-        raise ValueError("accumulate=True needs out")
+    _check_cotangent(g, (geo.n, geo.c, geo.oh, geo.ow), accumulate, out)
     dx = _output("out", out, x_shape, g.dtype, (g,))
     _run_pool(_AVG_T, &geo, g, g, dx, bool(accumulate))
     return dx
