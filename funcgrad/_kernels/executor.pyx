@@ -949,6 +949,7 @@ VM_OPCODES = {
     "gt": V_GT, "ge": V_GE, "lt": V_LT, "le": V_LE, "eq": V_EQ, "ne": V_NE,
     "select": V_SELECT, "reduce": V_REDUCE,
 }
+REDUCE_KINDS = {"sum": 0, "max": 1, "min": 2}  # the ``kind`` of reductions (reduce_block)
 BLOCK_SIZE = BLOCK
 PARALLEL_MIN = {"fused": FUSED_PAR_MIN, "gemm": GEMM_PAR_MIN}  # elements; M*N*K
 MAX_DIMS = MAXDIM

@@ -22,6 +22,7 @@ from .._kernels.executor import (
     MAX_DIMS,
     OPCODES,
     PARALLEL_MIN,
+    REDUCE_KINDS,
     VM_OPCODES,
     Executor,
 )
@@ -30,7 +31,6 @@ from .fusion import REDUCTIONS, fuse_elementwise, vm_dtype
 from .passes import optimize
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-_REDUCE_KINDS = {"sum": 0, "max": 1, "min": 2}  # as the executor numbers them
 _COPY_PRIMS = frozenset("transpose broadcast_in_dim slice rev concatenate pad".split())
 
 
@@ -236,7 +236,7 @@ class CompiledProgram:
     def _lower_reduce(self, e):
         (x,), out = e.inputs, e.outputs[0]
         axes = e.params["axes"]
-        kind = _REDUCE_KINDS[REDUCTIONS[e.prim.name]]
+        kind = REDUCE_KINDS[REDUCTIONS[e.prim.name]]
         shape, (strides,) = _collapse(x.shape, _reduced_strides(x.shape, out.shape, axes))
         size = math.prod(out.shape)
         self._steps.append(
@@ -388,32 +388,30 @@ class CompiledProgram:
                     constants[key] = n_regs
                     n_regs += 1
                     code.append(("const", constants[key], value, 0, 0))
-                return constants[key], False
+                return constants[key]
             if a in regs:
-                return regs[a], False
+                return regs[a]
             if a not in inputs:
                 inputs[a] = len(inputs)
             r = alloc()
             code.append(("load", r, inputs[a], 0, 0))
             regs[a] = r
-            return r, False
+            return r
 
         for k, e in enumerate(group):
-            srcs = [operand(a)[0] for a in e.inputs]
+            srcs = [operand(a) for a in e.inputs]
             if e.prim.name in REDUCTIONS:  # accumulates the block into its output at once
                 v = e.outputs[0]
                 strides = _reduced_strides(out_shape, v.shape, e.params["axes"])
                 reductions.append((v, self._out(v), REDUCTIONS[e.prim.name], strides))
                 code.append(("reduce", len(reductions) - 1, srcs[0], 0, 0))
-                a = e.inputs[0]
-                if last_use.get(a) == k and a not in exported and a in regs:
-                    free.append(regs.pop(a))
-                continue
-            r = alloc()
-            ops = srcs + [0, 0, 0]
-            op = "copy" if e.prim.name == "cast" else e.prim.name  # bool -> float: 0/1
-            code.append((op, r, ops[0], ops[1], ops[2]))
-            regs[e.outputs[0]] = r
+                r = None  # no register: nothing in the group reads a reduction
+            else:
+                r = alloc()
+                ops = srcs + [0, 0, 0]
+                op = "copy" if e.prim.name == "cast" else e.prim.name  # bool -> float: 0/1
+                code.append((op, r, ops[0], ops[1], ops[2]))
+                regs[e.outputs[0]] = r
             for a in set(e.inputs):
                 if isinstance(a, Var) and last_use.get(a) == k and a not in exported and a in regs:
                     if regs[a] != r:
@@ -622,7 +620,7 @@ class CompiledProgram:
                 body += [buf(s), int(v.dtype == np.bool_), r]
             body += [len(reductions)]
             for (v, s, how, _), st in zip(reductions, strides[len(in_desc) :]):
-                body += [buf(s), _REDUCE_KINDS[how], math.prod(v.shape)] + st
+                body += [buf(s), REDUCE_KINDS[how], math.prod(v.shape)] + st
             body += [len(vm)]
             for op, dst, x, y, z in vm:
                 if op == "const":
