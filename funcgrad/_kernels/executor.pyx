@@ -298,7 +298,7 @@ cdef void run_fused(real* regs, const RegFile* rf, const int64_t* ins, const dou
     """A fused kernel. Large ones are split among OpenMP threads by contiguous runs of blocks,
     each thread with its own registers; reductions then accumulate into per-thread partial
     results, combined in thread order (deterministic for a given number of threads)."""
-    cdef int ndim = <int>ins[0], d, k, nt, t, kind
+    cdef int ndim = <int>ins[0], d, k, nt, t
     cdef int64_t total = 1, j, nblocks, red_size = 0, size
     for d in range(ndim):
         total *= ins[1 + d]
@@ -318,47 +318,48 @@ cdef void run_fused(real* regs, const RegFile* rf, const int64_t* ins, const dou
             partial = <real*>malloc(red_size * nt * sizeof(real))
         if partial == NULL:
             nt = 1
-    cdef real* dst
-    cdef real acc, v
+    cdef int64_t one = 1
     if nt == 1:
-        for k in range(n_red):
-            dst = <real*>bufs[red[k * (3 + ndim)]]
-            for j in range(red[k * (3 + ndim) + 2]):
-                dst[j] = <real>reduce_identity(<int>red[k * (3 + ndim) + 1])
+        init_reductions(<real*>NULL, red, n_red, ndim, bufs)
         run_fused_range(regs, <real**>rf.ptrs, ins, consts, bufs, 0, total, NULL)
         return
     for t in prange(nt, num_threads=nt, schedule="static"):
         if n_red > 0:
-            init_partials(partial + t * red_size, red, n_red, ndim)
+            init_reductions(partial + t * red_size, red, n_red, ndim, bufs)
         run_fused_range(regs + t * rf.n_regs * BLOCK, <real**>rf.ptrs + t * rf.n_regs, ins,
                         consts, bufs, t * nblocks // nt * BLOCK,
                         (t + 1) * nblocks // nt * BLOCK, partial + t * red_size if n_red else NULL)
     if n_red == 0:
         return
+    # Thread t's results, in thread order, reduced into thread 0's (the same reduction, over
+    # the thread axis), then copied out.
+    for t in range(1, nt):
+        size = 0
+        for k in range(n_red):
+            j = red[k * (3 + ndim) + 2]
+            if j > 0:
+                reduce_block(partial + size, partial + t * red_size + size,
+                             <int>red[k * (3 + ndim) + 1], 1, &j, &one, 0, j)
+            size += j
     size = 0
     for k in range(n_red):
-        dst = <real*>bufs[red[k * (3 + ndim)]]
-        kind = <int>red[k * (3 + ndim) + 1]
-        for j in range(red[k * (3 + ndim) + 2]):
-            acc = partial[size + j]
-            for t in range(1, nt):
-                v = partial[t * red_size + size + j]
-                if kind == 0:
-                    acc = acc + v
-                elif (v > acc if kind == 1 else v < acc) or v != v:
-                    if acc == acc:  # a NaN, once there, stays
-                        acc = v
-            dst[j] = acc
-        size += red[k * (3 + ndim) + 2]
+        j = red[k * (3 + ndim) + 2]
+        memcpy(bufs[red[k * (3 + ndim)]], partial + size, j * sizeof(real))
+        size += j
     free(partial)
 
 
-cdef void init_partials(real* partial, const int64_t* red, int n_red, int ndim) noexcept nogil:
+cdef void init_reductions(real* partial, const int64_t* red, int n_red, int ndim,
+                          char** bufs) noexcept nogil:
+    """Reductions' results start from their identity: in their buffers, or, if ``partial`` is
+    given, in it (one after the other)."""
     cdef int k
     cdef int64_t j, size = 0
+    cdef real* dst
     for k in range(n_red):
+        dst = <real*>bufs[red[k * (3 + ndim)]] if partial == NULL else partial + size
         for j in range(red[k * (3 + ndim) + 2]):
-            partial[size + j] = <real>reduce_identity(<int>red[k * (3 + ndim) + 1])
+            dst[j] = <real>reduce_identity(<int>red[k * (3 + ndim) + 1])
         size += red[k * (3 + ndim) + 2]
 
 
