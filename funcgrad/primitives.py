@@ -368,6 +368,105 @@ argmax = _register(
     (None,),
 )
 
+# ---------------------------------------------------------------- softmax rows
+# logsumexp, log_softmax and softmax along ``axes`` are primitives rather than compositions
+# so that the executor can run each as one row kernel (max, exp-sum and output while the
+# row is in cache). Their derivatives are written with primitives: higher orders work.
+
+
+def _softmax_rule(name, reduces):
+    def rule(x, axes):
+        _check_axes(name, len(x.shape), axes)
+        if x.dtype.kind != "f":
+            raise DtypeError(f"{name}: expected a floating-point array, got {x.dtype.name}")
+        shape = tuple(d for i, d in enumerate(x.shape) if i not in axes) if reduces else x.shape
+        return tuple(shape), x.dtype
+
+    return rule
+
+
+def _shift_and_log_sum(x, axes):
+    """Along ``axes``, kept: the max where finite, else 0 (so a row of -inf gives -inf,
+    not nan), and log(sum(exp(x - shift))), which is -inf for an empty row."""
+    shape = tuple(1 if i in axes else d for i, d in enumerate(x.shape))
+    if any(x.shape[a] == 0 for a in axes):
+        return np.zeros(shape, x.dtype), np.full(shape, -np.inf, x.dtype)
+    m = np.max(x, axis=axes, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0).astype(x.dtype)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return m, np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True))
+
+
+def _logsumexp_impl(x, axes):
+    m, log_sum = _shift_and_log_sum(x, axes)
+    with np.errstate(invalid="ignore"):
+        return np.squeeze(log_sum + m, axis=axes)
+
+
+def _log_softmax_impl(x, axes):
+    m, log_sum = _shift_and_log_sum(x, axes)
+    with np.errstate(invalid="ignore"):
+        return (x - m) - log_sum  # shifted first: exact for logits of any magnitude
+
+
+def _softmax_impl(x, axes):
+    if x.size == 0:
+        return x.copy()
+    m, _ = _shift_and_log_sum(x, axes)
+    e = np.exp(x - m)
+    with np.errstate(invalid="ignore"):
+        return e / np.sum(e, axis=axes, keepdims=True)
+
+
+def _spread(v, x, axes):
+    """``v`` (reduced over ``axes``) broadcast back to the shape of ``x``."""
+    return broadcast_in_dim(v, shape=x.shape, broadcast_dimensions=_kept(x, axes))
+
+
+def _logsumexp_jvp(tangents, ans, x, axes):
+    (t,) = tangents
+    return None if t is None else reduce_sum(mul(t, softmax(x, axes=axes)), axes=axes)
+
+
+def _log_softmax_jvp(tangents, ans, x, axes):
+    (t,) = tangents
+    return None if t is None else sub(t, _spread(reduce_sum(mul(t, exp(ans)), axes=axes), x, axes))
+
+
+def _softmax_jvp(tangents, ans, x, axes):
+    (t,) = tangents
+    if t is None:
+        return None
+    return mul(ans, sub(t, _spread(reduce_sum(mul(t, ans), axes=axes), x, axes)))
+
+
+logsumexp = _register(
+    "logsumexp",
+    _softmax_rule("logsumexp", reduces=True),
+    _logsumexp_impl,
+    # softmax(x), not exp(x - ans): ans has rounding error of the size of x's magnitude
+    (lambda g, ans, x, axes: mul(_spread(g, x, axes), softmax(x, axes=axes)),),
+    _logsumexp_jvp,
+)
+log_softmax = _register(
+    "log_softmax",
+    _softmax_rule("log_softmax", reduces=False),
+    _log_softmax_impl,
+    (lambda g, ans, x, axes: sub(g, mul(exp(ans), _spread(reduce_sum(g, axes=axes), x, axes))),),
+    _log_softmax_jvp,
+)
+softmax = _register(
+    "softmax",
+    _softmax_rule("softmax", reduces=False),
+    _softmax_impl,
+    (
+        lambda g, ans, x, axes: mul(
+            ans, sub(g, _spread(reduce_sum(mul(g, ans), axes=axes), x, axes))
+        ),
+    ),
+    _softmax_jvp,
+)
+
 # ---------------------------------------------------------------- shape operations
 
 

@@ -239,16 +239,52 @@ def test_absorbed_max_and_min_propagate_nan_like_numpy():
             assert_same(*run_both(f, x), np.float64)
 
 
+SOFTMAX_FAMILY = {
+    "logsumexp": lambda x, axes: fg.nn.logsumexp(x, axis=axes),
+    "log_softmax": lambda x, axes: fg.nn.log_softmax(x, axis=axes),
+    "softmax": lambda x, axes: fg.nn.softmax(x, axis=axes),
+}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sampled_from(sorted(SOFTMAX_FAMILY)),
+    st.lists(st.integers(0, 70), min_size=1, max_size=3),
+    st.data(),
+    st.sampled_from([np.float32, np.float64]),
+    st.integers(0, 2**31),
+)
+def test_softmax_family_row_kernels(name, shape, data, dtype, seed):
+    # Adjacent axes run as one row kernel (rows contiguous, or `inner` apart in column
+    # chunks of 64 when later axes remain), values and gradients as the reference.
+    lo = data.draw(st.integers(0, len(shape) - 1))
+    axes = tuple(range(lo, data.draw(st.integers(lo, len(shape)))))
+    x = (np.random.default_rng(seed).standard_normal(shape) * 5).astype(dtype)
+    f = lambda x: SOFTMAX_FAMILY[name](x * 1.5, axes)
+    program = str(CompiledProgram(fg.make_graph(f)(x)))
+    assert " = softmax " in program, program
+    assert_same(*run_both(f, x), dtype)
+    assert_same(*run_both(fg.grad(lambda x: fnp.sum(fnp.sin(f(x)))), x), dtype)
+
+
+@pytest.mark.parametrize("name", sorted(SOFTMAX_FAMILY))
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_softmax_rows_reduce_while_they_compute(dtype):
-    # exp(x - max) feeds the row sum inside one kernel, and the normalization, which reads
-    # that sum, runs after it: a kernel must not read its own reductions.
-    x = np.random.default_rng(2).standard_normal((33, 17)).astype(dtype) * 4
-    for fun in (fg.nn.softmax, fg.nn.log_softmax, lambda x: fg.nn.logsumexp(x, axis=0)):
-        f = lambda x: fun(x * 1.5)
-        assert "reduce_sum]" in str(CompiledProgram(fg.make_graph(f)(x)))
-        assert_same(*run_both(f, x), dtype)
-        assert_same(*run_both(fg.grad(lambda x: fnp.sum(f(x) ** 2)), x), dtype)
+def test_softmax_family_special_values(name, dtype):
+    inf, nan = np.inf, np.nan
+    rows = [[-inf, -inf, -inf], [inf, 1, 2], [nan, 1, 2], [inf, -inf, 0], [1e4, 1e4 - 1, -1e4]]
+    x = np.array(rows, dtype)
+    for axes in ((1,), (0,)):  # contiguous rows, then columns
+        f = lambda x: SOFTMAX_FAMILY[name](x, axes)
+        expected, got = run_both(f, x)
+        np.testing.assert_array_equal(np.isnan(got[0]), np.isnan(expected[0]))
+        np.testing.assert_allclose(got[0], expected[0], rtol=TOL[dtype], atol=TOL[dtype])
+
+
+def test_non_adjacent_softmax_axes_run_on_the_reference():
+    x = np.random.default_rng(0).standard_normal((3, 4, 5))
+    f = lambda x: fg.nn.logsumexp(x, axis=(0, 2))
+    assert "logsumexp (NumPy reference)" in str(CompiledProgram(fg.make_graph(f)(x)))
+    assert_same(*run_both(f, x), np.float64)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -372,6 +408,43 @@ def test_resident_memory_stays_flat():
         params = step(params, x)
     growth_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
     assert growth_kib < 4096, f"peak RSS grew by {growth_kib} KiB over 10,000 steps"
+
+
+@pytest.mark.parametrize("dtype, lo, hi", [(np.float32, -110.0, 95.0), (np.float64, -760.0, 720.0)])
+def test_exp_kernel_is_within_an_ulp_of_numpy(dtype, lo, hi):
+    # The fused kernels' exp is a vectorized polynomial, not libm: check it over the whole
+    # range, through subnormal results, underflow to 0 and overflow to inf.
+    x = np.concatenate(
+        [
+            np.linspace(lo, hi, 200_001),
+            np.random.default_rng(0).uniform(-5, 5, 10_000),
+            [np.nan, np.inf, -np.inf, 0.0, -0.0, np.log(np.finfo(dtype).max)],
+        ]
+    ).astype(dtype)
+    expected, got = run_both(fnp.exp, x)
+    expected, got = expected[0], got[0]
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
+    np.testing.assert_array_equal(np.isinf(got), np.isinf(expected))
+    finite = np.isfinite(expected)
+    ulps = np.abs(got[finite] - expected[finite]) / np.spacing(expected[finite])
+    assert ulps.max() <= 2, (ulps.max(), x[finite][ulps.argmax()])
+
+
+@pytest.mark.parametrize(
+    "shape, dims, full",
+    [((5,), (0,), (5, 7)), ((5, 3), (0, 2), (5, 4, 3)), ((4,), (1,), (2, 4, 3))],
+)
+def test_broadcasts_of_leading_dimensions_stay_implicit(shape, dims, full):
+    # A row sum spread back over its rows (the softmax gradient) is read in place with a
+    # zero stride, not copied out to the full shape first.
+    x = np.random.default_rng(1).standard_normal(shape)
+    y = np.random.default_rng(2).standard_normal(full)
+    f = lambda x, y: (
+        fg.primitives.broadcast_in_dim(fnp.tanh(x), shape=full, broadcast_dimensions=dims) * y
+    )
+    program = str(CompiledProgram(fg.make_graph(f)(x, y)))
+    assert "copy" not in program, program
+    assert_same(*run_both(f, x, y), np.float64)
 
 
 def test_simplify_keeps_negation():

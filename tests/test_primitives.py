@@ -386,6 +386,22 @@ def ref_reduce(fn):
     return ref
 
 
+def ref_logsumexp(x, axes, keepdims=False):
+    """In extended precision without a shift: the draws are small enough not to overflow."""
+    with np.errstate(divide="ignore"):
+        out = np.log(np.sum(np.exp(x.astype(np.longdouble)), axis=axes, keepdims=keepdims))
+    return out.astype(x.dtype)
+
+
+def ref_log_softmax(x, axes):
+    return x - ref_logsumexp(x, axes, keepdims=True)
+
+
+def ref_softmax(x, axes):
+    e = np.exp(x.astype(np.longdouble))
+    return (e / np.sum(e, axis=axes, keepdims=True)).astype(x.dtype)
+
+
 def ref_argmax(x, axis, index_dtype):
     top = np.max(x, axis=axis, keepdims=True)
     before_first = np.cumsum(x == top, axis=axis) == 0
@@ -625,6 +641,10 @@ CASES = {
     "reduce_max": Case(draw_reduce_chooser, ref_reduce(np.maximum.reduce)),
     "reduce_min": Case(draw_reduce_chooser, ref_reduce(np.minimum.reduce)),
     "argmax": Case(draw_argmax, ref_argmax, grads=False),
+    # derivatives of an empty row (a constant -inf) are not finite differences: rows of 1+
+    "logsumexp": Case(draw_reduce_sum, ref_logsumexp, grad_draw=draw_reduce_chooser),
+    "log_softmax": Case(draw_reduce_sum, ref_log_softmax, grad_draw=draw_reduce_chooser),
+    "softmax": Case(draw_reduce_sum, ref_softmax, grad_draw=draw_reduce_chooser),
     "reshape": Case(
         draw_reshape, lambda x, new_shape: np.array(x.ravel().tolist()).reshape(new_shape)
     ),

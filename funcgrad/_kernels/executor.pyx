@@ -10,7 +10,7 @@ have no compiled kernel call back into Python (the NumPy reference) with the GIL
 cimport numpy as cnp
 from cython.parallel cimport prange
 from libc.math cimport (
-    cos, cosf, exp, expf, fabs, fabsf, log, log1p, log1pf, logf, pow, powf, sin, sinf,
+    cos, cosf, fabs, fabsf, log, log1p, log1pf, logf, pow, powf, sin, sinf,
     sqrt, sqrtf, tanh, INFINITY,
 )
 from libc.stdint cimport int32_t, int64_t, uint8_t
@@ -25,6 +25,9 @@ from .conv cimport (
     conv2d_forward_f32, conv2d_forward_f64, conv2d_input_grad_f32, conv2d_input_grad_f64,
     geom_init, max_pool2d_f32, max_pool2d_f64, max_pool2d_scatter_f32, max_pool2d_scatter_f64,
     max_pool2d_select_f32, max_pool2d_select_f64, num_threads,
+)
+from .softmax cimport (
+    SOFTMAX_LOG, SOFTMAX_LSE, SOFTMAX_PROB, softmax_rows_f32, softmax_rows_f64,
 )
 
 import numpy as np
@@ -43,6 +46,7 @@ cdef enum:
     OP_SCATTER_ADD = 8
     OP_CONV = 9
     OP_GEMM_EPILOGUE = 10
+    OP_SOFTMAX = 11
 
 
 cdef enum:
@@ -159,6 +163,11 @@ cdef extern from *:
     void fg_min_f(float* r, const float* x, const float* y, long n) nogil
     void fg_min_d(double* r, const double* x, const double* y, long n) nogil
     void fg_tanh_f(float* r, const float* x, long n) nogil
+
+
+cdef extern from "vexp.h":
+    void fg_exp_f(float* y, const float* x, float shift, long n) nogil
+    void fg_exp_d(double* y, const double* x, double shift, long n) nogil
 
 
 ctypedef unsigned int uint32_like
@@ -435,8 +444,10 @@ cdef void run_fused_range(real* regs, real** rp, const int64_t* ins, const doubl
                 for j in range(n):
                     r[j] = -a[j]
             elif op == V_EXP:
-                for j in range(n):
-                    r[j] = expf(a[j]) if real is float else exp(a[j])
+                if real is float:
+                    fg_exp_f(r, a, 0, n)
+                else:
+                    fg_exp_d(r, a, 0, n)
             elif op == V_LOG:
                 for j in range(n):
                     r[j] = logf(a[j]) if real is float else log(a[j])
@@ -878,6 +889,7 @@ cdef class Executor:
         cdef const int64_t* ins
         cdef int status = 0
         cdef int64_t k = 0
+        cdef int t
         cdef timespec t0, t1
         while pc < end:
             with nogil:
@@ -914,6 +926,17 @@ cdef class Executor:
                         status = run_conv(ins, bufs)
                     elif op == OP_GEMM_EPILOGUE:
                         run_gemm_epilogue(ins, bufs, rf, consts)
+                    elif op == OP_SOFTMAX:  # [is_double, kind, x, y, outer, n, inner]
+                        t = threads_for(<double>(ins[4] * ins[5] * ins[6]), FUSED_PAR_MIN,
+                                        ins[4] * ins[6], rf.max_threads)
+                        if ins[0]:
+                            softmax_rows_f64(<int>ins[1], <double*>bufs[ins[2]],
+                                             <double*>bufs[ins[3]], ins[4], ins[5], ins[6],
+                                             t)
+                        else:
+                            softmax_rows_f32(<int>ins[1], <float*>bufs[ins[2]],
+                                             <float*>bufs[ins[3]], ins[4], ins[5], ins[6],
+                                             t)
                     elif op == OP_PYTHON:
                         break
                     if times != NULL:
@@ -936,7 +959,9 @@ cdef class Executor:
 # The numbering above, for the compiler (one source of truth).
 OPCODES = {"gemm": OP_GEMM, "fused": OP_FUSED, "reduce": OP_REDUCE, "copy": OP_COPY,
            "fill": OP_FILL, "python": OP_PYTHON, "gather": OP_GATHER,
-           "scatter_add": OP_SCATTER_ADD, "conv": OP_CONV, "gemm_epilogue": OP_GEMM_EPILOGUE}
+           "scatter_add": OP_SCATTER_ADD, "conv": OP_CONV, "gemm_epilogue": OP_GEMM_EPILOGUE,
+           "softmax": OP_SOFTMAX}
+SOFTMAX_KINDS = {"logsumexp": SOFTMAX_LSE, "log_softmax": SOFTMAX_LOG, "softmax": SOFTMAX_PROB}
 CONV_KERNELS = {
     "conv2d": 0, "conv2d_input_grad": 1, "conv2d_filter_grad": 2, "max_pool2d": 3,
     "max_pool2d_select": 4, "max_pool2d_scatter": 5, "avg_pool2d": 6,
@@ -952,5 +977,5 @@ VM_OPCODES = {
 }
 REDUCE_KINDS = {"sum": 0, "max": 1, "min": 2}  # the ``kind`` of reductions (reduce_block)
 BLOCK_SIZE = BLOCK
-PARALLEL_MIN = {"fused": FUSED_PAR_MIN, "gemm": GEMM_PAR_MIN}  # elements; M*N*K
+PARALLEL_MIN = {"fused": FUSED_PAR_MIN, "softmax": FUSED_PAR_MIN, "gemm": GEMM_PAR_MIN}
 MAX_DIMS = MAXDIM

@@ -23,6 +23,7 @@ from .._kernels.executor import (
     OPCODES,
     PARALLEL_MIN,
     REDUCE_KINDS,
+    SOFTMAX_KINDS,
     VM_OPCODES,
     Executor,
 )
@@ -181,6 +182,8 @@ class CompiledProgram:
         if name in ("reduce_sum", "reduce_max", "reduce_min") and out.dtype in _FLOATS:
             if isinstance(e.inputs[0], Var):
                 return self._lower_reduce(e)
+        if name in SOFTMAX_KINDS and isinstance(e.inputs[0], Var) and self._lower_softmax(e):
+            return
         if name == "broadcast_in_dim" and isinstance(e.inputs[0], Literal) and out.dtype in _FLOATS:
             self._steps.append(("fill", (out, self._out(out), float(e.inputs[0].value))))
             return
@@ -242,6 +245,18 @@ class CompiledProgram:
         self._steps.append(
             ("reduce", (kind, x, self._out(out), size, shape, strides, out.dtype == np.float64))
         )
+
+    def _lower_softmax(self, e):
+        """A row kernel over x viewed as (outer, n, inner), n the size of the reduced axes;
+        those must be adjacent (else False: the NumPy reference runs the equation)."""
+        (x,), out = e.inputs, e.outputs[0]
+        axes = sorted(e.params["axes"])
+        if axes != list(range(axes[0], axes[0] + len(axes))) if axes else False:
+            return False
+        lo, hi = (axes[0], axes[-1] + 1) if axes else (len(x.shape), len(x.shape))
+        rows = [math.prod(x.shape[:lo]), math.prod(x.shape[lo:hi]), math.prod(x.shape[hi:])]
+        self._steps.append(("softmax", (SOFTMAX_KINDS[e.prim.name], x, self._out(out), rows)))
+        return True
 
     def _lower_copy(self, e):
         name, out = e.prim.name, e.outputs[0]
@@ -530,7 +545,7 @@ class CompiledProgram:
             return self._reads(("gemm", p[0])) + self._reads(("fused", p[1]))
         if kind == "gemm":
             return [self._storage[p[0][0]], self._storage[p[0][1]]]
-        if kind == "reduce":
+        if kind in ("reduce", "softmax"):
             return [self._storage[p[1]]]
         if kind == "copy":
             return [self._storage[p[1]]]
@@ -551,6 +566,7 @@ class CompiledProgram:
         return {
             "gemm": lambda: [p[0][2]],
             "reduce": lambda: [p[2]],
+            "softmax": lambda: [p[2]],
             "copy": lambda: [p[3]],
             "fill": lambda: [p[1]],
             "fused": lambda: [s for _, s, _ in p[3]] + [s for _, s, _, _ in p[5]],
@@ -589,6 +605,9 @@ class CompiledProgram:
         elif kind == "reduce":
             k, x, dst, size, shape, strides, is_double = p
             body = [int(is_double), k, sbuf(x), buf(dst), size, len(shape)] + shape + strides
+        elif kind == "softmax":
+            k, x, dst, rows = p
+            body = [int(x.dtype == np.float64), k, sbuf(x), buf(dst)] + rows
         elif kind == "copy":
             itemsize, src, soff, dst, doff, shape, s, d = p
             body = [itemsize, sbuf(src), soff, buf(dst), doff, len(shape)] + shape + s + d
@@ -684,8 +703,8 @@ class CompiledProgram:
             kind, p = "gemm", p[0]
         if kind == "gemm":
             return math.prod(p[0][5:9]) >= PARALLEL_MIN["gemm"]
-        if kind == "fused":
-            return math.prod(p[1]) >= PARALLEL_MIN["fused"]
+        if kind in ("fused", "softmax"):
+            return math.prod(p[1] if kind == "fused" else p[3]) >= PARALLEL_MIN[kind]
         return kind == "conv"
 
     def _run(self, arrays, times=None):
@@ -808,6 +827,9 @@ def _describe(kind, p):
         return p[0].prim.name
     if kind == "reduce":
         return f"shape {p[4]}"
+    if kind == "softmax":
+        name = next(k for k, v in SOFTMAX_KINDS.items() if v == p[0])
+        return f"{name} of {p[3][1]}-element rows, {p[3][0]}x{p[3][2]} of them"
     return ""
 
 

@@ -8,6 +8,7 @@ subexpressions; ``dce`` then drops what no output needs. Neither recurses.
 
 import numpy as np
 
+from .. import primitives as P
 from ..core import Eqn, Graph, Literal, Var, eval_impl
 
 _ELEMENTWISE = frozenset(
@@ -153,22 +154,30 @@ def _rewrite(prim, inputs, params, out, defs):
 
 
 def _implicit_broadcasts(prim, inputs, params, out, defs):
-    """Feed NumPy-compatible broadcasts' operands directly to elementwise operations."""
-    new = list(inputs)
+    """Feed broadcasts' operands directly to elementwise operations, NumPy-style: as they
+    are when the broadcast aligns them to the right, else reshaped (a free view) to the
+    output's rank with 1 in the new dimensions (a row sum spread over its row)."""
+    new, reshapes = list(inputs), []
     for k, a in enumerate(inputs):
         eqn = defs.get(a)
         if eqn is None or eqn.prim.name != "broadcast_in_dim":
             continue
         src = eqn.inputs[0]
-        dims, shape = eqn.params["broadcast_dimensions"], eqn.params["shape"]
-        if tuple(dims) != tuple(range(len(shape) - len(src.shape), len(shape))):
-            continue  # not expressible by NumPy's trailing alignment
-        trial = new[:k] + [src] + new[k + 1 :]
+        dims, shape = tuple(eqn.params["broadcast_dimensions"]), eqn.params["shape"]
+        operand, reshape = src, None
+        if dims != tuple(range(len(shape) - len(src.shape), len(shape))):
+            if not isinstance(src, Var) or list(dims) != sorted(dims):
+                continue
+            kept = tuple(src.shape[dims.index(i)] if i in dims else 1 for i in range(len(shape)))
+            operand = Var(kept, src.dtype)
+            reshape = (P.reshape, (src,), {"new_shape": kept}, operand)
+        trial = new[:k] + [operand] + new[k + 1 :]
         if _broadcast_shape([t.shape for t in trial]) == out.shape:
             new = trial
-    if new != list(inputs):
-        return prim, tuple(new), params
-    return None
+            reshapes += [reshape] if reshape else []
+    if new == list(inputs):
+        return None
+    return _Emit(reshapes, (prim, tuple(new), params)) if reshapes else (prim, tuple(new), params)
 
 
 def _key(atom):

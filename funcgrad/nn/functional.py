@@ -1,7 +1,8 @@
 """Activations, softmax family, convolution and pooling as plain functions.
 
-All are compositions of primitives (no VJP of their own): fusion recovers the speed.
-They work eagerly on arrays and under tracing alike.
+They work eagerly on arrays and under tracing alike. Activations are compositions of
+primitives (no VJP of their own): fusion recovers the speed. The softmax family and
+convolutions are primitives, run by dedicated kernels.
 """
 
 import numpy as np
@@ -48,28 +49,31 @@ def softplus(x):
     return fnp.where(positive, upper, fnp.log1p(fnp.exp(xn)))
 
 
-def _shift(x, axis):
-    """The max along ``axis`` (kept), as a constant: subtracting it prevents overflow,
-    and its gradient cancels exactly, so it need not be differentiated."""
-    m = fnp.stop_gradient(fnp.max(x, axis=axis, keepdims=True))
-    return fnp.where(fnp.isfinite(m), m, 0)  # rows of -inf stay -inf, not nan
+def _rows(name, x, axis):
+    """``x`` as floats (integers as float64, as NumPy) and ``axis`` as sorted axes."""
+    x = fnp.asarray(x)
+    x = fnp.astype(x, np.float64) if not np.issubdtype(x.dtype, np.floating) else x
+    return x, fnp._axes(name, axis, x.ndim)
 
 
 def logsumexp(x, axis=None, keepdims=False):
-    """``log(sum(exp(x)))`` along ``axis``, stable for any magnitude.
+    """``log(sum(exp(x)))`` along ``axis`` (all axes by default), stable for any magnitude.
 
     >>> float(logsumexp(np.array([1000.0, 1000.0])))  # doctest: +ELLIPSIS
     1000.693...
     """
-    m = _shift(x, axis)
-    out = fnp.add(fnp.log(fnp.sum(fnp.exp(fnp.subtract(x, m)), axis=axis, keepdims=True)), m)
-    return out if keepdims else fnp.squeeze(out, axis=axis)
+    x, axes = _rows("logsumexp", x, axis)
+    return fnp._keep(x, P.logsumexp(x, axes=axes), axes, keepdims)
 
 
 def log_softmax(x, axis=-1):
-    """``x - logsumexp(x)`` along ``axis``."""
-    shifted = fnp.subtract(x, _shift(x, axis))
-    return fnp.subtract(shifted, fnp.log(fnp.sum(fnp.exp(shifted), axis=axis, keepdims=True)))
+    """``x - logsumexp(x)`` along ``axis``, computed as ``(x - max) - log(sum(exp(x - max)))``.
+
+    >>> log_softmax(np.array([0.0, 0.0])).round(4).tolist()
+    [-0.6931, -0.6931]
+    """
+    x, axes = _rows("log_softmax", x, axis)
+    return P.log_softmax(x, axes=axes)
 
 
 def softmax(x, axis=-1):
@@ -78,8 +82,8 @@ def softmax(x, axis=-1):
     >>> softmax(np.array([0.0, 0.0]))
     array([0.5, 0.5])
     """
-    e = fnp.exp(fnp.subtract(x, _shift(x, axis)))
-    return fnp.divide(e, fnp.sum(e, axis=axis, keepdims=True))
+    x, axes = _rows("softmax", x, axis)
+    return P.softmax(x, axes=axes)
 
 
 def one_hot(labels, num_classes, dtype=np.float32):

@@ -1,0 +1,156 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""Softmax-family row kernels (see softmax.pxd): one read of each row from memory, the max,
+exp-sum and outputs computed while it is in cache."""
+
+from cython.parallel cimport prange
+from libc.stdint cimport int64_t
+
+cdef extern from *:
+    """
+    #include <math.h>
+    #include "vexp.h"
+    /* Rows are worked on CHUNK values at a time (exp into a buffer in L1, then summed), and
+       rows `inner` apart COLS at a time, so that every loop reads contiguous memory and
+       vectorizes: GCC does not vectorize a floating-point reduction written as one running
+       sum (that would reorder it), so sums and maxima use 8 independent lanes. */
+    #define FG_SOFTMAX_CHUNK 256
+    #define FG_SOFTMAX_COLS 64
+
+    #define FG_SOFTMAX(T, S)                                                                \
+    static double fg_sum_##S(const T *x, long n) {                                          \
+        T p[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                                  \
+        long j = 0;                                                                         \
+        for (; j + 8 <= n; j += 8)                                                          \
+            for (int k = 0; k < 8; k++) p[k] += x[j + k];                                   \
+        double s = 0;                                                                       \
+        for (; j < n; j++) s += x[j];                                                       \
+        for (int k = 0; k < 8; k++) s += p[k];                                              \
+        return s;                                                                           \
+    }                                                                                       \
+    /* the max if finite, else 0 (rows of -inf give -inf, not NaN; NaN rows give NaN) */   \
+    static T fg_shift_##S(const T *x, long n) {                                             \
+        T m[8] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY,                               \
+                  -INFINITY, -INFINITY, -INFINITY, -INFINITY};                              \
+        int nan = 0;                                                                        \
+        long j = 0;                                                                         \
+        for (; j + 8 <= n; j += 8)                                                          \
+            for (int k = 0; k < 8; k++) {                                                   \
+                T a = x[j + k]; m[k] = a > m[k] ? a : m[k]; nan |= a != a;                  \
+            }                                                                               \
+        for (; j < n; j++) { T a = x[j]; m[0] = a > m[0] ? a : m[0]; nan |= a != a; }      \
+        for (int k = 1; k < 8; k++) m[0] = m[k] > m[0] ? m[k] : m[0];                       \
+        return (!nan && m[0] - m[0] == 0) ? m[0] : 0;                                       \
+    }                                                                                       \
+    static void fg_softmax_row_##S(int kind, const T *x, T *y, long n) {                   \
+        T buf[FG_SOFTMAX_CHUNK];                                                            \
+        T shift = fg_shift_##S(x, n);                                                       \
+        double s = 0;                                                                       \
+        for (long j = 0; j < n; j += FG_SOFTMAX_CHUNK) {                                    \
+            long w = n - j < FG_SOFTMAX_CHUNK ? n - j : FG_SOFTMAX_CHUNK;                   \
+            T *e = kind == 2 ? y + j : buf;  /* softmax keeps exp(x - shift) */             \
+            fg_exp_##S(e, x + j, shift, w);                                                 \
+            s += fg_sum_##S(e, w);                                                          \
+        }                                                                                   \
+        if (kind == 0) { y[0] = (T)(log(s) + shift); return; }                              \
+        if (kind == 1) {                                                                    \
+            T ls = (T)log(s);                                                               \
+            for (long j = 0; j < n; j++) y[j] = (x[j] - shift) - ls;                        \
+        } else {                                                                            \
+            T d = (T)s;                                                                     \
+            for (long j = 0; j < n; j++) y[j] = y[j] / d;                                   \
+        }                                                                                   \
+    }                                                                                       \
+    /* w <= FG_SOFTMAX_COLS rows, `inner` apart, of n values; for kind 0, y is where the   \
+       w results go (contiguous) */                                                         \
+    static void fg_softmax_cols_##S(int kind, const T *x, T *y, long n, long inner,        \
+                                    long w) {                                               \
+        T m[FG_SOFTMAX_COLS], d[FG_SOFTMAX_COLS], e[FG_SOFTMAX_COLS];                       \
+        double s[FG_SOFTMAX_COLS];                                                          \
+        int nan[FG_SOFTMAX_COLS];                                                           \
+        for (long i = 0; i < w; i++) { m[i] = -INFINITY; s[i] = 0; nan[i] = 0; }            \
+        for (long j = 0; j < n; j++)                                                        \
+            for (long i = 0; i < w; i++) {                                                  \
+                T a = x[j * inner + i]; m[i] = a > m[i] ? a : m[i]; nan[i] |= a != a;       \
+            }                                                                               \
+        for (long i = 0; i < w; i++) m[i] = (!nan[i] && m[i] - m[i] == 0) ? m[i] : 0;       \
+        for (long j = 0; j < n; j++) {                                                      \
+            for (long i = 0; i < w; i++) d[i] = x[j * inner + i] - m[i];                    \
+            fg_exp_##S(kind == 2 ? y + j * inner : e, d, 0, w);                             \
+            if (kind == 2)                                                                  \
+                for (long i = 0; i < w; i++) s[i] += y[j * inner + i];                      \
+            else                                                                            \
+                for (long i = 0; i < w; i++) s[i] += e[i];                                  \
+        }                                                                                   \
+        if (kind == 0) {                                                                    \
+            for (long i = 0; i < w; i++) y[i] = (T)(log(s[i]) + m[i]);                      \
+            return;                                                                         \
+        }                                                                                   \
+        for (long i = 0; i < w; i++) d[i] = kind == 1 ? (T)log(s[i]) : (T)s[i];             \
+        for (long j = 0; j < n; j++)                                                        \
+            for (long i = 0; i < w; i++) {                                                  \
+                if (kind == 1) y[j * inner + i] = (x[j * inner + i] - m[i]) - d[i];         \
+                else y[j * inner + i] = y[j * inner + i] / d[i];                            \
+            }                                                                               \
+    }
+    FG_SOFTMAX(float, f)
+    FG_SOFTMAX(double, d)
+    """
+    int FG_SOFTMAX_COLS
+    void fg_softmax_row_f(int kind, const float* x, float* y, long n) nogil
+    void fg_softmax_row_d(int kind, const double* x, double* y, long n) nogil
+    void fg_softmax_cols_f(int kind, const float* x, float* y, long n, long inner,
+                           long w) nogil
+    void fg_softmax_cols_d(int kind, const double* x, double* y, long n, long inner,
+                           long w) nogil
+
+
+ctypedef fused real:
+    float
+    double
+
+cdef inline void _task(int kind, const real* x, real* y, int64_t n, int64_t inner,
+                       int64_t chunks, int64_t u) noexcept nogil:
+    """Task u: row u (inner == 1), or column chunk u % chunks of slab u // chunks."""
+    cdef int64_t o, i0, w
+    if inner == 1:
+        if real is float:
+            fg_softmax_row_f(kind, x + u * n, y + (u if kind == SOFTMAX_LSE else u * n), n)
+        else:
+            fg_softmax_row_d(kind, x + u * n, y + (u if kind == SOFTMAX_LSE else u * n), n)
+        return
+    o = u // chunks
+    i0 = (u % chunks) * FG_SOFTMAX_COLS
+    w = inner - i0 if inner - i0 < FG_SOFTMAX_COLS else FG_SOFTMAX_COLS
+    x = x + o * n * inner + i0
+    y = y + (o * inner + i0 if kind == SOFTMAX_LSE else o * n * inner + i0)
+    if real is float:
+        fg_softmax_cols_f(kind, x, y, n, inner, w)
+    else:
+        fg_softmax_cols_d(kind, x, y, n, inner, w)
+
+
+cdef void _rows(int kind, const real* x, real* y, int64_t outer, int64_t n, int64_t inner,
+                int threads) noexcept nogil:
+    cdef int64_t chunks = 1 if inner == 1 else (inner + FG_SOFTMAX_COLS - 1) // FG_SOFTMAX_COLS
+    cdef int64_t tasks = outer * chunks, u
+    cdef int nt = threads
+    if outer == 0 or inner == 0:
+        return
+    if nt > tasks:
+        nt = <int>tasks
+    if nt <= 1:
+        for u in range(tasks):
+            _task(kind, x, y, n, inner, chunks, u)
+        return
+    for u in prange(tasks, schedule="static", num_threads=nt):
+        _task(kind, x, y, n, inner, chunks, u)
+
+
+cdef void softmax_rows_f32(int kind, const float* x, float* y, int64_t outer, int64_t n,
+                           int64_t inner, int threads) noexcept nogil:
+    _rows(kind, x, y, outer, n, inner, threads)
+
+
+cdef void softmax_rows_f64(int kind, const double* x, double* y, int64_t outer, int64_t n,
+                           int64_t inner, int threads) noexcept nogil:
+    _rows(kind, x, y, outer, n, inner, threads)
