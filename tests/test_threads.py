@@ -79,6 +79,8 @@ def test_threaded_kernels_match_one_thread_and_the_reference(dtype, restore_thre
         ),
         (lambda x: [fnp.max(x * 2.0, axis=0), fnp.min(x + 1.0)], (nan_x,), False),
         (lambda w: fnp.sum(fnp.exp(w * 0.1), axis=0), (wide,), False),
+        (lambda x: [fg.nn.log_softmax(x), fg.nn.softmax(x, axis=0)], (x,), True),
+        (lambda x: [fg.nn.logsumexp(x, axis=1), fg.nn.logsumexp(x, axis=0)], (x,), True),
         (relu_layer, (x, w), False),
         (lambda s: s @ fnp.swapaxes(s, 1, 2), (stack,), False),
         (cnn_step, (params, images), False),
