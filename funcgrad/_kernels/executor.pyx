@@ -165,9 +165,13 @@ cdef extern from *:
     void fg_tanh_f(float* r, const float* x, long n) nogil
 
 
-cdef extern from "vexp.h":
+cdef extern from "vecmath.h":
     void fg_exp_f(float* y, const float* x, float shift, long n) nogil
     void fg_exp_d(double* y, const double* x, double shift, long n) nogil
+    float fg_row_sum_f(const float* x, long n, float acc) nogil
+    double fg_row_sum_d(const double* x, long n, double acc) nogil
+    float fg_row_extreme_f(const float* x, long n, float acc, int sign) nogil
+    double fg_row_extreme_d(const double* x, long n, double acc, int sign) nogil
 
 
 ctypedef unsigned int uint32_like
@@ -266,17 +270,14 @@ cdef void reduce_block(real* dst, const real* r, int kind, int ndim, const int64
         if s == 0:  # a piece of a reduced row: into one output element
             acc = dst[off]
             if kind == 0:
-                acc = acc + row_sum(r + i, seg)
-            elif kind == 1:
-                for j in range(seg):
-                    v = r[i + j]
-                    if v > acc or v != v:
-                        acc = v
+                if real is float:
+                    acc = fg_row_sum_f(r + i, seg, acc)
+                else:
+                    acc = fg_row_sum_d(r + i, seg, acc)
+            elif real is float:
+                acc = fg_row_extreme_f(r + i, seg, acc, 1 if kind == 1 else -1)
             else:
-                for j in range(seg):
-                    v = r[i + j]
-                    if v < acc or v != v:
-                        acc = v
+                acc = fg_row_extreme_d(r + i, seg, acc, 1 if kind == 1 else -1)
             dst[off] = acc
         elif kind == 0:  # a kept row: elementwise into the output row
             for j in range(seg):
@@ -631,24 +632,6 @@ cdef void run_gemm_epilogue(const int64_t* ins, char** bufs, const RegFile* rf,
 
 
 # ---------------------------------------------------------------- reductions
-
-
-cdef inline real row_sum(const real* x, int64_t n) noexcept nogil:
-    """Sum of a contiguous row with eight independent partial sums: a single running sum is
-    one long dependency chain that neither pipelines nor vectorizes."""
-    cdef real p[8]
-    cdef int64_t j, k
-    for k in range(8):
-        p[k] = 0
-    j = 0
-    while j + 8 <= n:
-        for k in range(8):
-            p[k] = p[k] + x[j + k]
-        j += 8
-    while j < n:
-        p[0] = p[0] + x[j]
-        j += 1
-    return ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]))
 
 
 cdef void run_reduce(const real* src, real* dst, const int64_t* ins) noexcept nogil:

@@ -8,48 +8,25 @@ from libc.stdint cimport int64_t
 cdef extern from *:
     """
     #include <math.h>
-    #include "vexp.h"
+    #include "vecmath.h"
     /* Rows are worked on CHUNK values at a time (exp into a buffer in L1, then summed), and
        rows `inner` apart COLS at a time, so that every loop reads contiguous memory and
-       vectorizes: GCC does not vectorize a floating-point reduction written as one running
-       sum (that would reorder it), so sums and maxima use 8 independent lanes. */
+       vectorizes. shift: a row's max if finite, else 0 (rows of -inf give -inf, not NaN;
+       rows with a NaN give NaN). */
     #define FG_SOFTMAX_CHUNK 256
     #define FG_SOFTMAX_COLS 64
 
     #define FG_SOFTMAX(T, S)                                                                \
-    static double fg_sum_##S(const T *x, long n) {                                          \
-        T p[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                                  \
-        long j = 0;                                                                         \
-        for (; j + 8 <= n; j += 8)                                                          \
-            for (int k = 0; k < 8; k++) p[k] += x[j + k];                                   \
-        double s = 0;                                                                       \
-        for (; j < n; j++) s += x[j];                                                       \
-        for (int k = 0; k < 8; k++) s += p[k];                                              \
-        return s;                                                                           \
-    }                                                                                       \
-    /* the max if finite, else 0 (rows of -inf give -inf, not NaN; NaN rows give NaN) */   \
-    static T fg_shift_##S(const T *x, long n) {                                             \
-        T m[8] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY,                               \
-                  -INFINITY, -INFINITY, -INFINITY, -INFINITY};                              \
-        int nan = 0;                                                                        \
-        long j = 0;                                                                         \
-        for (; j + 8 <= n; j += 8)                                                          \
-            for (int k = 0; k < 8; k++) {                                                   \
-                T a = x[j + k]; m[k] = a > m[k] ? a : m[k]; nan |= a != a;                  \
-            }                                                                               \
-        for (; j < n; j++) { T a = x[j]; m[0] = a > m[0] ? a : m[0]; nan |= a != a; }      \
-        for (int k = 1; k < 8; k++) m[0] = m[k] > m[0] ? m[k] : m[0];                       \
-        return (!nan && m[0] - m[0] == 0) ? m[0] : 0;                                       \
-    }                                                                                       \
     static void fg_softmax_row_##S(int kind, const T *x, T *y, long n) {                   \
         T buf[FG_SOFTMAX_CHUNK];                                                            \
-        T shift = fg_shift_##S(x, n);                                                       \
+        T shift = fg_row_extreme_##S(x, n, -INFINITY, 1);                                   \
         double s = 0;                                                                       \
+        shift = shift - shift == 0 ? shift : 0;                                             \
         for (long j = 0; j < n; j += FG_SOFTMAX_CHUNK) {                                    \
             long w = n - j < FG_SOFTMAX_CHUNK ? n - j : FG_SOFTMAX_CHUNK;                   \
             T *e = kind == 2 ? y + j : buf;  /* softmax keeps exp(x - shift) */             \
             fg_exp_##S(e, x + j, shift, w);                                                 \
-            s += fg_sum_##S(e, w);                                                          \
+            s += fg_row_sum_##S(e, w, 0);                                                   \
         }                                                                                   \
         if (kind == 0) { y[0] = (T)(log(s) + shift); return; }                              \
         if (kind == 1) {                                                                    \
@@ -66,13 +43,12 @@ cdef extern from *:
                                     long w) {                                               \
         T m[FG_SOFTMAX_COLS], d[FG_SOFTMAX_COLS], e[FG_SOFTMAX_COLS];                       \
         double s[FG_SOFTMAX_COLS];                                                          \
-        int nan[FG_SOFTMAX_COLS];                                                           \
-        for (long i = 0; i < w; i++) { m[i] = -INFINITY; s[i] = 0; nan[i] = 0; }            \
+        for (long i = 0; i < w; i++) { m[i] = -INFINITY; s[i] = 0; }                        \
         for (long j = 0; j < n; j++)                                                        \
             for (long i = 0; i < w; i++) {                                                  \
-                T a = x[j * inner + i]; m[i] = a > m[i] ? a : m[i]; nan[i] |= a != a;       \
+                T a = x[j * inner + i], b = m[i]; m[i] = (a > b || a != a) ? a : b;         \
             }                                                                               \
-        for (long i = 0; i < w; i++) m[i] = (!nan[i] && m[i] - m[i] == 0) ? m[i] : 0;       \
+        for (long i = 0; i < w; i++) m[i] = m[i] - m[i] == 0 ? m[i] : 0;                    \
         for (long j = 0; j < n; j++) {                                                      \
             for (long i = 0; i < w; i++) d[i] = x[j * inner + i] - m[i];                    \
             fg_exp_##S(kind == 2 ? y + j * inner : e, d, 0, w);                             \
