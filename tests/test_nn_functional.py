@@ -553,3 +553,20 @@ def test_conv_and_pool_shape_errors():
         r"avg_pool2d: expected an \(N, C, H, W\) input",
         lambda: F.avg_pool2d(x[0, 0], 2),
     )
+
+
+def test_softmax_family_axis_errors():
+    x = np.ones((2, 3))
+    for name in ("softmax", "log_softmax", "logsumexp"):
+        fn = getattr(F, name)
+        _raises_here(fg.ShapeError, rf"{name}: axis 2 is out of bounds", lambda: fn(x, axis=2))
+        _raises_here(
+            fg.ShapeError, rf"{name}: repeated axis", lambda: fg.jit(lambda x: fn(x, (1, -1)))(x)
+        )
+
+
+def test_softmax_family_of_integers_computes_in_float64():
+    labels = np.array([[1, 2], [3, 4]])
+    for fn in (F.softmax, F.log_softmax, F.logsumexp):
+        assert fn(labels).dtype == np.float64
+        np.testing.assert_allclose(fn(labels), fn(labels.astype(np.float64)))
