@@ -10,11 +10,9 @@ Run: python benchmarks/softmax_rows.py [--seconds 2]
 """
 
 import argparse
-import subprocess
-import sys
 
 import numpy as np
-from train_steps import fmt, median_seconds
+from train_steps import fmt, median_seconds, peer_seconds
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
@@ -69,29 +67,6 @@ def torch_call(logits, labels):
 PEERS = {"jax": jax_call, "torch": torch_call}
 
 
-def peer_seconds(peer, shape, budget):
-    """The peer's median time in a fresh process; None if it is not installed."""
-    run = subprocess.run(
-        [
-            sys.executable,
-            __file__,
-            "--peer",
-            peer,
-            "--shape",
-            "x".join(map(str, shape)),
-            "--seconds",
-            str(budget),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    if run.returncode != 0:
-        if "ModuleNotFoundError" in run.stderr:
-            return None
-        raise RuntimeError(f"the {peer} benchmark failed:\n{run.stderr}")
-    return float(run.stdout.split()[-1])
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=2.0, help="timing budget per entry")
@@ -113,7 +88,11 @@ def main():
         base = median_seconds(lambda: ours(logits, labels), args.seconds)
         print(f"{shape[0]}x{shape[1]:<6d} funcgrad   {fmt(base)}")
         others = [("composed", median_seconds(lambda: composed(logits, labels), args.seconds))]
-        others += [(peer, peer_seconds(peer, shape, args.seconds)) for peer in sorted(PEERS)]
+        size = "x".join(map(str, shape))
+        others += [
+            (peer, peer_seconds(__file__, peer, args.seconds, "--shape", size))
+            for peer in sorted(PEERS)
+        ]
         for name, t in others:
             if t is None:
                 print(f"{'':12s} {name:10s} not installed")

@@ -223,10 +223,11 @@ def print_profile(params, x, y):
 PEERS = {"jax": jax_step, "torch": torch_step}
 
 
-def peer_seconds(peer, name, budget):
-    """The peer's median step time, measured in a fresh process; None if not installed."""
+def peer_seconds(script, peer, budget, *flags):
+    """The median time a peer takes in a fresh process (``script --peer peer *flags``, which
+    prints seconds), or None if the peer is not installed."""
     run = subprocess.run(
-        [sys.executable, __file__, "--peer", peer, "--only", name, "--seconds", str(budget)],
+        [sys.executable, script, "--peer", peer, "--seconds", str(budget), *flags],
         capture_output=True,
         text=True,
     )
@@ -261,7 +262,7 @@ def main():
         if args.profile:
             print_profile(params, x, y)
         for peer in PEERS:
-            theirs = peer_seconds(peer, name, args.seconds)
+            theirs = peer_seconds(__file__, peer, args.seconds, "--only", name)
             if theirs is not None:
                 print(f"{'':6s} {peer:8s} {fmt(theirs)}   funcgrad/{peer} = {ours / theirs:5.2f}x")
 
