@@ -19,8 +19,8 @@ parallel region per call avoids the barrier storms that per-chunk regions suffer
 """
 
 from cython.parallel cimport prange, threadid
-from libc.math cimport INFINITY
-from libc.string cimport memset
+from libc.math cimport INFINITY, copysign
+from libc.string cimport memcpy, memset
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
 cimport numpy as cnp
@@ -204,14 +204,64 @@ cdef inline void _valid_cols(const ConvGeom* g, Py_ssize_t j, Py_ssize_t* lo,
                              Py_ssize_t* hi) noexcept nogil:
     """Output columns [lo, hi) whose window offset j lands inside the input row."""
     cdef Py_ssize_t iw0 = j * g.dw - g.pl  # input column of output column 0
-    lo[0] = (-iw0 + g.sw - 1) // g.sw if iw0 < 0 else 0
-    hi[0] = (g.w - iw0 + g.sw - 1) // g.sw if g.w > iw0 else 0
+    if g.sw == 1:  # without divisions, which cost as much as a short row's copy
+        lo[0] = -iw0 if iw0 < 0 else 0
+        hi[0] = g.w - iw0 if g.w > iw0 else 0
+    else:
+        lo[0] = (-iw0 + g.sw - 1) // g.sw if iw0 < 0 else 0
+        hi[0] = (g.w - iw0 + g.sw - 1) // g.sw if g.w > iw0 else 0
     if lo[0] > g.ow:
         lo[0] = g.ow
     if hi[0] > g.ow:
         hi[0] = g.ow
     if hi[0] < lo[0]:
         hi[0] = lo[0]
+
+
+cdef inline bint _rows_contiguous(const ConvGeom* g) noexcept nogil:
+    """Strides 1 and OW == W (e.g. SAME padding): output row r + 1 reads the input row after
+    the one output row r reads, at the same columns, so a window offset's rows of cols are
+    one contiguous run of the input plane, apart from the columns that fall in the padding."""
+    return g.sh == 1 and g.sw == 1 and g.ow == g.w
+
+
+cdef inline void _valid_rows(const ConvGeom* g, Py_ssize_t i, Py_ssize_t* r0,
+                             Py_ssize_t* r1) noexcept nogil:
+    """Output rows [r0, r1) whose window offset i lands inside the input (stride 1)."""
+    cdef Py_ssize_t ih0 = i * g.dh - g.pt  # input row of output row 0
+    r0[0] = -ih0 if ih0 < 0 else 0
+    r1[0] = g.h - ih0 if g.h - ih0 < g.oh else g.oh
+    if r0[0] > g.oh:
+        r0[0] = g.oh
+    if r1[0] < r0[0]:
+        r1[0] = r0[0]
+
+
+cdef void _im2col_plane_contiguous(const ConvGeom* g, const real* xin, real* cols,
+                                   Py_ssize_t ld, Py_ssize_t ch) noexcept nogil:
+    """_im2col_plane when _rows_contiguous: one memcpy per window offset, then the padding
+    columns zeroed (2x faster than row by row on the reference CNN, whose rows are short)."""
+    cdef Py_ssize_t i, j, t, q, lo, hi, r0, r1, ow = g.ow, p = g.oh * g.ow
+    cdef real* row
+    for i in range(g.kh):
+        _valid_rows(g, i, &r0, &r1)
+        for j in range(g.kw):
+            row = cols + ((ch * g.kh + i) * g.kw + j) * ld
+            _valid_cols(g, j, &lo, &hi)
+            if r0 == r1 or lo == hi:
+                memset(row, 0, p * sizeof(real))
+                continue
+            memset(row, 0, (r0 * ow + lo) * sizeof(real))
+            # cols[r * ow + q] = x[(r + i * dh - pt) * w + q + j * dw - pl], w == ow
+            memcpy(row + r0 * ow + lo, xin + ((r0 + i * g.dh - g.pt) * ow + lo + j * g.dw - g.pl),
+                   ((r1 - 1 - r0) * ow + hi - lo) * sizeof(real))
+            # The copy wrapped around into the neighbouring input rows between [hi, ow) of
+            # one output row and [0, lo) of the next. Column by column: GCC turns a loop along
+            # a row into a memset call, slower than the one or two stores of a SAME padding.
+            for q in range(hi, ow + lo):
+                for t in range(r0, r1 - 1):
+                    row[t * ow + q] = 0
+            memset(row + (r1 - 1) * ow + hi, 0, (p - (r1 - 1) * ow - hi) * sizeof(real))
 
 
 cdef void _im2col_plane(const ConvGeom* g, const real* xin, real* cols, Py_ssize_t ld,
@@ -221,6 +271,9 @@ cdef void _im2col_plane(const ConvGeom* g, const real* xin, real* cols, Py_ssize
     cdef real* row
     cdef real* dst
     cdef const real* src
+    if _rows_contiguous(g):
+        _im2col_plane_contiguous(g, xin, cols, ld, ch)
+        return
     for i in range(g.kh):
         for j in range(g.kw):
             row = cols + ((ch * g.kh + i) * g.kw + j) * ld
@@ -246,15 +299,43 @@ cdef void _im2col_plane(const ConvGeom* g, const real* xin, real* cols, Py_ssize
                     dst[q] = 0
 
 
-cdef void _col2im_plane(const ConvGeom* g, const real* cols, Py_ssize_t ld, real* xout,
+cdef void _col2im_plane_contiguous(const ConvGeom* g, real* cols, Py_ssize_t ld, real* xout,
+                                   Py_ssize_t ch) noexcept nogil:
+    """_col2im_plane's additions when _rows_contiguous: one loop over each window offset's
+    run of the plane. The entries of cols that the run wraps around to (padding columns)
+    are set to -0.0 first, which adds nothing to any value (not even to -0.0), so every
+    element of dx gets exactly the terms, in the order, of the row-by-row loop."""
+    cdef Py_ssize_t i, j, t, q, lo, hi, r0, r1, off, ow = g.ow
+    cdef real* row
+    cdef real nz = copysign(0.0, -1.0)
+    for i in range(g.kh):
+        _valid_rows(g, i, &r0, &r1)
+        for j in range(g.kw):
+            _valid_cols(g, j, &lo, &hi)
+            if r0 == r1 or lo == hi:
+                continue
+            row = cols + ((ch * g.kh + i) * g.kw + j) * ld
+            for t in range(r0, r1 - 1):
+                for q in range(t * ow + hi, (t + 1) * ow + lo):
+                    row[q] = nz
+            off = (i * g.dh - g.pt) * ow + (j * g.dw - g.pl)  # row[r * ow + q] -> dx[ih, iw]
+            for q in range(r0 * ow + lo, (r1 - 1) * ow + hi):
+                xout[q + off] += row[q]
+
+
+cdef void _col2im_plane(const ConvGeom* g, real* cols, Py_ssize_t ld, real* xout,
                         Py_ssize_t ch, bint accumulate) noexcept nogil:
-    """Adjoint of _im2col_plane: add rows (ch, i, j) of cols onto one plane of dx."""
+    """Adjoint of _im2col_plane: add rows (ch, i, j) of cols onto one plane of dx (may
+    overwrite the padding entries of those rows)."""
     cdef Py_ssize_t i, j, r, q, ih, lo, hi, iw0
     cdef const real* row
     cdef const real* src
     cdef real* dst
     if not accumulate:
         memset(xout, 0, g.h * g.w * sizeof(real))
+    if _rows_contiguous(g):
+        _col2im_plane_contiguous(g, cols, ld, xout, ch)
+        return
     for i in range(g.kh):
         for j in range(g.kw):
             row = cols + ((ch * g.kh + i) * g.kw + j) * ld
@@ -285,7 +366,7 @@ cdef void _im2col(const ConvGeom* g, const real* x, real* cols, bint par) noexce
             _im2col_plane(g, x + ch * hw, cols, p, ch)
 
 
-cdef void _col2im(const ConvGeom* g, const real* cols, real* dx, bint accumulate,
+cdef void _col2im(const ConvGeom* g, real* cols, real* dx, bint accumulate,
                   bint par) noexcept nogil:
     """dx (C, H, W) of one image (+)= col2im of cols (K, P); threaded over channels if par."""
     cdef Py_ssize_t p = g.oh * g.ow, hw = g.h * g.w, ch
