@@ -103,6 +103,72 @@ def test_conv2d_filter_grad_matches_numpy(geo, o, dtype, ws_choice, seed):
     _assert_close(got, ref, scale, dtype)
 
 
+@st.composite
+def contiguous_geometries(draw):
+    """Stride 1 and OW == W (pl + pr == dw * (kw - 1), e.g. SAME padding): the kernels' one-run
+    im2col and one-pass col2im. Windows of up to 5 x 7 (over the 25 offsets that col2im sums
+    in one pass) and heights below OH (halos longer than a row) take their fallbacks."""
+    kh, kw = draw(st.integers(1, 5)), draw(st.integers(1, 7))
+    dh, dw = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    pl = draw(st.integers(0, dw * (kw - 1)))
+    pt, pb = draw(st.integers(0, 3)), draw(st.integers(0, 3))
+    h = max(1, dh * (kh - 1) + 1 - pt - pb) + draw(st.integers(0, 6))
+    w = draw(st.integers(1, 17))
+    n, c = draw(st.sampled_from([1, 2, 3, 5])), draw(st.sampled_from([1, 2, 3, 8]))
+    padding = ((pt, pb), (pl, dw * (kw - 1) - pl))
+    return (n, c, h, w), (kh, kw), (1, 1), padding, (dh, dw)
+
+
+@SETTINGS
+@given(
+    contiguous_geometries(),
+    st.sampled_from([1, 4, 9, 19]),
+    dtypes,
+    ws_choices,
+    st.booleans(),
+    seeds,
+)
+def test_conv_kernels_contiguous_rows(geo, o, dtype, ws_choice, accumulate, seed):
+    # o >= 8 with c * kh * kw >= 64: the filter gradient's tiled transpose of g, with edges
+    x_shape, window, stride, padding, dilation = geo
+    rng = np.random.default_rng(seed)
+    x, w = _rand(rng, x_shape, dtype), _rand(rng, (o, x_shape[1]) + window, dtype)
+    g = _rand(rng, (x_shape[0], o) + cn._out_hw(x_shape, window, stride, padding, dilation), dtype)
+    assert g.shape[3] == x_shape[3]
+    x64, w64, g64 = _abs64(x), _abs64(w), _abs64(g)
+    ws = {
+        k: _workspace(k, x_shape, w.shape, geo[2:], dtype, ws_choice)
+        for k in ("forward", "input_grad", "filter_grad")
+    }
+    _assert_close(
+        ck.conv2d(x, w, *geo[2:], workspace=ws["forward"]),
+        cn.conv2d(x, w, *geo[2:]),
+        cn.conv2d(x64, w64, *geo[2:]),
+        dtype,
+    )
+    dx0 = _rand(rng, x_shape, dtype) if accumulate else np.zeros(x_shape, dtype)
+    dw0 = _rand(rng, w.shape, dtype) if accumulate else np.zeros(w.shape, dtype)
+    dx, dw = dx0.copy(), dw0.copy()
+    ck.conv2d_input_grad(
+        g, w, x_shape, *geo[2:], out=dx, workspace=ws["input_grad"], accumulate=accumulate
+    )
+    ck.conv2d_filter_grad(
+        x, g, w.shape, *geo[2:], out=dw, workspace=ws["filter_grad"], accumulate=accumulate
+    )
+    _assert_close(
+        dx,
+        dx0 + cn.conv2d_input_grad(g, w, x_shape, *geo[2:]),
+        _abs64(dx0) + cn.conv2d_input_grad(g64, w64, x_shape, *geo[2:]),
+        dtype,
+    )
+    _assert_close(
+        dw,
+        dw0 + cn.conv2d_filter_grad(x, g, w.shape, *geo[2:]),
+        _abs64(dw0) + cn.conv2d_filter_grad(x64, g64, w.shape, *geo[2:]),
+        dtype,
+    )
+
+
 def _big_conv_case(dtype, stride=(1, 1), padding=((1, 1), (1, 1)), dilation=(1, 1), c=5):
     """Large enough for the threaded im2col/col2im paths and several GEMM chunks."""
     rng = np.random.default_rng(7)
@@ -217,7 +283,9 @@ def test_workspace_sizes():
     for kind in ("forward", "input_grad", "filter_grad"):
         want = ck.workspace_size(kind, *args)
         least = ck.workspace_size(kind, *args, minimum=True)
-        extra = 5 * 27 + 100 * 5 if kind == "filter_grad" else 0  # dW accumulator, gy^T
+        # dW accumulator and gy^T; -0.0 halos of 11 (one row and one column of the 10 x 10
+        # plane) before, between and after the 27 rows of the one-pass col2im
+        extra = {"forward": 0, "input_grad": 28 * 11, "filter_grad": 5 * 27 + 100 * 5}[kind]
         assert least == 27 * 100 + extra  # one image's im2col buffer
         assert want >= least and want % least == 0  # one per OpenMP thread
 
@@ -456,7 +524,10 @@ def test_huge_padding_rejected_cleanly():
         ck.max_pool2d(X, (2**31, 1), (1, 1), ((2**31, 0), (0, 0)))
 
 
-@pytest.mark.parametrize("padding", [((0, 0), (0, 0)), ((1, 2), (2, 1))])
+# The last two keep OW == W: the im2col and col2im runs wrap around the padding columns.
+@pytest.mark.parametrize(
+    "padding", [((0, 0), (0, 0)), ((1, 2), (2, 1)), ((1, 1), (1, 0)), ((0, 2), (0, 1))]
+)
 def test_nonfinite_values_stay_where_the_reference_has_them(padding):
     # An inf in x or a NaN in w reaches exactly the outputs and gradients whose windows hold it.
     rng = np.random.default_rng(3)

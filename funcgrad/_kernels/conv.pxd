@@ -2,8 +2,9 @@
 #
 # Every kernel takes a ConvGeom filled in by geom_init and raw C-contiguous pointers; the
 # GEMM-based convolutions also take a caller-owned workspace of ws_size elements of their dtype
-# (conv_workspace_size: one image's im2col buffer per OpenMP thread; any size down to
-# conv_workspace_min works, using fewer threads), so a training step allocates nothing per call.
+# (conv_workspace_size: one image's im2col buffer and the gradients' scratch per OpenMP thread;
+# any size down to conv_workspace_min works, using fewer threads), so a training step allocates
+# nothing per call.
 # Kernels return 0 on success and -1 when the geometry is invalid or the workspace is below the
 # minimum; they never touch the GIL. The float32 and float64 variants share one fused
 # implementation in conv.pyx. Each call runs at most one OpenMP parallel region (threads own
