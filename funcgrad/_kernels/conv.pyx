@@ -549,9 +549,81 @@ cdef int _conv_input_grad(const ConvGeom* g, const real* gy, const real* w, real
     return 0
 
 
+cdef extern from *:
+    """
+    #ifdef __AVX__
+    #include <immintrin.h>
+    #endif
+    /* dst (cols, rows) = src (rows, cols) transposed, both C-contiguous. With AVX, in 8x8
+       (float) or 4x4 (double) tiles of vector loads, shuffles and stores: one element at a
+       time, the stores alone took 0.6 ms of the reference CNN's filter gradient. */
+    static void fg_transpose_f(const float *src, long rows, long cols, float *dst) {
+        long r = 0, c, i;
+    #ifdef __AVX__
+        for (; r + 8 <= rows; r += 8) {
+            for (c = 0; c + 8 <= cols; c += 8) {
+                const float *s = src + r * cols + c;
+                __m256 a0 = _mm256_loadu_ps(s), a1 = _mm256_loadu_ps(s + cols),
+                       a2 = _mm256_loadu_ps(s + 2 * cols), a3 = _mm256_loadu_ps(s + 3 * cols),
+                       a4 = _mm256_loadu_ps(s + 4 * cols), a5 = _mm256_loadu_ps(s + 5 * cols),
+                       a6 = _mm256_loadu_ps(s + 6 * cols), a7 = _mm256_loadu_ps(s + 7 * cols);
+                /* pairs of rows interleaved, then groups of four, then the 128-bit halves */
+                __m256 t0 = _mm256_unpacklo_ps(a0, a1), t1 = _mm256_unpackhi_ps(a0, a1),
+                       t2 = _mm256_unpacklo_ps(a2, a3), t3 = _mm256_unpackhi_ps(a2, a3),
+                       t4 = _mm256_unpacklo_ps(a4, a5), t5 = _mm256_unpackhi_ps(a4, a5),
+                       t6 = _mm256_unpacklo_ps(a6, a7), t7 = _mm256_unpackhi_ps(a6, a7);
+                __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
+                       u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
+                       u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
+                       u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+                float *d = dst + c * rows + r;
+                _mm256_storeu_ps(d, _mm256_permute2f128_ps(u0, u4, 0x20));
+                _mm256_storeu_ps(d + rows, _mm256_permute2f128_ps(u1, u5, 0x20));
+                _mm256_storeu_ps(d + 2 * rows, _mm256_permute2f128_ps(u2, u6, 0x20));
+                _mm256_storeu_ps(d + 3 * rows, _mm256_permute2f128_ps(u3, u7, 0x20));
+                _mm256_storeu_ps(d + 4 * rows, _mm256_permute2f128_ps(u0, u4, 0x31));
+                _mm256_storeu_ps(d + 5 * rows, _mm256_permute2f128_ps(u1, u5, 0x31));
+                _mm256_storeu_ps(d + 6 * rows, _mm256_permute2f128_ps(u2, u6, 0x31));
+                _mm256_storeu_ps(d + 7 * rows, _mm256_permute2f128_ps(u3, u7, 0x31));
+            }
+            for (; c < cols; c++)
+                for (i = 0; i < 8; i++) dst[c * rows + r + i] = src[(r + i) * cols + c];
+        }
+    #endif
+        for (; r < rows; r++)
+            for (c = 0; c < cols; c++) dst[c * rows + r] = src[r * cols + c];
+    }
+    static void fg_transpose_d(const double *src, long rows, long cols, double *dst) {
+        long r = 0, c, i;
+    #ifdef __AVX__
+        for (; r + 4 <= rows; r += 4) {
+            for (c = 0; c + 4 <= cols; c += 4) {
+                const double *s = src + r * cols + c;
+                __m256d a0 = _mm256_loadu_pd(s), a1 = _mm256_loadu_pd(s + cols),
+                        a2 = _mm256_loadu_pd(s + 2 * cols), a3 = _mm256_loadu_pd(s + 3 * cols);
+                __m256d t0 = _mm256_unpacklo_pd(a0, a1), t1 = _mm256_unpackhi_pd(a0, a1),
+                        t2 = _mm256_unpacklo_pd(a2, a3), t3 = _mm256_unpackhi_pd(a2, a3);
+                double *d = dst + c * rows + r;
+                _mm256_storeu_pd(d, _mm256_permute2f128_pd(t0, t2, 0x20));
+                _mm256_storeu_pd(d + rows, _mm256_permute2f128_pd(t1, t3, 0x20));
+                _mm256_storeu_pd(d + 2 * rows, _mm256_permute2f128_pd(t0, t2, 0x31));
+                _mm256_storeu_pd(d + 3 * rows, _mm256_permute2f128_pd(t1, t3, 0x31));
+            }
+            for (; c < cols; c++)
+                for (i = 0; i < 4; i++) dst[c * rows + r + i] = src[(r + i) * cols + c];
+        }
+    #endif
+        for (; r < rows; r++)
+            for (c = 0; c < cols; c++) dst[c * rows + r] = src[r * cols + c];
+    }
+    """
+    void fg_transpose_f(const float* src, long rows, long cols, float* dst) nogil
+    void fg_transpose_d(const double* src, long rows, long cols, double* dst) nogil
+
+
 cdef void _filter_grad_image(const ConvGeom* g, const real* x, const real* gy, real* cols,
                              real* acc, real beta, bint split, bint par) noexcept nogil:
-    cdef Py_ssize_t k = g.c * g.kh * g.kw, p = g.oh * g.ow, oc, q
+    cdef Py_ssize_t k = g.c * g.kh * g.kw, p = g.oh * g.ow
     cdef real* gyt = acc + k * g.o  # gy^T (P, O)
     _im2col(g, x, cols, par)
     # Column-major acc (O, K) (+)= gy (O, P) @ cols^T (P, K). OpenBLAS ran it 2x faster with gy
@@ -562,9 +634,10 @@ cdef void _filter_grad_image(const ConvGeom* g, const real* x, const real* gy, r
         _gemm_pieces(b"T", b"N", <int>g.o, <int>k, <int>p, gy, <int>p, cols, <int>p, beta, acc,
                      <int>g.o, split)
         return
-    for oc in range(g.o):
-        for q in range(p):
-            gyt[q * g.o + oc] = gy[oc * p + q]
+    if real is float:
+        fg_transpose_f(gy, g.o, p, gyt)
+    else:
+        fg_transpose_d(gy, g.o, p, gyt)
     _gemm_pieces(b"N", b"N", <int>g.o, <int>k, <int>p, gyt, <int>g.o, cols, <int>p, beta, acc,
                  <int>g.o, split)
 
