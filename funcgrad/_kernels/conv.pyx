@@ -277,9 +277,6 @@ cdef void _im2col_plane(const ConvGeom* g, const real* xin, real* cols, Py_ssize
     cdef real* row
     cdef real* dst
     cdef const real* src
-    if _rows_contiguous(g):
-        _im2col_plane_contiguous(g, xin, cols, ld, ch)
-        return
     for i in range(g.kh):
         for j in range(g.kw):
             row = cols + ((ch * g.kh + i) * g.kw + j) * ld
@@ -428,9 +425,16 @@ cdef void _col2im_plane(const ConvGeom* g, real* cols, Py_ssize_t ld, real* xout
 cdef void _im2col(const ConvGeom* g, const real* x, real* cols, bint par) noexcept nogil:
     """cols (K, P) of one image; threaded over channels if par."""
     cdef Py_ssize_t p = g.oh * g.ow, hw = g.h * g.w, ch
+    cdef bint contiguous = _rows_contiguous(g)
     if par and _n_threads > 1:
         for ch in prange(g.c, schedule="static", num_threads=_n_threads):
-            _im2col_plane(g, x + ch * hw, cols, p, ch)
+            if contiguous:
+                _im2col_plane_contiguous(g, x + ch * hw, cols, p, ch)
+            else:
+                _im2col_plane(g, x + ch * hw, cols, p, ch)
+    elif contiguous:
+        for ch in range(g.c):
+            _im2col_plane_contiguous(g, x + ch * hw, cols, p, ch)
     else:
         for ch in range(g.c):
             _im2col_plane(g, x + ch * hw, cols, p, ch)
