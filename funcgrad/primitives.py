@@ -3,7 +3,7 @@
 Each record holds the shape/dtype rule, the NumPy reference implementation, the VJP
 rules (one per argument, written with primitives, so backward graphs are graphs and
 ``grad(grad(f))`` needs nothing extra) and the JVP rule. Everything else in funcgrad
-(softmax, mean, losses, layers) is composed from these.
+(mean, losses, layers) is composed from these.
 
 Elementwise rules are written once as ``scale(g, ans, *args) = g * d ans / d arg``:
 the VJP unbroadcasts it, the JVP sums it over the arguments' tangents.
@@ -433,11 +433,14 @@ def _log_softmax_jvp(tangents, ans, x, axes):
     return None if t is None else sub(t, _spread(reduce_sum(mul(t, exp(ans)), axes=axes), x, axes))
 
 
+def _softmax_product(v, ans, x, axes):
+    """The softmax Jacobian (symmetric) times ``v``: ans * (v - sum(v * ans))."""
+    return mul(ans, sub(v, _spread(reduce_sum(mul(v, ans), axes=axes), x, axes)))
+
+
 def _softmax_jvp(tangents, ans, x, axes):
     (t,) = tangents
-    if t is None:
-        return None
-    return mul(ans, sub(t, _spread(reduce_sum(mul(t, ans), axes=axes), x, axes)))
+    return None if t is None else _softmax_product(t, ans, x, axes)
 
 
 logsumexp = _register(
@@ -459,11 +462,7 @@ softmax = _register(
     "softmax",
     _softmax_rule("softmax", reduces=False),
     _softmax_impl,
-    (
-        lambda g, ans, x, axes: mul(
-            ans, sub(g, _spread(reduce_sum(mul(g, ans), axes=axes), x, axes))
-        ),
-    ),
+    (_softmax_product,),
     _softmax_jvp,
 )
 

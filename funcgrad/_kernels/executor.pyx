@@ -154,6 +154,20 @@ cdef extern from *:
             q = x2 * q + 4.89352518554385e-03f;
             r[j] = p / q;
         }
+        /* The fit reaches exactly 1 at its clamp, where tanh is still 1 - 2.7e-7: there (rare
+           in a block), 1 - 2 / (exp(2|x|) + 1), so that the derivative 1 - tanh^2 of a
+           saturated unit is tiny, as in float64, not 0. */
+        int big = 0;
+        for (long j = 0; j < n; j++) big |= (x[j] > 7.9f) | (x[j] < -7.9f);
+        if (!big) return;
+        for (long j = 0; j < n; j++) {
+            float a = x[j] < 0 ? -x[j] : x[j];
+            if (a > 7.90531110763549805f) {
+                float e = expf(-2 * a);
+                float t = 1 - 2 * e / (1 + e);
+                r[j] = x[j] < 0 ? -t : t;
+            }
+        }
     }
     """
     void fg_select_f(float* r, const float* p, const float* x, const float* y, long n) nogil
@@ -960,5 +974,6 @@ VM_OPCODES = {
 }
 REDUCE_KINDS = {"sum": 0, "max": 1, "min": 2}  # the ``kind`` of reductions (reduce_block)
 BLOCK_SIZE = BLOCK
+# Work below which a kind of instruction runs on one thread: elements; M*N*K for GEMMs.
 PARALLEL_MIN = {"fused": FUSED_PAR_MIN, "softmax": FUSED_PAR_MIN, "gemm": GEMM_PAR_MIN}
 MAX_DIMS = MAXDIM
