@@ -243,11 +243,35 @@ cdef inline void _valid_rows(const ConvGeom* g, Py_ssize_t i, Py_ssize_t* r0,
         r1[0] = r0[0]
 
 
+cdef inline Py_ssize_t _tap_offset(const ConvGeom* g, Py_ssize_t i, Py_ssize_t j) noexcept nogil:
+    """When _rows_contiguous: entry q of window offset (i, j)'s row of cols is entry
+    q + offset of the input plane (inside the run of _fill_outside_run)."""
+    return (i * g.dh - g.pt) * g.ow + (j * g.dw - g.pl)
+
+
+cdef inline void _fill_outside_run(const ConvGeom* g, real* row, Py_ssize_t lo, Py_ssize_t hi,
+                                   Py_ssize_t r0, Py_ssize_t r1, real value) noexcept nogil:
+    """value into the entries of a window offset's row of cols (output rows [r0, r1) and
+    columns [lo, hi) valid, r0 < r1, lo < hi) that fall in the padding: before the run
+    row[r0 * ow + lo:(r1 - 1) * ow + hi], after it, and the columns [hi, ow) of one output
+    row and [0, lo) of the next inside it. Those last go column by column: GCC turns a loop
+    along a row into a memset call, slower than the one or two stores of a SAME padding."""
+    cdef Py_ssize_t q, t, ow = g.ow, end = (r1 - 1) * ow + hi
+    for q in range(r0 * ow + lo):
+        row[q] = value
+    for q in range(end, g.oh * ow):
+        row[q] = value
+    for q in range(hi, ow + lo):
+        for t in range(r0, r1 - 1):
+            row[t * ow + q] = value
+
+
 cdef void _im2col_plane_contiguous(const ConvGeom* g, const real* xin, real* cols,
                                    Py_ssize_t ld, Py_ssize_t ch) noexcept nogil:
-    """_im2col_plane when _rows_contiguous: one memcpy per window offset, then the padding
-    columns zeroed (2x faster than row by row on the reference CNN, whose rows are short)."""
-    cdef Py_ssize_t i, j, t, q, lo, hi, r0, r1, ow = g.ow, p = g.oh * g.ow
+    """_im2col_plane when _rows_contiguous: one memcpy per window offset (its run wraps
+    around into the neighbouring input rows), then the padding zeroed (2x faster than row
+    by row on the reference CNN, whose rows are short)."""
+    cdef Py_ssize_t i, j, lo, hi, r0, r1, ow = g.ow, p = g.oh * g.ow
     cdef real* row
     for i in range(g.kh):
         _valid_rows(g, i, &r0, &r1)
@@ -257,17 +281,9 @@ cdef void _im2col_plane_contiguous(const ConvGeom* g, const real* xin, real* col
             if r0 == r1 or lo == hi:
                 memset(row, 0, p * sizeof(real))
                 continue
-            memset(row, 0, (r0 * ow + lo) * sizeof(real))
-            # cols[r * ow + q] = x[(r + i * dh - pt) * w + q + j * dw - pl], w == ow
-            memcpy(row + r0 * ow + lo, xin + ((r0 + i * g.dh - g.pt) * ow + lo + j * g.dw - g.pl),
+            memcpy(row + r0 * ow + lo, xin + r0 * ow + lo + _tap_offset(g, i, j),
                    ((r1 - 1 - r0) * ow + hi - lo) * sizeof(real))
-            # The copy wrapped around into the neighbouring input rows between [hi, ow) of
-            # one output row and [0, lo) of the next. Column by column: GCC turns a loop along
-            # a row into a memset call, slower than the one or two stores of a SAME padding.
-            for q in range(hi, ow + lo):
-                for t in range(r0, r1 - 1):
-                    row[t * ow + q] = 0
-            memset(row + (r1 - 1) * ow + hi, 0, (p - (r1 - 1) * ow - hi) * sizeof(real))
+            _fill_outside_run(g, row, lo, hi, r0, r1, 0)
 
 
 cdef void _im2col_plane(const ConvGeom* g, const real* xin, real* cols, Py_ssize_t ld,
@@ -325,7 +341,7 @@ cdef Py_ssize_t _col2im_halo(const ConvGeom* g) noexcept nogil:
                 continue
             # Tap (i, j) adds row[t - off] onto dx[t] for t in [0, H*W), so reads as far as
             # off before its row and H*W - P - off after it.
-            off = (i * g.dh - g.pt) * g.ow + (j * g.dw - g.pl)
+            off = _tap_offset(g, i, j)
             halo = off if off > halo else halo
             halo = g.h * g.w - p - off if g.h * g.w - p - off > halo else halo
     return halo if halo <= p else -1
@@ -342,7 +358,7 @@ cdef void _col2im_plane_fused(const ConvGeom* g, real* cols, Py_ssize_t ld, real
     That order of work was 2x slower for the reference CNN: each run reloads dx one element
     off from the vector stores of the run before, which the CPU cannot forward from its
     store buffer."""
-    cdef Py_ssize_t i, j, t, q, u, lo, hi, r0, r1, ntaps = 0, ow = g.ow, p = g.oh * g.ow
+    cdef Py_ssize_t i, j, t, q, u, lo, hi, r0, r1, ntaps = 0, ow = g.ow
     cdef Py_ssize_t t_lo = g.h * g.w, t_hi = 0, start, end
     cdef Py_ssize_t offs[_MAX_TAPS]
     cdef real* rows[_MAX_TAPS]
@@ -357,17 +373,11 @@ cdef void _col2im_plane_fused(const ConvGeom* g, real* cols, Py_ssize_t ld, real
             if r0 == r1 or lo == hi:
                 continue
             row = cols + ((ch * g.kh + i) * g.kw + j) * ld
+            _fill_outside_run(g, row, lo, hi, r0, r1, nz)
             start = r0 * ow + lo  # the run: row[start:end] -> dx[start + off:end + off]
             end = (r1 - 1) * ow + hi
-            for q in range(start):
-                row[q] = nz
-            for q in range(hi, ow + lo):  # column by column: see _im2col_plane_contiguous
-                for t in range(r0, r1 - 1):
-                    row[t * ow + q] = nz
-            for q in range(end, p):
-                row[q] = nz
             rows[ntaps] = row
-            offs[ntaps] = (i * g.dh - g.pt) * ow + (j * g.dw - g.pl)
+            offs[ntaps] = _tap_offset(g, i, j)
             t_lo = start + offs[ntaps] if start + offs[ntaps] < t_lo else t_lo
             t_hi = end + offs[ntaps] if end + offs[ntaps] > t_hi else t_hi
             ntaps += 1
