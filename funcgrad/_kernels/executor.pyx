@@ -585,6 +585,12 @@ cdef void gemm_rows(const int64_t* ins, char** bufs, int is_double, int64_t i,
               <float*>bufs[ins[0]] + a_off, &lda, &fbeta, <float*>bufs[ins[2]] + c_off, &n)
 
 
+cdef inline int gemm_row_threads(const int64_t* ins, int max_threads) noexcept nogil:
+    """Threads that split one (unbatched) GEMM by rows of C, in pieces of >= 16 rows."""
+    return threads_for(<double>ins[5] * ins[6] * ins[7], GEMM_PAR_MIN, ins[5] // 16,
+                       max_threads)
+
+
 cdef void run_gemm(const int64_t* ins, char** bufs, int is_double,
                    int max_threads) noexcept nogil:
     """ins: [a, b, c, trans_a, trans_b, M, N, K, batch, stride_a, stride_b, stride_c] for
@@ -601,13 +607,12 @@ cdef void run_gemm(const int64_t* ins, char** bufs, int is_double,
     if k == 0:
         memset(bufs[ins[2]], 0, batch * m * n * (8 if is_double else 4))
         return
-    cdef double work = <double>batch * m * n * k
     if batch > 1:
-        nt = threads_for(work, GEMM_PAR_MIN, batch, max_threads)
+        nt = threads_for(<double>batch * m * n * k, GEMM_PAR_MIN, batch, max_threads)
         for i in prange(batch, num_threads=nt, schedule="static"):
             gemm_rows(ins, bufs, is_double, i, 0, m)
         return
-    nt = threads_for(work, GEMM_PAR_MIN, m // 16, max_threads)  # pieces of >= 16 rows
+    nt = gemm_row_threads(ins, max_threads)
     if nt == 1:
         gemm_rows(ins, bufs, is_double, 0, 0, m)
         return
@@ -621,11 +626,11 @@ cdef void run_gemm_epilogue(const int64_t* ins, char** bufs, const RegFile* rf,
     kernel's (is_double, then as run_fused) over the GEMM's M*N output elements. Split among
     threads, each thread runs the kernel on its own rows right after computing them, while
     they are in its cache; on one thread, the GEMM and then the kernel."""
-    cdef int64_t m = ins[5], n = ins[6], k = ins[7], t
+    cdef int64_t m = ins[5], n = ins[6], t
     cdef const int64_t* fused = ins + 13
     cdef int is_double = <int>ins[12], nt = 1
-    if ins[8] == 1 and k > 0:
-        nt = threads_for(<double>m * n * k, GEMM_PAR_MIN, m // 16, rf.max_threads)
+    if ins[8] == 1 and ins[7] > 0:
+        nt = gemm_row_threads(ins, rf.max_threads)
     if nt == 1:
         run_gemm(ins, bufs, is_double, rf.max_threads)
         if fused[0]:
@@ -643,6 +648,21 @@ cdef void run_gemm_epilogue(const int64_t* ins, char** bufs, const RegFile* rf,
             run_fused_range(<float*>rf.regs + t * rf.n_regs * BLOCK,
                             <float**>rf.ptrs + t * rf.n_regs, fused + 1, consts, bufs,
                             t * m // nt * n, (t + 1) * m // nt * n, NULL)
+
+
+# ---------------------------------------------------------------- softmax rows
+
+
+cdef void run_softmax(const int64_t* ins, char** bufs, int max_threads) noexcept nogil:
+    """ins: [is_double, kind (SOFTMAX_KINDS), x, y, outer, n, inner] (see softmax.pxd)."""
+    cdef int nt = threads_for(<double>ins[4] * ins[5] * ins[6], FUSED_PAR_MIN, ins[4] * ins[6],
+                              max_threads)
+    if ins[0]:
+        softmax_rows_f64(<int>ins[1], <double*>bufs[ins[2]], <double*>bufs[ins[3]], ins[4],
+                         ins[5], ins[6], nt)
+    else:
+        softmax_rows_f32(<int>ins[1], <float*>bufs[ins[2]], <float*>bufs[ins[3]], ins[4],
+                         ins[5], ins[6], nt)
 
 
 # ---------------------------------------------------------------- reductions
@@ -886,7 +906,6 @@ cdef class Executor:
         cdef const int64_t* ins
         cdef int status = 0
         cdef int64_t k = 0
-        cdef int t
         cdef timespec t0, t1
         while pc < end:
             with nogil:
@@ -923,17 +942,8 @@ cdef class Executor:
                         status = run_conv(ins, bufs)
                     elif op == OP_GEMM_EPILOGUE:
                         run_gemm_epilogue(ins, bufs, rf, consts)
-                    elif op == OP_SOFTMAX:  # [is_double, kind, x, y, outer, n, inner]
-                        t = threads_for(<double>(ins[4] * ins[5] * ins[6]), FUSED_PAR_MIN,
-                                        ins[4] * ins[6], rf.max_threads)
-                        if ins[0]:
-                            softmax_rows_f64(<int>ins[1], <double*>bufs[ins[2]],
-                                             <double*>bufs[ins[3]], ins[4], ins[5], ins[6],
-                                             t)
-                        else:
-                            softmax_rows_f32(<int>ins[1], <float*>bufs[ins[2]],
-                                             <float*>bufs[ins[3]], ins[4], ins[5], ins[6],
-                                             t)
+                    elif op == OP_SOFTMAX:
+                        run_softmax(ins, bufs, rf.max_threads)
                     elif op == OP_PYTHON:
                         break
                     if times != NULL:
