@@ -51,8 +51,7 @@ def softplus(x):
 
 def _rows(name, x, axis):
     """``x`` as floats (integers as float64, as NumPy) and ``axis`` as sorted axes."""
-    x = fnp.asarray(x)
-    x = fnp.astype(x, np.float64) if not np.issubdtype(x.dtype, np.floating) else x
+    x = fnp._to_float(x)
     return x, fnp._axes(name, axis, x.ndim)
 
 
