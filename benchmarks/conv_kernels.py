@@ -3,7 +3,8 @@
 Compares funcgrad._kernels.conv (preallocated outputs and workspaces, as the executor calls
 them) with funcgrad.conv_numpy and, when installed, torch.nn.functional / aten on the same
 threads. Prints the median time of each kernel, the ratios, GFLOP/s for the GEMM-based
-convolutions and the total of one training step's conv and pool work. funcgrad's kernels run
+convolutions and the total of one training step's conv and pool work (the max pools as a step
+runs them: the forward saves its argmax slots, the scatter reads them). funcgrad's kernels run
 as in a compiled program: on ``funcgrad.get_num_threads()`` threads, BLAS held to one. The
 "cpu" column is the process CPU time of a call summed over threads: on a busy machine, where
 wall times of threaded code mean little, cpu / threads estimates the wall time on idle cores
@@ -111,19 +112,22 @@ def conv_cases(x_shape, w_shape, rng):
 
 def pool_cases(x_shape, rng):
     x = rng.standard_normal(x_shape).astype(np.float32)
-    y = ck.max_pool2d(x, WIN, STRIDE, NOPAD)
+    y, slots = ck.max_pool2d_index(x, WIN, STRIDE, NOPAD)
     g = rng.standard_normal(y.shape).astype(np.float32)
-    out_y, out_dx = np.empty_like(y), np.empty_like(x)
+    out_y, out_dx, out_slots = np.empty_like(y), np.empty_like(x), np.empty_like(slots)
 
     def torch_fns(torch):
         tx, tg = torch.from_numpy(x), torch.from_numpy(g)
         _, idx = torch.nn.functional.max_pool2d(tx, 2, return_indices=True)
         aten = torch.ops.aten
+        backward = lambda: aten.max_pool2d_with_indices_backward(  # noqa: E731
+            tg, tx, [2, 2], [2, 2], [0, 0], [1, 1], False, idx
+        )
         return (
             lambda: torch.nn.functional.max_pool2d(tx, 2),
-            lambda: aten.max_pool2d_with_indices_backward(
-                tg, tx, [2, 2], [2, 2], [0, 0], [1, 1], False, idx
-            ),
+            lambda: torch.nn.functional.max_pool2d(tx, 2, return_indices=True),
+            backward,
+            backward,
             lambda: torch.nn.functional.avg_pool2d(tx, 2),
             lambda: aten.avg_pool2d_backward(tg, tx, [2, 2], [2, 2], [0, 0], False, True, None),
         )
@@ -135,8 +139,18 @@ def pool_cases(x_shape, rng):
             lambda: cn.max_pool2d(x, WIN, STRIDE, NOPAD),
         ),
         (
+            "max_pool2d_index",
+            lambda: ck.max_pool2d_index(x, WIN, STRIDE, NOPAD, out=out_y, index=out_slots),
+            lambda: cn.max_pool2d(x, WIN, STRIDE, NOPAD),
+        ),
+        (
             "max_pool2d_scatter",
             lambda: ck.max_pool2d_scatter(x, g, WIN, STRIDE, NOPAD, out=out_dx),
+            lambda: cn.max_pool2d_scatter(x, g, WIN, STRIDE, NOPAD),
+        ),
+        (
+            "max_pool2d_scatter_index",
+            lambda: ck.max_pool2d_scatter_index(slots, g, x_shape, WIN, STRIDE, NOPAD, out=out_dx),
             lambda: cn.max_pool2d_scatter(x, g, WIN, STRIDE, NOPAD),
         ),
         (
@@ -196,10 +210,10 @@ def main():
             step = [a + b for a, b in zip(step, row(f"{name} {kind}", ours, ref, tfn, flops))]
     for name, x_shape in POOLS:
         cases, torch_fns = pool_cases(x_shape, rng)
-        tfns = torch_fns(torch) if torch is not None else (None,) * 4
+        tfns = torch_fns(torch) if torch is not None else (None,) * len(cases)
         for (kind, ours, ref), tfn in zip(cases, tfns):
             t = row(f"{name} {kind}", ours, ref, tfn)
-            if kind.startswith("max"):
+            if kind.endswith("index"):  # what a compiled step runs
                 step = [a + b for a, b in zip(step, t)]
     print(
         f"one training step's conv+pool kernels (both convs fwd+grads, both max pools fwd+"
@@ -207,8 +221,8 @@ def main():
         f"CPU time of all threads {step[2] * 1e3:.2f} ms]"
     )
     print(
-        "(torch's max-pool backward reuses indices saved by its forward; ours recomputes "
-        "the argmax)"
+        "(a compiled step pools with max_pool2d_index and scatters from the argmax slots it "
+        "saved, like torch with its indices; max_pool2d_scatter finds each argmax again)"
     )
 
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad.compiler.fusion import fuse_elementwise
-from funcgrad.compiler.lower import CompiledProgram
+from funcgrad.compiler.lower import CompiledProgram, _describe
 from funcgrad.compiler.passes import optimize
 from funcgrad.reference import ReferenceProgram
 
@@ -506,6 +506,36 @@ def test_conv_and_pool_kernels_match_the_reference(dtype):
     assert_same(*run_both(fg.value_and_grad(net, argnums=(0, 1)), x, w), dtype)
     program = CompiledProgram(fg.make_graph(fg.grad(net))(x, w))
     assert "python" not in [kind for kind, _ in program._steps]
+    # The pool saves its argmax slots and the gradient's scatter reads them
+    assert "max_pool2d_index" in str(program) and "max_pool2d_scatter_index" in str(program)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_max_pool_gradient_through_saved_slots(dtype):
+    """A pool and its gradient's scatter share argmax slots (a byte per output) instead of
+    searching each window twice: exact against the reference with ties and NaNs, for two
+    pools of one input with different geometries and for a scatter with no pool to pair
+    with (the gradient of a pool whose value is not used)."""
+    rng = np.random.default_rng(3)
+    x = rng.integers(-2, 3, (2, 3, 8, 12)).astype(dtype)  # many ties
+    x[0, 0, 0, 0] = x[1, 2, 5, 7] = np.nan
+
+    def loss(x):
+        a = fg.nn.max_pool2d(x, 2)  # the 2x2 fast path
+        b = fg.nn.max_pool2d(x, 3, stride=2, padding=1)  # the general path
+        return fnp.sum(a * fnp.arange(a.size, dtype=dtype).reshape(a.shape)) + fnp.sum(b * 0.5)
+
+    expected, got = run_both(fg.value_and_grad(loss), x)
+    np.testing.assert_array_equal(got[0], expected[0])
+    np.testing.assert_array_equal(got[1], expected[1])
+    program = CompiledProgram(fg.make_graph(fg.value_and_grad(loss))(x))
+    kernels = [_describe(k, p).split()[0] for k, p in program._steps if k == "conv"]
+    assert sorted(kernels) == ["max_pool2d_index"] * 2 + ["max_pool2d_scatter_index"] * 2
+    # A scatter alone (the gradient of a pool whose value is not computed) finds the argmax.
+    only_grad = lambda x, g: fg.vjp(lambda x: fg.nn.max_pool2d(x, 2), x)[1](g)  # noqa: E731
+    g = rng.standard_normal((2, 3, 4, 6)).astype(dtype)
+    expected, got = run_both(only_grad, x, g)
+    np.testing.assert_array_equal(got[0], expected[0])
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

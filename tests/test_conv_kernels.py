@@ -311,12 +311,13 @@ def test_pooling_matches_numpy(geo, dtype, ties, seed):
         ck.max_pool2d_select(x, t, *args), cn.max_pool2d_select(x, t, *args)
     )
     g = _rand(rng, y.shape, dtype)
-    _assert_close(
-        ck.max_pool2d_scatter(x, g, *args),
-        cn.max_pool2d_scatter(x, g, *args),
-        cn.max_pool2d_scatter(x, _abs64(g), *args),
-        dtype,
-    )
+    for dx in (ck.max_pool2d_scatter(x, g, *args), _scatter_by_saved_slots(x, g, args)):
+        _assert_close(
+            dx,
+            cn.max_pool2d_scatter(x, g, *args),
+            cn.max_pool2d_scatter(x, _abs64(g), *args),
+            dtype,
+        )
     _assert_close(
         ck.avg_pool2d(x, *args), cn.avg_pool2d(x, *args), cn.avg_pool2d(_abs64(x), *args), dtype
     )
@@ -326,6 +327,15 @@ def test_pooling_matches_numpy(geo, dtype, ties, seed):
         cn.avg_pool2d_transpose(_abs64(g), x_shape, *args),
         dtype,
     )
+
+
+def _scatter_by_saved_slots(x, g, args, **kw):
+    """max_pool2d_scatter through the argmax slots max_pool2d_index saves; its pooled values
+    must be max_pool2d's exactly."""
+    y, slots = ck.max_pool2d_index(x, *args)
+    np.testing.assert_array_equal(y, ck.max_pool2d(x, *args))
+    assert slots.dtype == np.uint8 and slots.shape == y.shape
+    return ck.max_pool2d_scatter_index(slots, g, x.shape, *args, **kw)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -343,9 +353,9 @@ def test_pooling_special_values(dtype):
         sel = ck.max_pool2d_select(x, t, *args)
         np.testing.assert_array_equal(sel, cn.max_pool2d_select(x, t, *args))
         g = _rand(rng, sel.shape, dtype)
-        np.testing.assert_allclose(
-            ck.max_pool2d_scatter(x, g, *args), cn.max_pool2d_scatter(x, g, *args), rtol=1e-5
-        )
+        want = cn.max_pool2d_scatter(x, g, *args)
+        np.testing.assert_allclose(ck.max_pool2d_scatter(x, g, *args), want, rtol=1e-5)
+        np.testing.assert_allclose(_scatter_by_saved_slots(x, g, args), want, rtol=1e-5)
 
 
 def test_pool_window_entirely_in_padding():
@@ -357,6 +367,10 @@ def test_pool_window_entirely_in_padding():
     )
     g = np.array([[[[5.0], [3.0]]]])
     np.testing.assert_array_equal(ck.max_pool2d_scatter(x, g, (1, 1), (1, 1), pad), [[[[3.0]]]])
+    _, slots = ck.max_pool2d_index(x, (1, 1), (1, 1), pad)
+    np.testing.assert_array_equal(slots, [[[[255], [0]]]])  # 255: no slot in the input
+    dx = ck.max_pool2d_scatter_index(slots, g, x.shape, (1, 1), (1, 1), pad)
+    np.testing.assert_array_equal(dx, [[[[3.0]]]])
     np.testing.assert_array_equal(ck.avg_pool2d(x, (1, 1), (1, 1), pad), [[[[0.0], [1.0]]]])
     np.testing.assert_array_equal(
         ck.avg_pool2d_transpose(g, x.shape, (1, 1), (1, 1), pad), [[[[3.0]]]]
@@ -374,9 +388,13 @@ def test_pooling_large_threaded_and_accumulate(dtype):
     np.testing.assert_array_equal(ck.max_pool2d_select(x, x, *args), y)
     g, dx0 = _rand(rng, y.shape, dtype), _rand(rng, x.shape, dtype)
     tol = dict(rtol=TOL[dtype] * 10, atol=TOL[dtype] * 10)
-    dx = dx0.copy()
-    ck.max_pool2d_scatter(x, g, *args, out=dx, accumulate=True)
-    np.testing.assert_allclose(dx, dx0 + cn.max_pool2d_scatter(x, g, *args), **tol)
+    for scatter in (
+        lambda **kw: ck.max_pool2d_scatter(x, g, *args, **kw),
+        lambda **kw: _scatter_by_saved_slots(x, g, args, **kw),
+    ):
+        dx = dx0.copy()
+        assert scatter(out=dx, accumulate=True) is dx
+        np.testing.assert_allclose(dx, dx0 + cn.max_pool2d_scatter(x, g, *args), **tol)
     np.testing.assert_allclose(ck.avg_pool2d(x, *args), cn.avg_pool2d(x, *args), **tol)
     dx = dx0.copy()
     ck.avg_pool2d_transpose(g, x.shape, *args, out=dx, accumulate=True)
@@ -430,6 +448,8 @@ def test_max_pool_2x2_fast_path(c, h, w, dtype, values, seed):
     dx = np.full(x_shape, np.nan, dtype)  # every element must be written
     assert ck.max_pool2d_scatter(x, g, *args, out=dx) is dx
     np.testing.assert_array_equal(dx, want)
+    dx = np.full(x_shape, np.nan, dtype)  # the same from the slots the forward saved
+    np.testing.assert_array_equal(_scatter_by_saved_slots(x, g, args, out=dx), want)
     dx0 = rng.choice([-0.0, 0.0, 1.5, np.nan], x_shape).astype(dtype)
     dx = dx0.copy()
     ck.max_pool2d_scatter(x, g, *args, out=dx, accumulate=True)
@@ -446,6 +466,8 @@ W = np.zeros((4, 3, 3, 3))
 G = np.zeros((2, 4, 5, 5))
 OK = ((1, 1), ((1, 1), (1, 1)), (1, 1))
 POOL = ((2, 2), (2, 2), ((0, 0), (0, 0)))
+SLOTS = np.zeros((2, 3, 2, 2), np.uint8)  # X's pooled shape under POOL
+GP = np.zeros((2, 3, 2, 2))
 
 
 @pytest.mark.parametrize(
@@ -490,6 +512,12 @@ POOL = ((2, 2), (2, 2), ((0, 0), (0, 0)))
         (lambda: ck.max_pool2d_select(X, X[:1], *POOL), ValueError, "t must have"),
         (lambda: ck.max_pool2d_select(X, X.astype("f4"), *POOL), TypeError, "other operands"),
         (lambda: ck.max_pool2d_scatter(X, X, *POOL), ValueError, "g must have"),
+        (lambda: ck.max_pool2d_index(X, (16, 16), (1, 1), ((8, 8), (8, 8))), ValueError, "255"),
+        (lambda: ck.max_pool2d_index(X, *POOL, index=SLOTS.astype(int)), TypeError, "uint8"),
+        (lambda: ck.max_pool2d_index(X, *POOL, index=SLOTS[:1]), ValueError, "index must have"),
+        (lambda: ck.max_pool2d_scatter_index(SLOTS, X, X.shape, *POOL), ValueError, "g must"),
+        (lambda: ck.max_pool2d_scatter_index(SLOTS + 4, GP, X.shape, *POOL), ValueError, "past"),
+        (lambda: ck.max_pool2d_scatter_index(SLOTS[:1], GP, X.shape, *POOL), ValueError, "index"),
         (lambda: ck.avg_pool2d(X.astype(np.complex128), *POOL), TypeError, "float32"),
         (lambda: ck.avg_pool2d_transpose(X, X.shape, *POOL), ValueError, "g must have"),
     ],

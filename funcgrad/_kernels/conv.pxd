@@ -1,3 +1,5 @@
+from libc.stdint cimport uint8_t
+
 # Compiled 2-D convolution and pooling kernels (NCHW activations, OIHW weights).
 #
 # Every kernel takes a ConvGeom filled in by geom_init and raw C-contiguous pointers; the
@@ -74,6 +76,17 @@ cdef int max_pool2d_scatter_f32(const ConvGeom* g, const float* x, const float* 
                                 bint accumulate) noexcept nogil
 cdef int max_pool2d_scatter_f64(const ConvGeom* g, const double* x, const double* gy,
                                 double* dx, bint accumulate) noexcept nogil
+# max_pool2d that also writes each window's first argmax as a byte, the slot i * kw + j (255:
+# only padding; needs kh * kw <= 255), and the scatter from those slots (x is not read again).
+cdef int max_pool2d_index_f32(const ConvGeom* g, const float* x, float* y,
+                              uint8_t* index) noexcept nogil
+cdef int max_pool2d_index_f64(const ConvGeom* g, const double* x, double* y,
+                              uint8_t* index) noexcept nogil
+cdef int max_pool2d_scatter_index_f32(const ConvGeom* g, const uint8_t* index, const float* gy,
+                                      float* dx, bint accumulate) noexcept nogil
+cdef int max_pool2d_scatter_index_f64(const ConvGeom* g, const uint8_t* index,
+                                      const double* gy, double* dx,
+                                      bint accumulate) noexcept nogil
 cdef int avg_pool2d_f32(const ConvGeom* g, const float* x, float* y) noexcept nogil
 cdef int avg_pool2d_f64(const ConvGeom* g, const double* x, double* y) noexcept nogil
 cdef int avg_pool2d_transpose_f32(const ConvGeom* g, const float* gy, float* dx,

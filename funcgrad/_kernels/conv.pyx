@@ -20,6 +20,7 @@ parallel region per call avoids the barrier storms that per-chunk regions suffer
 
 from cython.parallel cimport prange, threadid
 from libc.math cimport INFINITY, copysign
+from libc.stdint cimport uint8_t
 from libc.string cimport memcpy, memset
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
@@ -736,6 +737,12 @@ cdef enum:
     _SCATTER = 2
     _AVG = 3
     _AVG_T = 4
+    _MAX_INDEX = 5  # _MAX that also writes each window's argmax slot (i * kw + j) as a uint8
+    _SCATTER_INDEX = 6  # _SCATTER onto the slots _MAX_INDEX wrote, without reading x
+
+
+# The slot a window's argmax has no in-bounds position (the window sees only padding).
+DEF NO_SLOT = 255
 
 
 # 2x2 windows with stride 2 over a plane without padding and of even height and width (the
@@ -750,6 +757,35 @@ cdef extern from *:
        Written with || and ?: on floats only (no int flags), so that GCC if-converts and
        vectorizes the loops below; the spellings with int flags we tried stayed scalar. */
     #define FG_BEATS(v, m) ((v) > (m) || ((v) != (v) && (m) == (m)))
+    /* Saved argmax slots between bytes and the int / float lanes the pooling loops use, in
+       blocks of 8 or 4. GCC leaves these conversions scalar (and slow) whatever the
+       spelling, so the common float32 case uses AVX2 when it is there. */
+    #define FG_BYTE_LOOPS(T, S, B)                                                          \
+    static inline void fg_byte_to_##S##B(const unsigned char *s, T *k) {                    \
+        for (long q = 0; q < B; q++) k[q] = (T)s[q];                                        \
+    }
+    FG_BYTE_LOOPS(float, f, 4)
+    FG_BYTE_LOOPS(double, d, 4)
+    FG_BYTE_LOOPS(double, d, 8)
+    static inline void fg_int_to_byte4(const int *slot, unsigned char *s) {
+        for (long q = 0; q < 4; q++) s[q] = (unsigned char)slot[q];
+    }
+    #ifdef __AVX2__
+    static inline void fg_int_to_byte8(const int *slot, unsigned char *s) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)slot);
+        __m128i w = _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+        _mm_storel_epi64((__m128i *)s, _mm_packus_epi16(w, w));
+    }
+    static inline void fg_byte_to_f8(const unsigned char *s, float *k) {
+        __m128i b = _mm_loadl_epi64((const __m128i *)s);
+        _mm256_storeu_ps(k, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(b)));
+    }
+    #else
+    static inline void fg_int_to_byte8(const int *slot, unsigned char *s) {
+        for (long q = 0; q < 8; q++) s[q] = (unsigned char)slot[q];
+    }
+    FG_BYTE_LOOPS(float, f, 8)
+    #endif
     /* Blocks of B output columns of one row pair (a, b = a + w), a fixed trip count so that
        there is no scalar remainder loop: with 7 or 14 columns per row (the reference CNN)
        its branchy compares cost more than the vector part. "unroll 1" keeps GCC from fully
@@ -773,6 +809,35 @@ cdef extern from *:
             T ma = FG_BEATS(a1, a0) ? a1 : a0, mb = FG_BEATS(b1, b0) ? b1 : b0;             \
             T va = FG_BEATS(a1, a0) ? t1 : t0, vb = FG_BEATS(b1, b0) ? t3 : t2;             \
             y[q] = FG_BEATS(mb, ma) ? vb : va;                                              \
+        }                                                                                   \
+    }                                                                                       \
+    /* the max and its window slot (0..3, row-major), the slot the scatter below picks;    \
+       slots go through an int array: GCC vectorizes neither loop if it mixes the types */ \
+    static inline void fg_p2_maxidx##B##_##S(const T *restrict a, const T *restrict b,    \
+                                             T *restrict y, unsigned char *restrict s) {    \
+        int slot[B];                                                                        \
+        _Pragma("GCC unroll 1") for (long q = 0; q < B; q++) {                              \
+            T a0 = a[2 * q], a1 = a[2 * q + 1], b0 = b[2 * q], b1 = b[2 * q + 1];           \
+            T ma = FG_BEATS(a1, a0) ? a1 : a0, mb = FG_BEATS(b1, b0) ? b1 : b0;             \
+            T m = FG_BEATS(mb, ma) ? mb : ma;                                               \
+            /* the first slot holding the max, or the first NaN (only a NaN max has one) */ \
+            int k = (b1 == m || b1 != b1) ? 3 : 0;                                          \
+            k = (b0 == m || b0 != b0) ? 2 : k;                                              \
+            k = (a1 == m || a1 != a1) ? 1 : k;                                              \
+            y[q] = m, slot[q] = (a0 == m || a0 != a0) ? 0 : k;                              \
+        }                                                                                   \
+        fg_int_to_byte##B(slot, s);                                                         \
+    }                                                                                       \
+    /* g at the saved slot, 0 at the other three: every dx element written */              \
+    static inline void fg_p2_scatidx##B##_##S(const unsigned char *restrict s,            \
+                                              const T *restrict g, T *restrict da,          \
+                                              T *restrict db) {                             \
+        T slot[B];                                                                          \
+        fg_byte_to_##S##B(s, slot);                                                         \
+        _Pragma("GCC unroll 1") for (long q = 0; q < B; q++) {                              \
+            T gv = g[q], k = slot[q];                                                       \
+            da[2 * q] = k == (T)0 ? gv : (T)0, da[2 * q + 1] = k == (T)1 ? gv : (T)0;       \
+            db[2 * q] = k == (T)2 ? gv : (T)0, db[2 * q + 1] = k == (T)3 ? gv : (T)0;       \
         }                                                                                   \
     }                                                                                       \
     /* g at the argmax, z at the other three slots. Accumulating adds with z = -0.0, which  \
@@ -831,6 +896,25 @@ cdef extern from *:
             FG_P2_ROW(fg_p2_scatter, _##S(a + 2 * q, b + 2 * q, gr + q, da + 2 * q,         \
                                           db + 2 * q, lo, accumulate))                      \
         }                                                                                   \
+    }                                                                                       \
+    /* with saved argmax slots: the forward writes them, the scatter reads them, not x */  \
+    static void fg_pool2_max_index_##S(const T *x, T *y, unsigned char *s, long oh,        \
+                                       long ow) {                                           \
+        for (long r = 0; r < oh; r++) {                                                     \
+            const T *a = x + 4 * ow * r, *b = a + 2 * ow;                                   \
+            T *yr = y + ow * r;                                                             \
+            unsigned char *sr = s + ow * r;                                                 \
+            FG_P2_ROW(fg_p2_maxidx, _##S(a + 2 * q, b + 2 * q, yr + q, sr + q))             \
+        }                                                                                   \
+    }                                                                                       \
+    static void fg_pool2_scatter_index_##S(const unsigned char *s, const T *g, T *dx,     \
+                                           long oh, long ow) {                              \
+        for (long r = 0; r < oh; r++) {                                                     \
+            const unsigned char *sr = s + ow * r;                                           \
+            const T *gr = g + ow * r;                                                       \
+            T *da = dx + 4 * ow * r, *db = da + 2 * ow;                                     \
+            FG_P2_ROW(fg_p2_scatidx, _##S(sr + q, gr + q, da + 2 * q, db + 2 * q))          \
+        }                                                                                   \
     }
     FG_POOL2(float, f)
     FG_POOL2(double, d)
@@ -844,6 +928,12 @@ cdef extern from *:
                             int accumulate) nogil
     void fg_pool2_scatter_d(const double* x, const double* g, double* dx, long oh, long ow,
                             int accumulate) nogil
+    void fg_pool2_max_index_f(const float* x, float* y, uint8_t* s, long oh, long ow) nogil
+    void fg_pool2_max_index_d(const double* x, double* y, uint8_t* s, long oh, long ow) nogil
+    void fg_pool2_scatter_index_f(const uint8_t* s, const float* g, float* dx, long oh,
+                                  long ow) nogil
+    void fg_pool2_scatter_index_d(const uint8_t* s, const double* g, double* dx, long oh,
+                                  long ow) nogil
 
 
 cdef inline Py_ssize_t _argmax(const ConvGeom* g, const real* xp, Py_ssize_t ih0,
@@ -874,13 +964,17 @@ cdef inline Py_ssize_t _argmax(const ConvGeom* g, const real* xp, Py_ssize_t ih0
 
 
 cdef void _pool_border(const ConvGeom* g, int kind, const real* xp, const real* tp,
-                       real* outp, Py_ssize_t r, Py_ssize_t q) noexcept nogil:
+                       real* outp, uint8_t* ip, Py_ssize_t r, Py_ssize_t q) noexcept nogil:
     """Output pixel (r, q) of a window that may overlap padding (scalar, bounds-checked)."""
     cdef Py_ssize_t ih0 = r * g.sh - g.pt, iw0 = q * g.sw - g.pl, idx, i, j
     cdef real best, acc, area = <real>(g.kh * g.kw)
     if kind == _MAX:
         _argmax(g, xp, ih0, iw0, &best)
         outp[r * g.ow + q] = best
+    elif kind == _MAX_INDEX:
+        idx = _argmax(g, xp, ih0, iw0, &best)
+        outp[r * g.ow + q] = best
+        ip[r * g.ow + q] = NO_SLOT if idx < 0 else (idx // g.w - ih0) * g.kw + idx % g.w - iw0
     elif kind == _SELECT:
         idx = _argmax(g, xp, ih0, iw0, &best)
         outp[r * g.ow + q] = tp[idx] if idx >= 0 else 0
@@ -909,7 +1003,7 @@ DEF SPAN = 256  # outputs per vectorized block (stack buffers)
 
 
 cdef void _pool_block(const ConvGeom* g, int kind, const real* xp, const real* tp, real* outp,
-                      Py_ssize_t r0, Py_ssize_t nr, Py_ssize_t q0, Py_ssize_t nq,
+                      uint8_t* ip, Py_ssize_t r0, Py_ssize_t nr, Py_ssize_t q0, Py_ssize_t nq,
                       bint assign) noexcept nogil:
     """Outputs (r0:r0+nr, q0:q0+nq), nr*nq <= SPAN, whose windows lie inside the input.
 
@@ -920,7 +1014,7 @@ cdef void _pool_block(const ConvGeom* g, int kind, const real* xp, const real* t
     """
     cdef real m[SPAN]
     cdef real slot[SPAN]  # window offset of the max, as a real so selects vectorize
-    cdef Py_ssize_t i, j, rr, q, sw = g.sw, w = g.w, ow = g.ow, rstep = g.sh * g.w
+    cdef Py_ssize_t i, j, rr, q, sw = g.sw, w = g.w, ow = g.ow, rstep = g.sh * g.w, k
     cdef real s
     cdef real v, gv, area = <real>(g.kh * g.kw)
     cdef int upd
@@ -979,6 +1073,11 @@ cdef void _pool_block(const ConvGeom* g, int kind, const real* xp, const real* t
         elif kind == _MAX:
             for q in range(nq):
                 dst[q] = mr[q]
+        elif kind == _MAX_INDEX:  # the slot as a window offset of the plane -> i * kw + j
+            for q in range(nq):
+                dst[q] = mr[q]
+                k = <Py_ssize_t>sr[q]
+                ip[(r0 + rr) * ow + q0 + q] = (k // w) * g.kw + k % w
         elif kind == _SELECT:
             src = tp + off + rr * rstep
             for q in range(nq):
@@ -1001,11 +1100,15 @@ cdef void _pool_block(const ConvGeom* g, int kind, const real* xp, const real* t
 
 
 cdef void _pool_plane(const ConvGeom* g, int kind, const real* xp, const real* tp,
-                      real* outp, bint accumulate) noexcept nogil:
-    """One (n, c) plane of a pooling kernel. xp/outp: input- or output-shaped per kind."""
+                      real* outp, uint8_t* ip, bint accumulate) noexcept nogil:
+    """One (n, c) plane of a pooling kernel. xp/outp: input- or output-shaped per kind;
+    ip: the argmax slots (output-shaped) the _INDEX kinds write or read."""
     cdef Py_ssize_t r, q, lo, hi, rlo, rhi, nq, nr
-    if kind <= _SCATTER and _pool2_fits(g):
-        _pool2_plane(kind, xp, tp, outp, g.oh, g.ow, accumulate)
+    if kind == _SCATTER_INDEX:
+        _scatter_index_plane(g, ip, tp, outp, accumulate)
+        return
+    if (kind <= _SCATTER or kind == _MAX_INDEX) and _pool2_fits(g):
+        _pool2_plane(kind, xp, tp, outp, ip, g.oh, g.ow, accumulate)
         return
     # Disjoint windows tiling the whole plane (e.g. 2x2, stride 2, even sizes, no padding)
     # write every dx element, so the zero fill is skipped.
@@ -1022,31 +1125,31 @@ cdef void _pool_plane(const ConvGeom* g, int kind, const real* xp, const real* t
     for r in range(g.oh):
         if r < rlo or r >= rhi:
             for q in range(g.ow):
-                _pool_border(g, kind, xp, tp, outp, r, q)
+                _pool_border(g, kind, xp, tp, outp, ip, r, q)
         else:
             for q in range(lo):
-                _pool_border(g, kind, xp, tp, outp, r, q)
+                _pool_border(g, kind, xp, tp, outp, ip, r, q)
             for q in range(hi, g.ow):
-                _pool_border(g, kind, xp, tp, outp, r, q)
+                _pool_border(g, kind, xp, tp, outp, ip, r, q)
     if hi == lo:
         return
     if (g.kh - 1) * g.w + g.kw > (1 << 24):  # window offsets not exact as float32
         for r in range(rlo, rhi):
             for q in range(lo, hi):
-                _pool_border(g, kind, xp, tp, outp, r, q)
+                _pool_border(g, kind, xp, tp, outp, ip, r, q)
         return
     r = rlo
     while r < rhi:
         if hi - lo <= SPAN:  # whole rows, as many as fit a block
             nr = SPAN // (hi - lo)
             nr = nr if rhi - r > nr else rhi - r
-            _pool_block(g, kind, xp, tp, outp, r, nr, lo, hi - lo, tiled)
+            _pool_block(g, kind, xp, tp, outp, ip, r, nr, lo, hi - lo, tiled)
             r += nr
         else:
             q = lo
             while q < hi:
                 nq = SPAN if hi - q > SPAN else hi - q
-                _pool_block(g, kind, xp, tp, outp, r, 1, q, nq, tiled)
+                _pool_block(g, kind, xp, tp, outp, ip, r, 1, q, nq, tiled)
                 q += nq
             r += 1
 
@@ -1059,11 +1162,14 @@ cdef inline bint _pool2_fits(const ConvGeom* g) noexcept nogil:
 
 
 cdef inline void _pool2_plane(int kind, const real* xp, const real* tp, real* outp,
-                              Py_ssize_t oh, Py_ssize_t ow, bint accumulate) noexcept nogil:
-    """A max-pool kind (_MAX, _SELECT, _SCATTER) on a plane that _pool2_fits."""
+                              uint8_t* ip, Py_ssize_t oh, Py_ssize_t ow,
+                              bint accumulate) noexcept nogil:
+    """A max-pool kind (_MAX, _MAX_INDEX, _SELECT, _SCATTER) on a plane that _pool2_fits."""
     if real is float:
         if kind == _MAX:
             fg_pool2_max_f(xp, outp, oh, ow)
+        elif kind == _MAX_INDEX:
+            fg_pool2_max_index_f(xp, outp, ip, oh, ow)
         elif kind == _SELECT:
             fg_pool2_select_f(xp, tp, outp, oh, ow)
         else:
@@ -1071,10 +1177,34 @@ cdef inline void _pool2_plane(int kind, const real* xp, const real* tp, real* ou
     else:
         if kind == _MAX:
             fg_pool2_max_d(xp, outp, oh, ow)
+        elif kind == _MAX_INDEX:
+            fg_pool2_max_index_d(xp, outp, ip, oh, ow)
         elif kind == _SELECT:
             fg_pool2_select_d(xp, tp, outp, oh, ow)
         else:
             fg_pool2_scatter_d(xp, tp, outp, oh, ow, accumulate)
+
+
+cdef void _scatter_index_plane(const ConvGeom* g, const uint8_t* ip, const real* gp,
+                               real* dx, bint accumulate) noexcept nogil:
+    """dx of one plane from the cotangent gp and the argmax slots ip of _MAX_INDEX: the same
+    sums as _SCATTER, which finds each slot again from x."""
+    cdef Py_ssize_t r, q, k, ih, iw
+    if not accumulate and _pool2_fits(g):  # the windows tile dx: every element written
+        if real is float:
+            fg_pool2_scatter_index_f(ip, gp, dx, g.oh, g.ow)
+        else:
+            fg_pool2_scatter_index_d(ip, gp, dx, g.oh, g.ow)
+        return
+    if not accumulate:
+        memset(dx, 0, g.h * g.w * sizeof(real))
+    for r in range(g.oh):
+        for q in range(g.ow):
+            k = ip[r * g.ow + q]
+            ih = r * g.sh - g.pt + k // g.kw
+            iw = q * g.sw - g.pl + k % g.kw
+            if k != NO_SLOT and 0 <= ih < g.h and 0 <= iw < g.w:  # (slots not made here)
+                dx[ih * g.w + iw] += gp[r * g.ow + q]
 
 
 cdef inline Py_ssize_t _clamp(Py_ssize_t v, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
@@ -1082,11 +1212,14 @@ cdef inline Py_ssize_t _clamp(Py_ssize_t v, Py_ssize_t lo, Py_ssize_t hi) noexce
 
 
 cdef int _pool(const ConvGeom* g, int kind, const real* a, const real* b, real* out,
-               bint accumulate) noexcept nogil:
-    """Runs kind over all n*c planes. a: x (or gy for _AVG_T); b: t or gy for max kinds."""
+               uint8_t* index, bint accumulate) noexcept nogil:
+    """Runs kind over all n*c planes. a: x (or gy for _AVG_T); b: t or gy for max kinds;
+    index: the argmax slots the _INDEX kinds write or read (else unused)."""
     cdef Py_ssize_t planes, t, hw, pq, a_step, b_step, out_step
     if not _geom_ok(g) or g.dh != 1 or g.dw != 1:
         return -1
+    if (kind == _MAX_INDEX or kind == _SCATTER_INDEX) and g.kh * g.kw > NO_SLOT:
+        return -1  # slots would not fit a byte
     planes = g.n * g.c
     hw = g.h * g.w
     pq = g.oh * g.ow
@@ -1094,63 +1227,88 @@ cdef int _pool(const ConvGeom* g, int kind, const real* a, const real* b, real* 
         a_step, b_step, out_step = pq, pq, hw
     elif kind == _SCATTER:
         a_step, b_step, out_step = hw, pq, hw
+    elif kind == _SCATTER_INDEX:  # a is not read
+        a_step, b_step, out_step = 0, pq, hw
     elif kind == _SELECT:
         a_step, b_step, out_step = hw, hw, pq
     else:
         a_step, b_step, out_step = hw, 0, pq
     if _n_threads > 1 and planes > 1 and planes * (hw + pq * g.kh * g.kw) >= PAR_MIN:
         for t in prange(planes, schedule="static", num_threads=_n_threads):
-            _pool_plane(g, kind, a + t * a_step, b + t * b_step, out + t * out_step, accumulate)
+            _pool_plane(g, kind, a + t * a_step, b + t * b_step, out + t * out_step,
+                        index + t * pq if index != NULL else NULL, accumulate)
     else:
         for t in range(planes):
-            _pool_plane(g, kind, a + t * a_step, b + t * b_step, out + t * out_step, accumulate)
+            _pool_plane(g, kind, a + t * a_step, b + t * b_step, out + t * out_step,
+                        index + t * pq if index != NULL else NULL, accumulate)
     return 0
 
 
 cdef int max_pool2d_f32(const ConvGeom* g, const float* x, float* y) noexcept nogil:
-    return _pool(g, _MAX, x, x, y, False)
+    return _pool(g, _MAX, x, x, y, NULL, False)
 
 
 cdef int max_pool2d_f64(const ConvGeom* g, const double* x, double* y) noexcept nogil:
-    return _pool(g, _MAX, x, x, y, False)
+    return _pool(g, _MAX, x, x, y, NULL, False)
 
 
 cdef int max_pool2d_select_f32(const ConvGeom* g, const float* x, const float* t,
                                float* y) noexcept nogil:
-    return _pool(g, _SELECT, x, t, y, False)
+    return _pool(g, _SELECT, x, t, y, NULL, False)
 
 
 cdef int max_pool2d_select_f64(const ConvGeom* g, const double* x, const double* t,
                                double* y) noexcept nogil:
-    return _pool(g, _SELECT, x, t, y, False)
+    return _pool(g, _SELECT, x, t, y, NULL, False)
 
 
 cdef int max_pool2d_scatter_f32(const ConvGeom* g, const float* x, const float* gy, float* dx,
                                 bint accumulate) noexcept nogil:
-    return _pool(g, _SCATTER, x, gy, dx, accumulate)
+    return _pool(g, _SCATTER, x, gy, dx, NULL, accumulate)
 
 
 cdef int max_pool2d_scatter_f64(const ConvGeom* g, const double* x, const double* gy,
                                 double* dx, bint accumulate) noexcept nogil:
-    return _pool(g, _SCATTER, x, gy, dx, accumulate)
+    return _pool(g, _SCATTER, x, gy, dx, NULL, accumulate)
+
+
+cdef int max_pool2d_index_f32(const ConvGeom* g, const float* x, float* y,
+                              uint8_t* index) noexcept nogil:
+    return _pool(g, _MAX_INDEX, x, x, y, index, False)
+
+
+cdef int max_pool2d_index_f64(const ConvGeom* g, const double* x, double* y,
+                              uint8_t* index) noexcept nogil:
+    return _pool(g, _MAX_INDEX, x, x, y, index, False)
+
+
+cdef int max_pool2d_scatter_index_f32(const ConvGeom* g, const uint8_t* index, const float* gy,
+                                      float* dx, bint accumulate) noexcept nogil:
+    return _pool(g, _SCATTER_INDEX, gy, gy, dx, <uint8_t*>index, accumulate)
+
+
+cdef int max_pool2d_scatter_index_f64(const ConvGeom* g, const uint8_t* index,
+                                      const double* gy, double* dx,
+                                      bint accumulate) noexcept nogil:
+    return _pool(g, _SCATTER_INDEX, gy, gy, dx, <uint8_t*>index, accumulate)
 
 
 cdef int avg_pool2d_f32(const ConvGeom* g, const float* x, float* y) noexcept nogil:
-    return _pool(g, _AVG, x, x, y, False)
+    return _pool(g, _AVG, x, x, y, NULL, False)
 
 
 cdef int avg_pool2d_f64(const ConvGeom* g, const double* x, double* y) noexcept nogil:
-    return _pool(g, _AVG, x, x, y, False)
+    return _pool(g, _AVG, x, x, y, NULL, False)
 
 
 cdef int avg_pool2d_transpose_f32(const ConvGeom* g, const float* gy, float* dx,
                                   bint accumulate) noexcept nogil:
-    return _pool(g, _AVG_T, gy, gy, dx, accumulate)
+    return _pool(g, _AVG_T, gy, gy, dx, NULL, accumulate)
 
 
 cdef int avg_pool2d_transpose_f64(const ConvGeom* g, const double* gy, double* dx,
                                   bint accumulate) noexcept nogil:
-    return _pool(g, _AVG_T, gy, gy, dx, accumulate)
+    return _pool(g, _AVG_T, gy, gy, dx, NULL, accumulate)
 
 
 # ----------------------------------------------------------------------------- Python wrappers
@@ -1233,14 +1391,20 @@ def _output(name, out, shape, dtype, inputs):
     if out is None:
         return np.empty(shape, dtype)
     _array(name, out, len(shape), dtype)
-    if out.shape != tuple(shape):
-        raise ValueError(f"{name} must have shape {tuple(shape)}, got {out.shape}")
-    if not out.flags.writeable:
+    return _placed(name, out, shape, inputs, True)
+
+
+def _placed(name, a, shape, others, written):
+    """a, checked to have the shape, to be writeable if written, and to share no memory
+    with the other arrays of the call."""
+    if a.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {a.shape}")
+    if written and not a.flags.writeable:
         raise ValueError(f"{name} must be writeable")
-    for a in inputs:
-        if np.may_share_memory(out, a):
+    for b in others:
+        if np.may_share_memory(a, b):
             raise ValueError(f"{name} must not overlap the inputs")
-    return out
+    return a
 
 
 cdef void* _ptr(a):
@@ -1402,17 +1566,18 @@ cdef ConvGeom _pool_geom(x_shape, window, stride, padding) except *:
     return _geom(x_shape, x_shape[1], window, stride, padding, (1, 1))
 
 
-cdef int _run_pool(int kind, ConvGeom* g, a, b, out, bint accumulate) except -2:
+cdef int _run_pool(int kind, ConvGeom* g, a, b, out, bint accumulate, index=None) except -2:
     cdef void* ap = _ptr(a)
     cdef void* bp = _ptr(b)
     cdef void* op = _ptr(out)
+    cdef uint8_t* ip = <uint8_t*>_ptr(index) if index is not None else NULL
     cdef int rc
     if a.dtype == np.float32:
         with nogil:
-            rc = _pool(g, kind, <float*>ap, <float*>bp, <float*>op, accumulate)
+            rc = _pool(g, kind, <float*>ap, <float*>bp, <float*>op, ip, accumulate)
     else:
         with nogil:
-            rc = _pool(g, kind, <double*>ap, <double*>bp, <double*>op, accumulate)
+            rc = _pool(g, kind, <double*>ap, <double*>bp, <double*>op, ip, accumulate)
     _check_rc(rc)
     return 0
 
@@ -1424,6 +1589,47 @@ def max_pool2d(x, window, stride, padding, *, out=None):
     y = _output("out", out, (g.n, g.c, g.oh, g.ow), x.dtype, (x,))
     _run_pool(_MAX, &g, x, x, y, False)
     return y
+
+
+def _slots(name, index, shape, window, others, written):
+    """Checks an argmax-slot array (uint8, the pooled output's shape) or makes one."""
+    if window[0] * window[1] > NO_SLOT:
+        raise ValueError(f"saved argmax slots need windows of at most {NO_SLOT} elements, "
+                         f"got {window[0]}x{window[1]}")
+    if index is None and written:
+        return np.empty(shape, np.uint8)
+    if not isinstance(index, np.ndarray) or index.dtype != np.uint8:
+        raise TypeError(f"{name} must be a uint8 numpy.ndarray")
+    if not index.flags.c_contiguous:
+        raise ValueError(f"{name} must be C-contiguous")
+    return _placed(name, index, shape, others, written)
+
+
+def max_pool2d_index(x, window, stride, padding, *, out=None, index=None):
+    """max_pool2d that also returns each window's first argmax as a uint8 slot i * kw + j
+    (255: only padding), for max_pool2d_scatter_index: ``(y, index)``."""
+    _array("x", x, 4)
+    cdef ConvGeom g = _pool_geom(x.shape, window, stride, padding)
+    y = _output("out", out, (g.n, g.c, g.oh, g.ow), x.dtype, (x,))
+    index = _slots("index", index, y.shape, (g.kh, g.kw), (x, y), True)
+    _run_pool(_MAX_INDEX, &g, x, x, y, False, index)
+    return y, index
+
+
+def max_pool2d_scatter_index(index, g, x_shape, window, stride, padding, *, out=None,
+                             accumulate=False):
+    """max_pool2d_scatter from the slots max_pool2d_index saved: x is not read again."""
+    _array("g", g, 4)
+    x_shape = _ints("x_shape", x_shape, 4)
+    cdef ConvGeom geo = _pool_geom(x_shape, window, stride, padding)
+    _check_cotangent(g, (geo.n, geo.c, geo.oh, geo.ow), accumulate, out)
+    dx = _output("out", out, x_shape, g.dtype, (g,))
+    index = _slots("index", index, g.shape, (geo.kh, geo.kw), (dx,), False)
+    bad = index[(index != NO_SLOT) & (index >= geo.kh * geo.kw)]
+    if bad.size:  # a slot past the window would write outside dx
+        raise ValueError(f"index holds slot {int(bad[0])}, past a {geo.kh}x{geo.kw} window")
+    _run_pool(_SCATTER_INDEX, &geo, g, g, dx, bool(accumulate), index)
+    return dx
 
 
 def max_pool2d_select(x, t, window, stride, padding, *, out=None):

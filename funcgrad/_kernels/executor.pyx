@@ -23,8 +23,9 @@ from .conv cimport (
     ConvGeom, avg_pool2d_f32, avg_pool2d_f64, avg_pool2d_transpose_f32,
     avg_pool2d_transpose_f64, conv2d_filter_grad_f32, conv2d_filter_grad_f64,
     conv2d_forward_f32, conv2d_forward_f64, conv2d_input_grad_f32, conv2d_input_grad_f64,
-    geom_init, max_pool2d_f32, max_pool2d_f64, max_pool2d_scatter_f32, max_pool2d_scatter_f64,
-    max_pool2d_select_f32, max_pool2d_select_f64, num_threads,
+    geom_init, max_pool2d_f32, max_pool2d_f64, max_pool2d_index_f32, max_pool2d_index_f64,
+    max_pool2d_scatter_f32, max_pool2d_scatter_f64, max_pool2d_scatter_index_f32,
+    max_pool2d_scatter_index_f64, max_pool2d_select_f32, max_pool2d_select_f64, num_threads,
 )
 from .softmax cimport (
     SOFTMAX_LOG, SOFTMAX_LSE, SOFTMAX_PROB, softmax_rows_f32, softmax_rows_f64,
@@ -827,8 +828,12 @@ cdef int run_conv(const int64_t* ins, char** bufs) noexcept nogil:
             rc = max_pool2d_scatter_f64(&g, <double*>a, <double*>b, <double*>out, 0)
         elif kernel == 6:
             rc = avg_pool2d_f64(&g, <double*>a, <double*>out)
-        else:
+        elif kernel == 7:
             rc = avg_pool2d_transpose_f64(&g, <double*>a, <double*>out, 0)
+        elif kernel == 8:  # b: the argmax slots, written
+            rc = max_pool2d_index_f64(&g, <double*>a, <double*>out, <uint8_t*>b)
+        else:  # a: the argmax slots
+            rc = max_pool2d_scatter_index_f64(&g, <uint8_t*>a, <double*>b, <double*>out, 0)
     else:
         if kernel == 0:
             rc = conv2d_forward_f32(&g, <float*>a, <float*>b, NULL, <float*>out, <float*>ws, wsn)
@@ -844,8 +849,12 @@ cdef int run_conv(const int64_t* ins, char** bufs) noexcept nogil:
             rc = max_pool2d_scatter_f32(&g, <float*>a, <float*>b, <float*>out, 0)
         elif kernel == 6:
             rc = avg_pool2d_f32(&g, <float*>a, <float*>out)
-        else:
+        elif kernel == 7:
             rc = avg_pool2d_transpose_f32(&g, <float*>a, <float*>out, 0)
+        elif kernel == 8:  # b: the argmax slots, written
+            rc = max_pool2d_index_f32(&g, <float*>a, <float*>out, <uint8_t*>b)
+        else:  # a: the argmax slots
+            rc = max_pool2d_scatter_index_f32(&g, <uint8_t*>a, <float*>b, <float*>out, 0)
     return 0 if rc == 0 else 2
 
 
@@ -973,6 +982,9 @@ CONV_KERNELS = {
     "conv2d": 0, "conv2d_input_grad": 1, "conv2d_filter_grad": 2, "max_pool2d": 3,
     "max_pool2d_select": 4, "max_pool2d_scatter": 5, "avg_pool2d": 6,
     "avg_pool2d_transpose": 7,
+    # max_pool2d writing its argmax slots, and max_pool2d_scatter reading them (lowering pairs
+    # a pool with its gradient's scatter; the slots are their own buffer)
+    "max_pool2d_index": 8, "max_pool2d_scatter_index": 9,
 }
 VM_OPCODES = {
     "load": V_LOAD, "const": V_CONST, "neg": V_NEG, "exp": V_EXP, "log": V_LOG,
@@ -987,3 +999,4 @@ BLOCK_SIZE = BLOCK
 # Work below which a kind of instruction runs on one thread: elements; M*N*K for GEMMs.
 PARALLEL_MIN = {"fused": FUSED_PAR_MIN, "softmax": FUSED_PAR_MIN, "gemm": GEMM_PAR_MIN}
 MAX_DIMS = MAXDIM
+MAX_POOL_SLOTS = 255  # window elements max_pool2d_index can save slots for (one byte each)

@@ -20,6 +20,7 @@ from .._kernels import conv as conv_kernels
 from .._kernels.executor import (
     CONV_KERNELS,
     MAX_DIMS,
+    MAX_POOL_SLOTS,
     OPCODES,
     PARALLEL_MIN,
     REDUCE_KINDS,
@@ -118,6 +119,8 @@ class CompiledProgram:
                 uses[a] = uses.get(a, 0) + 1
         eqns, transposed = self._fold_transposes(graph.eqns, uses)
         eqns = self._live_eqns(eqns, uses)
+        self._pool_pairs = self._pooled_with_scatter(eqns)
+        self._pool_slots = {}  # pair key -> storage of the argmax slots its pool wrote
         for item in fuse_elementwise(eqns, uses, graph.outvars):
             if isinstance(item, list):
                 self._lower_fused(item, uses, graph.outvars)
@@ -154,6 +157,26 @@ class CompiledProgram:
             transposed[new] = tuple(flags)
             out.append(new)
         return out, transposed
+
+    @staticmethod
+    def _pool_key(e):
+        """What a max-pool and the scatter of its gradient have in common: the pooled
+        input and the geometry."""
+        p = e.params
+        return e.inputs[0], tuple(p["window"]), tuple(p["stride"]), tuple(map(tuple, p["padding"]))
+
+    @classmethod
+    def _pooled_with_scatter(cls, eqns):
+        """Keys of max_pool2d equations whose input a max_pool2d_scatter routes a gradient
+        through with the same geometry: the pool saves its argmax slots (a byte per output)
+        and the scatter reads them instead of searching the input again, as PyTorch does."""
+        found = {"max_pool2d": set(), "max_pool2d_scatter": set()}
+        for e in eqns:
+            name = e.prim.name
+            if name in found and e.outputs[0].dtype in _FLOATS and isinstance(e.inputs[0], Var):
+                if math.prod(e.params["window"]) <= MAX_POOL_SLOTS:
+                    found[name].add(cls._pool_key(e))
+        return found["max_pool2d"] & found["max_pool2d_scatter"]
 
     @staticmethod
     def _live_eqns(eqns, uses):
@@ -349,12 +372,23 @@ class CompiledProgram:
         else:
             x_shape = p.get("x_shape", a.shape)
             window, stride, pad, dil, ws, o = p["window"], p["stride"], p["padding"], (1, 1), 0, 0
-        scratch = self._n_storage
-        self._n_storage += 1
-        self._scratch[scratch] = max(int(ws), 1) * out.dtype.itemsize
+        scratch = self._new_scratch(max(int(ws), 1) * out.dtype.itemsize)
         geom = [*x_shape, o, *window, *stride, *pad[0], *pad[1], *dil]
-        payload = (CONV_KERNELS[name], geom, a, b, self._out(out), scratch, int(ws), out)
+        kernel, slots = CONV_KERNELS[name], None
+        key = self._pool_key(e) if name in ("max_pool2d", "max_pool2d_scatter") else None
+        if name == "max_pool2d" and key in self._pool_pairs:
+            slots = self._new_scratch(math.prod(out.shape))  # a byte per output
+            kernel, self._pool_slots[key] = CONV_KERNELS["max_pool2d_index"], slots
+        elif name == "max_pool2d_scatter" and key in self._pool_slots:
+            kernel, slots = CONV_KERNELS["max_pool2d_scatter_index"], self._pool_slots[key]
+        payload = (kernel, geom, a, b, self._out(out), scratch, int(ws), out, slots)
         self._steps.append(("conv", payload))
+
+    def _new_scratch(self, nbytes):
+        """A storage with no Var of its own (a workspace, saved argmax slots)."""
+        self._scratch[self._n_storage] = nbytes
+        self._n_storage += 1
+        return self._n_storage - 1
 
     def _lower_python(self, e):
         out = e.outputs[0]
@@ -556,6 +590,10 @@ class CompiledProgram:
         if kind in ("gather", "scatter_add"):
             return [self._storage[p[0]]] + [self._storage[d[0]] for d in p[4]]
         if kind == "conv":  # the workspace counts as read, so it is released right after
+            if p[0] == CONV_KERNELS["max_pool2d_index"]:
+                return [self._storage[p[2]], p[5]]
+            if p[0] == CONV_KERNELS["max_pool2d_scatter_index"]:  # the slots, not the input
+                return [p[8], self._storage[p[3]], p[5]]
             return [self._storage[p[2]], self._storage[p[3]], p[5]]
         return []
 
@@ -563,6 +601,8 @@ class CompiledProgram:
         kind, p = step
         if kind == "gemm_epilogue":
             return self._writes(("gemm", p[0])) + self._writes(("fused", p[1]))
+        if kind == "conv" and p[0] == CONV_KERNELS["max_pool2d_index"]:
+            return [p[4], p[5], p[8]]  # and the argmax slots
         return {
             "gemm": lambda: [p[0][2]],
             "reduce": lambda: [p[2]],
@@ -664,9 +704,13 @@ class CompiledProgram:
                 ]
                 body += flat
         elif kind == "conv":
-            kernel, geom, a, b, dst, scratch, ws, out = p
-            body = [kernel, int(out.dtype == np.float64), *geom, sbuf(a), sbuf(b), buf(dst)]
-            body += [buf(scratch), ws]
+            kernel, geom, a, b, dst, scratch, ws, out, slots = p
+            a, b = sbuf(a), sbuf(b)
+            if kernel == CONV_KERNELS["max_pool2d_index"]:  # kernel operand b: slots written
+                b = buf(slots)
+            elif kernel == CONV_KERNELS["max_pool2d_scatter_index"]:  # a: the slots read
+                a = buf(slots)
+            body = [kernel, int(out.dtype == np.float64), *geom, a, b, buf(dst), buf(scratch), ws]
         elif kind == "python":
             e, dst = p
             callbacks.append(self._callback(e, buf(dst)))
@@ -779,8 +823,8 @@ class CompiledProgram:
             reads = ", ".join(dict.fromkeys(name(s) for s in self._reads(step)))
             writes = ", ".join(name(s) for s in self._writes(step))
             if kind == "conv":  # the workspace is scratch, not a value
-                reads = ", ".join(dict.fromkeys([var(p[2]), var(p[3])]))
-                writes = name(p[4])
+                reads = ", ".join(dict.fromkeys(name(s) for s in self._reads(step) if s != p[5]))
+                writes = ", ".join(name(s) for s in self._writes(step) if s != p[5])
             what = _describe(kind, p)
             if kind == "python":
                 what += " (NumPy reference)"
