@@ -318,6 +318,34 @@ def test_gemm_epilogues(dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_weight_updates_join_their_gradients_gemm(dtype):
+    """An SGD update runs last in a step, after the whole backward pass; it moves up to
+    the GEMM computing its gradient, as that GEMM's epilogue, when nothing it reads is
+    computed later. One that waits for a later value stays where it is."""
+    rng = np.random.default_rng(9)
+    x, w1 = rng.standard_normal((16, 8)).astype(dtype), rng.standard_normal((8, 6)).astype(dtype)
+    w2 = rng.standard_normal((6, 3)).astype(dtype)
+
+    def loss(ws, x):
+        w1, w2 = ws
+        return fnp.sum(fnp.tanh(fnp.tanh(x @ w1) @ w2) ** 2)
+
+    def sgd(ws, x):
+        g1, g2 = fg.grad(loss)(ws, x)
+        return w1 - 0.1 * g1, w2 - 0.1 * g2
+
+    def late(ws, x):  # w2's update reads a scalar computed after its gradient's GEMM
+        g1, g2 = fg.grad(loss)(ws, x)
+        return w1 - 0.1 * g1, w2 - fnp.sum(g1) * g2
+
+    for step, kinds in ((sgd, ["gemm_epilogue"] * 2), (late, ["gemm_epilogue", "fused"])):
+        program = CompiledProgram(fg.make_graph(step)((w1, w2), x))
+        updates = [kind for kind, p in program._steps if "[mul sub]" in _describe(kind, p)]
+        assert updates == kinds, str(program)
+        assert_same(*run_both(step, (w1, w2), x), dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_outer_products_run_as_broadcast_multiplies(dtype):
     rng = np.random.default_rng(8)
     u, v = (

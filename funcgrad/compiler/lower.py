@@ -242,22 +242,38 @@ class CompiledProgram:
         self._steps.append(("gemm", (args, out.dtype == np.float64)))
 
     def _gemm_epilogues(self, steps):
-        """A fused kernel right after the GEMM it reads, over exactly the GEMM's output, joins
-        it as its epilogue: each thread then runs the kernel on the rows it just computed
-        (bias + activation while they are in its cache)."""
-        out = []
+        """A fused kernel over exactly a GEMM's output, reading it, joins the GEMM as its
+        epilogue: each thread then runs the kernel on the rows it just computed (bias +
+        activation while they are in its cache). The kernel moves up to the GEMM when all
+        it reads is written by then (an SGD update of the weights the GEMM's gradient is
+        for, scheduled last, say)."""
+        out, written_at = [], {}
         for step in steps:
             kind, p = step
-            if out and kind == "fused" and not p[5] and out[-1][0] == "gemm":
-                args = out[-1][1][0]
-                m, n, batch = args[5], args[6], args[8]
-                c = args[2]  # the GEMM's result storage
-                reads_c = any(self._storage[a] == c and list(a.shape) == p[1] for a, _ in p[2])
-                if batch == 1 and math.prod(p[1]) == m * n and reads_c:
-                    out[-1] = ("gemm_epilogue", (out[-1][1], p))
+            if kind == "fused" and not p[5]:
+                ready = max((written_at.get(self._storage[a], -1) for a, _ in p[2]), default=-1)
+                later = range(max(ready, 0), len(out))
+                at = next((i for i in later if self._epilogue_fits(out[i], p)), -1)
+                if at >= 0:
+                    out[at] = ("gemm_epilogue", (out[at][1], p))
+                    for s in self._writes(step):
+                        written_at[s] = at
                     continue
+            for s in self._writes(step):
+                written_at[s] = len(out)
             out.append(step)
         return out
+
+    def _epilogue_fits(self, step, p):
+        """Whether fused kernel p may run as the epilogue of GEMM step ``step``."""
+        kind, q = step
+        if kind != "gemm":
+            return False
+        args = q[0]
+        m, n, batch = args[5], args[6], args[8]
+        c = args[2]  # the GEMM's result storage
+        reads_c = any(self._storage[a] == c and list(a.shape) == p[1] for a, _ in p[2])
+        return batch == 1 and math.prod(p[1]) == m * n and reads_c
 
     def _lower_reduce(self, e):
         (x,), out = e.inputs, e.outputs[0]
