@@ -827,9 +827,6 @@ class CompiledProgram:
                 return f"in{b}"
             return f"out{b - n_in}" if b < n_in + n_out else f"t{b - n_in - n_out}"
 
-        def var(v):
-            return name(self._storage[v])
-
         lines = [
             f"program: {n_in} inputs, {n_out} outputs, {len(self._steps)} instructions, "
             f"{len(self._temps)} temporaries ({sum(t.nbytes for t in self._temps)} bytes)"
