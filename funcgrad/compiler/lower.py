@@ -397,6 +397,8 @@ class CompiledProgram:
             kernel, self._pool_slots[key] = CONV_KERNELS["max_pool2d_index"], slots
         elif name == "max_pool2d_scatter" and key in self._pool_slots:
             kernel, slots = CONV_KERNELS["max_pool2d_scatter_index"], self._pool_slots[key]
+        elif name == "max_pool2d_scatter":  # before its pool: no slots for the pool to save
+            self._pool_pairs.discard(key)
         payload = (kernel, geom, a, b, self._out(out), scratch, int(ws), out, slots)
         self._steps.append(("conv", payload))
 
