@@ -764,13 +764,19 @@ cdef extern from *:
     static inline void fg_byte_to_##S##B(const unsigned char *s, T *k) {                    \
         for (long q = 0; q < B; q++) k[q] = (T)s[q];                                        \
     }
-    FG_BYTE_LOOPS(float, f, 4)
     FG_BYTE_LOOPS(double, d, 4)
     FG_BYTE_LOOPS(double, d, 8)
-    static inline void fg_int_to_byte4(const int *slot, unsigned char *s) {
-        for (long q = 0; q < 4; q++) s[q] = (unsigned char)slot[q];
-    }
     #ifdef __AVX2__
+    static inline void fg_int_to_byte4(const int *slot, unsigned char *s) {
+        __m128i w = _mm_packus_epi32(_mm_loadu_si128((const __m128i *)slot), _mm_setzero_si128());
+        int four = _mm_cvtsi128_si32(_mm_packus_epi16(w, w));
+        memcpy(s, &four, 4);
+    }
+    static inline void fg_byte_to_f4(const unsigned char *s, float *k) {
+        int four;
+        memcpy(&four, s, 4);
+        _mm_storeu_ps(k, _mm_cvtepi32_ps(_mm_cvtepu8_epi32(_mm_cvtsi32_si128(four))));
+    }
     static inline void fg_int_to_byte8(const int *slot, unsigned char *s) {
         __m256i v = _mm256_loadu_si256((const __m256i *)slot);
         __m128i w = _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
@@ -781,9 +787,13 @@ cdef extern from *:
         _mm256_storeu_ps(k, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(b)));
     }
     #else
+    static inline void fg_int_to_byte4(const int *slot, unsigned char *s) {
+        for (long q = 0; q < 4; q++) s[q] = (unsigned char)slot[q];
+    }
     static inline void fg_int_to_byte8(const int *slot, unsigned char *s) {
         for (long q = 0; q < 8; q++) s[q] = (unsigned char)slot[q];
     }
+    FG_BYTE_LOOPS(float, f, 4)
     FG_BYTE_LOOPS(float, f, 8)
     #endif
     /* Blocks of B output columns of one row pair (a, b = a + w), a fixed trip count so that
