@@ -572,8 +572,18 @@ cdef extern from *:
     /* dst (cols, rows) = src (rows, cols) transposed, both C-contiguous. With AVX, in 8x8
        (float) or 4x4 (double) tiles of vector loads, shuffles and stores: one element at a
        time, the stores alone took 0.6 ms of the reference CNN's filter gradient. */
+    /* rows [r0, r1) and columns [c0, cols) of the transpose, one element at a time: what
+       the tiles below leave at the edges */
+    #define FG_TRANSPOSE_EDGE(T, S)                                                         \
+    static void fg_transpose_edge_##S(const T *src, long rows, long cols, T *dst, long r0,  \
+                                      long r1, long c0) {                                   \
+        for (long r = r0; r < r1; r++)                                                      \
+            for (long c = c0; c < cols; c++) dst[c * rows + r] = src[r * cols + c];         \
+    }
+    FG_TRANSPOSE_EDGE(float, f)
+    FG_TRANSPOSE_EDGE(double, d)
     static void fg_transpose_f(const float *src, long rows, long cols, float *dst) {
-        long r = 0, c, i;
+        long r = 0, c;
     #ifdef __AVX__
         for (; r + 8 <= rows; r += 8) {
             for (c = 0; c + 8 <= cols; c += 8) {
@@ -601,15 +611,13 @@ cdef extern from *:
                 _mm256_storeu_ps(d + 6 * rows, _mm256_permute2f128_ps(u2, u6, 0x31));
                 _mm256_storeu_ps(d + 7 * rows, _mm256_permute2f128_ps(u3, u7, 0x31));
             }
-            for (; c < cols; c++)
-                for (i = 0; i < 8; i++) dst[c * rows + r + i] = src[(r + i) * cols + c];
+            fg_transpose_edge_f(src, rows, cols, dst, r, r + 8, c);
         }
     #endif
-        for (; r < rows; r++)
-            for (c = 0; c < cols; c++) dst[c * rows + r] = src[r * cols + c];
+        fg_transpose_edge_f(src, rows, cols, dst, r, rows, 0);
     }
     static void fg_transpose_d(const double *src, long rows, long cols, double *dst) {
-        long r = 0, c, i;
+        long r = 0, c;
     #ifdef __AVX__
         for (; r + 4 <= rows; r += 4) {
             for (c = 0; c + 4 <= cols; c += 4) {
@@ -624,12 +632,10 @@ cdef extern from *:
                 _mm256_storeu_pd(d + 2 * rows, _mm256_permute2f128_pd(t0, t2, 0x31));
                 _mm256_storeu_pd(d + 3 * rows, _mm256_permute2f128_pd(t1, t3, 0x31));
             }
-            for (; c < cols; c++)
-                for (i = 0; i < 4; i++) dst[c * rows + r + i] = src[(r + i) * cols + c];
+            fg_transpose_edge_d(src, rows, cols, dst, r, r + 4, c);
         }
     #endif
-        for (; r < rows; r++)
-            for (c = 0; c < cols; c++) dst[c * rows + r] = src[r * cols + c];
+        fg_transpose_edge_d(src, rows, cols, dst, r, rows, 0);
     }
     """
     void fg_transpose_f(const float* src, long rows, long cols, float* dst) nogil
