@@ -64,7 +64,7 @@ def test_threaded_kernels_match_one_thread_and_the_reference(dtype, restore_thre
         "w2": rng.standard_normal((4, 8, 3, 3)).astype(dtype),
         "d": rng.standard_normal((4 * 4 * 4, 5)).astype(dtype),
     }
-    images = rng.standard_normal((32, 3, 16, 16)).astype(dtype)
+    images = rng.standard_normal((99, 3, 16, 16)).astype(dtype)  # loops over images: split
     tol = {np.float32: 1e-5, np.float64: 1e-12}[dtype]
     nan_x = x.copy()
     nan_x[7, 300] = np.nan
@@ -95,6 +95,8 @@ def test_threaded_kernels_match_one_thread_and_the_reference(dtype, restore_thre
             assert program._threaded
             if fun is relu_layer:  # each thread applies the epilogue to its rows of the GEMM
                 assert "gemm_epilogue" in str(program)
+            if fun is cnn_step:  # each thread runs the layers on its images, then partial sums
+                assert any(k == "images" and p.threads == n for k, p in program._steps)
             for e, g in zip(expected, got):
                 scale = float(np.max(np.abs(e), initial=1.0, where=np.isfinite(e)))
                 np.testing.assert_allclose(g, e, rtol=tol, atol=tol * scale)

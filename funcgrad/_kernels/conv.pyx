@@ -22,6 +22,7 @@ from cython.parallel cimport prange, threadid
 from libc.math cimport INFINITY, copysign
 from libc.stdint cimport uint8_t
 from libc.string cimport memcpy, memset
+from openmp cimport omp_in_parallel
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
 cimport numpy as cnp
@@ -132,7 +133,9 @@ cdef inline Py_ssize_t _ws_per_thread(const ConvGeom* g, int kernel) noexcept no
 
 
 cdef inline int _max_threads() noexcept nogil:
-    return _n_threads
+    """Threads a kernel may start: 1 inside another parallel region (the executor's loops
+    over images give each thread its own images, and nested regions only add overhead)."""
+    return 1 if omp_in_parallel() else _n_threads
 
 
 cdef Py_ssize_t conv_workspace_size(const ConvGeom* g, int kernel) noexcept nogil:
@@ -437,7 +440,7 @@ cdef void _im2col(const ConvGeom* g, const real* x, real* cols, bint par) noexce
     """cols (K, P) of one image; threaded over channels if par."""
     cdef Py_ssize_t p = g.oh * g.ow, hw = g.h * g.w, ch
     cdef bint contiguous = _rows_contiguous(g)
-    if par and _n_threads > 1:
+    if par and _max_threads() > 1:
         for ch in prange(g.c, schedule="static", num_threads=_n_threads):
             if contiguous:
                 _im2col_plane_contiguous(g, x + ch * hw, cols, p, ch)
@@ -456,7 +459,7 @@ cdef void _col2im(const ConvGeom* g, real* cols, Py_ssize_t ld, real* dx, bint a
     """dx (C, H, W) of one image (+)= col2im of cols (K rows ld apart); threaded over channels
     if par."""
     cdef Py_ssize_t hw = g.h * g.w, ch
-    if par and _n_threads > 1:
+    if par and _max_threads() > 1:
         for ch in prange(g.c, schedule="static", num_threads=_n_threads):
             _col2im_plane(g, cols, ld, dx + ch * hw, ch, accumulate, fused)
     else:
@@ -1249,7 +1252,7 @@ cdef int _pool(const ConvGeom* g, int kind, const real* a, const real* b, real* 
         a_step, b_step, out_step = hw, hw, pq
     else:
         a_step, b_step, out_step = hw, 0, pq
-    if _n_threads > 1 and planes > 1 and planes * (hw + pq * g.kh * g.kw) >= PAR_MIN:
+    if _max_threads() > 1 and planes > 1 and planes * (hw + pq * g.kh * g.kw) >= PAR_MIN:
         for t in prange(planes, schedule="static", num_threads=_n_threads):
             _pool_plane(g, kind, a + t * a_step, b + t * b_step, out + t * out_step,
                         index + t * pq if index != NULL else NULL, accumulate)

@@ -48,6 +48,7 @@ cdef enum:
     OP_CONV = 9
     OP_GEMM_EPILOGUE = 10
     OP_SOFTMAX = 11
+    OP_IMAGES = 12
 
 
 cdef enum:
@@ -797,11 +798,13 @@ cdef int run_scatter_add(const real* g, real* dst, const int64_t* ins, char** bu
 # ---------------------------------------------------------------- convolution and pooling
 
 
-cdef int run_conv(const int64_t* ins, char** bufs) noexcept nogil:
+cdef int run_conv(const int64_t* ins, char** bufs, int64_t n, bint accumulate) noexcept nogil:
     """ins: [kernel, is_double, n, c, h, w, o, kh, kw, sh, sw, pt, pb, pl, pr, dh, dw,
-    a, b, out, workspace, workspace_size]; kernels as in conv.pxd (see CONV_KERNELS)."""
+    a, b, out, workspace, workspace_size]; kernels as in conv.pxd (see CONV_KERNELS). The
+    batch is n images (ins[2], or a loop's share of them); ``accumulate``: a filter gradient
+    adds onto its output."""
     cdef ConvGeom g
-    g.n, g.c, g.h, g.w, g.o = ins[2], ins[3], ins[4], ins[5], ins[6]
+    g.n, g.c, g.h, g.w, g.o = n, ins[3], ins[4], ins[5], ins[6]
     g.kh, g.kw, g.sh, g.sw = ins[7], ins[8], ins[9], ins[10]
     g.pt, g.pb, g.pl, g.pr, g.dh, g.dw = ins[11], ins[12], ins[13], ins[14], ins[15], ins[16]
     if geom_init(&g) != 0:
@@ -819,7 +822,8 @@ cdef int run_conv(const int64_t* ins, char** bufs) noexcept nogil:
         elif kernel == 1:
             rc = conv2d_input_grad_f64(&g, <double*>a, <double*>b, <double*>out, <double*>ws, wsn, 0)
         elif kernel == 2:
-            rc = conv2d_filter_grad_f64(&g, <double*>a, <double*>b, <double*>out, <double*>ws, wsn, 0)
+            rc = conv2d_filter_grad_f64(&g, <double*>a, <double*>b, <double*>out, <double*>ws, wsn,
+                                        accumulate)
         elif kernel == 3:
             rc = max_pool2d_f64(&g, <double*>a, <double*>out)
         elif kernel == 4:
@@ -840,7 +844,8 @@ cdef int run_conv(const int64_t* ins, char** bufs) noexcept nogil:
         elif kernel == 1:
             rc = conv2d_input_grad_f32(&g, <float*>a, <float*>b, <float*>out, <float*>ws, wsn, 0)
         elif kernel == 2:
-            rc = conv2d_filter_grad_f32(&g, <float*>a, <float*>b, <float*>out, <float*>ws, wsn, 0)
+            rc = conv2d_filter_grad_f32(&g, <float*>a, <float*>b, <float*>out, <float*>ws, wsn,
+                                        accumulate)
         elif kernel == 3:
             rc = max_pool2d_f32(&g, <float*>a, <float*>out)
         elif kernel == 4:
@@ -856,6 +861,135 @@ cdef int run_conv(const int64_t* ins, char** bufs) noexcept nogil:
         else:  # a: the argmax slots
             rc = max_pool2d_scatter_index_f32(&g, <uint8_t*>a, <float*>b, <float*>out, 0)
     return 0 if rc == 0 else 2
+
+
+# ---------------------------------------------------------------- loops over images
+
+
+cdef enum:
+    # How a loop over images (run_images) sees a buffer: the images in hand of it; a region
+    # of the thread's scratch (a value that lives and dies in the loop, for the images in
+    # hand, or a conv workspace); or the thread's partial result (a reduction over the
+    # images, a filter gradient), combined in thread order after the loop.
+    ROLE_BATCH = 0
+    ROLE_SCRATCH = 1
+    ROLE_PARTIAL = 2
+
+
+cdef int images_on_thread(const int64_t* ins, char** bufs, char** tbufs, const RegFile* rf,
+                          const double* consts, int t, int nt) noexcept nogil:
+    """Thread t's share of a loop over images (see run_images), a chunk of them at a time."""
+    cdef int64_t n = ins[0], chunk = ins[1], n_roles = ins[6]
+    cdef const int64_t* roles = ins + 7
+    cdef const int64_t* steps = roles + 5 * n_roles
+    cdef int64_t lo = t * n // nt, hi = (t + 1) * n // nt, b0, cnt, k, j
+    cdef const int64_t* role
+    cdef const int64_t* step
+    cdef char* base = bufs[ins[2]] + t * ins[3]
+    cdef int status = 0
+    for k in range(n_roles):
+        role = roles + 5 * k
+        if role[1] == ROLE_BATCH:
+            continue
+        tbufs[role[0]] = base + role[2]
+        if role[1] == ROLE_PARTIAL:  # from the identity of its reduction
+            if role[4] & 4:
+                fill_value(<double*>tbufs[role[0]], <double>reduce_identity(role[4] & 3),
+                           role[3] // 8)
+            else:
+                fill_value(<float*>tbufs[role[0]], <float>reduce_identity(role[4] & 3),
+                           role[3] // 4)
+    b0 = lo
+    while b0 < hi and status == 0:
+        cnt = hi - b0 if hi - b0 < chunk else chunk
+        for k in range(n_roles):
+            role = roles + 5 * k
+            if role[1] == ROLE_BATCH:
+                tbufs[role[0]] = bufs[role[0]] + b0 * role[2]
+        step = steps + 1
+        for k in range(steps[0]):
+            if step[1] == OP_CONV:  # a filter gradient adds onto the partial
+                status = run_conv(step + 2, tbufs, cnt, True)
+            elif step[2]:
+                j = cnt * fused_total(step + 3) // n  # the elements of cnt images
+                run_fused_range(rf.regs + t * rf.n_regs * BLOCK, <double**>rf.ptrs + t * rf.n_regs,
+                                step + 3, consts, tbufs, 0, j, NULL)
+            else:
+                j = cnt * fused_total(step + 3) // n
+                run_fused_range(<float*>rf.regs + t * rf.n_regs * BLOCK,
+                                <float**>rf.ptrs + t * rf.n_regs, step + 3, consts, tbufs, 0, j,
+                                NULL)
+            if status:
+                break
+            step += step[0]
+        b0 += cnt
+    return status
+
+
+cdef inline int64_t fused_total(const int64_t* ins) noexcept nogil:
+    """The elements a fused kernel (ins as run_fused) iterates over."""
+    cdef int64_t total = 1
+    cdef int d
+    for d in range(ins[0]):
+        total *= ins[1 + d]
+    return total
+
+
+cdef int run_images(const int64_t* ins, char** bufs, int64_t nbuf, const RegFile* rf,
+                    const double* consts) noexcept nogil:
+    """A loop over images. Its threads split the batch; each runs every step of the loop on
+    a few images at a time, while they are in its cache, so values that live and die in the
+    loop never leave the thread's scratch.
+
+    ins: [n, chunk, scratch buffer, scratch bytes per thread, threads the scratch is for,
+    buffers a thread sees (>= nbuf), n_roles, (buf, role, bytes per image | offset in the
+    thread's scratch, partial bytes, partial kind: REDUCE_KINDS + 4 * is_double)*, n_steps,
+    (length, opcode, operands)*]. Steps are OP_CONV (filter gradients add onto a partial)
+    and OP_FUSED over [n, ...] (their reductions, over the images, into partials)."""
+    cdef int64_t n = ins[0], n_roles = ins[6], k, count
+    cdef int64_t one = 1
+    cdef const int64_t* role
+    cdef int nt = rf.max_threads, t, status = 0
+    cdef int64_t width = ins[5] if ins[5] > nbuf else nbuf  # pointers per thread
+    if nt > ins[4]:
+        nt = <int>ins[4]
+    if nt > n:
+        nt = <int>n
+    if nt < 1:
+        nt = 1
+    cdef char** tbufs = <char**>malloc(nt * width * sizeof(char*))
+    cdef int* statuses = <int*>malloc(nt * sizeof(int))
+    if tbufs == NULL or statuses == NULL:
+        free(tbufs)
+        free(statuses)
+        return 3
+    for t in range(nt):
+        memcpy(tbufs + t * width, bufs, nbuf * sizeof(char*))
+    if nt == 1:
+        statuses[0] = images_on_thread(ins, bufs, tbufs, rf, consts, 0, 1)
+    else:
+        for t in prange(nt, num_threads=nt, schedule="static"):
+            statuses[t] = images_on_thread(ins, bufs, tbufs + t * width, rf, consts, t, nt)
+    for t in range(nt):
+        if statuses[t]:
+            status = statuses[t]
+    for k in range(n_roles):  # partial results, in thread order, into their buffers
+        role = ins + 7 + 5 * k
+        if role[1] != ROLE_PARTIAL or status:
+            continue
+        memcpy(bufs[role[0]], tbufs[role[0]], role[3])
+        for t in range(1, nt):
+            if role[4] & 4:
+                count = role[3] // 8
+                reduce_block(<double*>bufs[role[0]], <double*>tbufs[t * width + role[0]],
+                             <int>(role[4] & 3), 1, &count, &one, 0, count)
+            else:
+                count = role[3] // 4
+                reduce_block(<float*>bufs[role[0]], <float*>tbufs[t * width + role[0]],
+                             <int>(role[4] & 3), 1, &count, &one, 0, count)
+    free(tbufs)
+    free(statuses)
+    return status
 
 
 # ---------------------------------------------------------------- the loop
@@ -914,7 +1048,7 @@ cdef class Executor:
         cdef int64_t length, op
         cdef const int64_t* ins
         cdef int status = 0
-        cdef int64_t k = 0
+        cdef int64_t k = 0, nbuf = len(arrays)
         cdef timespec t0, t1
         while pc < end:
             with nogil:
@@ -948,7 +1082,9 @@ cdef class Executor:
                         else:
                             status = run_scatter_add(<float*>bufs[ins[1]], <float*>bufs[ins[2]], ins, bufs)
                     elif op == OP_CONV:
-                        status = run_conv(ins, bufs)
+                        status = run_conv(ins, bufs, ins[2], False)
+                    elif op == OP_IMAGES:
+                        status = run_images(ins, bufs, nbuf, rf, consts)
                     elif op == OP_GEMM_EPILOGUE:
                         run_gemm_epilogue(ins, bufs, rf, consts)
                     elif op == OP_SOFTMAX:
@@ -963,6 +1099,8 @@ cdef class Executor:
                         k += 1
             if status == 2:
                 raise RuntimeError("a convolution or pooling kernel rejected its geometry")
+            if status == 3:
+                raise MemoryError()
             if status:
                 raise IndexError("index out of range in a gather or scatter (an integer index "
                                  "array holds a value outside the indexed axis)")
@@ -976,7 +1114,7 @@ cdef class Executor:
 OPCODES = {"gemm": OP_GEMM, "fused": OP_FUSED, "reduce": OP_REDUCE, "copy": OP_COPY,
            "fill": OP_FILL, "python": OP_PYTHON, "gather": OP_GATHER,
            "scatter_add": OP_SCATTER_ADD, "conv": OP_CONV, "gemm_epilogue": OP_GEMM_EPILOGUE,
-           "softmax": OP_SOFTMAX}
+           "softmax": OP_SOFTMAX, "images": OP_IMAGES}
 SOFTMAX_KINDS = {"logsumexp": SOFTMAX_LSE, "log_softmax": SOFTMAX_LOG, "softmax": SOFTMAX_PROB}
 CONV_KERNELS = {
     "conv2d": 0, "conv2d_input_grad": 1, "conv2d_filter_grad": 2, "max_pool2d": 3,

@@ -30,6 +30,8 @@ from .._kernels.executor import (
 )
 from ..core import Eqn, Literal, Var, eval_impl
 from .fusion import REDUCTIONS, fuse_elementwise, vm_dtype
+from .image_loops import ROLE_CODES, Partial, form_image_loops, partial_code
+from .image_loops import describe as describe_loop
 from .passes import optimize
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -95,6 +97,17 @@ class CompiledProgram:
         self._steps = []  # (kind, payload) in execution order, before encoding
         self._lower(graph)
         self._steps = self._gemm_epilogues(self._steps)
+        keep = {self._storage[a] for a in graph.outvars if isinstance(a, Var)}
+        self._steps, self._internal = form_image_loops(
+            self._steps,
+            self._storage,
+            self._nbytes(),
+            self._reads,
+            self._writes,
+            keep,
+            self._new_scratch,
+            conv_kernels.get_num_threads(),
+        )
         self._plan_memory(graph)
         self._encode()
         self._plan_results()
@@ -384,10 +397,12 @@ class CompiledProgram:
             window, stride, pad, dil = w_shape[2:], p["stride"], p["padding"], p["dilation"]
             kind = {"conv2d": "forward", "conv2d_input_grad": "input_grad"}.get(name, "filter_grad")
             ws = conv_kernels.workspace_size(kind, x_shape, w_shape, stride, pad, dil)
+            ws_min = conv_kernels.workspace_size(kind, x_shape, w_shape, stride, pad, dil, True)
             o = w_shape[0]
         else:
             x_shape = p.get("x_shape", a.shape)
-            window, stride, pad, dil, ws, o = p["window"], p["stride"], p["padding"], (1, 1), 0, 0
+            window, stride, pad, dil, o = p["window"], p["stride"], p["padding"], (1, 1), 0
+            ws = ws_min = 0
         scratch = self._new_scratch(max(int(ws), 1) * out.dtype.itemsize)
         geom = [*x_shape, o, *window, *stride, *pad[0], *pad[1], *dil]
         kernel, slots = CONV_KERNELS[name], None
@@ -399,7 +414,7 @@ class CompiledProgram:
             kernel, slots = CONV_KERNELS["max_pool2d_scatter_index"], self._pool_slots[key]
         elif name == "max_pool2d_scatter":  # before its pool: no slots for the pool to save
             self._pool_pairs.discard(key)
-        payload = (kernel, geom, a, b, self._out(out), scratch, int(ws), out, slots)
+        payload = (kernel, geom, a, b, self._out(out), scratch, int(ws), out, slots, int(ws_min))
         self._steps.append(("conv", payload))
 
     def _new_scratch(self, nbytes):
@@ -518,11 +533,7 @@ class CompiledProgram:
         for i, step in enumerate(self._steps):
             for s in self._reads(step):
                 last[s] = i
-        nbytes = dict(self._scratch)
-        for v, s in self._storage.items():
-            nbytes[s] = max(
-                nbytes.get(s, 0), int(np.prod(v.shape, dtype=np.int64)) * v.dtype.itemsize
-            )
+        nbytes = self._nbytes()
         slot_of, free, temps = {}, {}, []
         for i, step in enumerate(self._steps):
             donors = self._in_place(step)
@@ -556,7 +567,7 @@ class CompiledProgram:
                 if last.get(s) == i and s in slot_of and s not in out_storages:
                     free.setdefault(temps[slot_of[s]], []).append(slot_of[s])
         for s in set(self._storage.values()) | set(self._scratch):  # e.g. empty arrays
-            if s >= n_in and s not in out_storages and s not in slot_of:
+            if s >= n_in and s not in out_storages | self._internal and s not in slot_of:
                 slot_of[s] = len(temps)
                 temps.append(max(nbytes[s], 1))
         # Buffer numbering for the executor: inputs, then outputs, then temp slots.
@@ -566,9 +577,20 @@ class CompiledProgram:
             self._buffer_of[s] = n_in + k
         for s, slot in slot_of.items():
             self._buffer_of[s] = n_in + len(out_list) + slot
+        for k, s in enumerate(sorted(self._internal)):  # regions of a loop's thread scratch
+            self._buffer_of[s] = n_in + len(out_list) + len(temps) + k
+        self._n_buffers = n_in + len(out_list) + len(temps) + len(self._internal)
         self._out_storages = out_list
         self._out_meta = {s: var_of[s] for s in out_list}
         self._temps = [_temporary(size) for size in temps]
+
+    def _nbytes(self):
+        """storage -> bytes (the largest of the Vars viewing it)."""
+        nbytes = dict(self._scratch)
+        for v, s in self._storage.items():
+            size = int(np.prod(v.shape, dtype=np.int64)) * v.dtype.itemsize
+            nbytes[s] = max(nbytes.get(s, 0), size)
+        return nbytes
 
     def _in_place(self, step):
         """{storage written: storages it may overwrite}: for a fused kernel, the inputs it
@@ -593,6 +615,13 @@ class CompiledProgram:
 
     def _reads(self, step):
         kind, p = step
+        if kind == "images":  # what it reads from outside, and its scratch
+            reads, written = {}, set()
+            for q in p.steps:
+                reads.update(dict.fromkeys(s for s in self._reads(q) if s not in written))
+                written.update(self._writes(q))
+            inside = {s for s, role in p.roles.items() if role in ("scratch", "workspace")}
+            return [s for s in reads if s not in inside] + [p.scratch]
         if kind == "gemm_epilogue":
             return self._reads(("gemm", p[0])) + self._reads(("fused", p[1]))
         if kind == "gemm":
@@ -617,6 +646,10 @@ class CompiledProgram:
 
     def _writes(self, step):
         kind, p = step
+        if kind == "images":
+            inside = {s for s, role in p.roles.items() if role in ("scratch", "workspace")}
+            sub = [s for q in p.steps for s in self._writes(q) if s not in inside]
+            return list(dict.fromkeys(sub)) + [p.scratch]
         if kind == "gemm_epilogue":
             return self._writes(("gemm", p[0])) + self._writes(("fused", p[1]))
         if kind == "conv" and p[0] == CONV_KERNELS["max_pool2d_index"]:
@@ -656,6 +689,8 @@ class CompiledProgram:
             return self._body("gemm", p[0], consts, callbacks) + self._body(
                 "fused", p[1], consts, callbacks
             )
+        if kind == "images":
+            return self._loop_body(p, consts, callbacks)
         if kind == "gemm":
             args, is_double = p
             a, b, c = args[:3]
@@ -722,7 +757,7 @@ class CompiledProgram:
                 ]
                 body += flat
         elif kind == "conv":
-            kernel, geom, a, b, dst, scratch, ws, out, slots = p
+            kernel, geom, a, b, dst, scratch, ws, out, slots = p[:9]
             a, b = sbuf(a), sbuf(b)
             if kernel == CONV_KERNELS["max_pool2d_index"]:  # kernel operand b: slots written
                 b = buf(slots)
@@ -733,6 +768,26 @@ class CompiledProgram:
             e, dst = p
             callbacks.append(self._callback(e, buf(dst)))
             body = [len(callbacks) - 1]
+        return body
+
+    def _loop_body(self, loop, consts, callbacks):
+        """A loop over images, as run_images reads it."""
+        roles = []
+        for s, role in sorted(loop.roles.items()):
+            if role == "shared":  # every thread reads it where it is
+                continue
+            if role == "batch":
+                row = [ROLE_CODES["batch"], loop.sizes[s] // loop.n, 0, 0]
+            elif isinstance(role, Partial):
+                row = [ROLE_CODES["partial"], loop.offsets[s], loop.sizes[s], partial_code(role)]
+            else:  # scratch, workspace
+                row = [ROLE_CODES["scratch"], loop.offsets[s], 0, 0]
+            roles.append([self._buffer_of[s]] + row)
+        body = [loop.n, loop.chunk, self._buffer_of[loop.scratch], loop.per_thread, loop.threads]
+        body += [self._n_buffers, len(roles)] + [v for r in roles for v in r] + [len(loop.steps)]
+        for kind, p in loop.steps:
+            sub = self._body(kind, p, consts, callbacks)
+            body += [len(sub) + 2, OPCODES[kind]] + sub
         return body
 
     def _callback(self, e, dst_buf):
@@ -767,7 +822,7 @@ class CompiledProgram:
             return math.prod(p[0][5:9]) >= PARALLEL_MIN["gemm"]
         if kind in ("fused", "softmax"):
             return math.prod(p[1] if kind == "fused" else p[3]) >= PARALLEL_MIN[kind]
-        return kind == "conv"
+        return kind in ("conv", "images")
 
     def _run(self, arrays, times=None):
         with self._lock:  # the temporaries are shared by every call of this program
@@ -822,28 +877,39 @@ class CompiledProgram:
                                         NN m=4 n=2 k=3, then [tanh mul] over [4, 2] float64
         """
         n_in, n_out = self.n_inputs, len(self._out_storages)
+        n_temps = len(self._temps)
 
         def name(storage):
             b = self._buffer_of[storage]
             if b < n_in:
                 return f"in{b}"
-            return f"out{b - n_in}" if b < n_in + n_out else f"t{b - n_in - n_out}"
+            if b < n_in + n_out:
+                return f"out{b - n_in}"
+            b -= n_in + n_out
+            return f"t{b}" if b < n_temps else f"s{b - n_temps}"  # s: in a loop's scratch
+
+        def line(step, indent):
+            kind, p = step
+            hidden = {p[5]} if kind == "conv" else set()  # a workspace is scratch, not a value
+            if kind == "images":
+                hidden = {p.scratch}
+            reads = ", ".join(dict.fromkeys(name(s) for s in self._reads(step) if s not in hidden))
+            writes = ", ".join(name(s) for s in self._writes(step) if s not in hidden)
+            what = _describe(kind, p)
+            if kind == "images":
+                what = f"{p.n} images, {p.chunk} at a time on {p.threads} thread(s):"
+            elif kind == "python":
+                what += " (NumPy reference)"
+            return f"{indent}{writes} = {kind} {reads}".ljust(32) + f"  {what}"
 
         lines = [
             f"program: {n_in} inputs, {n_out} outputs, {len(self._steps)} instructions, "
-            f"{len(self._temps)} temporaries ({sum(t.nbytes for t in self._temps)} bytes)"
+            f"{n_temps} temporaries ({sum(t.nbytes for t in self._temps)} bytes)"
         ]
         for step in self._steps:
-            kind, p = step
-            reads = ", ".join(dict.fromkeys(name(s) for s in self._reads(step)))
-            writes = ", ".join(name(s) for s in self._writes(step))
-            if kind == "conv":  # the workspace is scratch, not a value
-                reads = ", ".join(dict.fromkeys(name(s) for s in self._reads(step) if s != p[5]))
-                writes = ", ".join(name(s) for s in self._writes(step) if s != p[5])
-            what = _describe(kind, p)
-            if kind == "python":
-                what += " (NumPy reference)"
-            lines.append(f"  {writes} = {kind} {reads}".ljust(32) + f"  {what}")
+            lines.append(line(step, "  "))
+            if step[0] == "images":
+                lines += [line(sub, "      ") for sub in step[1].steps]
         return "\n".join(lines)
 
     def _plan_results(self):
@@ -868,6 +934,8 @@ def _describe(kind, p):
     """One line about a lowered step, for profiles."""
     if kind == "gemm_epilogue":
         return f"{_describe('gemm', p[0])}, then {_describe('fused', p[1])}"
+    if kind == "images":
+        return describe_loop(p, _describe)
     if kind == "fused":
         ops = " ".join(
             f"reduce_{p[5][dst][2]}" if op == "reduce" else op

@@ -1,0 +1,139 @@
+"""Loops over images (funcgrad/compiler/image_loops.py): consecutive per-image steps run a
+chunk of images at a time; they must compute what the steps compute one after the other."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import funcgrad as fg
+import funcgrad.numpy as fnp
+from funcgrad.compiler import image_loops
+from funcgrad.compiler.lower import CompiledProgram, _describe
+from funcgrad.reference import ReferenceProgram
+
+TOL = {np.float64: 1e-12, np.float32: 1e-5}
+
+
+@pytest.fixture
+def restore_threads():
+    n = fg.get_num_threads()
+    yield
+    fg.set_num_threads(n)
+
+
+def compiled_and_reference(fun, *args):
+    graph = fg.make_graph(fun)(*args)
+    flat = fg.tree.leaves(args)
+    program = CompiledProgram(graph)
+    return program, program(graph.consts, flat), ReferenceProgram(graph)(graph.consts, flat)
+
+
+def assert_close(got, expected, dtype):
+    for g, e in zip(got, expected):
+        assert g.shape == e.shape and g.dtype == e.dtype
+        scale = float(np.max(np.abs(e), initial=1.0))
+        np.testing.assert_allclose(g, e, rtol=TOL[dtype], atol=TOL[dtype] * scale)
+
+
+def loops(program):
+    return [p for kind, p in program._steps if kind == "images"]
+
+
+def cnn_loss(p, x):
+    h = fg.nn.leaky_relu(fg.nn.conv2d(x, p["w1"], p["b1"], padding="SAME"))
+    h = fg.nn.max_pool2d(h, 2)
+    h = fnp.tanh(fg.nn.conv2d(h, p["w2"], p["b2"], padding=1, stride=2))
+    return fnp.mean(fnp.reshape(h, (h.shape[0], -1)) ** 2)
+
+
+def cnn_params(rng, c, dtype):
+    return {
+        "w1": rng.standard_normal((4, c, 3, 3)).astype(dtype),
+        "b1": rng.standard_normal(4).astype(dtype),
+        "w2": rng.standard_normal((3, 4, 3, 3)).astype(dtype),
+        "b2": rng.standard_normal(3).astype(dtype),
+    }
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n=st.integers(2, 9),
+    c=st.integers(1, 3),
+    hw=st.sampled_from([(4, 4), (6, 10), (9, 7)]),
+    chunk_bytes=st.sampled_from([1, 4096, 1 << 19]),
+    n_threads=st.sampled_from([1, 2, 3]),
+    dtype=st.sampled_from([np.float32, np.float64]),
+)
+def test_loops_compute_what_the_steps_do(n, c, hw, chunk_bytes, n_threads, dtype):
+    """A CNN's gradient, whose forward and backward run as loops (one loop, when nothing
+    between them works on whole batches), against the reference: any batch, chunks that do
+    not divide it, 1-3 threads."""
+    rng = np.random.default_rng(n * 100 + c)
+    params = cnn_params(rng, c, dtype)
+    x = rng.standard_normal((n, c, *hw)).astype(dtype)
+    old_chunk, old_min, old_threads = (
+        image_loops.CHUNK_BYTES,
+        image_loops.THREADED_MIN_BYTES,
+        fg.get_num_threads(),
+    )
+    image_loops.CHUNK_BYTES, image_loops.THREADED_MIN_BYTES = chunk_bytes, 0
+    fg.set_num_threads(n_threads)
+    try:
+        program, got, expected = compiled_and_reference(fg.value_and_grad(cnn_loss), params, x)
+    finally:
+        image_loops.CHUNK_BYTES, image_loops.THREADED_MIN_BYTES = old_chunk, old_min
+        fg.set_num_threads(old_threads)
+    assert_close(got, expected, dtype)
+    found = loops(program)
+    assert found and all(loop.n == n for loop in found)
+    kernels = {_describe(*step).split()[0] for loop in found for step in loop.steps}
+    assert {"conv2d", "max_pool2d_index", "conv2d_filter_grad"} <= kernels
+    assert all(loop.threads == min(n_threads, n) for loop in found)
+    if chunk_bytes == 1:
+        assert all(loop.chunk == 1 for loop in found)
+
+
+@pytest.mark.parametrize("how", ["max", "min", "sum"])
+def test_reductions_over_the_images_are_combined_across_threads(how, restore_threads, monkeypatch):
+    """Reductions over the images (per channel) accumulate per thread and are combined after
+    the loop; a step reading one waits for the loop to end."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((37, 2, 8, 8))
+    w = rng.standard_normal((3, 2, 3, 3))
+    reduce = {"max": fnp.max, "min": fnp.min, "sum": fnp.sum}[how]
+
+    def f(x, w):
+        t = fnp.tanh(fg.nn.conv2d(x, w, padding=1))
+        per_channel = reduce(t, axis=(0, 2, 3), keepdims=True)
+        return [per_channel, fg.nn.avg_pool2d(t, 2) * per_channel]
+
+    monkeypatch.setattr(image_loops, "THREADED_MIN_BYTES", 0)
+    monkeypatch.setattr(image_loops, "CHUNK_BYTES", 20000)  # a few images at a time
+    fg.set_num_threads(2)
+    program, got, expected = compiled_and_reference(f, x, w)
+    assert_close(got, expected, np.float64)
+    (loop,) = loops(program)  # conv, tanh + reduction, pool; the product reads the result
+    assert [kind for kind, _ in loop.steps] == ["conv", "fused", "conv"]
+    assert loop.threads == 2 and 1 < loop.chunk < 19
+    assert program._steps[-1][0] == "fused"
+
+
+def test_no_loop_when_every_value_leaves_it():
+    """Steps whose results are all needed afterwards gain nothing from a loop."""
+    x = np.ones((4, 1, 6, 6))
+    w = np.ones((2, 1, 3, 3))
+    program, got, expected = compiled_and_reference(
+        lambda x, w: [fg.nn.conv2d(x, w), fnp.tanh(fg.nn.conv2d(x, w))], x, w
+    )
+    assert_close(got, expected, np.float64)
+    assert not loops(program)
+
+
+def test_program_listing_shows_the_steps_of_a_loop():
+    rng = np.random.default_rng(0)
+    params, x = cnn_params(rng, 1, np.float32), rng.standard_normal((8, 1, 8, 8))
+    graph = fg.make_graph(fg.value_and_grad(cnn_loss))(params, x.astype(np.float32))
+    text = str(CompiledProgram(graph))
+    assert "images" in text and "8 images" in text
+    assert "max_pool2d_index" in text and "conv2d_filter_grad" in text
