@@ -209,14 +209,15 @@ def print_profile(params, x, y):
     rows = program.profile(program.graph.consts, fg.tree.leaves((params, x, y)))
     totals = {}
     for seconds, kind, _ in rows:
-        totals[kind] = totals.get(kind, 0.0) + seconds
+        if "/" not in kind:  # (a loop's steps are part of its time)
+            totals[kind] = totals.get(kind, 0.0) + seconds
     print(
         "         by kind: "
         + ", ".join(
             f"{k} {fmt(t).strip()}" for k, t in sorted(totals.items(), key=lambda kv: -kv[1])
         )
     )
-    for seconds, kind, what in rows[:6]:
+    for seconds, kind, what in rows[:12]:
         print(f"         {fmt(seconds)}  {kind:8s} {what}")
 
 

@@ -137,3 +137,17 @@ def test_program_listing_shows_the_steps_of_a_loop():
     text = str(CompiledProgram(graph))
     assert "images" in text and "8 images" in text
     assert "max_pool2d_index" in text and "conv2d_filter_grad" in text
+
+
+def test_profile_times_the_steps_of_a_loop():
+    rng = np.random.default_rng(0)
+    params = cnn_params(rng, 1, np.float64)
+    x = rng.standard_normal((16, 1, 12, 12))
+    graph = fg.make_graph(fg.value_and_grad(cnn_loss))(params, x)
+    program = CompiledProgram(graph)
+    rows = program.profile(graph.consts, fg.tree.leaves((params, x)), repeats=3)
+    loop_time = sum(t for t, kind, _ in rows if kind == "images")
+    inside = [(t, kind) for t, kind, _ in rows if kind.startswith("images/")]
+    assert len(inside) == sum(len(p.steps) for p in loops(program))
+    assert {kind for _, kind in inside} == {"images/conv", "images/fused"}
+    assert all(t > 0 for t, _ in inside) and sum(t for t, _ in inside) <= loop_time

@@ -877,16 +877,18 @@ cdef enum:
 
 
 cdef int images_on_thread(const int64_t* ins, char** bufs, char** tbufs, const RegFile* rf,
-                          const double* consts, int t, int nt) noexcept nogil:
-    """Thread t's share of a loop over images (see run_images), a chunk of them at a time."""
-    cdef int64_t n = ins[0], chunk = ins[1], n_roles = ins[6]
-    cdef const int64_t* roles = ins + 7
+                          const double* consts, int t, int nt, double* times) noexcept nogil:
+    """Thread t's share of a loop over images (see run_images), a chunk of them at a time;
+    with ``times``, it adds the wall time of each step to times[k]."""
+    cdef int64_t n = ins[0], chunk = ins[1], n_roles = ins[7]
+    cdef const int64_t* roles = ins + 8
     cdef const int64_t* steps = roles + 5 * n_roles
     cdef int64_t lo = t * n // nt, hi = (t + 1) * n // nt, b0, cnt, k, j
     cdef const int64_t* role
     cdef const int64_t* step
     cdef char* base = bufs[ins[2]] + t * ins[3]
     cdef int status = 0
+    cdef timespec t0, t1
     for k in range(n_roles):
         role = roles + 5 * k
         if role[1] == ROLE_BATCH:
@@ -908,6 +910,8 @@ cdef int images_on_thread(const int64_t* ins, char** bufs, char** tbufs, const R
                 tbufs[role[0]] = bufs[role[0]] + b0 * role[2]
         step = steps + 1
         for k in range(steps[0]):
+            if times != NULL:
+                clock_gettime(CLOCK_MONOTONIC, &t0)
             if step[1] == OP_CONV:  # a filter gradient adds onto the partial
                 status = run_conv(step + 2, tbufs, cnt, True)
             elif step[2]:
@@ -919,6 +923,9 @@ cdef int images_on_thread(const int64_t* ins, char** bufs, char** tbufs, const R
                 run_fused_range(<float*>rf.regs + t * rf.n_regs * BLOCK,
                                 <float**>rf.ptrs + t * rf.n_regs, step + 3, consts, tbufs, 0, j,
                                 NULL)
+            if times != NULL:
+                clock_gettime(CLOCK_MONOTONIC, &t1)
+                times[k] += (t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec)
             if status:
                 break
             step += step[0]
@@ -936,17 +943,18 @@ cdef inline int64_t fused_total(const int64_t* ins) noexcept nogil:
 
 
 cdef int run_images(const int64_t* ins, char** bufs, int64_t nbuf, const RegFile* rf,
-                    const double* consts) noexcept nogil:
+                    const double* consts, double* times) noexcept nogil:
     """A loop over images. Its threads split the batch; each runs every step of the loop on
     a few images at a time, while they are in its cache, so values that live and die in the
     loop never leave the thread's scratch.
 
     ins: [n, chunk, scratch buffer, scratch bytes per thread, threads the scratch is for,
-    buffers a thread sees (>= nbuf), n_roles, (buf, role, bytes per image | offset in the
+    buffers a thread sees (>= nbuf), where the steps' times go in a profile, n_roles, (buf, role, bytes per image | offset in the
     thread's scratch, partial bytes, partial kind: REDUCE_KINDS + 4 * is_double)*, n_steps,
     (length, opcode, operands)*]. Steps are OP_CONV (filter gradients add onto a partial)
-    and OP_FUSED over [n, ...] (their reductions, over the images, into partials)."""
-    cdef int64_t n = ins[0], n_roles = ins[6], k, count
+    and OP_FUSED over [n, ...] (their reductions, over the images, into partials). With a
+    profile (``times``), the first thread's time in each step is added to it."""
+    cdef int64_t n = ins[0], n_roles = ins[7], k, count
     cdef int64_t one = 1
     cdef const int64_t* role
     cdef int nt = rf.max_threads, t, status = 0
@@ -966,15 +974,17 @@ cdef int run_images(const int64_t* ins, char** bufs, int64_t nbuf, const RegFile
     for t in range(nt):
         memcpy(tbufs + t * width, bufs, nbuf * sizeof(char*))
     if nt == 1:
-        statuses[0] = images_on_thread(ins, bufs, tbufs, rf, consts, 0, 1)
+        statuses[0] = images_on_thread(ins, bufs, tbufs, rf, consts, 0, 1,
+                                       times + ins[6] if times != NULL else NULL)
     else:
         for t in prange(nt, num_threads=nt, schedule="static"):
-            statuses[t] = images_on_thread(ins, bufs, tbufs + t * width, rf, consts, t, nt)
+            statuses[t] = images_on_thread(ins, bufs, tbufs + t * width, rf, consts, t, nt,
+                                           times + ins[6] if times != NULL and t == 0 else NULL)
     for t in range(nt):
         if statuses[t]:
             status = statuses[t]
     for k in range(n_roles):  # partial results, in thread order, into their buffers
-        role = ins + 7 + 5 * k
+        role = ins + 8 + 5 * k
         if role[1] != ROLE_PARTIAL or status:
             continue
         memcpy(bufs[role[0]], tbufs[role[0]], role[3])
@@ -1084,7 +1094,7 @@ cdef class Executor:
                     elif op == OP_CONV:
                         status = run_conv(ins, bufs, ins[2], False)
                     elif op == OP_IMAGES:
-                        status = run_images(ins, bufs, nbuf, rf, consts)
+                        status = run_images(ins, bufs, nbuf, rf, consts, times)
                     elif op == OP_GEMM_EPILOGUE:
                         run_gemm_epilogue(ins, bufs, rf, consts)
                     elif op == OP_SOFTMAX:

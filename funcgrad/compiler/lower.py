@@ -671,6 +671,7 @@ class CompiledProgram:
 
     def _encode(self):
         code, consts, callbacks = [], [], []
+        self._profile_slots = len(self._steps)
         for kind, p in self._steps:
             body = self._body(kind, p, consts, callbacks)
             code += [len(body) + 2, OPCODES[kind]] + body
@@ -784,7 +785,9 @@ class CompiledProgram:
                 row = [ROLE_CODES["scratch"], loop.offsets[s], 0, 0]
             roles.append([self._buffer_of[s]] + row)
         body = [loop.n, loop.chunk, self._buffer_of[loop.scratch], loop.per_thread, loop.threads]
-        body += [self._n_buffers, len(roles)] + [v for r in roles for v in r] + [len(loop.steps)]
+        body += [self._n_buffers, self._profile_slots, len(roles)]
+        body += [v for r in roles for v in r] + [len(loop.steps)]
+        self._profile_slots += len(loop.steps)  # its steps' times follow the instructions'
         for kind, p in loop.steps:
             sub = self._body(kind, p, consts, callbacks)
             body += [len(sub) + 2, OPCODES[kind]] + sub
@@ -855,14 +858,20 @@ class CompiledProgram:
         return results
 
     def profile(self, consts, args, repeats=10):
-        """Wall time of each instruction, summed over ``repeats`` runs: a list of
-        ``(seconds, kind, description)``, slowest first."""
-        times = np.zeros(len(self._steps))
+        """Wall time of each instruction, averaged over ``repeats`` runs: a list of
+        ``(seconds, kind, description)``, slowest first. The steps of a loop over images
+        follow, as kind ``"images/<kind>"``: the first thread's time in each (they are part
+        of their loop's time, not in addition to it)."""
+        times = np.zeros(self._profile_slots)
         for _ in range(repeats):
             arrays = [np.ascontiguousarray(a) for a in (*consts, *args)]
             outs = [np.empty(shape, dtype) for shape, dtype in self._out_alloc]
             self._run(arrays + outs + self._temps, times)
-        rows = [(t / repeats, kind, _describe(kind, p)) for t, (kind, p) in zip(times, self._steps)]
+        steps = [(kind, kind, p) for kind, p in self._steps]
+        for kind, p in self._steps:
+            if kind == "images":
+                steps += [(f"images/{sub}", sub, q) for sub, q in p.steps]
+        rows = [(t / repeats, name, _describe(kind, p)) for t, (name, kind, p) in zip(times, steps)]
         return sorted(rows, key=lambda r: -r[0])
 
     def __str__(self):
