@@ -56,22 +56,39 @@ def cnn_params(rng, c, dtype):
     }
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(
     n=st.integers(2, 9),
     c=st.integers(1, 3),
     hw=st.sampled_from([(4, 4), (6, 10), (9, 7)]),
+    pool=st.sampled_from(["max", "max3", "avg"]),
+    dilation=st.sampled_from([1, 2]),
     chunk_bytes=st.sampled_from([1, 4096, 1 << 19]),
     n_threads=st.sampled_from([1, 2, 3]),
     dtype=st.sampled_from([np.float32, np.float64]),
 )
-def test_loops_compute_what_the_steps_do(n, c, hw, chunk_bytes, n_threads, dtype):
+def test_loops_compute_what_the_steps_do(n, c, hw, pool, dilation, chunk_bytes, n_threads, dtype):
     """A CNN's gradient, whose forward and backward run as loops (one loop, when nothing
     between them works on whole batches), against the reference: any batch, chunks that do
-    not divide it, 1-3 threads."""
+    not divide it, 1-3 threads, pooling kinds (the 2x2 fast path, a padded 3x3 window, the
+    average) and dilated convolutions."""
     rng = np.random.default_rng(n * 100 + c)
     params = cnn_params(rng, c, dtype)
     x = rng.standard_normal((n, c, *hw)).astype(dtype)
+    x[0, 0, 0, :2] = 1.0  # a tie in a pooling window
+
+    def loss(p, x):
+        h = fg.nn.conv2d(x, p["w1"], p["b1"], padding="SAME", dilation=dilation)
+        h = fg.nn.leaky_relu(h)
+        if pool == "max":
+            h = fg.nn.max_pool2d(h, 2)
+        elif pool == "max3":
+            h = fg.nn.max_pool2d(h, 3, stride=2, padding=1)
+        else:
+            h = fg.nn.avg_pool2d(h, 2)
+        h = fnp.tanh(fg.nn.conv2d(h, p["w2"], p["b2"], padding=1, stride=2))
+        return fnp.mean(fnp.reshape(h, (h.shape[0], -1)) ** 2)
+
     old_chunk, old_min, old_threads = (
         image_loops.CHUNK_BYTES,
         image_loops.THREADED_MIN_BYTES,
@@ -80,18 +97,19 @@ def test_loops_compute_what_the_steps_do(n, c, hw, chunk_bytes, n_threads, dtype
     image_loops.CHUNK_BYTES, image_loops.THREADED_MIN_BYTES = chunk_bytes, 0
     fg.set_num_threads(n_threads)
     try:
-        program, got, expected = compiled_and_reference(fg.value_and_grad(cnn_loss), params, x)
+        program, got, expected = compiled_and_reference(fg.value_and_grad(loss), params, x)
     finally:
         image_loops.CHUNK_BYTES, image_loops.THREADED_MIN_BYTES = old_chunk, old_min
         fg.set_num_threads(old_threads)
     assert_close(got, expected, dtype)
     found = loops(program)
     assert found and all(loop.n == n for loop in found)
-    kernels = {_describe(*step).split()[0] for loop in found for step in loop.steps}
-    assert {"conv2d", "max_pool2d_index", "conv2d_filter_grad"} <= kernels
     assert all(loop.threads == min(n_threads, n) for loop in found)
     if chunk_bytes == 1:
         assert all(loop.chunk == 1 for loop in found)
+    kernels = {_describe(*step).split()[0] for loop in found for step in loop.steps}
+    pooling = "avg_pool2d" if pool == "avg" else "max_pool2d_index"
+    assert {"conv2d", pooling, "conv2d_filter_grad"} <= kernels
 
 
 @pytest.mark.parametrize("how", ["max", "min", "sum"])
