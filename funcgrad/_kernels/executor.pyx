@@ -1143,6 +1143,8 @@ VM_OPCODES = {
     "select": V_SELECT, "reduce": V_REDUCE,
 }
 REDUCE_KINDS = {"sum": 0, "max": 1, "min": 2}  # the ``kind`` of reductions (reduce_block)
+# How a loop over images sees each buffer it touches (run_images); workspaces are scratch.
+IMAGE_ROLES = {"batch": ROLE_BATCH, "scratch": ROLE_SCRATCH, "partial": ROLE_PARTIAL}
 BLOCK_SIZE = BLOCK
 # Work below which a kind of instruction runs on one thread: elements; M*N*K for GEMMs.
 PARALLEL_MIN = {"fused": FUSED_PAR_MIN, "softmax": FUSED_PAR_MIN, "gemm": GEMM_PAR_MIN}

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._kernels.executor import CONV_KERNELS, REDUCE_KINDS
+from .._kernels.executor import CONV_KERNELS, IMAGE_ROLES, REDUCE_KINDS
 
 # A chunk's values are meant to stay in the thread's L2 cache (2 MB a core here); larger
 # chunks than this many bytes of images spill it.
@@ -36,12 +36,11 @@ CHUNK_BYTES = 1 << 19
 THREADED_MIN_BYTES = 1 << 20
 _ALIGN = 64
 
-# The executor's codes of roles (ROLE_* in executor.pyx); workspaces are scratch to it.
-ROLE_CODES = {"batch": 0, "scratch": 1, "partial": 2}
+ROLE_CODES = IMAGE_ROLES  # the executor's codes of the roles
 
 _K = CONV_KERNELS
-# Conv kernels: the roles of their operands (a, b, output); the argmax slots of the
-# pooling pair are "batch" too. Filter gradients sum over the images.
+# Conv kernels: the roles of their operands (a, b, output). Filter gradients sum over the
+# images.
 _CONV_ROLES = {
     _K["conv2d"]: ("batch", "shared", "batch"),
     _K["conv2d_input_grad"]: ("batch", "shared", "batch"),
@@ -78,6 +77,11 @@ class ImageLoop:
     per_thread: int  # bytes of scratch a thread uses
     threads: int  # threads the scratch is for (1: the loop stays on the calling thread)
 
+    @property
+    def inside(self):
+        """The storages that live only in the loop: they have no buffer of their own."""
+        return {s for s, role in self.roles.items() if role in ("scratch", "workspace")}
+
 
 def step_roles(step, storage):
     """``(n, {storage: role})`` for a step that works image by image over n >= 2 images,
@@ -87,9 +91,7 @@ def step_roles(step, storage):
         kernel, geom, a, b, dst, ws, _, out, slots = p[:9]
         n, roles = geom[0], {}
         role_a, role_b, role_out = _CONV_ROLES[kernel]
-        if kernel == _K["max_pool2d_index"]:
-            roles[slots] = "batch"
-        elif kernel == _K["max_pool2d_scatter_index"]:
+        if slots is not None:  # the argmax slots a pool writes and its scatter reads
             roles[slots] = "batch"
         for var, role in ((a, role_a), (b, role_b)):
             if role is not None and not _add(roles, storage[var], role):
@@ -218,8 +220,7 @@ def _layout(loop, n, nbytes, new_scratch, max_threads):
         at += -(-max(size, 1) // _ALIGN) * _ALIGN
     scratch = new_scratch(max(at * threads, 1))
     loop = ImageLoop(n, chunk, steps, roles, sizes, offsets, scratch, at, threads)
-    lives_in = {s for s, role in roles.items() if role in ("scratch", "workspace")}
-    return ("images", loop), lives_in
+    return ("images", loop), loop.inside
 
 
 def _minimal_workspace(step):

@@ -5,8 +5,9 @@ a view (reshape: no work), part of a fused elementwise kernel (maximal groups of
 same-shape float operations, broadcasting operands read with zero strides), a GEMM
 (transposes of the last two axes folded into the BLAS call), a reduction, a strided
 copy (transpose, broadcast, slice, flip, concatenate, pad), or a call back into the
-NumPy reference for what has no compiled kernel yet. Buffers are assigned by liveness
-and allocated once per program; each call allocates only its outputs.
+NumPy reference for what has no compiled kernel yet. Runs of per-image steps then become
+loops over images (image_loops.py). Buffers are assigned by liveness and allocated once
+per program; each call allocates only its outputs.
 """
 
 import math
@@ -620,8 +621,7 @@ class CompiledProgram:
             for q in p.steps:
                 reads.update(dict.fromkeys(s for s in self._reads(q) if s not in written))
                 written.update(self._writes(q))
-            inside = {s for s, role in p.roles.items() if role in ("scratch", "workspace")}
-            return [s for s in reads if s not in inside] + [p.scratch]
+            return [s for s in reads if s not in p.inside] + [p.scratch]
         if kind == "gemm_epilogue":
             return self._reads(("gemm", p[0])) + self._reads(("fused", p[1]))
         if kind == "gemm":
@@ -647,8 +647,7 @@ class CompiledProgram:
     def _writes(self, step):
         kind, p = step
         if kind == "images":
-            inside = {s for s, role in p.roles.items() if role in ("scratch", "workspace")}
-            sub = [s for q in p.steps for s in self._writes(q) if s not in inside]
+            sub = [s for q in p.steps for s in self._writes(q) if s not in p.inside]
             return list(dict.fromkeys(sub)) + [p.scratch]
         if kind == "gemm_epilogue":
             return self._writes(("gemm", p[0])) + self._writes(("fused", p[1]))
