@@ -148,8 +148,21 @@ def test_random_graphs_forward_and_backward(ops, rows, cols, dtype, seed):
     # 3 ulp), so random chains get 1e-9 (float64) and 1e-4 (float32). Single operations and
     # the fused patterns below are held to 1e-12 and 1e-5.
     tol = 1e-4 if dtype == np.float32 else 1e-9
-    assert_same(*run_both(fun, x, w), dtype, tol)
-    assert_same(*run_both(fg.value_and_grad(fun, argnums=(0, 1)), x, w), dtype, tol)
+    for f in (fun, fg.value_and_grad(fun, argnums=(0, 1))):
+        expected, got = run_both(f, x, w)
+        if dtype == np.float64:
+            assert_same(expected, got, dtype, tol)
+            continue
+        # An ill-conditioned chain can amplify float32 rounding past any fixed tolerance
+        # (exp of a Gram product of Gram products, say): then the compiled result must be
+        # about as close to the float64 result as NumPy's float32 is.
+        truth = run_both(f, x.astype(np.float64), w.astype(np.float64))[0]
+        for e, g, t in zip(expected, got, truth):
+            assert e.shape == g.shape and e.dtype == g.dtype
+            scale = float(np.max(np.abs(t), initial=1.0, where=np.isfinite(t)))
+            numpy_error = float(np.max(np.abs(e - t), initial=0.0, where=np.isfinite(t)))
+            atol = max(tol * scale, 4 * numpy_error)
+            np.testing.assert_allclose(g, t.astype(dtype), rtol=tol, atol=atol)
 
 
 @settings(max_examples=20, deadline=None)
@@ -275,18 +288,18 @@ def test_softmax_family_row_kernels(name, shape, data, dtype, seed):
     assert_same(*run_both(f, x), dtype)
     grad = fg.grad(lambda x: fnp.sum(fnp.sin(f(x))))
     expected, got = run_both(grad, x)
+    # The gradient carries a sum over each row (cos terms, |term| <= 1), whose rounding error
+    # grows with the row (up to n * eps; NumPy's pairwise sum and the kernel's blocks differ
+    # by as much). float32 is compared with the float64 result; float64 with the reference,
+    # each of the two within that bound.
+    n = math.prod(shape[a] for a in axes)
+    tol = max(TOL[dtype], n * float(np.finfo(dtype).eps))
     if dtype == np.float32:
-        # The gradient carries a float32 sum over each row (cos terms, |term| <= 1), whose
-        # rounding error grows with the row (up to n * eps; NumPy's pairwise sum and the
-        # kernel's blocks differ by as much): compare both with the float64 result instead.
-        n = math.prod(shape[a] for a in axes)
-        (truth,) = run_both(grad, x.astype(np.float64))[0]
-        tol = max(TOL[dtype], n * np.finfo(dtype).eps)
-        assert_same([truth.astype(dtype)], expected, dtype, tol)
-        expected = [truth.astype(dtype)]
+        truth = [t.astype(dtype) for t in run_both(grad, x.astype(np.float64))[0]]
+        assert_same(truth, expected, dtype, tol)
+        assert_same(truth, got, dtype, tol)
     else:
-        tol = None
-    assert_same(expected, got, dtype, tol)
+        assert_same(expected, got, dtype, 2 * tol)
 
 
 @pytest.mark.parametrize("name", sorted(SOFTMAX_FAMILY))
