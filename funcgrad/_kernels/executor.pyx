@@ -112,6 +112,15 @@ cdef inline int threads_for(double work, double minimum, int64_t pieces,
     return <int>pieces if pieces < t else t
 
 
+cdef inline int64_t shape_size(const int64_t* shape, int ndim) noexcept nogil:
+    """The number of elements of a shape."""
+    cdef int64_t total = 1
+    cdef int d
+    for d in range(ndim):
+        total *= shape[d]
+    return total
+
+
 
 cdef extern from *:
     """
@@ -324,10 +333,8 @@ cdef void run_fused(real* regs, const RegFile* rf, const int64_t* ins, const dou
     """A fused kernel. Large ones are split among OpenMP threads by contiguous runs of blocks,
     each thread with its own registers; reductions then accumulate into per-thread partial
     results, combined in thread order (deterministic for a given number of threads)."""
-    cdef int ndim = <int>ins[0], d, k, nt, t
-    cdef int64_t total = 1, j, nblocks, red_size = 0, size
-    for d in range(ndim):
-        total *= ins[1 + d]
+    cdef int ndim = <int>ins[0], k, nt, t
+    cdef int64_t total = shape_size(ins + 1, ndim), j, nblocks, red_size = 0, size
     cdef const int64_t* p = ins + 1 + ndim
     p = p + 1 + p[0] * (2 + ndim)  # past the inputs
     p = p + 1 + p[0] * 3  # past the outputs, to the reductions
@@ -400,10 +407,8 @@ cdef void run_fused_range(real* regs, real** rp, const int64_t* ins, const doubl
     from a buffer laid out like the iteration (input flag 2), that buffer itself (no copy)."""
     cdef int ndim = <int>ins[0]
     cdef const int64_t* shape = ins + 1
-    cdef int64_t total = 1
-    cdef int d, k
-    for d in range(ndim):
-        total *= shape[d]
+    cdef int64_t total = shape_size(shape, ndim)
+    cdef int k
     cdef const int64_t* p = ins + 1 + ndim
     cdef int n_in = <int>p[0]
     cdef const int64_t* in_desc = p + 1
@@ -673,10 +678,8 @@ cdef void run_softmax(const int64_t* ins, char** bufs, int max_threads) noexcept
 cdef void run_reduce(const real* src, real* dst, const int64_t* ins) noexcept nogil:
     """ins: [kind(0 sum, 1 max, 2 min), src, dst, out_size, ndim, shape..., out_strides...]
     Walks the input in order; out_strides are 0 along reduced dimensions."""
-    cdef int ndim = <int>ins[4], d
-    cdef int64_t total = 1, j
-    for d in range(ndim):
-        total *= ins[5 + d]
+    cdef int ndim = <int>ins[4]
+    cdef int64_t total = shape_size(ins + 5, ndim), j
     for j in range(ins[3]):
         dst[j] = <real>reduce_identity(<int>ins[0])
     if total:
@@ -698,10 +701,8 @@ cdef void run_copy(const int64_t* ins, char** bufs) noexcept nogil:
     cdef const int64_t* dstr = ins + 6 + 2 * ndim
     cdef int64_t sidx[MAXDIM]
     cdef int64_t didx[MAXDIM]
-    cdef int64_t total = 1, i = 0, j, soff, doff, inner, ss, ds
+    cdef int64_t total = shape_size(shape, ndim), i = 0, j, soff, doff, inner, ss, ds
     cdef int d
-    for d in range(ndim):
-        total *= shape[d]
     if total == 0:
         return
     soff = start_offset(ndim, shape, sstr, 0, sidx)
@@ -914,15 +915,16 @@ cdef int images_on_thread(const int64_t* ins, char** bufs, char** tbufs, const R
                 clock_gettime(CLOCK_MONOTONIC, &t0)
             if step[1] == OP_CONV:  # a filter gradient adds onto the partial
                 status = run_conv(step + 2, tbufs, cnt, True)
-            elif step[2]:
-                j = cnt * fused_total(step + 3) // n  # the elements of cnt images
-                run_fused_range(rf.regs + t * rf.n_regs * BLOCK, <double**>rf.ptrs + t * rf.n_regs,
-                                step + 3, consts, tbufs, 0, j, NULL)
-            else:
-                j = cnt * fused_total(step + 3) // n
-                run_fused_range(<float*>rf.regs + t * rf.n_regs * BLOCK,
-                                <float**>rf.ptrs + t * rf.n_regs, step + 3, consts, tbufs, 0, j,
-                                NULL)
+            else:  # a fused kernel, on the elements of cnt images
+                j = cnt * shape_size(step + 4, <int>step[3]) // n
+                if step[2]:
+                    run_fused_range(rf.regs + t * rf.n_regs * BLOCK,
+                                    <double**>rf.ptrs + t * rf.n_regs, step + 3, consts, tbufs,
+                                    0, j, NULL)
+                else:
+                    run_fused_range(<float*>rf.regs + t * rf.n_regs * BLOCK,
+                                    <float**>rf.ptrs + t * rf.n_regs, step + 3, consts, tbufs,
+                                    0, j, NULL)
             if times != NULL:
                 clock_gettime(CLOCK_MONOTONIC, &t1)
                 times[k] += (t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec)
@@ -933,15 +935,6 @@ cdef int images_on_thread(const int64_t* ins, char** bufs, char** tbufs, const R
     return status
 
 
-cdef inline int64_t fused_total(const int64_t* ins) noexcept nogil:
-    """The elements a fused kernel (ins as run_fused) iterates over."""
-    cdef int64_t total = 1
-    cdef int d
-    for d in range(ins[0]):
-        total *= ins[1 + d]
-    return total
-
-
 cdef int run_images(const int64_t* ins, char** bufs, int64_t nbuf, const RegFile* rf,
                     const double* consts, double* times) noexcept nogil:
     """A loop over images. Its threads split the batch; each runs every step of the loop on
@@ -949,9 +942,9 @@ cdef int run_images(const int64_t* ins, char** bufs, int64_t nbuf, const RegFile
     loop never leave the thread's scratch.
 
     ins: [n, chunk, scratch buffer, scratch bytes per thread, threads the scratch is for,
-    buffers a thread sees (>= nbuf), where the steps' times go in a profile, n_roles, (buf, role, bytes per image | offset in the
-    thread's scratch, partial bytes, partial kind: REDUCE_KINDS + 4 * is_double)*, n_steps,
-    (length, opcode, operands)*]. Steps are OP_CONV (filter gradients add onto a partial)
+    buffers a thread sees (>= nbuf), where the steps' times go in a profile, n_roles, (buf,
+    role, bytes per image | offset in the thread's scratch, partial bytes, partial kind:
+    REDUCE_KINDS + 4 * is_double)*, n_steps, (length, opcode, operands)*]. Steps are OP_CONV (filter gradients add onto a partial)
     and OP_FUSED over [n, ...] (their reductions, over the images, into partials). With a
     profile (``times``), the first thread's time in each step is added to it."""
     cdef int64_t n = ins[0], n_roles = ins[7], k, count

@@ -122,9 +122,7 @@ def step_roles(step, storage):
 
 def _add(roles, s, role):
     """Record storage s's role; False if it already has another (read two ways)."""
-    if roles.setdefault(s, role) != role:
-        return False
-    return True
+    return roles.setdefault(s, role) == role
 
 
 def form_image_loops(steps, storage, nbytes, reads, writes, keep, new_scratch, max_threads):
