@@ -17,7 +17,7 @@ import numbers
 import numpy as np
 
 from . import primitives as P
-from .core import Literal, Tracer, is_float
+from .core import Literal, Tracer, current_builder, is_float
 from .errors import ConcretizationError, ShapeError, user_frame
 
 # Dtypes and constants, so user code needs only fnp.
@@ -606,6 +606,11 @@ arange, eye, linspace = np.arange, np.eye, np.linspace
 # ---------------------------------------------------------------- indexing
 
 
+def _is_arange(idx):
+    """Whether a concrete index array is 0, 1, ..., n-1 (the rows of a batch)."""
+    return idx.ndim == 1 and idx.size > 0 and np.array_equal(idx, np.arange(idx.size))
+
+
 def _is_index_array(i):
     return isinstance(i, (Tracer, np.ndarray, list)) and not isinstance(i, str)
 
@@ -698,6 +703,8 @@ def _index(x, index):
             if idx.size and (idx.min() < -n or idx.max() >= n):
                 raise _error(IndexError, f"index out of bounds for axis with size {n}")
             idx = np.where(idx < 0, idx + n, idx)
+            if current_builder() is not None and _is_arange(idx):
+                idx = P.iota(size=idx.size, dtype=idx.dtype)  # known to the compiler
         indices.append(idx)
     x = transpose(x, axes + rest)
     out = P.gather(x, *indices)

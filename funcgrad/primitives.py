@@ -643,6 +643,24 @@ concatenate = _register(
 concatenate.jvp = _linear_jvp(concatenate)
 
 
+def _iota_rule(size, dtype):
+    if not isinstance(size, (int, np.integer)) or size < 0:
+        raise ShapeError(f"iota: size must be a non-negative int, got {size!r}")
+    return (int(size),), np.dtype(dtype)
+
+
+# 0, 1, ..., size-1. Indexing with an arange under tracing records this rather than a
+# constant, so the compiler knows the values from the graph's structure alone (programs
+# are cached by structure and fed fresh constants).
+iota = _register(
+    "iota",
+    _iota_rule,
+    lambda size, dtype: np.arange(size, dtype=dtype),
+    (),
+    lambda tangents, ans, **params: None,
+)
+
+
 def _gather_rule(x, *indices):
     for i in indices:
         if not np.issubdtype(i.dtype, np.integer):

@@ -547,6 +547,69 @@ def test_gradients_of_where_select_once():
         np.testing.assert_allclose(got[0], expected[0], rtol=1e-12, atol=1e-12)
 
 
+def weighted_cross_entropy(logits, labels, w):
+    logp = fg.nn.log_softmax(logits)
+    return -fnp.sum(w * logp[fnp.arange(logits.shape[0]), labels])
+
+
+def test_cross_entropy_gradient_takes_one_pass_per_row():
+    # scatter_add(u, arange, labels) -> select(classes == position, u, 0), whose row sum
+    # is u: with the rest of log_softmax's gradient, one fused kernel over the logits.
+    logits, labels = np.zeros((6, 5), np.float32), np.array([0, 4, -1, 2, 2, 1])
+    loss = fg.nn.losses.softmax_cross_entropy
+    for f, args in [
+        (loss, (logits, labels)),
+        (weighted_cross_entropy, (logits, labels, logits[:, 0])),
+    ]:
+        program = CompiledProgram(fg.make_graph(fg.value_and_grad(f))(*args))
+        steps = list(flat_steps(program))
+        assert "scatter_add" not in [k for k, _ in steps], program
+        assert not [p for k, p in steps if k == "reduce" and p[1].shape == (6, 5)], program
+        row_kernels = [p for k, p in flat_steps(program) if k == "fused" and p[1] == [6, 5]]
+        assert len(row_kernels) == 1, program
+        assert {"exp", "eq", "select"} <= {op for op, *_ in row_kernels[0][4]}, program
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(1, 40),
+    st.integers(1, 300),
+    st.sampled_from([np.float32, np.float64]),
+    st.booleans(),
+    st.integers(0, 2**31),
+)
+def test_cross_entropy_gradients_match_the_reference(n, c, dtype, weighted, seed):
+    rng = np.random.default_rng(seed)
+    logits = (rng.standard_normal((n, c)) * 3).astype(dtype)
+    labels = rng.integers(-c, c, n).astype(rng.choice([np.int32, np.int64]))  # negatives wrap
+    if weighted:
+        args, f = (logits, labels, rng.random(n).astype(dtype)), weighted_cross_entropy
+    else:
+        args, f = (logits, labels), fg.nn.losses.softmax_cross_entropy
+    for transform in (fg.grad, fg.value_and_grad):
+        expected, got = run_both(transform(f), *args)
+        assert_same(fg.tree.leaves(expected), fg.tree.leaves(got), dtype)
+
+
+@pytest.mark.parametrize("transform", [fg.grad, fg.value_and_grad])
+def test_cross_entropy_gradient_still_checks_its_labels(transform):
+    step = fg.jit(transform(fg.nn.losses.softmax_cross_entropy))
+    logits = np.zeros((4, 3), np.float32)
+    step(logits, np.array([0, 1, 2, -3]))
+    for bad in ([0, 1, 3, 0], [0, -4, 0, 0]):
+        with pytest.raises(IndexError):
+            step(logits, np.array(bad))
+
+
+def test_nested_broadcasts_become_one():
+    f = lambda x: fnp.broadcast_to(fnp.broadcast_to(x, (3, 4)), (2, 3, 4))
+    graph = optimize(fg.make_graph(f)(np.ones(4)))
+    assert [e.prim.name for e in graph.eqns] == ["broadcast_in_dim"], graph
+    np.testing.assert_array_equal(
+        fg.jit(f)(np.arange(4.0)), np.broadcast_to(np.arange(4.0), (2, 3, 4))
+    )
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_conv_and_pool_kernels_match_the_reference(dtype):
     rng = np.random.default_rng(1)

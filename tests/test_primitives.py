@@ -603,6 +603,15 @@ def draw_random_bits(data):
     return Call((key, counts), {"dtype": dtype})
 
 
+def draw_iota(data):
+    dtype = data.draw(st.sampled_from([np.dtype(np.int32), np.dtype(np.int64), F32, F64]))
+    return Call((), {"size": data.draw(st.integers(0, 40)), "dtype": dtype})
+
+
+def ref_iota(size, dtype):
+    return np.array(list(range(size)), dtype)
+
+
 # ---------------------------------------------------------------- the table
 
 
@@ -666,11 +675,12 @@ CASES = {
     "avg_pool2d": Case(draw_avg_pool2d, ref_avg_pool2d),
     "avg_pool2d_transpose": Case(draw_avg_pool2d_transpose, ref_avg_pool2d_transpose),
     "random_bits": Case(draw_random_bits, ref_random_bits, grads=False),
+    "iota": Case(draw_iota, ref_iota, grads=False),
 }
 NAMES = sorted(CASES)
 DIFFERENTIABLE = [n for n in NAMES if CASES[n].grads]
-# random_bits has no float operand to differentiate: it is not in this list.
-NOT_DIFFERENTIABLE = [n for n in NAMES if not CASES[n].grads and n != "random_bits"]
+# random_bits and iota have no float operand to differentiate: they are not in this list.
+NOT_DIFFERENTIABLE = [n for n in NAMES if not CASES[n].grads and n not in ("random_bits", "iota")]
 
 
 def test_table_covers_exactly_the_registry():

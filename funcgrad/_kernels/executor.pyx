@@ -734,19 +734,26 @@ cdef void run_copy(const int64_t* ins, char** bufs) noexcept nogil:
 
 
 cdef void run_fill(const int64_t* ins, const double* consts, char** bufs) noexcept nogil:
-    """ins: [is_double, dst, count, const_index]"""
+    """ins: [dtype (float32, float64, int32, int64), dst, count, const_index]: element j is
+    value + j * step, value and step the constants at const_index and the next (a step of
+    1 from 0 is an iota)."""
     cdef int64_t n = ins[2], j
-    cdef double value = consts[ins[3]]
-    cdef float* f
-    cdef double* g
-    if ins[0]:
-        g = <double*>bufs[ins[1]]
-        for j in range(n):
-            g[j] = value
-    else:
-        f = <float*>bufs[ins[1]]
-        for j in range(n):
-            f[j] = <float>value
+    cdef double value = consts[ins[3]], step = consts[ins[3] + 1]
+    cdef float* f = <float*>bufs[ins[1]]
+    cdef double* g = <double*>bufs[ins[1]]
+    cdef int32_t* i32 = <int32_t*>bufs[ins[1]]
+    cdef int64_t* i64 = <int64_t*>bufs[ins[1]]
+    cdef double v
+    for j in range(n):
+        v = value + j * step if step != 0 else value  # (a fill keeps the sign of a zero)
+        if ins[0] == 0:
+            f[j] = <float>v
+        elif ins[0] == 1:
+            g[j] = v
+        elif ins[0] == 2:
+            i32[j] = <int32_t>v
+        else:
+            i64[j] = <int64_t>v
 
 
 # ---------------------------------------------------------------- gather / scatter-add

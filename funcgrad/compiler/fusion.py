@@ -56,8 +56,10 @@ def _fusible(e):
 
 def _absorbable(e, groups, group_of):
     """The open group whose value the reduction ``e`` can absorb, or None."""
+    if e.prim.name not in REDUCTIONS:
+        return None
     x = e.inputs[0]
-    if e.prim.name not in REDUCTIONS or not isinstance(x, Var) or x not in group_of:
+    if not isinstance(x, Var) or x not in group_of:
         return None
     g = groups[group_of[x]]
     if x.dtype != e.outputs[0].dtype or x.dtype not in _FLOATS or g["shape"] != x.shape:

@@ -36,6 +36,8 @@ from .image_loops import describe as describe_loop
 from .passes import optimize
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+# What a fill writes (value + index * step), in the executor's order.
+_FILL_DTYPES = tuple(map(np.dtype, (np.float32, np.float64, np.int32, np.int64)))
 _COPY_PRIMS = frozenset("transpose broadcast_in_dim slice rev concatenate pad".split())
 
 
@@ -222,7 +224,10 @@ class CompiledProgram:
         if name in SOFTMAX_KINDS and isinstance(e.inputs[0], Var) and self._lower_softmax(e):
             return
         if name == "broadcast_in_dim" and isinstance(e.inputs[0], Literal) and out.dtype in _FLOATS:
-            self._steps.append(("fill", (out, self._out(out), float(e.inputs[0].value))))
+            self._steps.append(("fill", (out, self._out(out), float(e.inputs[0].value), 0.0)))
+            return
+        if name == "iota" and out.dtype in _FILL_DTYPES:
+            self._steps.append(("fill", (out, self._out(out), 0.0, 1.0)))
             return
         if name in ("gather", "scatter_add") and self._lower_indexed(e):
             return
@@ -333,7 +338,7 @@ class CompiledProgram:
                 offset += a.shape[axis]
             return
         if name == "pad":
-            self._steps.append(("fill", (out, dst, e.params["value"])))
+            self._steps.append(("fill", (out, dst, e.params["value"], 0.0)))
             lo, interior = e.params["lo"], e.params["interior"]
             offset = sum(width * s for width, s in zip(lo, ostr))
             strides = [s * (i + 1) for s, i in zip(ostr, interior)]
@@ -705,14 +710,10 @@ class CompiledProgram:
             itemsize, src, soff, dst, doff, shape, s, d = p
             body = [itemsize, sbuf(src), soff, buf(dst), doff, len(shape)] + shape + s + d
         elif kind == "fill":
-            out, dst, value = p
-            consts.append(value)
-            body = [
-                int(out.dtype == np.float64),
-                buf(dst),
-                int(np.prod(out.shape, dtype=np.int64)),
-                len(consts) - 1,
-            ]
+            out, dst, value, step = p
+            consts += [value, step]
+            count = int(np.prod(out.shape, dtype=np.int64))
+            body = [_FILL_DTYPES.index(out.dtype), buf(dst), count, len(consts) - 2]
         elif kind == "fused":
             dtype, shape, in_desc, outs, vm, reductions = p
             walked = [s for _, s in in_desc] + [s for _, _, _, s in reductions]
@@ -965,6 +966,10 @@ def _describe(kind, p):
     if kind == "softmax":
         name = next(k for k, v in SOFTMAX_KINDS.items() if v == p[0])
         return f"{name} of {p[3][1]}-element rows, {p[3][0]}x{p[3][2]} of them"
+    if kind == "fill":
+        out, _, value, step = p
+        what = f"{value:g}, {value + step:g}, ..." if step else f"{value:g}"
+        return f"{what} as {list(out.shape)} {out.dtype.name}"
     return ""
 
 

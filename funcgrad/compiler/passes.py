@@ -9,7 +9,7 @@ subexpressions; ``dce`` then drops what no output needs. Neither recurses.
 import numpy as np
 
 from .. import primitives as P
-from ..core import Eqn, Graph, Literal, Var, eval_impl
+from ..core import Eqn, Graph, Literal, Params, Var, eval_impl
 
 _ELEMENTWISE = frozenset(
     "add sub mul div pow max min gt ge lt le eq ne select".split()
@@ -110,6 +110,86 @@ def _select_rules(prim, inputs, params, out, defs):
     return None
 
 
+# The largest class count whose positions a float dtype holds exactly.
+_EXACT_INTS = {np.dtype(np.float32): 2**24, np.dtype(np.float64): 2**53}
+
+
+def _is_iota(atom, defs, size):
+    eqn = defs.get(atom)
+    return eqn is not None and eqn.prim.name == "iota" and eqn.params["size"] == size
+
+
+def _one_hot_rules(prim, inputs, params, out, defs):
+    """Cross-entropy's gradient scatters one value per row into zeros: scatter_add(u,
+    iota(N), labels, shape=(N, C)). Written select(iota(C) == position, u, 0) instead, it
+    is elementwise and fuses with the rest of the row's gradient, which then takes one
+    pass per row; and the sum of such a row is u. The positions are gather(iota(C),
+    labels): that gather raises for labels out of range (and wraps negative ones) as the
+    scatter did, so every row holds exactly one match."""
+    if prim.name == "scatter_add":
+        u, *indices = inputs
+        shape = params["shape"]
+        if (
+            len(indices) != 2
+            or len(shape) != 2
+            or not _is_iota(indices[0], defs, shape[0])
+            or u.shape != shape[:1]
+            or indices[1].shape != shape[:1]
+            or shape[1] > _EXACT_INTS.get(out.dtype, 0)
+        ):
+            return None
+        n, c = shape
+        classes, position = Var((c,), out.dtype), Var((n,), out.dtype)
+        column, hit = Var((n, 1), out.dtype), Var(shape, np.dtype(np.bool_))
+        before = [
+            (P.iota, (), {"size": c, "dtype": out.dtype}, classes),
+            (P.gather, (classes, indices[1]), {}, position),
+            (P.reshape, (position,), {"new_shape": (n, 1)}, column),
+            (P.eq, (classes, column), {}, hit),
+        ]
+        value = _splat(u, defs)
+        if value is not None:
+            value = Literal(value)
+        else:
+            value = Var((n, 1), out.dtype)
+            before.append((P.reshape, (u,), {"new_shape": (n, 1)}, value))
+        return _Emit(before, (P.select, (hit, value, Literal(np.zeros((), out.dtype))), {}))
+    if prim.name == "reduce_sum" and params["axes"] == (1,) and len(inputs[0].shape) == 2:
+        select = defs.get(inputs[0])
+        if select is None or select.prim.name != "select":
+            return None
+        hit, value, zero = select.inputs
+        compare = defs.get(hit)
+        if not _is(_splat(zero, defs), 0) or compare is None or compare.prim.name != "eq":
+            return None
+        classes, column = compare.inputs
+        reshaped = defs.get(column)
+        gathered = defs.get(reshaped.inputs[0]) if reshaped is not None else None
+        if (
+            not _is_iota(classes, defs, inputs[0].shape[1])
+            or reshaped.prim.name != "reshape"
+            or gathered is None
+            or gathered.prim.name != "gather"
+            or gathered.inputs[0] is not classes
+            or value.shape not in ((), column.shape)
+        ):
+            return None
+        if isinstance(value, Literal):
+            return P.broadcast_in_dim, (value,), {"shape": out.shape, "broadcast_dimensions": ()}
+        return P.reshape, (value,), {"new_shape": out.shape}
+    return None
+
+
+def _nested_broadcast(inputs, params, defs):
+    """A broadcast of a broadcast is one broadcast."""
+    src = defs.get(inputs[0])
+    if src is None or src.prim.name != "broadcast_in_dim":
+        return None
+    dims = params["broadcast_dimensions"]
+    composed = tuple(dims[d] for d in src.params["broadcast_dimensions"])
+    return src.prim, src.inputs, {"shape": params["shape"], "broadcast_dimensions": composed}
+
+
 def _rewrite(prim, inputs, params, out, defs):
     """Return an atom equal to ``prim(*inputs)``, a rewritten (prim, inputs, params), an
     _Emit, or None to keep the equation as it is."""
@@ -148,6 +228,10 @@ def _rewrite(prim, inputs, params, out, defs):
             return prim, (src.inputs[0],), {"perm": perm}
     if name == "broadcast_in_dim" and same(inputs[0]):
         return inputs[0]
+    if name == "broadcast_in_dim":
+        return _nested_broadcast(inputs, params, defs)
+    if name in ("scatter_add", "reduce_sum"):
+        return _one_hot_rules(prim, inputs, params, out, defs)
     if name in _ELEMENTWISE:
         return _implicit_broadcasts(prim, inputs, params, out, defs)
     return None
@@ -196,6 +280,7 @@ def simplify(graph):
 
     def emit(prim, inputs, params, out):
         """Append the equation, or map ``out`` to an equal earlier result (CSE)."""
+        params = Params(params)  # (hashable: rewrites build plain dicts)
         key = (prim.name, tuple(map(_key, inputs)), params)
         try:
             hit = seen.get(key)
@@ -216,8 +301,8 @@ def simplify(graph):
         for _ in range(4):  # a rewrite may enable another; a few rounds reach the fixpoint
             result = _rewrite(prim, inputs, params, out, defs)
             if isinstance(result, _Emit):
-                for p, ins, ps, v in result.before:
-                    emit(p, ins, ps, v)
+                for p, ins, ps, v in result.before:  # (read: each may be CSE'd)
+                    emit(p, tuple(map(read, ins)), ps, v)
                 then_prim, then_inputs, then_params = result.then
                 # read: CSE may have merged an emitted equation into an earlier one
                 result = then_prim, tuple(map(read, then_inputs)), then_params
