@@ -5,35 +5,50 @@ flags, so that it runs anywhere and can be asked before the kernels are loaded."
 cdef extern from *:
     """
     #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-    static int fg_has_avx2(void) { __builtin_cpu_init(); return __builtin_cpu_supports("avx2"); }
-    static int fg_has_fma(void) { __builtin_cpu_init(); return __builtin_cpu_supports("fma"); }
+    #define FG_HAS(feature) (__builtin_cpu_init(), __builtin_cpu_supports(feature))
     #else
-    static int fg_has_avx2(void) { return 0; }
-    static int fg_has_fma(void) { return 0; }
+    #define FG_HAS(feature) 0
     #endif
     #ifdef FG_BUILT_FOR_AVX2
-    static const int fg_built_avx2 = 1;
+    #define FG_BUILT_AVX2 1
     #else
-    static const int fg_built_avx2 = 0;
+    #define FG_BUILT_AVX2 0
     #endif
     #ifdef FG_BUILT_FOR_FMA
-    static const int fg_built_fma = 1;
+    #define FG_BUILT_FMA 1
     #else
-    static const int fg_built_fma = 0;
+    #define FG_BUILT_FMA 0
     #endif
+    #ifdef FG_BUILT_FOR_AVX512
+    #define FG_BUILT_AVX512 1
+    #else
+    #define FG_BUILT_AVX512 0
+    #endif
+    /* The features, in setup.py's order: AVX2, FMA, then the AVX-512 subsets it uses. */
+    static const int fg_built[6] = {FG_BUILT_AVX2, FG_BUILT_FMA, FG_BUILT_AVX512,
+                                    FG_BUILT_AVX512, FG_BUILT_AVX512, FG_BUILT_AVX512};
+    static int fg_has(int k) {
+        switch (k) {
+            case 0: return FG_HAS("avx2");
+            case 1: return FG_HAS("fma");
+            case 2: return FG_HAS("avx512f");
+            case 3: return FG_HAS("avx512vl");
+            case 4: return FG_HAS("avx512bw");
+            default: return FG_HAS("avx512dq");
+        }
+    }
     """
-    int fg_has_avx2()
-    int fg_has_fma()
-    const int fg_built_avx2
-    const int fg_built_fma
+    const int fg_built[6]
+    int fg_has(int k)
+
+FEATURES = ("avx2", "fma", "avx512f", "avx512vl", "avx512bw", "avx512dq")
 
 
 def built_for():
     """The instruction-set extensions the kernels were compiled for (may be empty)."""
-    return tuple(name for name, on in (("avx2", fg_built_avx2), ("fma", fg_built_fma)) if on)
+    return tuple(name for k, name in enumerate(FEATURES) if fg_built[k])
 
 
 def missing():
     """Those of :func:`built_for` that the running CPU does not have."""
-    has = {"avx2": fg_has_avx2(), "fma": fg_has_fma()}
-    return tuple(name for name in built_for() if not has[name])
+    return tuple(name for k, name in enumerate(FEATURES) if fg_built[k] and not fg_has(k))
