@@ -82,6 +82,13 @@ cdef enum:
     V_REDUCE = 41
 
 
+# Whole-kernel templates (keep in sync with funcgrad/compiler/templates.py).
+cdef enum:
+    T_NONE = 0
+    T_ACTIVATION = 1
+    T_ACTIVATION_GRAD = 2
+
+
 cdef enum:
     BLOCK = 1024
     MAXDIM = 8
@@ -141,6 +148,32 @@ cdef extern from *:
         for (long j = 0; j < n; j++) {                                                      \
             T a = x[j], b = y[j]; r[j] = (a < b || a != a) ? a : b;                         \
         }                                                                                   \
+    }                                                                                       \
+    /* The templates (compiler/templates.py), one pass each. r may be x or g itself (a     \
+       kernel overwriting a dying operand): each element is read before it is written. */   \
+    static void fg_activation_##S(T *r, uint8_t *m, const T *x, const T *b, T slope,       \
+                                  int leaky, long n) {                                      \
+        if (leaky) {                                                                        \
+            _Pragma("GCC ivdep")                                                            \
+            for (long j = 0; j < n; j++) {                                                  \
+                T s = x[j] + b[j]; r[j] = s > 0 ? s : s * slope; m[j] = s > 0;              \
+            }                                                                               \
+        } else {                                                                            \
+            _Pragma("GCC ivdep")                                                            \
+            for (long j = 0; j < n; j++) {                                                  \
+                T s = x[j] + b[j]; r[j] = s > 0 ? s : 0; m[j] = s > 0;                      \
+            }                                                                               \
+        }                                                                                   \
+    }                                                                                       \
+    static void fg_activation_grad_##S(T *r, const uint8_t *m, const T *g, T slope,        \
+                                       int leaky, long n) {                                 \
+        if (leaky) {                                                                        \
+            _Pragma("GCC ivdep")                                                            \
+            for (long j = 0; j < n; j++) { T v = g[j]; r[j] = m[j] ? v : v * slope; }       \
+        } else {                                                                            \
+            _Pragma("GCC ivdep")                                                            \
+            for (long j = 0; j < n; j++) { T v = g[j]; r[j] = m[j] ? v : 0; }               \
+        }                                                                                   \
     }
     FG_LOOPS(float, f)
     FG_LOOPS(double, d)
@@ -188,6 +221,14 @@ cdef extern from *:
     void fg_min_f(float* r, const float* x, const float* y, long n) nogil
     void fg_min_d(double* r, const double* x, const double* y, long n) nogil
     void fg_tanh_f(float* r, const float* x, long n) nogil
+    void fg_activation_f(float* r, uint8_t* m, const float* x, const float* b, float slope,
+                         int leaky, long n) nogil
+    void fg_activation_d(double* r, uint8_t* m, const double* x, const double* b,
+                         double slope, int leaky, long n) nogil
+    void fg_activation_grad_f(float* r, const uint8_t* m, const float* g, float slope,
+                              int leaky, long n) nogil
+    void fg_activation_grad_d(double* r, const uint8_t* m, const double* g, double slope,
+                              int leaky, long n) nogil
 
 
 cdef extern from "vecmath.h":
@@ -259,8 +300,12 @@ cdef void load_block(real* dst, const char* base, int is_bool, int ndim, const i
             seg = n - i
         if is_bool:
             q = <const uint8_t*>base + off
-            for j in range(seg):
-                dst[i + j] = q[j * s]
+            if s == 1:  # (a loop GCC vectorizes; the strided one below it does not)
+                for j in range(seg):
+                    dst[i + j] = q[j]
+            else:
+                for j in range(seg):
+                    dst[i + j] = q[j * s]
         else:
             p = <const real*>base + off
             if s == 1:
@@ -396,15 +441,87 @@ cdef void init_reductions(real* partial, const int64_t* red, int n_red, int ndim
         size += red[k * (3 + ndim) + 2]
 
 
+cdef inline void reduce_into(int k, const int64_t* red_desc, const real* r, int ndim,
+                             const int64_t* shape, char** bufs, real* partial, int64_t start,
+                             int64_t n) noexcept nogil:
+    """Reduction number k of a fused kernel accumulates block r (its elements start..)."""
+    cdef const int64_t* desc = red_desc + k * (3 + ndim)
+    cdef real* dst = <real*>bufs[desc[0]]
+    cdef int j
+    if partial != NULL:
+        dst = partial
+        for j in range(k):  # past the results before this one
+            dst += red_desc[j * (3 + ndim) + 2]
+    reduce_block(dst, r, <int>desc[1], ndim, shape, desc + 3, start, n)
+
+
+cdef bint run_template_range(real* regs, const int64_t* ins, const double* consts, char** bufs,
+                             int64_t lo, int64_t hi, real* partial) noexcept nogil:
+    """Elements [lo, hi) of a fused kernel that has a template, in one pass per block: False
+    (nothing done) if it has none, or if its operands are not laid out for it."""
+    cdef int ndim = <int>ins[0], k
+    cdef const int64_t* shape = ins + 1
+    cdef const int64_t* p = ins + 1 + ndim
+    cdef int n_in = <int>p[0]
+    cdef const int64_t* in_desc = p + 1
+    p = in_desc + n_in * (2 + ndim)
+    cdef const int64_t* out_desc = p + 1
+    p = out_desc + 3 * p[0]
+    cdef int n_red = <int>p[0]
+    cdef const int64_t* red_desc = p + 1
+    p = red_desc + n_red * (3 + ndim)
+    cdef const int64_t* t = p + 1 + 5 * p[0]  # past the code
+    cdef int kind = <int>t[0]
+    cdef const int64_t* a = in_desc + t[1] * (2 + ndim)
+    cdef const int64_t* b = in_desc + t[2] * (2 + ndim)
+    cdef int leaky = t[3] >= 0
+    cdef real slope = <real>consts[t[3]] if leaky else 0
+    cdef uint8_t* mask = <uint8_t*>(regs + BLOCK)  # (a bool output no one reads)
+    cdef real* bias = regs
+    cdef real* out
+    cdef int64_t start, n
+    if kind == T_NONE or a[1] != 2 or (kind == T_ACTIVATION_GRAD and b[1] != 3):
+        return False
+    if kind == T_ACTIVATION and t[2] < 0:  # no bias: add zeros
+        fill_value(regs, <real>0, BLOCK)
+    start = lo
+    while start < hi:
+        n = min(hi - start, BLOCK)
+        out = <real*>bufs[out_desc[3 * t[4]]] + start
+        if kind == T_ACTIVATION:
+            if t[2] >= 0 and b[1] == 2:
+                bias = <real*>bufs[b[0]] + start
+            elif t[2] >= 0:
+                load_block(regs, bufs[b[0]], 0, ndim, shape, b + 2, start, n)
+            if t[5] >= 0:
+                mask = <uint8_t*>bufs[out_desc[3 * t[5]]] + start
+            if real is float:
+                fg_activation_f(out, mask, <float*>bufs[a[0]] + start, bias, slope, leaky, n)
+            else:
+                fg_activation_d(out, mask, <double*>bufs[a[0]] + start, bias, slope, leaky, n)
+        else:
+            mask = <uint8_t*>bufs[b[0]] + start
+            if real is float:
+                fg_activation_grad_f(out, mask, <float*>bufs[a[0]] + start, slope, leaky, n)
+            else:
+                fg_activation_grad_d(out, mask, <double*>bufs[a[0]] + start, slope, leaky, n)
+        for k in range(n_red):  # (of the result: templates.py sees to it)
+            reduce_into(k, red_desc, out, ndim, shape, bufs, partial, start, n)
+        start += n
+    return True
+
+
 cdef void run_fused_range(real* regs, real** rp, const int64_t* ins, const double* consts,
                           char** bufs, int64_t lo, int64_t hi, real* partial) noexcept nogil:
     """Elements [lo, hi) (flat positions of the shape), block by block, of a fused kernel.
     ins: [ndim, shape..., n_in, (buf, is_bool, strides...)*, n_out, (buf, is_bool, reg)*,
-    n_red, (buf, kind, size, strides...)*, n_code, (op, dst, a, b, c)*]. Reductions accumulate
-    into their buffers, or, if ``partial`` is given, into it (results one after the other).
+    n_red, (buf, kind, size, strides...)*, n_code, (op, dst, a, b, c)*, template (kind, a, b,
+    slope's constant, result output, mask output)]. Reductions accumulate into their buffers,
+    or, if ``partial`` is given, into it (results one after the other).
 
     rp[i] is where register i's block is: its own storage in regs, or, for an input loaded
-    from a buffer laid out like the iteration (input flag 2), that buffer itself (no copy)."""
+    from a buffer laid out like the iteration (input flag 2; 3 for bools), that buffer itself
+    (no copy). A kernel with a template runs as one loop instead (run_template_range)."""
     cdef int ndim = <int>ins[0]
     cdef const int64_t* shape = ins + 1
     cdef int64_t total = shape_size(shape, ndim)
@@ -429,9 +546,10 @@ cdef void run_fused_range(real* regs, real** rp, const int64_t* ins, const doubl
     cdef const int64_t* desc
     cdef uint8_t* q
     cdef real cv
-    cdef real* red_dst
     if hi > total:
         hi = total
+    if run_template_range(regs, ins, consts, bufs, lo, hi, partial):
+        return
     for k in range(n_code):  # a register's values live in its own block unless loaded in place
         if code[5 * k] != V_REDUCE:  # (whose dst is a reduction's number)
             rp[code[5 * k + 1]] = regs + code[5 * k + 1] * BLOCK
@@ -548,14 +666,8 @@ cdef void run_fused_range(real* regs, real** rp, const int64_t* ins, const doubl
                 else:
                     fg_select_d(r, a, b, c, n)
             elif op == V_REDUCE:  # reduction number dst of register a
-                desc = red_desc + code[5 * k + 1] * (3 + ndim)
-                if partial == NULL:
-                    red_dst = <real*>bufs[desc[0]]
-                else:
-                    red_dst = partial
-                    for j in range(code[5 * k + 1]):  # past the results before this one
-                        red_dst += red_desc[j * (3 + ndim) + 2]
-                reduce_block(red_dst, a, <int>desc[1], ndim, shape, desc + 3, start, n)
+                reduce_into(<int>code[5 * k + 1], red_desc, a, ndim, shape, bufs, partial,
+                            start, n)
         for k in range(n_out):
             desc = out_desc + 3 * k
             r = rp[desc[2]]
@@ -1142,6 +1254,7 @@ VM_OPCODES = {
     "gt": V_GT, "ge": V_GE, "lt": V_LT, "le": V_LE, "eq": V_EQ, "ne": V_NE,
     "select": V_SELECT, "reduce": V_REDUCE,
 }
+TEMPLATE_KINDS = {"activation": T_ACTIVATION, "activation_grad": T_ACTIVATION_GRAD}
 REDUCE_KINDS = {"sum": 0, "max": 1, "min": 2}  # the ``kind`` of reductions (reduce_block)
 # How a loop over images sees each buffer it touches (run_images); workspaces are scratch.
 IMAGE_ROLES = {"batch": ROLE_BATCH, "scratch": ROLE_SCRATCH, "partial": ROLE_PARTIAL}

@@ -34,6 +34,7 @@ from .fusion import REDUCTIONS, fuse_elementwise, vm_dtype
 from .image_loops import ROLE_CODES, Partial, form_image_loops, partial_code
 from .image_loops import describe as describe_loop
 from .passes import optimize
+from .templates import match as match_template
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 # What a fill writes (value + index * step), in the executor's order.
@@ -725,8 +726,8 @@ class CompiledProgram:
             body = [int(dtype == np.float64), len(shape)] + shape + [len(in_desc)]
             dense = _contiguous_strides(shape)
             for (a, _), s in zip(in_desc, strides):
-                # 1: bools, converted; 2: laid out like the iteration, read in place
-                kind = 1 if a.dtype == np.bool_ else (2 if s == dense else 0)
+                # 1: bools, converted; 2: laid out like the iteration, read in place; 3: both
+                kind = (2 if s == dense else 0) + (a.dtype == np.bool_)
                 body += [sbuf(a), kind] + s
             body += [len(outs)]
             for v, s, r in outs:
@@ -740,6 +741,7 @@ class CompiledProgram:
                     consts.append(x)
                     x = len(consts) - 1
                 body += [VM_OPCODES[op], dst, x, y, z]
+            body += self._template(p, consts)
         elif kind in ("gather", "scatter_add"):
             x, dst, n, row, descs, out = p
             flat = [v for i, is32, size, stride in descs for v in (sbuf(i), is32, size, stride)]
@@ -770,6 +772,18 @@ class CompiledProgram:
             callbacks.append(self._callback(e, buf(dst)))
             body = [len(callbacks) - 1]
         return body
+
+    @staticmethod
+    def _template(fused, consts):
+        """The template trailer of a fused kernel's instruction (templates.py)."""
+        dtype, shape, in_desc, outs, vm, reductions = fused
+        found = match_template(shape, in_desc, outs, vm, reductions)
+        if found is None:
+            return [0, 0, 0, -1, 0, -1]
+        kind, a, b, slope, result, mask = found
+        if slope is not None:
+            consts.append(slope)
+        return [kind, a, b, -1 if slope is None else len(consts) - 1, result, mask]
 
     def _loop_body(self, loop, consts, callbacks):
         """A loop over images, as run_images reads it."""
