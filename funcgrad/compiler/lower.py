@@ -26,6 +26,7 @@ from .._kernels.executor import (
     PARALLEL_MIN,
     REDUCE_KINDS,
     SOFTMAX_KINDS,
+    TEMPLATE_KINDS,
     VM_OPCODES,
     Executor,
 )
@@ -39,6 +40,7 @@ from .templates import match as match_template
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 # What a fill writes (value + index * step), in the executor's order.
 _FILL_DTYPES = tuple(map(np.dtype, (np.float32, np.float64, np.int32, np.int64)))
+TEMPLATE_NAMES = {code: name for name, code in TEMPLATE_KINDS.items()}
 _COPY_PRIMS = frozenset("transpose broadcast_in_dim slice rev concatenate pad".split())
 
 
@@ -965,7 +967,9 @@ def _describe(kind, p):
             for op, dst, *_ in p[4]
             if op not in ("load", "const")
         )
-        return f"[{ops}] over {list(p[1])} {np.dtype(p[0]).name}"
+        template = match_template(*p[1:])
+        how = f", one pass ({TEMPLATE_NAMES[template[0]]})" if template else ""
+        return f"[{ops}] over {list(p[1])} {np.dtype(p[0]).name}{how}"
     if kind == "gemm":
         args = p[0]
         flags = ("T" if args[3] else "N") + ("T" if args[4] else "N")
