@@ -601,6 +601,17 @@ def test_cross_entropy_gradient_still_checks_its_labels(transform):
             step(logits, np.array(bad))
 
 
+def test_one_hot_rule_leaves_positions_it_did_not_make_alone():
+    # A row sum of select(iota == column, v, 0) is v only when the column holds gathered
+    # positions; here it is an input (regression: the rule once failed on it).
+    from funcgrad import primitives as P
+
+    f = lambda col, v: fnp.sum(fnp.where(P.iota(size=3, dtype=np.float64) == col, v, 0.0), axis=1)
+    col, v = np.array([[0.0], [2.0], [5.0], [1.0]]), np.arange(4.0).reshape(4, 1)
+    assert_same(*run_both(f, col, v), np.float64)
+    np.testing.assert_array_equal(fg.jit(f)(col, v), [0.0, 1.0, 0.0, 3.0])
+
+
 def test_nested_broadcasts_become_one():
     f = lambda x: fnp.broadcast_to(fnp.broadcast_to(x, (3, 4)), (2, 3, 4))
     graph = optimize(fg.make_graph(f)(np.ones(4)))

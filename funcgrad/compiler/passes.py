@@ -164,10 +164,11 @@ def _one_hot_rules(prim, inputs, params, out, defs):
             return None
         classes, column = compare.inputs
         reshaped = defs.get(column)
-        gathered = defs.get(reshaped.inputs[0]) if reshaped is not None else None
+        if reshaped is None or reshaped.prim.name != "reshape":  # (column: a graph input?)
+            return None
+        gathered = defs.get(reshaped.inputs[0])
         if (
             not _is_iota(classes, defs, inputs[0].shape[1])
-            or reshaped.prim.name != "reshape"
             or gathered is None
             or gathered.prim.name != "gather"
             or gathered.inputs[0] is not classes
