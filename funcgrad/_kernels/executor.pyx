@@ -455,23 +455,14 @@ cdef inline void reduce_into(int k, const int64_t* red_desc, const real* r, int 
     reduce_block(dst, r, <int>desc[1], ndim, shape, desc + 3, start, n)
 
 
-cdef bint run_template_range(real* regs, const int64_t* ins, const double* consts, char** bufs,
+cdef bint run_template_range(real* regs, const int64_t* t, int ndim, const int64_t* shape,
+                             const int64_t* in_desc, const int64_t* out_desc, int n_red,
+                             const int64_t* red_desc, const double* consts, char** bufs,
                              int64_t lo, int64_t hi, real* partial) noexcept nogil:
-    """Elements [lo, hi) of a fused kernel that has a template, in one pass per block: False
-    (nothing done) if it has none, or if its operands are not laid out for it."""
-    cdef int ndim = <int>ins[0], k
-    cdef const int64_t* shape = ins + 1
-    cdef const int64_t* p = ins + 1 + ndim
-    cdef int n_in = <int>p[0]
-    cdef const int64_t* in_desc = p + 1
-    p = in_desc + n_in * (2 + ndim)
-    cdef const int64_t* out_desc = p + 1
-    p = out_desc + 3 * p[0]
-    cdef int n_red = <int>p[0]
-    cdef const int64_t* red_desc = p + 1
-    p = red_desc + n_red * (3 + ndim)
-    cdef const int64_t* t = p + 1 + 5 * p[0]  # past the code
-    cdef int kind = <int>t[0]
+    """Elements [lo, hi) of a fused kernel (parsed by run_fused_range; t its template), in
+    one pass per block: False (nothing done) if it has no template, or if its operands are
+    not laid out for it."""
+    cdef int kind = <int>t[0], k
     cdef const int64_t* a = in_desc + t[1] * (2 + ndim)
     cdef const int64_t* b = in_desc + t[2] * (2 + ndim)
     cdef int leaky = t[3] >= 0
@@ -534,7 +525,8 @@ cdef void run_fused_range(real* regs, real** rp, const int64_t* ins, const doubl
     cdef const int64_t* out_desc = p + 1
     p = out_desc + 3 * n_out
     cdef const int64_t* red_desc = p + 1
-    p = red_desc + p[0] * (3 + ndim)
+    cdef int n_red = <int>p[0]
+    p = red_desc + n_red * (3 + ndim)
     cdef int n_code = <int>p[0]
     cdef const int64_t* code = p + 1
     cdef int64_t start, n, j
@@ -548,7 +540,8 @@ cdef void run_fused_range(real* regs, real** rp, const int64_t* ins, const doubl
     cdef real cv
     if hi > total:
         hi = total
-    if run_template_range(regs, ins, consts, bufs, lo, hi, partial):
+    if run_template_range(regs, code + 5 * n_code, ndim, shape, in_desc, out_desc, n_red,
+                          red_desc, consts, bufs, lo, hi, partial):
         return
     for k in range(n_code):  # a register's values live in its own block unless loaded in place
         if code[5 * k] != V_REDUCE:  # (whose dst is a reduction's number)
