@@ -91,6 +91,24 @@ def test_activation_templates_compute_what_the_register_machine_does(
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("slope", [None, 0.01])
+def test_per_channel_bias_runs_cross_block_boundaries(dtype, slope):
+    # A conv-like bias, constant along each 13x17 plane: the executor walks those runs with
+    # one bias value each, and its blocks of elements end in the middle of a run.
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3, 5, 13, 17)).astype(dtype)
+    b = rng.standard_normal((5, 1, 1)).astype(dtype)
+    act = activation(slope)
+    f = lambda x, b: (act(x + b), x + b > 0)  # noqa: E731
+    program, got = run(f, (x, b))
+    _, machine = run(f, (x, b), use_templates=False)
+    assert templates(program) == [1], program
+    for t, m in zip(got, machine):
+        np.testing.assert_array_equal(t, m)
+    np.testing.assert_array_equal(got[1], x + b > 0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_templates_overwrite_the_gemm_output_they_read(dtype):
     # A GEMM epilogue writes its result over the GEMM's: every element is read first.
     rng = np.random.default_rng(3)

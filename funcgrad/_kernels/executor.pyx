@@ -134,6 +134,20 @@ cdef extern from *:
     /* Loops written in plain C so that GCC vectorizes them. In Cython a conditional
        expression keeps its branch, which mispredicts on half the elements of random data;
        here both operands are loaded first and the choice becomes a blend. */
+    /* act(x + bias) and its mask, in type T; the bias is the expression B of j (r, m, x,
+       slope, leaky and n in scope) */
+    #define FG_ACTIVATION_LOOPS(T, B)                                                       \
+        if (leaky) {                                                                        \
+            _Pragma("GCC ivdep")                                                            \
+            for (long j = 0; j < n; j++) {                                                  \
+                T s = x[j] + (B); r[j] = s > 0 ? s : s * slope; m[j] = s > 0;               \
+            }                                                                               \
+        } else {                                                                            \
+            _Pragma("GCC ivdep")                                                            \
+            for (long j = 0; j < n; j++) {                                                  \
+                T s = x[j] + (B); r[j] = s > 0 ? s : 0; m[j] = s > 0;                       \
+            }                                                                               \
+        }
     #define FG_LOOPS(T, S)                                                                  \
     static void fg_select_##S(T *r, const T *p, const T *x, const T *y, long n) {          \
         for (long j = 0; j < n; j++) { T a = x[j], b = y[j]; r[j] = p[j] != 0 ? a : b; }    \
@@ -153,17 +167,13 @@ cdef extern from *:
        kernel overwriting a dying operand): each element is read before it is written. */   \
     static void fg_activation_##S(T *r, uint8_t *m, const T *x, const T *b, T slope,       \
                                   int leaky, long n) {                                      \
-        if (leaky) {                                                                        \
-            _Pragma("GCC ivdep")                                                            \
-            for (long j = 0; j < n; j++) {                                                  \
-                T s = x[j] + b[j]; r[j] = s > 0 ? s : s * slope; m[j] = s > 0;              \
-            }                                                                               \
-        } else {                                                                            \
-            _Pragma("GCC ivdep")                                                            \
-            for (long j = 0; j < n; j++) {                                                  \
-                T s = x[j] + b[j]; r[j] = s > 0 ? s : 0; m[j] = s > 0;                      \
-            }                                                                               \
-        }                                                                                   \
+        FG_ACTIVATION_LOOPS(T, b[j])                                                        \
+    }                                                                                       \
+    /* the same with one bias value for the whole run (a per-channel bias is constant     \
+       along a plane): no block of bias values to fill first */                             \
+    static void fg_activation_run_##S(T *r, uint8_t *m, const T *x, T b, T slope,          \
+                                      int leaky, long n) {                                  \
+        FG_ACTIVATION_LOOPS(T, b)                                                           \
     }                                                                                       \
     static void fg_activation_grad_##S(T *r, const uint8_t *m, const T *g, T slope,        \
                                        int leaky, long n) {                                 \
@@ -225,6 +235,10 @@ cdef extern from *:
                          int leaky, long n) nogil
     void fg_activation_d(double* r, uint8_t* m, const double* x, const double* b,
                          double slope, int leaky, long n) nogil
+    void fg_activation_run_f(float* r, uint8_t* m, const float* x, float b, float slope,
+                             int leaky, long n) nogil
+    void fg_activation_run_d(double* r, uint8_t* m, const double* x, double b, double slope,
+                             int leaky, long n) nogil
     void fg_activation_grad_f(float* r, const uint8_t* m, const float* g, float slope,
                               int leaky, long n) nogil
     void fg_activation_grad_d(double* r, const uint8_t* m, const double* g, double slope,
@@ -455,6 +469,29 @@ cdef inline void reduce_into(int k, const int64_t* red_desc, const real* r, int 
     reduce_block(dst, r, <int>desc[1], ndim, shape, desc + 3, start, n)
 
 
+cdef void activation_runs(real* out, uint8_t* mask, const real* x, const real* bias, int ndim,
+                          const int64_t* shape, const int64_t* strides, int64_t start,
+                          int64_t n, real slope, int leaky) noexcept nogil:
+    """The activation template on elements [start, start + n) when the bias is constant along
+    the innermost dimension (strides[ndim - 1] == 0): one call per run of it, with its bias
+    value."""
+    cdef int64_t idx[MAXDIM]
+    cdef int64_t off = start_offset(ndim, shape, strides, start, idx)
+    cdef int64_t inner = shape[ndim - 1], i = 0, seg
+    while i < n:
+        seg = inner - idx[ndim - 1]
+        if seg > n - i:
+            seg = n - i
+        if real is float:
+            fg_activation_run_f(out + i, mask + i, x + i, bias[off], slope, leaky, seg)
+        else:
+            fg_activation_run_d(out + i, mask + i, x + i, bias[off], slope, leaky, seg)
+        i += seg
+        idx[ndim - 1] += seg
+        if idx[ndim - 1] == inner and i < n:
+            off = advance(ndim, shape, strides, idx, off)
+
+
 cdef bint run_template_range(real* regs, const int64_t* t, int ndim, const int64_t* shape,
                              const int64_t* in_desc, const int64_t* out_desc, int n_red,
                              const int64_t* red_desc, const double* consts, char** bufs,
@@ -480,16 +517,22 @@ cdef bint run_template_range(real* regs, const int64_t* t, int ndim, const int64
         n = min(hi - start, BLOCK)
         out = <real*>bufs[out_desc[3 * t[4]]] + start
         if kind == T_ACTIVATION:
-            if t[2] >= 0 and b[1] == 2:
-                bias = <real*>bufs[b[0]] + start
-            elif t[2] >= 0:
-                load_block(regs, bufs[b[0]], 0, ndim, shape, b + 2, start, n)
             if t[5] >= 0:
                 mask = <uint8_t*>bufs[out_desc[3 * t[5]]] + start
-            if real is float:
-                fg_activation_f(out, mask, <float*>bufs[a[0]] + start, bias, slope, leaky, n)
+            if t[2] >= 0 and b[1] != 2 and b[1 + ndim] == 0:  # bias constant along rows
+                activation_runs(out, mask, <real*>bufs[a[0]] + start, <real*>bufs[b[0]],
+                                ndim, shape, b + 2, start, n, slope, leaky)
             else:
-                fg_activation_d(out, mask, <double*>bufs[a[0]] + start, bias, slope, leaky, n)
+                if t[2] >= 0 and b[1] == 2:
+                    bias = <real*>bufs[b[0]] + start
+                elif t[2] >= 0:
+                    load_block(regs, bufs[b[0]], 0, ndim, shape, b + 2, start, n)
+                if real is float:
+                    fg_activation_f(out, mask, <float*>bufs[a[0]] + start, bias, slope, leaky,
+                                    n)
+                else:
+                    fg_activation_d(out, mask, <double*>bufs[a[0]] + start, bias, slope, leaky,
+                                    n)
         else:
             mask = <uint8_t*>bufs[b[0]] + start
             if real is float:
