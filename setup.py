@@ -44,6 +44,7 @@ if AVX512[0] in features:
 else:
     width = []
 extensions = []
+headers = sorted(glob.glob(os.path.join("funcgrad", "_kernels", "*.h")))
 for src in sorted(glob.glob(os.path.join("funcgrad", "_kernels", "*.pyx"))):
     name = os.path.splitext(os.path.basename(src))[0]
     portable = name == "_cpu"
@@ -51,6 +52,7 @@ for src in sorted(glob.glob(os.path.join("funcgrad", "_kernels", "*.pyx"))):
         Extension(
             "funcgrad._kernels." + name,
             [src],
+            depends=headers,  # a changed header rebuilds the modules
             include_dirs=[np.get_include()],
             define_macros=macros,
             # OpenMP: prange in the conv/pool kernels. No trapping math: funcgrad never reads

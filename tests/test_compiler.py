@@ -768,3 +768,64 @@ print(caught[0].message)
     assert backend == "numpy [0.0, 2.0, 4.0]"
     assert "compiled for avx2, fma, which this CPU lacks (avx2)" in warning
     assert "FUNCGRAD_PORTABLE=1" in warning
+
+
+CAST_DTYPES = [np.dtype(t) for t in (bool, "i1", "u1", "i2", "u2", "i4", "u4", "i8", "u8")]
+CAST_DTYPES += [np.dtype(np.float32), np.dtype(np.float64)]
+
+
+def _any_values(dtype, n, rng):
+    """n values of dtype across its whole range, its extremes and (floats) NaN, infinities,
+    signed zeros, subnormals and values that round when narrowed."""
+    if dtype == np.bool_:
+        return rng.integers(0, 2, n).astype(bool)
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        x = rng.integers(info.min, info.max, n, dtype=dtype, endpoint=True)
+        x[: min(n, 4)] = [info.min, info.max, 0, 1][: min(n, 4)]
+        return x
+    special = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-310, 1e39, 0.1, 2.0**24 + 1, -2.5]
+    x = (rng.standard_normal(n) * 10.0 ** rng.integers(-40, 40, n)).astype(dtype)
+    k = min(n, len(special))
+    with np.errstate(over="ignore"):
+        x[:k] = np.array(special[:k]).astype(dtype)
+    return x
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    src=st.sampled_from(CAST_DTYPES),
+    dst=st.sampled_from(CAST_DTYPES),
+    n=st.integers(0, 70),
+    seed=st.integers(0, 2**31),
+)
+def test_casts_convert_like_numpy(src, dst, n, seed):
+    # Bit for bit what astype gives; float -> integer casts (NaN, out of range: undefined
+    # in C) run on NumPy instead.
+    x = _any_values(src, n, np.random.default_rng(seed))
+    graph = fg.make_graph(lambda x: fnp.reshape(x.astype(dst), (-1, 1)))(x)
+    program = CompiledProgram(graph)
+    with np.errstate(invalid="ignore", over="ignore"):
+        got = program(graph.consts, [x])[0]
+        expected = x.astype(dst).reshape(-1, 1)
+    assert got.dtype == dst
+    np.testing.assert_array_equal(got.view(np.uint8), expected.view(np.uint8))
+    if src != dst:  # bool -> float is a load of 0/1 in a fused kernel
+        kind = "fused" if src == np.bool_ and dst.kind == "f" else "cast"
+        kind = "python" if src.kind == "f" and dst.kind in "iu" else kind
+        assert [k for k, _ in program._steps] == [kind]
+
+
+def test_large_casts_and_random_draws_run_on_threads():
+    # Sizes above the threaded-kernel threshold, against NumPy and the reference.
+    rng = np.random.default_rng(4)
+    x = rng.integers(-(2**40), 2**40, 300_001)
+    got = fg.jit(lambda x: x.astype(np.float32))(x)
+    np.testing.assert_array_equal(got, x.astype(np.float32))
+    key = fg.random.key(7)
+    for dtype in (np.float32, np.float64):
+        draw = lambda k: fg.random.uniform(k, (301, 1001), dtype)  # noqa: E731
+        expected, got = run_both(draw, key)
+        np.testing.assert_array_equal(got[0], expected[0])
+    graph = fg.make_graph(draw)(key)
+    assert "random_bits" in [k for k, _ in CompiledProgram(graph)._steps]

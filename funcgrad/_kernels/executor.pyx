@@ -13,7 +13,7 @@ from libc.math cimport (
     cos, cosf, fabs, fabsf, log, log1p, log1pf, logf, pow, powf, sin, sinf,
     sqrt, sqrtf, tanh, INFINITY,
 )
-from libc.stdint cimport int32_t, int64_t, uint8_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
@@ -49,6 +49,8 @@ cdef enum:
     OP_GEMM_EPILOGUE = 10
     OP_SOFTMAX = 11
     OP_IMAGES = 12
+    OP_RANDOM_BITS = 13
+    OP_CAST = 14
 
 
 cdef enum:
@@ -243,6 +245,18 @@ cdef extern from *:
                               int leaky, long n) nogil
     void fg_activation_grad_d(double* r, const uint8_t* m, const double* g, double slope,
                               int leaky, long n) nogil
+
+
+cdef extern from "threefry.h":
+    int FG_BITS_U32, FG_BITS_F32, FG_BITS_F64
+    void fg_random_bits(int kind, uint32_t k0, uint32_t k1, const uint32_t* counters, void* out,
+                        long lo, long hi) nogil
+
+
+cdef extern from "cast.h":
+    int FG_BOOL, FG_INT8, FG_UINT8, FG_INT16, FG_UINT16, FG_INT32, FG_UINT32, FG_INT64
+    int FG_UINT64, FG_FLOAT32, FG_FLOAT64
+    int fg_cast(int from_, int to, const void* src, void* dst, long lo, long hi) nogil
 
 
 cdef extern from "vecmath.h":
@@ -904,6 +918,43 @@ cdef void run_fill(const int64_t* ins, const double* consts, char** bufs) noexce
             i64[j] = <int64_t>v
 
 
+# ---------------------------------------------------------------- random bits
+
+
+# A Threefry hash costs about as much as a dozen elementwise operations.
+cdef int64_t RANDOM_BITS_COST = 12
+
+
+cdef void run_random_bits(const int64_t* ins, char** bufs, int max_threads) noexcept nogil:
+    """ins: [kind (RANDOM_BITS_KINDS), key (uint32[2]), counters (uint32), out, count]."""
+    cdef int64_t n = ins[4]
+    cdef const uint32_t* key = <const uint32_t*>bufs[ins[1]]
+    cdef int nt = threads_for(<double>n * RANDOM_BITS_COST, FUSED_PAR_MIN, n, max_threads), t
+    if nt == 1:
+        fg_random_bits(<int>ins[0], key[0], key[1], <const uint32_t*>bufs[ins[2]], bufs[ins[3]],
+                       0, n)
+        return
+    for t in prange(nt, num_threads=nt, schedule="static"):
+        fg_random_bits(<int>ins[0], key[0], key[1], <const uint32_t*>bufs[ins[2]], bufs[ins[3]],
+                       t * n // nt, (t + 1) * n // nt)
+
+
+# ---------------------------------------------------------------- dtype conversions
+
+
+cdef int run_cast(const int64_t* ins, char** bufs, int max_threads) noexcept nogil:
+    """ins: [from, to (CAST_DTYPES codes), src, dst, count]: 4 if cast.h has no such pair."""
+    cdef int64_t n = ins[4]
+    cdef int nt = threads_for(<double>n, FUSED_PAR_MIN, n, max_threads), t, status = 0
+    if nt == 1:
+        status = fg_cast(<int>ins[0], <int>ins[1], bufs[ins[2]], bufs[ins[3]], 0, n)
+    else:
+        for t in prange(nt, num_threads=nt, schedule="static"):
+            status |= fg_cast(<int>ins[0], <int>ins[1], bufs[ins[2]], bufs[ins[3]],
+                              t * n // nt, (t + 1) * n // nt)
+    return 4 if status else 0
+
+
 # ---------------------------------------------------------------- gather / scatter-add
 
 
@@ -1247,6 +1298,10 @@ cdef class Executor:
                         run_gemm_epilogue(ins, bufs, rf, consts)
                     elif op == OP_SOFTMAX:
                         run_softmax(ins, bufs, rf.max_threads)
+                    elif op == OP_RANDOM_BITS:
+                        run_random_bits(ins, bufs, rf.max_threads)
+                    elif op == OP_CAST:
+                        status = run_cast(ins, bufs, rf.max_threads)
                     elif op == OP_PYTHON:
                         break
                     if times != NULL:
@@ -1259,6 +1314,8 @@ cdef class Executor:
                 raise RuntimeError("a convolution or pooling kernel rejected its geometry")
             if status == 3:
                 raise MemoryError()
+            if status == 4:
+                raise RuntimeError("the cast kernel has no conversion between these dtypes")
             if status:
                 raise IndexError("index out of range in a gather or scatter (an integer index "
                                  "array holds a value outside the indexed axis)")
@@ -1272,7 +1329,12 @@ cdef class Executor:
 OPCODES = {"gemm": OP_GEMM, "fused": OP_FUSED, "reduce": OP_REDUCE, "copy": OP_COPY,
            "fill": OP_FILL, "python": OP_PYTHON, "gather": OP_GATHER,
            "scatter_add": OP_SCATTER_ADD, "conv": OP_CONV, "gemm_epilogue": OP_GEMM_EPILOGUE,
-           "softmax": OP_SOFTMAX, "images": OP_IMAGES}
+           "softmax": OP_SOFTMAX, "images": OP_IMAGES, "random_bits": OP_RANDOM_BITS,
+           "cast": OP_CAST}
+CAST_DTYPES = {"bool": FG_BOOL, "int8": FG_INT8, "uint8": FG_UINT8, "int16": FG_INT16,
+               "uint16": FG_UINT16, "int32": FG_INT32, "uint32": FG_UINT32, "int64": FG_INT64,
+               "uint64": FG_UINT64, "float32": FG_FLOAT32, "float64": FG_FLOAT64}
+RANDOM_BITS_KINDS = {"uint32": FG_BITS_U32, "float32": FG_BITS_F32, "float64": FG_BITS_F64}
 SOFTMAX_KINDS = {"logsumexp": SOFTMAX_LSE, "log_softmax": SOFTMAX_LOG, "softmax": SOFTMAX_PROB}
 CONV_KERNELS = {
     "conv2d": 0, "conv2d_input_grad": 1, "conv2d_filter_grad": 2, "max_pool2d": 3,

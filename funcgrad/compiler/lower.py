@@ -4,7 +4,8 @@ After :func:`~funcgrad.compiler.passes.optimize`, each equation becomes one of:
 a view (reshape: no work), part of a fused elementwise kernel (maximal groups of
 same-shape float operations, broadcasting operands read with zero strides), a GEMM
 (transposes of the last two axes folded into the BLAS call), a reduction, a strided
-copy (transpose, broadcast, slice, flip, concatenate, pad), or a call back into the
+copy (transpose, broadcast, slice, flip, concatenate, pad), a row kernel (softmax family),
+a convolution or pooling kernel, random bits, a dtype conversion, or a call back into the
 NumPy reference for what has no compiled kernel yet. Runs of per-image steps then become
 loops over images (image_loops.py). Buffers are assigned by liveness and allocated once
 per program; each call allocates only its outputs.
@@ -19,11 +20,13 @@ import numpy as np
 from .. import threads
 from .._kernels import conv as conv_kernels
 from .._kernels.executor import (
+    CAST_DTYPES,
     CONV_KERNELS,
     MAX_DIMS,
     MAX_POOL_SLOTS,
     OPCODES,
     PARALLEL_MIN,
+    RANDOM_BITS_KINDS,
     REDUCE_KINDS,
     SOFTMAX_KINDS,
     TEMPLATE_KINDS,
@@ -233,6 +236,13 @@ class CompiledProgram:
             self._steps.append(("fill", (out, self._out(out), 0.0, 1.0)))
             return
         if name in ("gather", "scatter_add") and self._lower_indexed(e):
+            return
+        if name == "cast" and isinstance(e.inputs[0], Var) and _compiled_cast(e.inputs[0], out):
+            self._steps.append(("cast", (e.inputs[0], self._out(out), out)))
+            return
+        if name == "random_bits" and all(isinstance(a, Var) for a in e.inputs):
+            key, counters = e.inputs
+            self._steps.append(("random_bits", (key, counters, self._out(out), out)))
             return
         if (
             name in CONV_KERNELS
@@ -644,6 +654,10 @@ class CompiledProgram:
             return [self._storage[a] for a in p[0].inputs if isinstance(a, Var)]
         if kind in ("gather", "scatter_add"):
             return [self._storage[p[0]]] + [self._storage[d[0]] for d in p[4]]
+        if kind == "random_bits":
+            return [self._storage[p[0]], self._storage[p[1]]]
+        if kind == "cast":
+            return [self._storage[p[0]]]
         if kind == "conv":  # the workspace counts as read, so it is released right after
             if p[0] == CONV_KERNELS["max_pool2d_index"]:
                 return [self._storage[p[2]], p[5]]
@@ -671,6 +685,8 @@ class CompiledProgram:
             "python": lambda: [p[1]],
             "gather": lambda: [p[1]],
             "scatter_add": lambda: [p[1]],
+            "random_bits": lambda: [p[2]],
+            "cast": lambda: [p[1]],
             "conv": lambda: [p[4], p[5]],
         }[kind]()
 
@@ -761,6 +777,14 @@ class CompiledProgram:
                     total,
                 ]
                 body += flat
+        elif kind == "random_bits":
+            key, counters, dst, out = p
+            kind_code = RANDOM_BITS_KINDS[out.dtype.name]
+            body = [kind_code, sbuf(key), sbuf(counters), buf(dst), math.prod(out.shape)]
+        elif kind == "cast":
+            x, dst, out = p
+            codes = [CAST_DTYPES[x.dtype.name], CAST_DTYPES[out.dtype.name]]
+            body = codes + [sbuf(x), buf(dst), math.prod(out.shape)]
         elif kind == "conv":
             kernel, geom, a, b, dst, scratch, ws, out, slots = p[:9]
             a, b = sbuf(a), sbuf(b)
@@ -984,11 +1008,23 @@ def _describe(kind, p):
     if kind == "softmax":
         name = next(k for k, v in SOFTMAX_KINDS.items() if v == p[0])
         return f"{name} of {p[3][1]}-element rows, {p[3][0]}x{p[3][2]} of them"
+    if kind == "random_bits":
+        return f"Threefry-2x32 bits as {list(p[3].shape)} {p[3].dtype.name}"
+    if kind == "cast":
+        return f"{p[0].dtype.name} -> {p[2].dtype.name}, {list(p[2].shape)}"
     if kind == "fill":
         out, _, value, step = p
         what = f"{value:g}, {value + step:g}, ..." if step else f"{value:g}"
         return f"{what} as {list(out.shape)} {out.dtype.name}"
     return ""
+
+
+def _compiled_cast(x, out):
+    """Whether the cast kernel converts x's dtype to out's: NumPy's own conversions, except
+    float -> integer (NaN and out-of-range values), which stay with NumPy."""
+    if x.dtype.name not in CAST_DTYPES or out.dtype.name not in CAST_DTYPES:
+        return False
+    return not (x.dtype.kind == "f" and out.dtype.kind in "iu")
 
 
 def _temporary(nbytes):

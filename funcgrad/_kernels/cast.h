@@ -1,0 +1,68 @@
+/* dtype conversions as NumPy's astype does them: C conversions, with bool targets 0/1 (x != 0,
+   so NaN is True). Float -> integer conversions are not here: C leaves NaN and out-of-range
+   values undefined, where NumPy warns; those stay with NumPy. */
+#ifndef FUNCGRAD_CAST_H
+#define FUNCGRAD_CAST_H
+
+#include <stdint.h>
+
+/* dtype codes (funcgrad._kernels.executor.CAST_DTYPES) */
+enum {
+    FG_BOOL, FG_INT8, FG_UINT8, FG_INT16, FG_UINT16, FG_INT32, FG_UINT32, FG_INT64,
+    FG_UINT64, FG_FLOAT32, FG_FLOAT64
+};
+
+#define FG_CAST_LOOP(ST, DT)                                                                \
+    {                                                                                       \
+        const ST *a = (const ST *)src;                                                      \
+        DT *b = (DT *)dst;                                                                  \
+        for (long j = lo; j < hi; j++) b[j] = (DT)a[j];                                     \
+    }                                                                                       \
+    return 0;
+#define FG_CAST_TO_BOOL(ST)                                                                 \
+    {                                                                                       \
+        const ST *a = (const ST *)src;                                                      \
+        uint8_t *b = (uint8_t *)dst;                                                        \
+        for (long j = lo; j < hi; j++) b[j] = a[j] != 0;                                    \
+    }                                                                                       \
+    return 0;
+#define FG_CAST_TO_FLOAT(ST)                                                                \
+    case FG_BOOL: FG_CAST_TO_BOOL(ST)                                                       \
+    case FG_FLOAT32: FG_CAST_LOOP(ST, float)                                                \
+    case FG_FLOAT64: FG_CAST_LOOP(ST, double)
+#define FG_CAST_FROM_INT(ST)                                                                \
+    switch (to) {                                                                           \
+    FG_CAST_TO_FLOAT(ST)                                                                    \
+    case FG_INT8: FG_CAST_LOOP(ST, int8_t)                                                  \
+    case FG_UINT8: FG_CAST_LOOP(ST, uint8_t)                                                \
+    case FG_INT16: FG_CAST_LOOP(ST, int16_t)                                                \
+    case FG_UINT16: FG_CAST_LOOP(ST, uint16_t)                                              \
+    case FG_INT32: FG_CAST_LOOP(ST, int32_t)                                                \
+    case FG_UINT32: FG_CAST_LOOP(ST, uint32_t)                                              \
+    case FG_INT64: FG_CAST_LOOP(ST, int64_t)                                                \
+    case FG_UINT64: FG_CAST_LOOP(ST, uint64_t)                                              \
+    }                                                                                       \
+    return 1;
+#define FG_CAST_FROM_FLOAT(ST)                                                              \
+    switch (to) { FG_CAST_TO_FLOAT(ST) }                                                    \
+    return 1;
+
+/* Elements [lo, hi) of src (dtype code `from`) converted into dst (code `to`); 1 (nothing
+   done) for a pair not supported here. */
+static int fg_cast(int from, int to, const void *src, void *dst, long lo, long hi) {
+    switch (from) {
+    case FG_BOOL: case FG_UINT8: FG_CAST_FROM_INT(uint8_t)
+    case FG_INT8: FG_CAST_FROM_INT(int8_t)
+    case FG_INT16: FG_CAST_FROM_INT(int16_t)
+    case FG_UINT16: FG_CAST_FROM_INT(uint16_t)
+    case FG_INT32: FG_CAST_FROM_INT(int32_t)
+    case FG_UINT32: FG_CAST_FROM_INT(uint32_t)
+    case FG_INT64: FG_CAST_FROM_INT(int64_t)
+    case FG_UINT64: FG_CAST_FROM_INT(uint64_t)
+    case FG_FLOAT32: FG_CAST_FROM_FLOAT(float)
+    case FG_FLOAT64: FG_CAST_FROM_FLOAT(double)
+    }
+    return 1;
+}
+
+#endif
