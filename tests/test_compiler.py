@@ -829,3 +829,70 @@ def test_large_casts_and_random_draws_run_on_threads():
         np.testing.assert_array_equal(got[0], expected[0])
     graph = fg.make_graph(draw)(key)
     assert "random_bits" in [k for k, _ in CompiledProgram(graph)._steps]
+
+
+INT_DTYPES = [np.dtype(t) for t in (bool, "i1", "u1", "i2", "u2", "i4", "u4", "i8")]
+INT_BINARY = ["add", "sub", "mul", "max", "min", "gt", "ge", "lt", "le", "eq", "ne"]
+
+
+@pytest.mark.parametrize("op", INT_BINARY + ["neg", "abs", "sign", "select"])
+@settings(max_examples=25, deadline=None)
+@given(
+    dtype=st.sampled_from(INT_DTYPES),
+    shapes=st.sampled_from(
+        [((), ()), ((5,), ()), ((), (3, 1)), ((4, 1), (1, 7)), ((2, 3, 4),) * 2, ((3, 701), (701,))]
+    ),
+    literal=st.booleans(),
+    seed=st.integers(0, 2**31),
+)
+def test_integer_operations_wrap_and_compare_like_numpy(op, dtype, shapes, literal, seed):
+    # The integer kernel against the reference (NumPy), bit for bit: extremes of each dtype
+    # make sums, products, negations and abs wrap around; operands broadcast; a scalar
+    # literal second operand is inlined.
+    if dtype == np.bool_ and op not in ("max", "min", "gt", "ge", "lt", "le", "eq", "ne"):
+        dtype = np.dtype(np.int8)  # (NumPy has no bool arithmetic to compare with)
+    rng = np.random.default_rng(seed)
+    x, y = (_any_values(dtype, math.prod(s), rng).reshape(s) for s in shapes)
+    prim = fg.primitives.REGISTRY[op]
+    if op in ("neg", "abs", "sign"):
+        f, args = (lambda x: prim(x)), [x]
+    elif op == "select":
+        p = rng.integers(0, 2, shapes[0]).astype(bool)
+        f, args = (lambda p, x, y: prim(p, x, y)), [p, x, y]
+    elif literal:
+        c = y.reshape(-1)[0] if y.size else dtype.type(3)
+        f, args = (lambda x: prim(x, c)), [x]
+    else:
+        f, args = (lambda x, y: prim(x, y)), [x, y]
+    graph = fg.make_graph(f)(*args)
+    program = CompiledProgram(graph)
+    kinds = [k for k, _ in program._steps]  # (bool comparisons: the register machine's)
+    assert kinds in ([], ["int"]) or (dtype == np.bool_ and kinds == ["fused"]), kinds
+    with np.errstate(over="ignore"):
+        expected = ReferenceProgram(graph)(graph.consts, args)[0]
+    got = program(graph.consts, args)[0]
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    np.testing.assert_array_equal(got, expected)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    shape=st.lists(st.integers(1, 6), min_size=1, max_size=3),
+    axis=st.integers(0, 2),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    index=st.sampled_from([np.int32, np.int64]),
+    nans=st.integers(0, 3),
+    seed=st.integers(0, 2**31),
+)
+def test_argmax_picks_the_first_maximum_or_the_first_nan(shape, axis, dtype, index, nans, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-2, 3, shape).astype(dtype)  # many ties
+    x.flat[rng.integers(0, x.size, nans)] = np.nan
+    axis = axis % len(shape)
+    f = lambda x: fg.primitives.argmax(x, axis=axis, index_dtype=np.dtype(index))  # noqa: E731
+    graph = fg.make_graph(f)(x)
+    program = CompiledProgram(graph)
+    assert [k for k, _ in program._steps] == ["argmax"]
+    got = program(graph.consts, [x])[0]
+    assert got.dtype == index
+    np.testing.assert_array_equal(got, np.argmax(x, axis=axis))

@@ -65,4 +65,44 @@ static int fg_cast(int from, int to, const void *src, void *dst, long lo, long h
     return 1;
 }
 
+/* Integer elementwise kernels work on int64 values: every integer dtype but uint64 (and
+   bool) converts to int64 exactly. n values of a strided array into int64... */
+#define FG_LOAD_INT(ST)                                                                     \
+    {                                                                                       \
+        const ST *a = (const ST *)src;                                                      \
+        for (long j = 0; j < n; j++) dst[j] = (int64_t)a[j * stride];                       \
+    }                                                                                       \
+    return;
+static void fg_load_int(int from, const void *src, long stride, int64_t *dst, long n) {
+    switch (from) {
+    case FG_BOOL: case FG_UINT8: FG_LOAD_INT(uint8_t)
+    case FG_INT8: FG_LOAD_INT(int8_t)
+    case FG_INT16: FG_LOAD_INT(int16_t)
+    case FG_UINT16: FG_LOAD_INT(uint16_t)
+    case FG_INT32: FG_LOAD_INT(int32_t)
+    case FG_UINT32: FG_LOAD_INT(uint32_t)
+    case FG_INT64: FG_LOAD_INT(int64_t)
+    }
+}
+
+/* ... and n int64 values stored as dtype `to` (wrapping modulo its size, as NumPy's integer
+   arithmetic does; bool: 0/1 values as they are). */
+#define FG_STORE_INT(DT)                                                                    \
+    {                                                                                       \
+        DT *b = (DT *)dst;                                                                  \
+        for (long j = 0; j < n; j++) b[j] = (DT)(uint64_t)src[j];                           \
+    }                                                                                       \
+    return;
+static void fg_store_int(int to, const int64_t *src, void *dst, long n) {
+    switch (to) {
+    case FG_BOOL: case FG_UINT8: FG_STORE_INT(uint8_t)
+    case FG_INT8: FG_STORE_INT(int8_t)
+    case FG_INT16: FG_STORE_INT(int16_t)
+    case FG_UINT16: FG_STORE_INT(uint16_t)
+    case FG_INT32: FG_STORE_INT(int32_t)
+    case FG_UINT32: FG_STORE_INT(uint32_t)
+    case FG_INT64: FG_STORE_INT(int64_t)
+    }
+}
+
 #endif

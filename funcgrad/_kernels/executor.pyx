@@ -13,7 +13,7 @@ from libc.math cimport (
     cos, cosf, fabs, fabsf, log, log1p, log1pf, logf, pow, powf, sin, sinf,
     sqrt, sqrtf, tanh, INFINITY,
 )
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
@@ -51,6 +51,27 @@ cdef enum:
     OP_IMAGES = 12
     OP_RANDOM_BITS = 13
     OP_CAST = 14
+    OP_INT = 15
+    OP_ARGMAX = 16
+
+
+# Operations of integer kernels (run_int)
+cdef enum:
+    I_ADD = 0
+    I_SUB = 1
+    I_MUL = 2
+    I_NEG = 3
+    I_ABS = 4
+    I_SIGN = 5
+    I_MAX = 6
+    I_MIN = 7
+    I_GT = 8
+    I_GE = 9
+    I_LT = 10
+    I_LE = 11
+    I_EQ = 12
+    I_NE = 13
+    I_SELECT = 14
 
 
 cdef enum:
@@ -257,6 +278,8 @@ cdef extern from "cast.h":
     int FG_BOOL, FG_INT8, FG_UINT8, FG_INT16, FG_UINT16, FG_INT32, FG_UINT32, FG_INT64
     int FG_UINT64, FG_FLOAT32, FG_FLOAT64
     int fg_cast(int from_, int to, const void* src, void* dst, long lo, long hi) nogil
+    void fg_load_int(int from_, const void* src, long stride, int64_t* dst, long n) nogil
+    void fg_store_int(int to, const int64_t* src, void* dst, long n) nogil
 
 
 cdef extern from "vecmath.h":
@@ -942,6 +965,11 @@ cdef void run_random_bits(const int64_t* ins, char** bufs, int max_threads) noex
 # ---------------------------------------------------------------- dtype conversions
 
 
+# Bytes per element of the dtypes of cast.h, by code (FG_BOOL .. FG_FLOAT64).
+cdef int64_t CAST_ITEMSIZE[11]
+CAST_ITEMSIZE[:] = [1, 1, 1, 2, 2, 4, 4, 8, 8, 4, 8]
+
+
 cdef int run_cast(const int64_t* ins, char** bufs, int max_threads) noexcept nogil:
     """ins: [from, to (CAST_DTYPES codes), src, dst, count]: 4 if cast.h has no such pair."""
     cdef int64_t n = ins[4]
@@ -953,6 +981,120 @@ cdef int run_cast(const int64_t* ins, char** bufs, int max_threads) noexcept nog
             status |= fg_cast(<int>ins[0], <int>ins[1], bufs[ins[2]], bufs[ins[3]],
                               t * n // nt, (t + 1) * n // nt)
     return 4 if status else 0
+
+
+# ---------------------------------------------------------------- argmax
+
+
+cdef void argmax_rows(const real* x, char* dst, bint int32, int64_t outer, int64_t n,
+                      int64_t inner) noexcept nogil:
+    """Index of the largest of the n values of each row (x as (outer, n, inner), rows along
+    the middle axis), as NumPy's argmax: the first of equal maxima, or the first NaN."""
+    cdef int64_t o, i, j, best_j
+    cdef real best, v
+    for o in range(outer):
+        for i in range(inner):
+            best, best_j = x[o * n * inner + i], 0
+            j = 1
+            while j < n and best == best:
+                v = x[(o * n + j) * inner + i]
+                if v > best or v != v:
+                    best, best_j = v, j
+                j += 1
+            if int32:
+                (<int32_t*>dst)[o * inner + i] = <int32_t>best_j
+            else:
+                (<int64_t*>dst)[o * inner + i] = best_j
+
+
+cdef void run_argmax(const int64_t* ins, char** bufs) noexcept nogil:
+    """ins: [is_double, x, dst, index is int32, outer, n, inner]."""
+    if ins[0]:
+        argmax_rows(<double*>bufs[ins[1]], bufs[ins[2]], ins[3] != 0, ins[4], ins[5], ins[6])
+    else:
+        argmax_rows(<float*>bufs[ins[1]], bufs[ins[2]], ins[3] != 0, ins[4], ins[5], ins[6])
+
+
+# ---------------------------------------------------------------- integer elementwise
+
+
+cdef void load_int_block(int64_t* dst, const int64_t* desc, char** bufs, int ndim,
+                         const int64_t* shape, int64_t start, int64_t n) noexcept nogil:
+    """Elements start.. of an integer kernel's operand as int64. desc: [dtype code (cast.h),
+    buffer, strides...], or [-1, value] for a constant."""
+    cdef int64_t idx[MAXDIM]
+    cdef const int64_t* strides = desc + 2
+    cdef int64_t off, inner = shape[ndim - 1], i = 0, j, seg
+    if desc[0] < 0:
+        for j in range(n):
+            dst[j] = desc[1]
+        return
+    off = start_offset(ndim, shape, strides, start, idx)
+    while i < n:
+        seg = inner - idx[ndim - 1]
+        if seg > n - i:
+            seg = n - i
+        fg_load_int(<int>desc[0], bufs[desc[1]] + off * CAST_ITEMSIZE[desc[0]],
+                    strides[ndim - 1], dst + i, seg)
+        i += seg
+        idx[ndim - 1] += seg
+        off += seg * strides[ndim - 1]
+        if idx[ndim - 1] == inner and i < n:
+            off = advance(ndim, shape, strides, idx, off)
+
+
+cdef void run_int(const int64_t* ins, char** bufs) noexcept nogil:
+    """One integer (or bool) elementwise operation, on int64 values: sums and products wrap
+    modulo 2**64 and then modulo the result's size, as NumPy's do. ins: [op (INT_OPS), result
+    dtype code, result buffer, ndim, shape..., n_in, operand descriptions
+    (load_int_block's, 2 + ndim each)*]."""
+    cdef int op = <int>ins[0], ndim = <int>ins[3], k
+    cdef const int64_t* shape = ins + 4
+    cdef int n_in = <int>ins[4 + ndim]
+    cdef const int64_t* desc = ins + 5 + ndim
+    cdef int64_t total = shape_size(shape, ndim), start = 0, n, j
+    cdef int64_t v[4][BLOCK]  # the operands, then the result
+    cdef int64_t* r = v[3]
+    cdef int64_t* a = v[0]
+    cdef int64_t* b = v[1]
+    cdef int64_t* c = v[2]
+    while start < total:
+        n = min(total - start, BLOCK)
+        for k in range(n_in):
+            load_int_block(v[k], desc + k * (2 + ndim), bufs, ndim, shape, start, n)
+        for j in range(n):
+            if op == I_ADD:
+                r[j] = <int64_t>(<uint64_t>a[j] + <uint64_t>b[j])
+            elif op == I_SUB:
+                r[j] = <int64_t>(<uint64_t>a[j] - <uint64_t>b[j])
+            elif op == I_MUL:
+                r[j] = <int64_t>(<uint64_t>a[j] * <uint64_t>b[j])
+            elif op == I_NEG:
+                r[j] = <int64_t>(0 - <uint64_t>a[j])
+            elif op == I_ABS:
+                r[j] = <int64_t>(0 - <uint64_t>a[j]) if a[j] < 0 else a[j]
+            elif op == I_SIGN:
+                r[j] = (a[j] > 0) - (a[j] < 0)
+            elif op == I_MAX:
+                r[j] = a[j] if a[j] > b[j] else b[j]
+            elif op == I_MIN:
+                r[j] = a[j] if a[j] < b[j] else b[j]
+            elif op == I_GT:
+                r[j] = a[j] > b[j]
+            elif op == I_GE:
+                r[j] = a[j] >= b[j]
+            elif op == I_LT:
+                r[j] = a[j] < b[j]
+            elif op == I_LE:
+                r[j] = a[j] <= b[j]
+            elif op == I_EQ:
+                r[j] = a[j] == b[j]
+            elif op == I_NE:
+                r[j] = a[j] != b[j]
+            else:  # I_SELECT
+                r[j] = b[j] if a[j] != 0 else c[j]
+        fg_store_int(<int>ins[1], r, bufs[ins[2]] + start * CAST_ITEMSIZE[ins[1]], n)
+        start += n
 
 
 # ---------------------------------------------------------------- gather / scatter-add
@@ -1302,6 +1444,10 @@ cdef class Executor:
                         run_random_bits(ins, bufs, rf.max_threads)
                     elif op == OP_CAST:
                         status = run_cast(ins, bufs, rf.max_threads)
+                    elif op == OP_INT:
+                        run_int(ins, bufs)
+                    elif op == OP_ARGMAX:
+                        run_argmax(ins, bufs)
                     elif op == OP_PYTHON:
                         break
                     if times != NULL:
@@ -1330,7 +1476,10 @@ OPCODES = {"gemm": OP_GEMM, "fused": OP_FUSED, "reduce": OP_REDUCE, "copy": OP_C
            "fill": OP_FILL, "python": OP_PYTHON, "gather": OP_GATHER,
            "scatter_add": OP_SCATTER_ADD, "conv": OP_CONV, "gemm_epilogue": OP_GEMM_EPILOGUE,
            "softmax": OP_SOFTMAX, "images": OP_IMAGES, "random_bits": OP_RANDOM_BITS,
-           "cast": OP_CAST}
+           "cast": OP_CAST, "int": OP_INT, "argmax": OP_ARGMAX}
+INT_OPS = {"add": I_ADD, "sub": I_SUB, "mul": I_MUL, "neg": I_NEG, "abs": I_ABS,
+           "sign": I_SIGN, "max": I_MAX, "min": I_MIN, "gt": I_GT, "ge": I_GE, "lt": I_LT,
+           "le": I_LE, "eq": I_EQ, "ne": I_NE, "select": I_SELECT}
 CAST_DTYPES = {"bool": FG_BOOL, "int8": FG_INT8, "uint8": FG_UINT8, "int16": FG_INT16,
                "uint16": FG_UINT16, "int32": FG_INT32, "uint32": FG_UINT32, "int64": FG_INT64,
                "uint64": FG_UINT64, "float32": FG_FLOAT32, "float64": FG_FLOAT64}

@@ -22,6 +22,7 @@ from .._kernels import conv as conv_kernels
 from .._kernels.executor import (
     CAST_DTYPES,
     CONV_KERNELS,
+    INT_OPS,
     MAX_DIMS,
     MAX_POOL_SLOTS,
     OPCODES,
@@ -240,6 +241,13 @@ class CompiledProgram:
         if name == "cast" and isinstance(e.inputs[0], Var) and _compiled_cast(e.inputs[0], out):
             self._steps.append(("cast", (e.inputs[0], self._out(out), out)))
             return
+        if name == "argmax" and _compiled_argmax(e.inputs[0], out):
+            x, axis = e.inputs[0], e.params["axis"]
+            rows = [math.prod(x.shape[:axis]), x.shape[axis], math.prod(x.shape[axis + 1 :])]
+            self._steps.append(("argmax", (x, self._out(out), out, rows)))
+            return
+        if name in INT_OPS and _integer_operation(e):
+            return self._lower_int(e)
         if name == "random_bits" and all(isinstance(a, Var) for a in e.inputs):
             key, counters = e.inputs
             self._steps.append(("random_bits", (key, counters, self._out(out), out)))
@@ -441,6 +449,21 @@ class CompiledProgram:
         self._scratch[self._n_storage] = nbytes
         self._n_storage += 1
         return self._n_storage - 1
+
+    def _lower_int(self, e):
+        """An integer or bool elementwise operation: one pass of its own (the register
+        machine holds floats), operands broadcast by strides, scalar literals inline."""
+        out = e.outputs[0]
+        walked = [a for a in e.inputs if isinstance(a, Var)]
+        shape, strides = _collapse(
+            out.shape, *[_broadcast_strides(a.shape, out.shape) or [0] for a in walked]
+        )
+        strides = iter(strides)
+        operands = [
+            (a, next(strides)) if isinstance(a, Var) else (int(np.asarray(a.value)), None)
+            for a in e.inputs
+        ]
+        self._steps.append(("int", (INT_OPS[e.prim.name], out, self._out(out), shape, operands)))
 
     def _lower_python(self, e):
         out = e.outputs[0]
@@ -658,6 +681,10 @@ class CompiledProgram:
             return [self._storage[p[0]], self._storage[p[1]]]
         if kind == "cast":
             return [self._storage[p[0]]]
+        if kind == "int":
+            return [self._storage[a] for a, s in p[4] if s is not None]
+        if kind == "argmax":
+            return [self._storage[p[0]]]
         if kind == "conv":  # the workspace counts as read, so it is released right after
             if p[0] == CONV_KERNELS["max_pool2d_index"]:
                 return [self._storage[p[2]], p[5]]
@@ -687,6 +714,8 @@ class CompiledProgram:
             "scatter_add": lambda: [p[1]],
             "random_bits": lambda: [p[2]],
             "cast": lambda: [p[1]],
+            "int": lambda: [p[2]],
+            "argmax": lambda: [p[1]],
             "conv": lambda: [p[4], p[5]],
         }[kind]()
 
@@ -785,6 +814,18 @@ class CompiledProgram:
             x, dst, out = p
             codes = [CAST_DTYPES[x.dtype.name], CAST_DTYPES[out.dtype.name]]
             body = codes + [sbuf(x), buf(dst), math.prod(out.shape)]
+        elif kind == "argmax":
+            x, dst, out, rows = p
+            is_double, int32 = int(x.dtype == np.float64), int(out.dtype == np.int32)
+            body = [is_double, sbuf(x), buf(dst), int32] + rows
+        elif kind == "int":
+            op, out, dst, shape, operands = p
+            body = [op, CAST_DTYPES[out.dtype.name], buf(dst), len(shape), *shape, len(operands)]
+            for a, strides in operands:
+                if strides is None:  # a scalar literal
+                    body += [-1, a] + [0] * len(shape)
+                else:
+                    body += [CAST_DTYPES[a.dtype.name], sbuf(a)] + strides
         elif kind == "conv":
             kernel, geom, a, b, dst, scratch, ws, out, slots = p[:9]
             a, b = sbuf(a), sbuf(b)
@@ -1012,11 +1053,38 @@ def _describe(kind, p):
         return f"Threefry-2x32 bits as {list(p[3].shape)} {p[3].dtype.name}"
     if kind == "cast":
         return f"{p[0].dtype.name} -> {p[2].dtype.name}, {list(p[2].shape)}"
+    if kind == "argmax":
+        return f"of {p[3][1]}-element rows, {p[3][0]}x{p[3][2]} of them"
+    if kind == "int":
+        name = next(k for k, v in INT_OPS.items() if v == p[0])
+        return f"{name} over {list(p[1].shape)} {p[1].dtype.name}"
     if kind == "fill":
         out, _, value, step = p
         what = f"{value:g}, {value + step:g}, ..." if step else f"{value:g}"
         return f"{what} as {list(out.shape)} {out.dtype.name}"
     return ""
+
+
+# The integer kernel's dtypes: uint64 alone does not convert to int64 exactly.
+_INT_DTYPES = frozenset(
+    np.dtype(t) for t in (bool, np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32)
+) | {np.dtype(np.int64)}
+
+
+def _integer_operation(e):
+    """Whether the integer kernel runs ``e``: integer or bool operands (buffers, or scalar
+    literals) and result."""
+    if e.outputs[0].dtype not in _INT_DTYPES:
+        return False
+    for a in e.inputs:
+        if a.dtype not in _INT_DTYPES or (isinstance(a, Literal) and np.ndim(a.value)):
+            return False
+    return e.prim.name != "select" or e.inputs[0].dtype == np.bool_
+
+
+def _compiled_argmax(x, out):
+    """Whether the argmax kernel takes x (a float array) to out's index dtype."""
+    return isinstance(x, Var) and x.dtype in _FLOATS and out.dtype in (np.int32, np.int64)
 
 
 def _compiled_cast(x, out):
