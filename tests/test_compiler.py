@@ -896,3 +896,27 @@ def test_argmax_picks_the_first_maximum_or_the_first_nan(shape, axis, dtype, ind
     got = program(graph.consts, [x])[0]
     assert got.dtype == index
     np.testing.assert_array_equal(got, np.argmax(x, axis=axis))
+
+
+@pytest.mark.parametrize("name", ["reduce_sum", "reduce_max", "reduce_min"])
+@settings(max_examples=30, deadline=None)
+@given(
+    dtype=st.sampled_from(INT_DTYPES),
+    shape=st.lists(st.integers(1, 5), min_size=1, max_size=3).map(tuple)
+    | st.just((3, 1201)),  # more than a block along a row
+    axes=st.sets(st.integers(0, 2)),
+    seed=st.integers(0, 2**31),
+)
+def test_integer_reductions_wrap_like_numpy(name, dtype, shape, axes, seed):
+    if dtype == np.bool_ and name == "reduce_sum":
+        dtype = np.dtype(np.uint8)  # (NumPy sums bools as integers)
+    x = _any_values(dtype, math.prod(shape), np.random.default_rng(seed)).reshape(shape)
+    axes = tuple(sorted({a % len(shape) for a in axes}))
+    f = lambda x: fg.primitives.REGISTRY[name](x, axes=axes)  # noqa: E731
+    graph = fg.make_graph(f)(x)
+    program = CompiledProgram(graph)
+    assert [k for k, _ in program._steps] in ([], ["int_reduce"]), program
+    got = program(graph.consts, [x])[0]
+    expected = ReferenceProgram(graph)(graph.consts, [x])[0]
+    assert got.dtype == expected.dtype == dtype
+    np.testing.assert_array_equal(got, expected)

@@ -13,7 +13,7 @@ from libc.math cimport (
     cos, cosf, fabs, fabsf, log, log1p, log1pf, logf, pow, powf, sin, sinf,
     sqrt, sqrtf, tanh, INFINITY,
 )
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdint cimport INT64_MAX, INT64_MIN, int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
@@ -53,6 +53,7 @@ cdef enum:
     OP_CAST = 14
     OP_INT = 15
     OP_ARGMAX = 16
+    OP_INT_REDUCE = 17
 
 
 # Operations of integer kernels (run_int)
@@ -983,6 +984,46 @@ cdef int run_cast(const int64_t* ins, char** bufs, int max_threads) noexcept nog
     return 4 if status else 0
 
 
+cdef int run_int_reduce(const int64_t* ins, char** bufs) noexcept nogil:
+    """An integer (or bool) sum, max or min, on int64 values: sums wrap like NumPy's. ins:
+    [dtype code (cast.h: the operand's and the result's), kind (0 sum, 1 max, 2 min), src,
+    dst, out_size, ndim, shape..., out_strides...]. 3 if out of memory."""
+    cdef int dtype = <int>ins[0], kind = <int>ins[1], ndim = <int>ins[5]
+    cdef const int64_t* shape = ins + 6
+    cdef const int64_t* strides = ins + 6 + ndim
+    cdef int64_t total = shape_size(shape, ndim), size = ins[4], i = 0, j, k, seg, off
+    cdef int64_t idx[MAXDIM]
+    cdef int64_t v[BLOCK]
+    cdef int64_t s = strides[ndim - 1], inner = shape[ndim - 1]
+    cdef int64_t* acc = <int64_t*>malloc((size if size > 0 else 1) * sizeof(int64_t))
+    if acc == NULL:
+        return 3
+    for j in range(size):
+        acc[j] = 0 if kind == 0 else (INT64_MIN if kind == 1 else INT64_MAX)
+    off = start_offset(ndim, shape, strides, 0, idx)
+    while i < total:
+        seg = inner - idx[ndim - 1]
+        if seg > BLOCK:
+            seg = BLOCK
+        fg_load_int(dtype, bufs[ins[2]] + i * CAST_ITEMSIZE[dtype], 1, v, seg)
+        for k in range(seg):
+            j = off + k * s
+            if kind == 0:
+                acc[j] = <int64_t>(<uint64_t>acc[j] + <uint64_t>v[k])
+            elif kind == 1:
+                acc[j] = v[k] if v[k] > acc[j] else acc[j]
+            else:
+                acc[j] = v[k] if v[k] < acc[j] else acc[j]
+        i += seg
+        idx[ndim - 1] += seg
+        off += seg * s
+        if idx[ndim - 1] == inner and i < total:
+            off = advance(ndim, shape, strides, idx, off)
+    fg_store_int(dtype, acc, bufs[ins[3]], size)
+    free(acc)
+    return 0
+
+
 # ---------------------------------------------------------------- argmax
 
 
@@ -1448,6 +1489,8 @@ cdef class Executor:
                         run_int(ins, bufs)
                     elif op == OP_ARGMAX:
                         run_argmax(ins, bufs)
+                    elif op == OP_INT_REDUCE:
+                        status = run_int_reduce(ins, bufs)
                     elif op == OP_PYTHON:
                         break
                     if times != NULL:
@@ -1476,7 +1519,8 @@ OPCODES = {"gemm": OP_GEMM, "fused": OP_FUSED, "reduce": OP_REDUCE, "copy": OP_C
            "fill": OP_FILL, "python": OP_PYTHON, "gather": OP_GATHER,
            "scatter_add": OP_SCATTER_ADD, "conv": OP_CONV, "gemm_epilogue": OP_GEMM_EPILOGUE,
            "softmax": OP_SOFTMAX, "images": OP_IMAGES, "random_bits": OP_RANDOM_BITS,
-           "cast": OP_CAST, "int": OP_INT, "argmax": OP_ARGMAX}
+           "cast": OP_CAST, "int": OP_INT, "argmax": OP_ARGMAX,
+           "int_reduce": OP_INT_REDUCE}
 INT_OPS = {"add": I_ADD, "sub": I_SUB, "mul": I_MUL, "neg": I_NEG, "abs": I_ABS,
            "sign": I_SIGN, "max": I_MAX, "min": I_MIN, "gt": I_GT, "ge": I_GE, "lt": I_LT,
            "le": I_LE, "eq": I_EQ, "ne": I_NE, "select": I_SELECT}

@@ -225,8 +225,10 @@ class CompiledProgram:
             return
         if name == "matmul" and e in folded:
             return self._lower_gemm(e, folded[e])
-        if name in ("reduce_sum", "reduce_max", "reduce_min") and out.dtype in _FLOATS:
-            if isinstance(e.inputs[0], Var):
+        if name in ("reduce_sum", "reduce_max", "reduce_min") and isinstance(e.inputs[0], Var):
+            if out.dtype in _FLOATS or (
+                out.dtype in _INT_DTYPES and e.inputs[0].dtype == out.dtype
+            ):
                 return self._lower_reduce(e)
         if name in SOFTMAX_KINDS and isinstance(e.inputs[0], Var) and self._lower_softmax(e):
             return
@@ -321,6 +323,10 @@ class CompiledProgram:
         kind = REDUCE_KINDS[REDUCTIONS[e.prim.name]]
         shape, (strides,) = _collapse(x.shape, _reduced_strides(x.shape, out.shape, axes))
         size = math.prod(out.shape)
+        if out.dtype not in _FLOATS:  # integers: kind, then the dtype's code for is_double
+            p = (kind, x, self._out(out), size, shape, strides, CAST_DTYPES[out.dtype.name])
+            self._steps.append(("int_reduce", p))
+            return
         self._steps.append(
             ("reduce", (kind, x, self._out(out), size, shape, strides, out.dtype == np.float64))
         )
@@ -667,7 +673,7 @@ class CompiledProgram:
             return self._reads(("gemm", p[0])) + self._reads(("fused", p[1]))
         if kind == "gemm":
             return [self._storage[p[0][0]], self._storage[p[0][1]]]
-        if kind in ("reduce", "softmax"):
+        if kind in ("reduce", "int_reduce", "softmax"):
             return [self._storage[p[1]]]
         if kind == "copy":
             return [self._storage[p[1]]]
@@ -705,6 +711,7 @@ class CompiledProgram:
         return {
             "gemm": lambda: [p[0][2]],
             "reduce": lambda: [p[2]],
+            "int_reduce": lambda: [p[2]],
             "softmax": lambda: [p[2]],
             "copy": lambda: [p[3]],
             "fill": lambda: [p[1]],
@@ -748,7 +755,7 @@ class CompiledProgram:
             args, is_double = p
             a, b, c = args[:3]
             body = [sbuf(a), sbuf(b), buf(c)] + [int(x) for x in args[3:]] + [int(is_double)]
-        elif kind == "reduce":
+        elif kind in ("reduce", "int_reduce"):  # (for int_reduce, is_double is a dtype code)
             k, x, dst, size, shape, strides, is_double = p
             body = [int(is_double), k, sbuf(x), buf(dst), size, len(shape)] + shape + strides
         elif kind == "softmax":
@@ -1044,7 +1051,7 @@ def _describe(kind, p):
         return f"{name} -> {p[7].shape} geometry {p[1]}"
     if kind == "python":
         return p[0].prim.name
-    if kind == "reduce":
+    if kind in ("reduce", "int_reduce"):
         return f"shape {p[4]}"
     if kind == "softmax":
         name = next(k for k, v in SOFTMAX_KINDS.items() if v == p[0])
