@@ -57,7 +57,7 @@ for src in sorted(glob.glob(os.path.join("funcgrad", "_kernels", "*.pyx"))):
             define_macros=macros,
             # OpenMP: prange in the conv/pool kernels. No trapping math: funcgrad never reads
             # floating-point exception flags, and it lets GCC vectorize branchy loops (tanh).
-            extra_compile_args=["-O3", "-fopenmp", "-fno-trapping-math"]
+            extra_compile_args=["-O3", "-fopenmp", "-fno-trapping-math", "-fno-math-errno"]
             + ([] if portable else ["-m" + f for f in features] + width),
             extra_link_args=["-fopenmp"],
         )

@@ -122,6 +122,7 @@ cdef enum:
 # holds the core: splitting the mlp benchmark's GEMMs (1.3e7 M*N*K) and parameter updates
 # (1e5 elements) made its step 4x slower under load for a 3% gain when idle.
 cdef int64_t FUSED_PAR_MIN = 262144  # elements
+cdef int64_t L1_BYTES = 32768  # (of 48 KB here: room for the inputs read in place)
 cdef double GEMM_PAR_MIN = 2.0 ** 25  # M*N*K
 
 
@@ -624,14 +625,21 @@ cdef void run_fused_range(real* regs, real** rp, const int64_t* ins, const doubl
     if run_template_range(regs, code + 5 * n_code, ndim, shape, in_desc, out_desc, n_red,
                           red_desc, consts, bufs, lo, hi, partial):
         return
+    cdef int64_t span = BLOCK, used = 0
     for k in range(n_code):  # a register's values live in its own block unless loaded in place
         if code[5 * k] != V_REDUCE:  # (whose dst is a reduction's number)
             rp[code[5 * k + 1]] = regs + code[5 * k + 1] * BLOCK
+            used = max(used, code[5 * k + 1] + 1)
+    # Spans short enough for all the kernel's registers to stay in L1 (an Adam update has
+    # 14: over 200,704 float32 elements 548 -> 481 us), but long enough that each operation
+    # is a loop of its own worth calling.
+    while span > 128 and used * span * sizeof(real) > L1_BYTES:
+        span //= 2
     start = lo
     while start < hi:
         n = hi - start
-        if n > BLOCK:
-            n = BLOCK
+        if n > span:
+            n = span
         for k in range(n_code):
             op = <int>code[5 * k]
             r = regs + code[5 * k + 1] * BLOCK
@@ -1551,6 +1559,8 @@ REDUCE_KINDS = {"sum": 0, "max": 1, "min": 2}  # the ``kind`` of reductions (red
 IMAGE_ROLES = {"batch": ROLE_BATCH, "scratch": ROLE_SCRATCH, "partial": ROLE_PARTIAL}
 BLOCK_SIZE = BLOCK
 # Work below which a kind of instruction runs on one thread: elements; M*N*K for GEMMs.
-PARALLEL_MIN = {"fused": FUSED_PAR_MIN, "softmax": FUSED_PAR_MIN, "gemm": GEMM_PAR_MIN}
+# Sizes from which an instruction may run on several threads (its elements; M*N*K).
+PARALLEL_MIN = {"fused": FUSED_PAR_MIN, "softmax": FUSED_PAR_MIN, "gemm": GEMM_PAR_MIN,
+                "cast": FUSED_PAR_MIN, "random_bits": FUSED_PAR_MIN // RANDOM_BITS_COST}
 MAX_DIMS = MAXDIM
 MAX_POOL_SLOTS = 255  # window elements max_pool2d_index can save slots for (one byte each)

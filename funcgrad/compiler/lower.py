@@ -913,6 +913,8 @@ class CompiledProgram:
             return math.prod(p[0][5:9]) >= PARALLEL_MIN["gemm"]
         if kind in ("fused", "softmax"):
             return math.prod(p[1] if kind == "fused" else p[3]) >= PARALLEL_MIN[kind]
+        if kind in ("cast", "random_bits"):  # (their results' sizes)
+            return math.prod(p[2 if kind == "cast" else 3].shape) >= PARALLEL_MIN[kind]
         return kind in ("conv", "images")
 
     def _run(self, arrays, times=None):
