@@ -11,14 +11,21 @@ torch.optim.Adam. Each peer runs in a process of its own (see train_steps.py).
 Run: python benchmarks/adam_dropout.py [--seconds 2]
 """
 
-import argparse
 import sys
 
 if "--peer" in sys.argv:  # load the peer's own thread pools before funcgrad's
     __import__(sys.argv[sys.argv.index("--peer") + 1])
 
 import numpy as np
-from train_steps import cross_entropy, dense_init, fmt, median_seconds, peer_seconds
+from train_steps import (
+    benchmark_parser,
+    cross_entropy,
+    dense_init,
+    fmt,
+    median_seconds,
+    peer_seconds,
+    ratio_line,
+)
 
 import funcgrad as fg
 from funcgrad import optim
@@ -108,22 +115,15 @@ PEERS = {"jax": jax_call, "torch": torch_call}
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=2.0, help="timing budget per entry")
-    parser.add_argument("--peer", choices=sorted(PEERS), help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = benchmark_parser(__doc__, PEERS).parse_args()
     if args.peer:  # a child process: time one peer, print seconds
         print(median_seconds(PEERS[args.peer](*data()), args.seconds))
         return
     print(f"MLP 784-256-10 + dropout + Adam, batch {BATCH}, {fg.get_num_threads()} threads")
     ours = median_seconds(funcgrad_call(*data()), args.seconds)
-    print(f"funcgrad {fmt(ours)}")
+    print(f"{'funcgrad':10s} {fmt(ours)}")
     for peer in sorted(PEERS):
-        theirs = peer_seconds(__file__, peer, args.seconds)
-        if theirs is None:
-            print(f"{peer:8s} not installed")
-        else:
-            print(f"{peer:8s} {fmt(theirs)}   funcgrad/{peer} = {ours / theirs:5.2f}x")
+        print(ratio_line(peer, ours, peer_seconds(__file__, peer, args.seconds)))
 
 
 if __name__ == "__main__":

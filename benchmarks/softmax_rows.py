@@ -12,7 +12,7 @@ Run: python benchmarks/softmax_rows.py [--seconds 2]
 import argparse
 
 import numpy as np
-from train_steps import fmt, median_seconds, peer_seconds
+from train_steps import benchmark_parser, fmt, median_seconds, peer_seconds, ratio_line
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
@@ -68,9 +68,7 @@ PEERS = {"jax": jax_call, "torch": torch_call}
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=2.0, help="timing budget per entry")
-    parser.add_argument("--peer", choices=sorted(PEERS), help=argparse.SUPPRESS)
+    parser = benchmark_parser(__doc__, PEERS)
     parser.add_argument("--shape", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.peer:  # a child process: time one peer on one shape, print seconds
@@ -94,10 +92,7 @@ def main():
             for peer in sorted(PEERS)
         ]
         for name, t in others:
-            if t is None:
-                print(f"{'':12s} {name:10s} not installed")
-            else:
-                print(f"{'':12s} {name:10s} {fmt(t)}   funcgrad/{name} = {base / t:5.2f}x")
+            print(f"{'':12s} {ratio_line(name, base, t)}")
 
 
 if __name__ == "__main__":

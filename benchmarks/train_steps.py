@@ -224,6 +224,21 @@ def print_profile(params, x, y):
 PEERS = {"jax": jax_step, "torch": torch_step}
 
 
+def ratio_line(name, ours, theirs):
+    """One peer's time and funcgrad's ratio to it (theirs None: the peer is not installed)."""
+    if theirs is None:
+        return f"{name:10s} not installed"
+    return f"{name:10s} {fmt(theirs)}   funcgrad/{name} = {ours / theirs:5.2f}x"
+
+
+def benchmark_parser(doc, peers):
+    """The arguments of a benchmark script: --seconds, and --peer for its child processes."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=2.0, help="timing budget per entry")
+    parser.add_argument("--peer", choices=sorted(peers), help=argparse.SUPPRESS)
+    return parser
+
+
 def peer_seconds(script, peer, budget, *flags):
     """The median time a peer takes in a fresh process (``script --peer peer *flags``, which
     prints seconds), or None if the peer is not installed."""
@@ -240,11 +255,9 @@ def peer_seconds(script, peer, budget, *flags):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = benchmark_parser(__doc__, PEERS)
     parser.add_argument("--only", default="moons,mlp,cnn")
-    parser.add_argument("--seconds", type=float, default=2.0, help="timing budget per entry")
     parser.add_argument("--profile", action="store_true", help="where funcgrad's time goes")
-    parser.add_argument("--peer", choices=sorted(PEERS), help=argparse.SUPPRESS)
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     cases = {k: v for k, v in workloads(rng).items() if k in args.only.split(",")}
@@ -264,8 +277,7 @@ def main():
             print_profile(params, x, y)
         for peer in PEERS:
             theirs = peer_seconds(__file__, peer, args.seconds, "--only", name)
-            if theirs is not None:
-                print(f"{'':6s} {peer:8s} {fmt(theirs)}   funcgrad/{peer} = {ours / theirs:5.2f}x")
+            print(f"{'':6s} {ratio_line(peer, ours, theirs)}")
 
 
 if __name__ == "__main__":

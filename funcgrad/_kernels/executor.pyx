@@ -534,10 +534,11 @@ cdef void activation_runs(real* out, uint8_t* mask, const real* x, const real* b
 cdef bint run_template_range(real* regs, const int64_t* t, int ndim, const int64_t* shape,
                              const int64_t* in_desc, const int64_t* out_desc, int n_red,
                              const int64_t* red_desc, const double* consts, char** bufs,
-                             int64_t lo, int64_t hi, real* partial) noexcept nogil:
+                             int64_t lo, int64_t hi, real* partial,
+                             int64_t span) noexcept nogil:
     """Elements [lo, hi) of a fused kernel (parsed by run_fused_range; t its template), in
-    one pass per block: False (nothing done) if it has no template, or if its operands are
-    not laid out for it."""
+    one pass per span of elements (<= BLOCK): False (nothing done) if it has no template, or
+    if its operands are not laid out for it."""
     cdef int kind = <int>t[0], k
     cdef const int64_t* a = in_desc + t[1] * (2 + ndim)
     cdef const int64_t* b = in_desc + t[2] * (2 + ndim)
@@ -553,7 +554,7 @@ cdef bint run_template_range(real* regs, const int64_t* t, int ndim, const int64
         fill_value(regs, <real>0, BLOCK)
     start = lo
     while start < hi:
-        n = min(hi - start, BLOCK)
+        n = min(hi - start, span)
         out = <real*>bufs[out_desc[3 * t[4]]] + start
         if kind == T_ACTIVATION:
             if t[5] >= 0:
@@ -622,9 +623,6 @@ cdef void run_fused_range(real* regs, real** rp, const int64_t* ins, const doubl
     cdef real cv
     if hi > total:
         hi = total
-    if run_template_range(regs, code + 5 * n_code, ndim, shape, in_desc, out_desc, n_red,
-                          red_desc, consts, bufs, lo, hi, partial):
-        return
     cdef int64_t span = BLOCK, used = 0
     for k in range(n_code):  # a register's values live in its own block unless loaded in place
         if code[5 * k] != V_REDUCE:  # (whose dst is a reduction's number)
@@ -632,9 +630,13 @@ cdef void run_fused_range(real* regs, real** rp, const int64_t* ins, const doubl
             used = max(used, code[5 * k + 1] + 1)
     # Spans short enough for all the kernel's registers to stay in L1 (an Adam update has
     # 14: over 200,704 float32 elements 548 -> 481 us), but long enough that each operation
-    # is a loop of its own worth calling.
+    # is a loop of its own worth calling. A template works on the same spans, so that its
+    # reductions add the same partial sums.
     while span > 128 and used * span * sizeof(real) > L1_BYTES:
         span //= 2
+    if run_template_range(regs, code + 5 * n_code, ndim, shape, in_desc, out_desc, n_red,
+                          red_desc, consts, bufs, lo, hi, partial, span):
+        return
     start = lo
     while start < hi:
         n = hi - start

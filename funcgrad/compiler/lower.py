@@ -4,9 +4,10 @@ After :func:`~funcgrad.compiler.passes.optimize`, each equation becomes one of:
 a view (reshape: no work), part of a fused elementwise kernel (maximal groups of
 same-shape float operations, broadcasting operands read with zero strides), a GEMM
 (transposes of the last two axes folded into the BLAS call), a reduction, a strided
-copy (transpose, broadcast, slice, flip, concatenate, pad), a row kernel (softmax family),
-a convolution or pooling kernel, random bits, a dtype conversion, or a call back into the
-NumPy reference for what has no compiled kernel yet. Runs of per-image steps then become
+copy (transpose, broadcast, slice, flip, concatenate, pad), a row kernel (softmax family,
+argmax), a convolution or pooling kernel, random bits, a dtype conversion, an integer
+operation or reduction, or a call back into the NumPy reference for what has no compiled
+kernel. Runs of per-image steps then become
 loops over images (image_loops.py). Buffers are assigned by liveness and allocated once
 per program; each call allocates only its outputs.
 """
