@@ -585,61 +585,64 @@ cdef extern from *:
     }
     FG_TRANSPOSE_EDGE(float, f)
     FG_TRANSPOSE_EDGE(double, d)
-    static void fg_transpose_f(const float *src, long rows, long cols, float *dst) {
-        long r = 0, c;
     #ifdef __AVX__
-        for (; r + 8 <= rows; r += 8) {
-            for (c = 0; c + 8 <= cols; c += 8) {
-                const float *s = src + r * cols + c;
-                __m256 a0 = _mm256_loadu_ps(s), a1 = _mm256_loadu_ps(s + cols),
-                       a2 = _mm256_loadu_ps(s + 2 * cols), a3 = _mm256_loadu_ps(s + 3 * cols),
-                       a4 = _mm256_loadu_ps(s + 4 * cols), a5 = _mm256_loadu_ps(s + 5 * cols),
-                       a6 = _mm256_loadu_ps(s + 6 * cols), a7 = _mm256_loadu_ps(s + 7 * cols);
-                /* pairs of rows interleaved, then groups of four, then the 128-bit halves */
-                __m256 t0 = _mm256_unpacklo_ps(a0, a1), t1 = _mm256_unpackhi_ps(a0, a1),
-                       t2 = _mm256_unpacklo_ps(a2, a3), t3 = _mm256_unpackhi_ps(a2, a3),
-                       t4 = _mm256_unpacklo_ps(a4, a5), t5 = _mm256_unpackhi_ps(a4, a5),
-                       t6 = _mm256_unpacklo_ps(a6, a7), t7 = _mm256_unpackhi_ps(a6, a7);
-                __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
-                       u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
-                       u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
-                       u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-                float *d = dst + c * rows + r;
-                _mm256_storeu_ps(d, _mm256_permute2f128_ps(u0, u4, 0x20));
-                _mm256_storeu_ps(d + rows, _mm256_permute2f128_ps(u1, u5, 0x20));
-                _mm256_storeu_ps(d + 2 * rows, _mm256_permute2f128_ps(u2, u6, 0x20));
-                _mm256_storeu_ps(d + 3 * rows, _mm256_permute2f128_ps(u3, u7, 0x20));
-                _mm256_storeu_ps(d + 4 * rows, _mm256_permute2f128_ps(u0, u4, 0x31));
-                _mm256_storeu_ps(d + 5 * rows, _mm256_permute2f128_ps(u1, u5, 0x31));
-                _mm256_storeu_ps(d + 6 * rows, _mm256_permute2f128_ps(u2, u6, 0x31));
-                _mm256_storeu_ps(d + 7 * rows, _mm256_permute2f128_ps(u3, u7, 0x31));
-            }
-            fg_transpose_edge_f(src, rows, cols, dst, r, r + 8, c);
-        }
-    #endif
-        fg_transpose_edge_f(src, rows, cols, dst, r, rows, 0);
+    /* One 8x8 float tile: s its first element (rows `cols` apart), d where its transpose
+       goes (rows `rows` apart). Pairs of rows interleaved, then groups of four, then the
+       128-bit halves. */
+    static inline void fg_transpose_tile_f(const float *s, long cols, float *d, long rows) {
+        __m256 a0 = _mm256_loadu_ps(s), a1 = _mm256_loadu_ps(s + cols),
+               a2 = _mm256_loadu_ps(s + 2 * cols), a3 = _mm256_loadu_ps(s + 3 * cols),
+               a4 = _mm256_loadu_ps(s + 4 * cols), a5 = _mm256_loadu_ps(s + 5 * cols),
+               a6 = _mm256_loadu_ps(s + 6 * cols), a7 = _mm256_loadu_ps(s + 7 * cols);
+        __m256 t0 = _mm256_unpacklo_ps(a0, a1), t1 = _mm256_unpackhi_ps(a0, a1),
+               t2 = _mm256_unpacklo_ps(a2, a3), t3 = _mm256_unpackhi_ps(a2, a3),
+               t4 = _mm256_unpacklo_ps(a4, a5), t5 = _mm256_unpackhi_ps(a4, a5),
+               t6 = _mm256_unpacklo_ps(a6, a7), t7 = _mm256_unpackhi_ps(a6, a7);
+        __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
+               u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
+               u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
+               u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+        _mm256_storeu_ps(d, _mm256_permute2f128_ps(u0, u4, 0x20));
+        _mm256_storeu_ps(d + rows, _mm256_permute2f128_ps(u1, u5, 0x20));
+        _mm256_storeu_ps(d + 2 * rows, _mm256_permute2f128_ps(u2, u6, 0x20));
+        _mm256_storeu_ps(d + 3 * rows, _mm256_permute2f128_ps(u3, u7, 0x20));
+        _mm256_storeu_ps(d + 4 * rows, _mm256_permute2f128_ps(u0, u4, 0x31));
+        _mm256_storeu_ps(d + 5 * rows, _mm256_permute2f128_ps(u1, u5, 0x31));
+        _mm256_storeu_ps(d + 6 * rows, _mm256_permute2f128_ps(u2, u6, 0x31));
+        _mm256_storeu_ps(d + 7 * rows, _mm256_permute2f128_ps(u3, u7, 0x31));
     }
-    static void fg_transpose_d(const double *src, long rows, long cols, double *dst) {
-        long r = 0, c;
+    /* One 4x4 double tile, likewise */
+    static inline void fg_transpose_tile_d(const double *s, long cols, double *d, long rows) {
+        __m256d a0 = _mm256_loadu_pd(s), a1 = _mm256_loadu_pd(s + cols),
+                a2 = _mm256_loadu_pd(s + 2 * cols), a3 = _mm256_loadu_pd(s + 3 * cols);
+        __m256d t0 = _mm256_unpacklo_pd(a0, a1), t1 = _mm256_unpackhi_pd(a0, a1),
+                t2 = _mm256_unpacklo_pd(a2, a3), t3 = _mm256_unpackhi_pd(a2, a3);
+        _mm256_storeu_pd(d, _mm256_permute2f128_pd(t0, t2, 0x20));
+        _mm256_storeu_pd(d + rows, _mm256_permute2f128_pd(t1, t3, 0x20));
+        _mm256_storeu_pd(d + 2 * rows, _mm256_permute2f128_pd(t0, t2, 0x31));
+        _mm256_storeu_pd(d + 3 * rows, _mm256_permute2f128_pd(t1, t3, 0x31));
+    }
+    #endif
+    /* The whole transpose: W x W tiles (with AVX), the rest element by element */
     #ifdef __AVX__
-        for (; r + 4 <= rows; r += 4) {
-            for (c = 0; c + 4 <= cols; c += 4) {
-                const double *s = src + r * cols + c;
-                __m256d a0 = _mm256_loadu_pd(s), a1 = _mm256_loadu_pd(s + cols),
-                        a2 = _mm256_loadu_pd(s + 2 * cols), a3 = _mm256_loadu_pd(s + 3 * cols);
-                __m256d t0 = _mm256_unpacklo_pd(a0, a1), t1 = _mm256_unpackhi_pd(a0, a1),
-                        t2 = _mm256_unpacklo_pd(a2, a3), t3 = _mm256_unpackhi_pd(a2, a3);
-                double *d = dst + c * rows + r;
-                _mm256_storeu_pd(d, _mm256_permute2f128_pd(t0, t2, 0x20));
-                _mm256_storeu_pd(d + rows, _mm256_permute2f128_pd(t1, t3, 0x20));
-                _mm256_storeu_pd(d + 2 * rows, _mm256_permute2f128_pd(t0, t2, 0x31));
-                _mm256_storeu_pd(d + 3 * rows, _mm256_permute2f128_pd(t1, t3, 0x31));
-            }
-            fg_transpose_edge_d(src, rows, cols, dst, r, r + 4, c);
+    #define FG_TRANSPOSE_TILES(S, W)                                                        \
+        for (; r + W <= rows; r += W) {                                                     \
+            for (c = 0; c + W <= cols; c += W)                                              \
+                fg_transpose_tile_##S(src + r * cols + c, cols, dst + c * rows + r, rows);  \
+            fg_transpose_edge_##S(src, rows, cols, dst, r, r + W, c);                       \
         }
+    #else
+    #define FG_TRANSPOSE_TILES(S, W)
     #endif
-        fg_transpose_edge_d(src, rows, cols, dst, r, rows, 0);
+    #define FG_TRANSPOSE(T, S, W)                                                           \
+    static void fg_transpose_##S(const T *src, long rows, long cols, T *dst) {             \
+        long r = 0, c;                                                                      \
+        FG_TRANSPOSE_TILES(S, W)                                                            \
+        (void)c;                                                                            \
+        fg_transpose_edge_##S(src, rows, cols, dst, r, rows, 0);                            \
     }
+    FG_TRANSPOSE(float, f, 8)
+    FG_TRANSPOSE(double, d, 4)
     """
     void fg_transpose_f(const float* src, long rows, long cols, float* dst) nogil
     void fg_transpose_d(const double* src, long rows, long cols, double* dst) nogil
