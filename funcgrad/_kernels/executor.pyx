@@ -334,6 +334,24 @@ cdef inline int64_t advance(int ndim, const int64_t* shape, const int64_t* strid
     return off
 
 
+cdef inline int64_t run_length(int ndim, const int64_t* shape, const int64_t* idx,
+                               int64_t most) noexcept nogil:
+    """Elements from idx to the end of its innermost row, at most ``most``."""
+    cdef int64_t seg = shape[ndim - 1] - idx[ndim - 1]
+    return seg if seg < most else most
+
+
+cdef inline int64_t next_run(int ndim, const int64_t* shape, const int64_t* strides,
+                             int64_t* idx, int64_t off, int64_t seg, bint more) noexcept nogil:
+    """idx and its offset (returned) moved past a run of ``seg`` elements along the innermost
+    row, and on into the next row when that row is done and ``more`` elements follow."""
+    idx[ndim - 1] += seg
+    off += seg * strides[ndim - 1]
+    if idx[ndim - 1] == shape[ndim - 1] and more:
+        off = advance(ndim, shape, strides, idx, off)
+    return off
+
+
 cdef inline void fill_value(real* dst, real v, int64_t n) noexcept nogil:
     cdef int64_t j
     for j in range(n):
@@ -344,13 +362,11 @@ cdef void load_block(real* dst, const char* base, int is_bool, int ndim, const i
                      const int64_t* strides, int64_t start, int64_t n) noexcept nogil:
     cdef int64_t idx[MAXDIM]
     cdef int64_t off = start_offset(ndim, shape, strides, start, idx)
-    cdef int64_t inner = shape[ndim - 1], s = strides[ndim - 1], i = 0, j, seg
+    cdef int64_t s = strides[ndim - 1], i = 0, j, seg
     cdef const real* p
     cdef const uint8_t* q
     while i < n:
-        seg = inner - idx[ndim - 1]
-        if seg > n - i:
-            seg = n - i
+        seg = run_length(ndim, shape, idx, n - i)
         if is_bool:
             q = <const uint8_t*>base + off
             if s == 1:  # (a loop GCC vectorizes; the strided one below it does not)
@@ -369,10 +385,7 @@ cdef void load_block(real* dst, const char* base, int is_bool, int ndim, const i
                 for j in range(seg):
                     dst[i + j] = p[j * s]
         i += seg
-        idx[ndim - 1] += seg
-        off += seg * s
-        if idx[ndim - 1] == inner and i < n:
-            off = advance(ndim, shape, strides, idx, off)
+        off = next_run(ndim, shape, strides, idx, off, seg, i < n)
 
 
 # ---------------------------------------------------------------- fused elementwise
@@ -384,12 +397,10 @@ cdef void reduce_block(real* dst, const real* r, int kind, int ndim, const int64
     strides are 0 along the reduced dimensions. kind: 0 sum, 1 max, 2 min (NaN wins)."""
     cdef int64_t idx[MAXDIM]
     cdef int64_t off = start_offset(ndim, shape, strides, start, idx)
-    cdef int64_t inner = shape[ndim - 1], s = strides[ndim - 1], i = 0, j, seg
+    cdef int64_t s = strides[ndim - 1], i = 0, j, seg
     cdef real acc, v
     while i < n:
-        seg = inner - idx[ndim - 1]
-        if seg > n - i:
-            seg = n - i
+        seg = run_length(ndim, shape, idx, n - i)
         if s == 0:  # a piece of a reduced row: into one output element
             acc = dst[off]
             if kind == 0:
@@ -416,10 +427,7 @@ cdef void reduce_block(real* dst, const real* r, int kind, int ndim, const int64
                 if v < dst[off + j * s] or v != v:
                     dst[off + j * s] = v
         i += seg
-        idx[ndim - 1] += seg
-        off += seg * s
-        if idx[ndim - 1] == inner and i < n:
-            off = advance(ndim, shape, strides, idx, off)
+        off = next_run(ndim, shape, strides, idx, off, seg, i < n)
 
 
 cdef inline double reduce_identity(int kind) noexcept nogil:
@@ -516,19 +524,15 @@ cdef void activation_runs(real* out, uint8_t* mask, const real* x, const real* b
     value."""
     cdef int64_t idx[MAXDIM]
     cdef int64_t off = start_offset(ndim, shape, strides, start, idx)
-    cdef int64_t inner = shape[ndim - 1], i = 0, seg
+    cdef int64_t i = 0, seg
     while i < n:
-        seg = inner - idx[ndim - 1]
-        if seg > n - i:
-            seg = n - i
+        seg = run_length(ndim, shape, idx, n - i)
         if real is float:
             fg_activation_run_f(out + i, mask + i, x + i, bias[off], slope, leaky, seg)
         else:
             fg_activation_run_d(out + i, mask + i, x + i, bias[off], slope, leaky, seg)
         i += seg
-        idx[ndim - 1] += seg
-        if idx[ndim - 1] == inner and i < n:
-            off = advance(ndim, shape, strides, idx, off)
+        off = next_run(ndim, shape, strides, idx, off, seg, i < n)
 
 
 cdef bint run_template_range(real* regs, const int64_t* t, int ndim, const int64_t* shape,
@@ -1004,7 +1008,7 @@ cdef int run_int_reduce(const int64_t* ins, char** bufs) noexcept nogil:
     cdef int64_t total = shape_size(shape, ndim), size = ins[4], i = 0, j, k, seg, off
     cdef int64_t idx[MAXDIM]
     cdef int64_t v[BLOCK]
-    cdef int64_t s = strides[ndim - 1], inner = shape[ndim - 1]
+    cdef int64_t s = strides[ndim - 1]
     cdef int64_t* acc = <int64_t*>malloc((size if size > 0 else 1) * sizeof(int64_t))
     if acc == NULL:
         return 3
@@ -1012,9 +1016,7 @@ cdef int run_int_reduce(const int64_t* ins, char** bufs) noexcept nogil:
         acc[j] = 0 if kind == 0 else (INT64_MIN if kind == 1 else INT64_MAX)
     off = start_offset(ndim, shape, strides, 0, idx)
     while i < total:
-        seg = inner - idx[ndim - 1]
-        if seg > BLOCK:
-            seg = BLOCK
+        seg = run_length(ndim, shape, idx, BLOCK)
         fg_load_int(dtype, bufs[ins[2]] + i * CAST_ITEMSIZE[dtype], 1, v, seg)
         for k in range(seg):
             j = off + k * s
@@ -1025,10 +1027,7 @@ cdef int run_int_reduce(const int64_t* ins, char** bufs) noexcept nogil:
             else:
                 acc[j] = v[k] if v[k] < acc[j] else acc[j]
         i += seg
-        idx[ndim - 1] += seg
-        off += seg * s
-        if idx[ndim - 1] == inner and i < total:
-            off = advance(ndim, shape, strides, idx, off)
+        off = next_run(ndim, shape, strides, idx, off, seg, i < total)
     fg_store_int(dtype, acc, bufs[ins[3]], size)
     free(acc)
     return 0
@@ -1075,23 +1074,18 @@ cdef void load_int_block(int64_t* dst, const int64_t* desc, char** bufs, int ndi
     buffer, strides...], or [-1, value] for a constant."""
     cdef int64_t idx[MAXDIM]
     cdef const int64_t* strides = desc + 2
-    cdef int64_t off, inner = shape[ndim - 1], i = 0, j, seg
+    cdef int64_t off, i = 0, j, seg
     if desc[0] < 0:
         for j in range(n):
             dst[j] = desc[1]
         return
     off = start_offset(ndim, shape, strides, start, idx)
     while i < n:
-        seg = inner - idx[ndim - 1]
-        if seg > n - i:
-            seg = n - i
+        seg = run_length(ndim, shape, idx, n - i)
         fg_load_int(<int>desc[0], bufs[desc[1]] + off * CAST_ITEMSIZE[desc[0]],
                     strides[ndim - 1], dst + i, seg)
         i += seg
-        idx[ndim - 1] += seg
-        off += seg * strides[ndim - 1]
-        if idx[ndim - 1] == inner and i < n:
-            off = advance(ndim, shape, strides, idx, off)
+        off = next_run(ndim, shape, strides, idx, off, seg, i < n)
 
 
 cdef void run_int(const int64_t* ins, char** bufs) noexcept nogil:
