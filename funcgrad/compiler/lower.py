@@ -1058,13 +1058,13 @@ def _describe(kind, p):
         return f"shape {p[4]}"
     if kind == "softmax":
         name = next(k for k, v in SOFTMAX_KINDS.items() if v == p[0])
-        return f"{name} of {p[3][1]}-element rows, {p[3][0]}x{p[3][2]} of them"
+        return f"{name} {_rows(p[3])}"
     if kind == "random_bits":
         return f"Threefry-2x32 bits as {list(p[3].shape)} {p[3].dtype.name}"
     if kind == "cast":
         return f"{p[0].dtype.name} -> {p[2].dtype.name}, {list(p[2].shape)}"
     if kind == "argmax":
-        return f"of {p[3][1]}-element rows, {p[3][0]}x{p[3][2]} of them"
+        return _rows(p[3])
     if kind == "int":
         name = next(k for k, v in INT_OPS.items() if v == p[0])
         return f"{name} over {list(p[1].shape)} {p[1].dtype.name}"
@@ -1073,6 +1073,12 @@ def _describe(kind, p):
         what = f"{value:g}, {value + step:g}, ..." if step else f"{value:g}"
         return f"{what} as {list(out.shape)} {out.dtype.name}"
     return ""
+
+
+def _rows(rows):
+    """A row kernel's (outer, n, inner) layout, in words."""
+    outer, n, inner = rows
+    return f"of {n}-element rows, {outer}x{inner} of them"
 
 
 # The integer kernel's dtypes: uint64 alone does not convert to int64 exactly.
