@@ -6,7 +6,7 @@ array([0., 0., 0.])
 """
 
 from . import data, datasets, io, metrics, nn, numpy, optim, random, tree
-from .autodiff import (
+from .api import (
     grad,
     hessian,
     jacfwd,
@@ -16,8 +16,8 @@ from .autodiff import (
     stop_gradient,
     value_and_grad,
     vjp,
+    vmap,
 )
-from .batching import vmap
 from .core import Graph
 from .errors import (
     ConcretizationError,

@@ -11,7 +11,6 @@ import numpy as np
 
 from .errors import (
     ConcretizationError,
-    DtypeError,
     FuncgradError,
     TracerLeakError,
     located,
@@ -108,6 +107,24 @@ class Eqn(tuple):
     params = property(lambda self: self[3])
 
 
+# What a primitive may declare of itself (Primitive.traits), a closed set:
+#   elementwise: each output element depends on the same element of each (broadcast) operand
+#   unary, binary: the number of array operands of an elementwise primitive
+#   comparison: an elementwise predicate, bool-valued
+#   float_only: refuses integer and bool operands
+#   linear: linear in all its array operands together (its JVP is itself on the tangents)
+#   commutative: f(x, y) == f(y, x)
+#   reduction: reduces its operand over params["axes"]
+TRAITS = frozenset(
+    "elementwise unary binary comparison float_only linear commutative reduction".split()
+)
+# The kinds of instruction the compiler may lower a primitive to (Primitive.lowering), tried
+# in the declared order; an equation none of them takes runs the NumPy reference.
+LOWERINGS = frozenset(
+    "fused int view gemm reduce softmax fill copy indexed cast argmax random_bits conv".split()
+)
+
+
 class Primitive:
     """One record per primitive operation (see ``primitives.py`` for the registry).
 
@@ -119,16 +136,50 @@ class Primitive:
         written with funcgrad operations so backward graphs are graphs.
       jvp: ``(tangents, ans, *args, **params) -> tangent or None``; ``tangents`` holds
         None where an argument's tangent is zero.
+      batch: ``(batched, *args, **params) -> result batched at axis 0``, called by vmap
+        when some operand is batched (``batched[k]``: operand k has the batch at axis 0).
+      traits: a frozenset of :data:`TRAITS`.
+      kernel: the name of its operation in the executor's tables (``vm_ops.h`` for
+        elementwise operations, the reduction, softmax and convolution kinds), or None.
+      lowering: the instruction kinds (:data:`LOWERINGS`) it may be lowered to, in order.
     """
 
-    __slots__ = ("name", "abstract_eval", "impl", "vjp", "jvp")
+    __slots__ = (
+        "name",
+        "abstract_eval",
+        "impl",
+        "vjp",
+        "jvp",
+        "batch",
+        "traits",
+        "kernel",
+        "lowering",
+    )
 
-    def __init__(self, name, abstract_eval, impl, vjp=None, jvp=None):
+    def __init__(
+        self,
+        name,
+        abstract_eval,
+        impl,
+        vjp=None,
+        jvp=None,
+        batch=None,
+        traits=(),
+        kernel=None,
+        lowering=(),
+    ):
+        unknown = (set(traits) - TRAITS) | (set(lowering) - LOWERINGS)
+        if unknown:
+            raise ValueError(f"primitive {name}: unknown traits or lowerings {sorted(unknown)}")
         self.name = name
         self.abstract_eval = abstract_eval
         self.impl = impl
         self.vjp = vjp
         self.jvp = jvp
+        self.batch = batch
+        self.traits = frozenset(traits)
+        self.kernel = kernel
+        self.lowering = tuple(lowering)
 
     def __call__(self, *args, **params):
         return bind(self, *args, **params)
@@ -272,6 +323,23 @@ class Graph:
                 lines.append(f"  {ids[a]} -> out{k};")
         lines.append("}")
         return "\n".join(lines)
+
+
+def dce(graph):
+    """Drop equations whose outputs no output depends on (one reverse walk, no recursion).
+
+    Inputs are kept even when unused, so the calling convention does not change.
+    """
+    live = {a for a in graph.outvars if isinstance(a, Var)}
+    kept = []
+    for eqn in reversed(graph.eqns):
+        if any(v in live for v in eqn.outputs):
+            kept.append(eqn)
+            live.update(a for a in eqn.inputs if isinstance(a, Var))
+    if len(kept) == len(graph.eqns):
+        return graph
+    kept.reverse()
+    return Graph(graph.constvars, graph.invars, kept, graph.outvars, graph.consts)
 
 
 class Tracer:
@@ -510,11 +578,6 @@ def _abstract_eval(prim, operands, params):
 def is_float(dtype):
     kind = dtype.kind if isinstance(dtype, np.dtype) else np.dtype(dtype).kind
     return kind in "fc"
-
-
-def check_float(where, dtype):
-    if not is_float(dtype):
-        raise DtypeError(f"{where}: expected a floating-point array, got {np.dtype(dtype).name}")
 
 
 def eval_graph(graph, consts, args):

@@ -1,12 +1,19 @@
 """The primitive registry: one record per primitive, declared in one place.
 
-Each record holds the shape/dtype rule, the NumPy reference implementation, the VJP
-rules (one per argument, written with primitives, so backward graphs are graphs and
-``grad(grad(f))`` needs nothing extra) and the JVP rule. Everything else in funcgrad
-(mean, losses, layers) is composed from these.
+Each record (:class:`~funcgrad.core.Primitive`) holds the shape/dtype rule, the NumPy
+reference implementation, the VJP rules (one per argument, written with primitives, so
+backward graphs are graphs and ``grad(grad(f))`` needs nothing extra), the JVP rule, the
+batching rule, its traits, and what the compiler may lower it to. Everything else in
+funcgrad (mean, losses, layers) is composed from these.
 
-Elementwise rules are written once as ``scale(g, ans, *args) = g * d ans / d arg``:
-the VJP unbroadcasts it, the JVP sums it over the arguments' tangents.
+A kind of primitive has a constructor that fills in what the kind implies: an elementwise
+primitive is one line, :func:`elementwise_unary` (name, NumPy function, derivative), whose
+``scale(g, ans, *args) = g * d ans / d arg`` serves both the VJP (unbroadcast) and the JVP
+(summed over the arguments' tangents), and which brings its batching rule and its fused
+kernel (the operation of the same name in ``_kernels/vm_ops.h``).
+
+The set is closed and small: a new fast path is a compiler rewrite over these primitives
+or a composite, not a new primitive, unless a measured reason is written beside it.
 """
 
 import builtins
@@ -21,8 +28,11 @@ from .errors import DtypeError, ShapeError
 REGISTRY = {}
 
 
-def _register(name, abstract_eval, impl, vjp=None, jvp=None):
-    prim = Primitive(name, abstract_eval, impl, vjp, jvp)
+def _register(name, abstract_eval, impl, vjp=None, jvp=None, **record):
+    """Add a primitive to the registry; ``record``: batch, traits, kernel, lowering."""
+    if name in REGISTRY:
+        raise ValueError(f"primitive {name} is declared twice")
+    prim = Primitive(name, abstract_eval, impl, vjp, jvp, **record)
     REGISTRY[name] = prim
     return prim
 
@@ -121,11 +131,84 @@ def swap_last(x):
     return transpose(x, perm=perm)
 
 
+# ---------------------------------------------------------------- helpers for batching rules
+# A batching rule ``rule(batched, *args, **params)`` is called by vmap only when some operand
+# is batched; batched operands carry the batch at axis 0, unbatched ones do not carry it at
+# all, and the rule returns its result batched at axis 0.
+
+
+def _batch_size(batched, args):
+    return next(a.shape[0] for a, b in zip(args, batched) if b)
+
+
+def with_batch(x, size):
+    """An unbatched operand given an explicit batch axis 0 (a broadcast, no copy)."""
+    return broadcast_in_dim(
+        x, shape=(size,) + tuple(x.shape), broadcast_dimensions=tuple(range(1, len(x.shape) + 1))
+    )
+
+
+def _all_batched(batched, args):
+    size = _batch_size(batched, args)
+    return [a if b else with_batch(a, size) for a, b in zip(args, batched)]
+
+
+def _align(batched, args):
+    """Batched operands reshaped to (B, 1.., *shape) so that NumPy's right-aligned
+    broadcasting against the unbatched operands lines up per example."""
+    rank = builtins.max(len(a.shape) - b for a, b in zip(args, batched))
+    out = []
+    for a, b in zip(args, batched):
+        if b and len(a.shape) - 1 < rank:
+            ones = (1,) * (rank - len(a.shape) + 1)
+            a = reshape(a, new_shape=a.shape[:1] + ones + tuple(a.shape[1:]))
+        out.append(a)
+    return out, rank
+
+
+def _shift(axes):
+    return tuple(a + 1 for a in axes)
+
+
+def _unrolled(prim):
+    """Batching by one equation per example, stacked. Correct for any primitive, but the
+    graph grows with the batch size: only where no loop-free rule exists."""
+
+    def rule(batched, *args, **params):
+        rows = []
+        for i in range(_batch_size(batched, args)):
+            per = [_example(a, i) if b else a for a, b in zip(args, batched)]
+            out = prim(*per, **params)
+            rows.append(reshape(out, new_shape=(1,) + tuple(out.shape)))
+        return rows[0] if len(rows) == 1 else concatenate(*rows, axis=0)
+
+    return rule
+
+
+def _example(a, i):
+    """Example ``i`` of a batched operand."""
+    start = (i,) + (0,) * (len(a.shape) - 1)
+    limit = (i + 1,) + tuple(a.shape[1:])
+    one = slice(a, start=start, limit=limit, strides=(1,) * len(a.shape))
+    return reshape(one, new_shape=tuple(a.shape[1:]))
+
+
+def _elementwise_batch(prim):
+    return lambda batched, *args, **params: prim(*_align(batched, args)[0], **params)
+
+
+def _axes_batch(prim):
+    """A primitive over params["axes"] of one operand: the axes move past the batch."""
+    return lambda batched, x, axes: prim(x, axes=_shift(axes))
+
+
 # ---------------------------------------------------------------- elementwise
 
 
-def _elementwise(name, impl, scales, float_only=False, result_dtype=None):
-    """Register an elementwise primitive from its per-argument ``scale`` rules."""
+def _elementwise(name, impl, scales, float_only=False, result_dtype=None, kernel=None, traits=()):
+    """Register an elementwise primitive from its per-argument ``scale`` rules: its VJP,
+    JVP, shape rule, batching rule, traits and fused kernel (``kernel``, by default the
+    operation named ``name`` in vm_ops.h) all follow from them."""
 
     def vjp_of(scale):
         if scale is None:
@@ -142,40 +225,83 @@ def _elementwise(name, impl, scales, float_only=False, result_dtype=None):
                 out = term if out is None else add(out, term)
         return None if out is None else broadcast_to(out, ans.shape)
 
-    rule = _elementwise_rule(name, result_dtype, float_only)
-    return _register(name, rule, impl, tuple(vjp_of(s) for s in scales), jvp)
+    arity = ("unary", "binary")[len(scales) - 1]
+    kinds = ("elementwise", arity) + (("float_only",) if float_only else ())
+    kinds += ("comparison",) if result_dtype == _BOOL else ()
+    prim = _register(
+        name,
+        _elementwise_rule(name, result_dtype, float_only),
+        impl,
+        tuple(vjp_of(s) for s in scales),
+        jvp,
+        traits=kinds + tuple(traits),
+        kernel=name if kernel is None else kernel,
+        lowering=("fused", "int"),
+    )
+    prim.batch = _elementwise_batch(prim)
+    return prim
 
 
-neg = _elementwise("neg", np.negative, [lambda g, ans, x: neg(g)])
-exp = _elementwise("exp", np.exp, [lambda g, ans, x: mul(g, ans)], float_only=True)
-log = _elementwise("log", np.log, [lambda g, ans, x: div(g, x)], float_only=True)
-log1p = _elementwise(
-    "log1p", np.log1p, [lambda g, ans, x: div(g, add(x, _lit(1, x)))], float_only=True
-)
-tanh = _elementwise(
-    "tanh",
-    np.tanh,
-    [lambda g, ans, x: mul(g, sub(_lit(1, ans), mul(ans, ans)))],
-    float_only=True,
-)
-sin = _elementwise("sin", np.sin, [lambda g, ans, x: mul(g, cos(x))], float_only=True)
-cos = _elementwise("cos", np.cos, [lambda g, ans, x: neg(mul(g, sin(x)))], float_only=True)
-sqrt = _elementwise(
-    "sqrt", np.sqrt, [lambda g, ans, x: div(g, mul(ans, _lit(2, ans)))], float_only=True
-)
-abs = _elementwise("abs", np.abs, [lambda g, ans, x: mul(g, sign(x))])
-sign = _elementwise("sign", np.sign, [None])
-stop_gradient = _elementwise("stop_gradient", lambda x: x, [None])
+def elementwise_unary(name, impl, derivative, float_only=True, **kind):
+    """An elementwise function of one array. ``derivative(g, ans, x)`` is g * f'(x).
 
-add = _elementwise("add", np.add, [lambda g, ans, x, y: g, lambda g, ans, x, y: g])
-sub = _elementwise("sub", np.subtract, [lambda g, ans, x, y: g, lambda g, ans, x, y: neg(g)])
-mul = _elementwise(
-    "mul", np.multiply, [lambda g, ans, x, y: mul(g, y), lambda g, ans, x, y: mul(g, x)]
+    >>> sinh = REGISTRY["sinh"]  # elementwise_unary("sinh", np.sinh, <g * cosh(x)>)
+    >>> sinh(np.array([0.0, 1.0]))
+    array([0.        , 1.17520119])
+    >>> sorted(sinh.traits), sinh.kernel, sinh.lowering
+    (['elementwise', 'float_only', 'unary'], 'sinh', ('fused', 'int'))
+    """
+    return _elementwise(name, impl, [derivative], float_only=float_only, **kind)
+
+
+def elementwise_binary(name, impl, d_x, d_y, float_only=False, **kind):
+    """An elementwise function of two broadcast arrays; ``d_x(g, ans, x, y)`` is
+    g * df/dx, likewise ``d_y`` (None: no derivative in that operand)."""
+    return _elementwise(name, impl, [d_x, d_y], float_only=float_only, **kind)
+
+
+def comparison(name, impl, **kind):
+    """An elementwise predicate of two arrays: bool-valued, with no derivative."""
+    return _elementwise(name, impl, [None, None], result_dtype=_BOOL, **kind)
+
+
+_BOOL = np.dtype(bool)
+_unary = elementwise_unary
+_binary = elementwise_binary
+
+neg = _unary("neg", np.negative, lambda g, ans, x: neg(g), float_only=False, traits=["linear"])
+exp = _unary("exp", np.exp, lambda g, ans, x: mul(g, ans))
+log = _unary("log", np.log, lambda g, ans, x: div(g, x))
+log1p = _unary("log1p", np.log1p, lambda g, ans, x: div(g, add(x, _lit(1, x))))
+tanh = _unary("tanh", np.tanh, lambda g, ans, x: mul(g, sub(_lit(1, ans), mul(ans, ans))))
+sin = _unary("sin", np.sin, lambda g, ans, x: mul(g, cos(x)))
+cos = _unary("cos", np.cos, lambda g, ans, x: neg(mul(g, sin(x))))
+sqrt = _unary("sqrt", np.sqrt, lambda g, ans, x: div(g, mul(ans, _lit(2, ans))))
+sinh = _unary("sinh", np.sinh, lambda g, ans, x: mul(g, cosh(x)))
+cosh = _unary("cosh", np.cosh, lambda g, ans, x: mul(g, sinh(x)))
+arcsinh = _unary("arcsinh", np.arcsinh, lambda g, ans, x: div(g, sqrt(add(mul(x, x), _lit(1, x)))))
+abs = _unary("abs", np.abs, lambda g, ans, x: mul(g, sign(x)), float_only=False)
+sign = _unary("sign", np.sign, None, float_only=False)
+stop_gradient = _unary("stop_gradient", lambda x: x, None, float_only=False, kernel="copy")
+
+add = _binary(
+    "add", np.add, lambda g, ans, x, y: g, lambda g, ans, x, y: g, traits=["linear", "commutative"]
 )
-div = _elementwise(
+sub = _binary(
+    "sub", np.subtract, lambda g, ans, x, y: g, lambda g, ans, x, y: neg(g), traits=["linear"]
+)
+mul = _binary(
+    "mul",
+    np.multiply,
+    lambda g, ans, x, y: mul(g, y),
+    lambda g, ans, x, y: mul(g, x),
+    traits=["commutative"],
+)
+div = _binary(
     "div",
     np.divide,
-    [lambda g, ans, x, y: div(g, y), lambda g, ans, x, y: neg(div(mul(g, ans), y))],
+    lambda g, ans, x, y: div(g, y),
+    lambda g, ans, x, y: neg(div(mul(g, ans), y)),
     float_only=True,
 )
 
@@ -190,7 +316,7 @@ def _pow_scale_y(g, ans, x, y):
     return mul(g, mul(log(safe_x), ans))
 
 
-pow = _elementwise("pow", np.power, [_pow_scale_x, _pow_scale_y], float_only=True)
+pow = _binary("pow", np.power, _pow_scale_x, _pow_scale_y, float_only=True)
 
 
 def _chooser_scales(wins):
@@ -200,22 +326,20 @@ def _chooser_scales(wins):
         mask = select(wins(x, y), _lit(1.0 if first else 0.0, x), _lit(0.0 if first else 1.0, x))
         return select(eq(x, y), _lit(0.5, x), mask)
 
-    return [
+    return (
         lambda g, ans, x, y: mul(g, share(x, y, True)),
         lambda g, ans, x, y: mul(g, share(x, y, False)),
-    ]
+    )
 
 
-max = _elementwise("max", np.maximum, _chooser_scales(lambda x, y: gt(x, y)))
-min = _elementwise("min", np.minimum, _chooser_scales(lambda x, y: lt(x, y)))
-
-_BOOL = np.dtype(bool)
-gt = _elementwise("gt", np.greater, [None, None], result_dtype=_BOOL)
-ge = _elementwise("ge", np.greater_equal, [None, None], result_dtype=_BOOL)
-lt = _elementwise("lt", np.less, [None, None], result_dtype=_BOOL)
-le = _elementwise("le", np.less_equal, [None, None], result_dtype=_BOOL)
-eq = _elementwise("eq", np.equal, [None, None], result_dtype=_BOOL)
-ne = _elementwise("ne", np.not_equal, [None, None], result_dtype=_BOOL)
+max = _binary("max", np.maximum, *_chooser_scales(lambda x, y: gt(x, y)), traits=["commutative"])
+min = _binary("min", np.minimum, *_chooser_scales(lambda x, y: lt(x, y)), traits=["commutative"])
+gt = comparison("gt", np.greater)
+ge = comparison("ge", np.greater_equal)
+lt = comparison("lt", np.less)
+le = comparison("le", np.less_equal)
+eq = comparison("eq", np.equal, traits=["commutative"])
+ne = comparison("ne", np.not_equal, traits=["commutative"])
 
 
 def _select_rule(pred, x, y):
@@ -244,7 +368,11 @@ select = _register(
         lambda g, ans, p, x, y: unbroadcast(select(p, _lit(0, g), g), y.shape),
     ),
     _select_jvp,
+    traits=["elementwise"],
+    kernel="select",
+    lowering=("fused", "int"),
 )
+select.batch = _elementwise_batch(select)
 
 
 def _cast_rule(x, dtype):
@@ -260,7 +388,18 @@ def _cast_jvp(tangents, ans, x, dtype):
     return cast(t, dtype=dtype) if t is not None and is_float(dtype) else None
 
 
-cast = _register("cast", _cast_rule, lambda x, dtype: x.astype(dtype), (_cast_vjp,), _cast_jvp)
+# Fused only from bool to float (a load of 0/1 into the registers); else its own kernel.
+cast = _register(
+    "cast",
+    _cast_rule,
+    lambda x, dtype: x.astype(dtype),
+    (_cast_vjp,),
+    _cast_jvp,
+    traits=["elementwise", "unary"],
+    kernel="copy",
+    lowering=("fused", "cast"),
+)
+cast.batch = _elementwise_batch(cast)
 
 
 # ---------------------------------------------------------------- linear rules
@@ -293,8 +432,8 @@ def _bilinear_jvp(prim):
     return jvp
 
 
-def _linear(name, rule, impl, vjp):
-    prim = _register(name, rule, impl, vjp)
+def _linear(name, rule, impl, vjp, traits=(), **record):
+    prim = _register(name, rule, impl, vjp, traits=("linear",) + tuple(traits), **record)
     prim.jvp = _linear_jvp(prim)
     return prim
 
@@ -325,7 +464,11 @@ reduce_sum = _linear(
             g, shape=x.shape, broadcast_dimensions=_kept(x, axes)
         ),
     ),
+    traits=["reduction"],
+    kernel="sum",
+    lowering=("fused", "reduce"),
 )
+reduce_sum.batch = _axes_batch(reduce_sum)
 
 
 def _chooser_location(ans, x, axes):
@@ -338,7 +481,7 @@ def _chooser_location(ans, x, axes):
     return div(hit, count)
 
 
-def _chooser_reduce(name, impl):
+def _chooser_reduce(name, impl, kernel):
     def vjp(g, ans, x, axes):
         gb = broadcast_in_dim(g, shape=x.shape, broadcast_dimensions=_kept(x, axes))
         return mul(gb, _chooser_location(ans, x, axes))
@@ -347,11 +490,22 @@ def _chooser_reduce(name, impl):
         (t,) = tangents
         return None if t is None else reduce_sum(mul(t, _chooser_location(ans, x, axes)), axes=axes)
 
-    return _register(name, _reduce_rule(name), impl, (vjp,), jvp)
+    prim = _register(
+        name,
+        _reduce_rule(name),
+        impl,
+        (vjp,),
+        jvp,
+        traits=["reduction"],
+        kernel=kernel,
+        lowering=("fused", "reduce"),
+    )
+    prim.batch = _axes_batch(prim)
+    return prim
 
 
-reduce_max = _chooser_reduce("reduce_max", lambda x, axes: np.max(x, axis=axes))
-reduce_min = _chooser_reduce("reduce_min", lambda x, axes: np.min(x, axis=axes))
+reduce_max = _chooser_reduce("reduce_max", lambda x, axes: np.max(x, axis=axes), "max")
+reduce_min = _chooser_reduce("reduce_min", lambda x, axes: np.min(x, axis=axes), "min")
 
 
 def _argmax_rule(x, axis, index_dtype):
@@ -366,6 +520,8 @@ argmax = _register(
     _argmax_rule,
     lambda x, axis, index_dtype: np.argmax(x, axis=axis).astype(index_dtype),
     (None,),
+    batch=lambda batched, x, axis, index_dtype: argmax(x, axis=axis + 1, index_dtype=index_dtype),
+    lowering=("argmax",),
 )
 
 # ---------------------------------------------------------------- softmax rows
@@ -450,6 +606,9 @@ logsumexp = _register(
     # softmax(x), not exp(x - ans): ans has rounding error of the size of x's magnitude
     (lambda g, ans, x, axes: mul(_spread(g, x, axes), softmax(x, axes=axes)),),
     _logsumexp_jvp,
+    traits=["float_only", "reduction"],
+    kernel="logsumexp",
+    lowering=("softmax",),
 )
 log_softmax = _register(
     "log_softmax",
@@ -457,6 +616,9 @@ log_softmax = _register(
     _log_softmax_impl,
     (lambda g, ans, x, axes: sub(g, mul(exp(ans), _spread(reduce_sum(g, axes=axes), x, axes))),),
     _log_softmax_jvp,
+    traits=["float_only"],
+    kernel="log_softmax",
+    lowering=("softmax",),
 )
 softmax = _register(
     "softmax",
@@ -464,7 +626,12 @@ softmax = _register(
     _softmax_impl,
     (_softmax_product,),
     _softmax_jvp,
+    traits=["float_only"],
+    kernel="softmax",
+    lowering=("softmax",),
 )
+for _row_prim in (logsumexp, log_softmax, softmax):
+    _row_prim.batch = _axes_batch(_row_prim)
 
 # ---------------------------------------------------------------- shape operations
 
@@ -480,6 +647,8 @@ reshape = _linear(
     _reshape_rule,
     lambda x, new_shape: np.reshape(x, new_shape),
     (lambda g, ans, x, new_shape: reshape(g, new_shape=x.shape),),
+    batch=lambda batched, x, new_shape: reshape(x, new_shape=x.shape[:1] + tuple(new_shape)),
+    lowering=("view",),
 )
 
 
@@ -494,6 +663,8 @@ transpose = _linear(
     _transpose_rule,
     lambda x, perm: np.transpose(x, perm),
     (lambda g, ans, x, perm: transpose(g, perm=tuple(np.argsort(perm).tolist())),),
+    batch=lambda batched, x, perm: transpose(x, perm=(0,) + _shift(perm)),
+    lowering=("copy",),
 )
 
 
@@ -521,8 +692,21 @@ def _broadcast_in_dim_vjp(g, ans, x, shape, broadcast_dimensions):
     return reshape(g, new_shape=x.shape) if g.shape != x.shape else g
 
 
+def _broadcast_in_dim_batch(batched, x, shape, broadcast_dimensions):
+    return broadcast_in_dim(
+        x,
+        shape=x.shape[:1] + tuple(shape),
+        broadcast_dimensions=(0,) + _shift(broadcast_dimensions),
+    )
+
+
 broadcast_in_dim = _linear(
-    "broadcast_in_dim", _broadcast_in_dim_rule, _broadcast_in_dim_impl, (_broadcast_in_dim_vjp,)
+    "broadcast_in_dim",
+    _broadcast_in_dim_rule,
+    _broadcast_in_dim_impl,
+    (_broadcast_in_dim_vjp,),
+    batch=_broadcast_in_dim_batch,
+    lowering=("fill", "copy"),
 )
 
 
@@ -551,6 +735,10 @@ slice = _linear(
     _slice_rule,
     lambda x, start, limit, strides: x[tuple(map(builtins.slice, start, limit, strides))],
     (_slice_vjp,),
+    batch=lambda batched, x, start, limit, strides: slice(
+        x, start=(0,) + tuple(start), limit=x.shape[:1] + tuple(limit), strides=(1,) + strides
+    ),
+    lowering=("copy",),
 )
 
 
@@ -560,7 +748,12 @@ def _rev_rule(x, axes):
 
 
 rev = _linear(
-    "rev", _rev_rule, lambda x, axes: np.flip(x, axes), (lambda g, ans, x, axes: rev(g, axes=axes),)
+    "rev",
+    _rev_rule,
+    lambda x, axes: np.flip(x, axes),
+    (lambda g, ans, x, axes: rev(g, axes=axes),),
+    batch=lambda batched, x, axes: rev(x, axes=_shift(axes)),
+    lowering=("copy",),
 )
 
 
@@ -595,7 +788,14 @@ def _pad_jvp(tangents, ans, x, lo, hi, interior, value):
     return None if t is None else pad(t, lo=lo, hi=hi, interior=interior, value=0.0)
 
 
-pad = _register("pad", _pad_rule, _pad_impl, (_pad_vjp,), _pad_jvp)
+def _pad_batch(batched, x, lo, hi, interior, value):
+    return pad(x, lo=(0,) + lo, hi=(0,) + hi, interior=(0,) + interior, value=value)
+
+
+# Linear only with value 0: the traits say what holds for all its params.
+pad = _register(
+    "pad", _pad_rule, _pad_impl, (_pad_vjp,), _pad_jvp, batch=_pad_batch, lowering=("copy",)
+)
 
 
 def _concatenate_rule(*xs, axis):
@@ -639,6 +839,9 @@ concatenate = _register(
     _concatenate_rule,
     lambda *xs, axis: np.concatenate(xs, axis=axis),
     PerArgument(_concatenate_vjp),
+    batch=lambda batched, *xs, axis: concatenate(*_all_batched(batched, xs), axis=axis + 1),
+    traits=["linear"],
+    lowering=("copy",),
 )
 concatenate.jvp = _linear_jvp(concatenate)
 
@@ -658,6 +861,7 @@ iota = _register(
     lambda size, dtype: np.arange(size, dtype=dtype),
     (),
     lambda tangents, ans, **params: None,
+    lowering=("fill",),  # (no operands: never batched)
 )
 
 
@@ -689,6 +893,31 @@ def _index_vjps(rule):
     return PerArgument(lambda k: rule if k == 0 else None)
 
 
+def _batch_index(size, rank):
+    """arange(B) shaped (B, 1, ..., 1): an extra leading index selecting each example."""
+    return np.arange(size, dtype=np.int64).reshape((size,) + (1,) * rank)
+
+
+def _batched_indices(batched, x, indices):
+    """(size, indices) for gather/scatter_add with a leading arange index over the batch."""
+    size = _batch_size(batched, (x,) + indices)
+    idx, rank = _align(batched[1:], indices) if indices else ([], 0)
+    return size, [_batch_index(size, rank)] + idx
+
+
+def _gather_batch(batched, x, *indices):
+    if not batched[0]:  # only the indices are batched: they alone carry the batch
+        return gather(x, *_align(batched[1:], indices)[0])
+    return gather(x, *_batched_indices(batched, x, indices)[1])
+
+
+def _scatter_add_batch(batched, g, *indices, shape):
+    size, idx = _batched_indices(batched, g, indices)
+    if not batched[0]:
+        g = with_batch(g, size)
+    return scatter_add(g, *idx, shape=(size,) + tuple(shape))
+
+
 gather = _register(
     "gather",
     _gather_rule,
@@ -697,6 +926,8 @@ gather = _register(
     lambda tangents, ans, x, *indices: (
         None if tangents[0] is None else gather(tangents[0], *indices)
     ),
+    batch=_gather_batch,
+    lowering=("indexed",),
 )
 scatter_add = _register(
     "scatter_add",
@@ -706,6 +937,8 @@ scatter_add = _register(
     lambda tangents, ans, x, *indices, shape: (
         None if tangents[0] is None else scatter_add(tangents[0], *indices, shape=shape)
     ),
+    batch=_scatter_add_batch,
+    lowering=("indexed",),
 )
 
 
@@ -721,6 +954,22 @@ def _matmul_rule(a, b):
     return a.shape[:-1] + b.shape[-1:], dtype
 
 
+def _matmul_batch(batched, a, b):
+    ba, bb = batched
+    if ba and bb:
+        return matmul(a, b)
+    if ba and len(a.shape) == 3:  # (B, m, k) @ (k, n): one GEMM over B * m rows
+        size, m, k = a.shape
+        out = matmul(reshape(a, new_shape=(size * m, k)), b)
+        return reshape(out, new_shape=(size, m, b.shape[-1]))
+    if bb and len(b.shape) == 3:  # (m, k) @ (B, k, n): one GEMM over B * n columns
+        size, k, n = b.shape
+        cols = reshape(transpose(b, perm=(1, 0, 2)), new_shape=(k, size * n))
+        out = reshape(matmul(a, cols), new_shape=(a.shape[0], size, n))
+        return transpose(out, perm=(1, 0, 2))
+    return matmul(*_all_batched(batched, (a, b)))
+
+
 matmul = _register(
     "matmul",
     _matmul_rule,
@@ -729,6 +978,8 @@ matmul = _register(
         lambda g, ans, a, b: matmul(g, swap_last(b)),
         lambda g, ans, a, b: matmul(swap_last(a), g),
     ),
+    batch=_matmul_batch,
+    lowering=("gemm",),
 )
 matmul.jvp = _bilinear_jvp(matmul)
 
@@ -789,6 +1040,40 @@ def _conv_params(p):
     return {k: p[k] for k in ("stride", "padding", "dilation")}
 
 
+def _folded_batch(prim, *shape_params):
+    """Batching for conv/pool primitives whose first operand is (N, ...): B folds into N.
+    Batched second operands (weights) have no loop-free rule without grouped convolution:
+    one equation per example."""
+
+    def rule(batched, x, *rest, **params):
+        if any(batched[1:]):
+            return _unrolled(prim)(batched, x, *rest, **params)
+        for name in shape_params:  # an output-shape parameter gains the folded batch
+            shape = params[name]
+            params = dict(params, **{name: (x.shape[0] * shape[0],) + tuple(shape[1:])})
+        b, n = x.shape[:2]
+        out = prim(reshape(x, new_shape=(b * n,) + tuple(x.shape[2:])), *rest, **params)
+        return reshape(out, new_shape=(b, n) + tuple(out.shape[1:]))
+
+    return rule
+
+
+def _image_pair_batch(prim):
+    """max_pool2d_select/scatter: both operands are (N, C, H, W) images: both fold."""
+
+    def rule(batched, x, t, **params):
+        x, t = _all_batched(batched, (x, t))
+        b, n = x.shape[:2]
+        out = prim(
+            reshape(x, new_shape=(b * n,) + tuple(x.shape[2:])),
+            reshape(t, new_shape=(b * n,) + tuple(t.shape[2:])),
+            **params,
+        )
+        return reshape(out, new_shape=(b, n) + tuple(out.shape[1:]))
+
+    return rule
+
+
 conv2d = _register(
     "conv2d",
     _conv2d_rule,
@@ -797,6 +1082,9 @@ conv2d = _register(
         lambda g, ans, x, w, **p: conv2d_input_grad(g, w, x_shape=x.shape, **p),
         lambda g, ans, x, w, **p: conv2d_filter_grad(x, g, w_shape=w.shape, **p),
     ),
+    traits=["float_only"],
+    kernel="conv2d",
+    lowering=("conv",),
 )
 conv2d.jvp = _bilinear_jvp(conv2d)
 conv2d_input_grad = _register(
@@ -807,6 +1095,9 @@ conv2d_input_grad = _register(
         lambda ct, ans, g, w, **p: conv2d(ct, w, **_conv_params(p)),
         lambda ct, ans, g, w, **p: conv2d_filter_grad(ct, g, w_shape=w.shape, **_conv_params(p)),
     ),
+    traits=["float_only"],
+    kernel="conv2d_input_grad",
+    lowering=("conv",),
 )
 conv2d_input_grad.jvp = _bilinear_jvp(conv2d_input_grad)
 conv2d_filter_grad = _register(
@@ -817,8 +1108,15 @@ conv2d_filter_grad = _register(
         lambda ct, ans, x, g, **p: conv2d_input_grad(g, ct, x_shape=x.shape, **_conv_params(p)),
         lambda ct, ans, x, g, **p: conv2d(x, ct, **_conv_params(p)),
     ),
+    traits=["float_only"],
+    kernel="conv2d_filter_grad",
+    lowering=("conv",),
 )
 conv2d_filter_grad.jvp = _bilinear_jvp(conv2d_filter_grad)
+conv2d.batch = _folded_batch(conv2d)
+conv2d_input_grad.batch = _folded_batch(conv2d_input_grad, "x_shape")
+# A per-example filter gradient sums over each example's own images: unrolled.
+conv2d_filter_grad.batch = _unrolled(conv2d_filter_grad)
 
 
 def _pool_out(name, x_shape, window, stride, padding):
@@ -866,10 +1164,6 @@ def _avg_pool_transpose_rule(g, x_shape, window, stride, padding):
     return x_shape, g.dtype
 
 
-def _pool_params(p):
-    return {k: p[k] for k in ("window", "stride", "padding")}
-
-
 def _select_like_jvp(prim):
     """JVP of a pooling primitive that is linear in its second argument only."""
 
@@ -887,6 +1181,9 @@ max_pool2d = _register(
     lambda tangents, ans, x, **p: (
         None if tangents[0] is None else max_pool2d_select(x, tangents[0], **p)
     ),
+    traits=["float_only"],
+    kernel="max_pool2d",
+    lowering=("conv",),
 )
 # The argmax positions are locally constant in x, so neither helper has a slope in x.
 max_pool2d_select = _register(
@@ -894,6 +1191,9 @@ max_pool2d_select = _register(
     _max_pool_select_rule,
     conv_numpy.max_pool2d_select,
     (None, lambda ct, ans, x, t, **p: max_pool2d_scatter(x, ct, **p)),
+    traits=["float_only"],
+    kernel="max_pool2d_select",
+    lowering=("conv",),
 )
 max_pool2d_select.jvp = _select_like_jvp(max_pool2d_select)
 max_pool2d_scatter = _register(
@@ -901,6 +1201,9 @@ max_pool2d_scatter = _register(
     _max_pool_scatter_rule,
     conv_numpy.max_pool2d_scatter,
     (None, lambda ct, ans, x, g, **p: max_pool2d_select(x, ct, **p)),
+    traits=["float_only"],
+    kernel="max_pool2d_scatter",
+    lowering=("conv",),
 )
 max_pool2d_scatter.jvp = _select_like_jvp(max_pool2d_scatter)
 avg_pool2d = _linear(
@@ -908,13 +1211,24 @@ avg_pool2d = _linear(
     _avg_pool_rule,
     conv_numpy.avg_pool2d,
     (lambda g, ans, x, **p: avg_pool2d_transpose(g, x_shape=x.shape, **p),),
+    traits=["float_only"],
+    kernel="avg_pool2d",
+    lowering=("conv",),
 )
 avg_pool2d_transpose = _linear(
     "avg_pool2d_transpose",
     _avg_pool_transpose_rule,
     conv_numpy.avg_pool2d_transpose,
     (lambda ct, ans, g, x_shape, **p: avg_pool2d(ct, **p),),
+    traits=["float_only"],
+    kernel="avg_pool2d_transpose",
+    lowering=("conv",),
 )
+max_pool2d.batch = _folded_batch(max_pool2d)
+max_pool2d_select.batch = _image_pair_batch(max_pool2d_select)
+max_pool2d_scatter.batch = _image_pair_batch(max_pool2d_scatter)
+avg_pool2d.batch = _folded_batch(avg_pool2d)
+avg_pool2d_transpose.batch = _folded_batch(avg_pool2d_transpose, "x_shape")
 
 
 # ---------------------------------------------------------------- random bits
@@ -987,4 +1301,14 @@ random_bits = _register(
     _random_bits_impl,
     (None, None),  # bits are not differentiable in the key or the counters
     lambda tangents, ans, key, counts, **params: None,
+    lowering=("random_bits",),
 )
+
+
+def _random_bits_batch(batched, key, counts, **params):
+    if not batched[0]:  # bits are elementwise in the counters
+        return random_bits(key, counts, **params)
+    return _unrolled(random_bits)(batched, key, counts, **params)
+
+
+random_bits.batch = _random_bits_batch

@@ -4,8 +4,7 @@ fallback backend (``FUNCGRAD_BACKEND=numpy``)."""
 
 import numpy as np
 
-from .compiler.passes import dce
-from .core import Var, eval_impl
+from .core import Var, dce, eval_impl
 
 
 class ReferenceProgram:

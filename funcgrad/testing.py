@@ -12,7 +12,7 @@ differences along random directions, recursively up to ``order``. The strategies
 import numpy as np
 
 from . import tree
-from .autodiff import jvp, vjp
+from .api import jvp, vjp
 from .core import is_float
 
 _DEFAULT_TOL = {np.dtype(np.float64): 1e-5, np.dtype(np.float32): 2e-2, np.dtype(np.float16): 1e-1}

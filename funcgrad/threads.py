@@ -63,19 +63,6 @@ def get_num_threads():
     return _kernels().get_num_threads()
 
 
-def default_num_threads():
-    """``FUNCGRAD_NUM_THREADS`` if set, else the CPUs this process may run on."""
-    value = os.environ.get("FUNCGRAD_NUM_THREADS")
-    if value is not None:
-        if not value.strip().isdigit() or int(value) < 1:
-            raise ValueError(f"FUNCGRAD_NUM_THREADS must be a positive integer, got {value!r}")
-        return int(value)
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
 def hold_blas():
     """Run BLAS on one thread until the matching :func:`release_blas` (nestable and
     thread-safe: the first holder saves the libraries' settings, the last restores them)."""

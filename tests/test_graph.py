@@ -5,7 +5,7 @@ import pytest
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
-from funcgrad.compiler.passes import dce
+from funcgrad.core import dce
 
 W = np.ones((2, 3), np.float32)
 

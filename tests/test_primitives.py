@@ -1,11 +1,12 @@
 """Registry-parametrized property tests: every primitive in ``funcgrad.primitives.REGISTRY``.
 
-``CASES`` maps each primitive to a draw of valid operands and parameters and to an
-independent NumPy reference. For every primitive the tests check the reference
-implementation, the shape/dtype rule, eager calls, float32 propagation and the compiled
-executor against the reference interpreter; for the differentiable ones, VJP and JVP
-against central finite differences and second order with ``check_grads``. Draws for
-differentiation stay away from kinks and ties.
+``CASES`` (the one per-primitive table) maps each primitive to a draw of valid operands and
+parameters and to an independent NumPy reference. For every primitive the tests check the
+reference implementation, the shape/dtype rule, eager calls, float32 propagation, the
+batching rule against a loop, the declared traits, and the compiled executor against the
+reference interpreter (and that elementwise float primitives run as fused kernels); for the
+differentiable ones, VJP and JVP against central finite differences and second order with
+``check_grads``. Draws for differentiation stay away from kinks and ties.
 """
 
 import math
@@ -22,6 +23,7 @@ from hypothesis.extra import numpy as hnp
 import funcgrad as fg
 import funcgrad.primitives as P
 from funcgrad import testing as fgt
+from funcgrad.compiler.isa import VM_OPS
 from funcgrad.compiler.lower import CompiledProgram
 from funcgrad.core import Var
 from funcgrad.reference import ReferenceProgram
@@ -631,6 +633,9 @@ CASES = {
     "sin": Case(_unary(), np.sin),
     "cos": Case(_unary(), np.cos),
     "sqrt": Case(_unary(0.5, 3.0), np.sqrt),
+    "sinh": Case(_unary(), lambda x: (np.exp(x) - np.exp(-x)) / 2),
+    "cosh": Case(_unary(), lambda x: (np.exp(x) + np.exp(-x)) / 2),
+    "arcsinh": Case(_unary(), lambda x: np.log(x + np.sqrt(x * x + 1))),
     "abs": Case(_unary(gap=0.25), lambda x: np.where(x < 0, -x, x)),
     "sign": Case(_unary(gap=0.25), lambda x: (x > 0).astype(F64) - (x < 0)),
     "stop_gradient": Case(_unary(), lambda x: x, grads=False),
@@ -818,6 +823,135 @@ def test_compiled_executor_matches_the_reference_interpreter(name, dtype, data):
         tol = 1e-12 if e.dtype == F64 else 1e-5
         scale = float(np.max(np.abs(e), initial=1.0, where=np.isfinite(e)))
         np.testing.assert_allclose(g, e, rtol=tol, atol=tol * scale)
+
+
+def _fused_float_elementwise(prim):
+    return "elementwise" in prim.traits and prim is not P.cast
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if _fused_float_elementwise(P.REGISTRY[n])])
+@pytest.mark.parametrize("dtype", [F64, F32])
+@settings(max_examples=10, deadline=None)
+@given(data=st.data())
+def test_elementwise_float_primitives_run_as_fused_kernels(name, dtype, data):
+    # A new elementwise primitive without an operation in vm_ops.h would run as a NumPy
+    # callback and split every fused chain it is in: this fails instead.
+    prim = P.REGISTRY[name]
+    assert prim.kernel in VM_OPS, f"{name}: no fused-kernel operation {prim.kernel!r}"
+    call = CASES[name].draw(data)
+    args = [a.astype(dtype) if a.dtype.kind == "f" else a for a in call.args]
+
+    def f(*a):  # with a neighbour to fuse with, where the result is a float
+        out = prim(*a, **call.params)
+        return out * 2.0 if out.dtype.kind == "f" else out
+
+    program = CompiledProgram(fg.make_graph(f)(*args))
+    kinds = [kind for kind, _ in program._steps]
+    assert "python" not in kinds and kinds.count("fused") <= 1, str(program)
+
+
+def test_every_vm_operation_belongs_to_a_primitive():
+    # vm_ops.h's table and the registry agree: no operation without a primitive using it.
+    used = {p.kernel for p in P.REGISTRY.values() if "fused" in p.lowering}
+    assert set(VM_OPS) <= used
+    assert len({op.code for op in VM_OPS.values()}) == len(VM_OPS)
+
+
+def _another_example(a, rng):
+    """An operand of the same shape, dtype and domain as ``a``: its values shuffled, and
+    floats scaled by a factor in [0.5, 1.5] (index arrays stay in range)."""
+    out = rng.permutation(a.reshape(-1)).reshape(a.shape)
+    return out * a.dtype.type(rng.uniform(0.5, 1.5)) if a.dtype.kind == "f" else out
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if n != "iota"])  # (iota: no operands)
+@SETTINGS
+@given(data=st.data())
+def test_batching_rule_matches_a_loop(name, data):
+    call = CASES[name].draw(data)
+    prim, n = P.REGISTRY[name], len(call.args)
+    rng = _rng(data)
+    size = data.draw(st.integers(1, 3))
+    mask = data.draw(st.lists(st.booleans(), min_size=n, max_size=n))
+    if not any(mask):
+        mask[data.draw(st.integers(0, n - 1))] = True
+    per_example = [
+        [a] + [_another_example(a, rng) for _ in range(size - 1)] if m else [a]
+        for a, m in zip(call.args, mask)
+    ]
+    operands, in_axes = [], []
+    for examples, batched in zip(per_example, mask):
+        if not batched:
+            operands.append(examples[0])
+            in_axes.append(None)
+            continue
+        rank = np.ndim(examples[0])
+        axis = data.draw(st.integers(-rank - 1, rank))  # negative axes too
+        operands.append(np.moveaxis(np.stack(examples), 0, axis))
+        in_axes.append(axis)
+    expected = np.stack(
+        [
+            prim(*[ex[b] if m else ex[0] for ex, m in zip(per_example, mask)], **call.params)
+            for b in range(size)
+        ]
+    )
+    out_axis = data.draw(st.integers(-expected.ndim, expected.ndim - 1))
+    got = fg.vmap(lambda *xs: prim(*xs, **call.params), in_axes=tuple(in_axes), out_axes=out_axis)(
+        *operands
+    )
+    assert got.dtype == expected.dtype
+    np.testing.assert_allclose(got, np.moveaxis(expected, 0, out_axis), rtol=1e-12, atol=1e-12)
+
+
+def _with_trait(trait):
+    return [n for n in NAMES if trait in P.REGISTRY[n].traits]
+
+
+@pytest.mark.parametrize("name", _with_trait("linear"))
+@SETTINGS
+@given(data=st.data())
+def test_linear_primitives_are_linear(name, data):
+    call = CASES[name].draw(data)
+    if not all(a.dtype.kind == "f" for a in call.args):
+        return  # (the trait speaks of float operands)
+    prim, rng = P.REGISTRY[name], _rng(data)
+    other = [_another_example(a, rng) for a in call.args]
+    s, t = rng.uniform(-2, 2, 2)
+    mixed = prim(*[s * a + t * b for a, b in zip(call.args, other)], **call.params)
+    expected = s * prim(*call.args, **call.params) + t * prim(*other, **call.params)
+    np.testing.assert_allclose(mixed, expected, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", _with_trait("commutative"))
+@SETTINGS
+@given(data=st.data())
+def test_commutative_primitives_commute(name, data):
+    x, y = CASES[name].draw(data).args
+    prim = P.REGISTRY[name]
+    np.testing.assert_array_equal(prim(x, y), prim(y, x))
+
+
+@pytest.mark.parametrize("name", _with_trait("float_only"))
+@settings(max_examples=5, deadline=None)
+@given(data=st.data())
+def test_float_only_primitives_refuse_integers(name, data):
+    call = CASES[name].draw(data)
+    args = [a.astype(np.int32) if a.dtype.kind == "f" else a for a in call.args]
+    with pytest.raises(fg.DtypeError):
+        P.REGISTRY[name](*args, **call.params)
+
+
+@pytest.mark.parametrize("name", _with_trait("elementwise"))
+@settings(max_examples=10, deadline=None)
+@given(data=st.data())
+def test_elementwise_traits_describe_the_shape_rule(name, data):
+    call = CASES[name].draw(data)
+    prim = P.REGISTRY[name]
+    out = prim(*call.args, **call.params)
+    assert out.shape == np.broadcast_shapes(*(a.shape for a in call.args))
+    arity = {"unary": 1, "binary": 2}
+    assert [len(call.args)] == [arity[t] for t in prim.traits if t in arity] or prim is P.select
+    assert ("comparison" in prim.traits) == (out.dtype == np.bool_ and prim is not P.cast)
 
 
 # ---------------------------------------------------------------- derivatives

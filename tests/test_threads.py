@@ -10,6 +10,7 @@ from threadpoolctl import ThreadpoolController
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import threads
+from funcgrad._kernels.thread_count import default_num_threads
 from funcgrad.compiler.lower import CompiledProgram
 from funcgrad.reference import ReferenceProgram
 
@@ -179,10 +180,10 @@ def test_set_num_threads_rejects_bad_values(bad):
 
 def test_thread_count_from_the_environment(monkeypatch):
     monkeypatch.setenv("FUNCGRAD_NUM_THREADS", "3")
-    assert threads.default_num_threads() == 3
+    assert default_num_threads() == 3
     monkeypatch.setenv("FUNCGRAD_NUM_THREADS", "many")
     with pytest.raises(ValueError, match="FUNCGRAD_NUM_THREADS must be a positive integer"):
-        threads.default_num_threads()
+        default_num_threads()
 
 
 def _sum_in_child(queue, x):

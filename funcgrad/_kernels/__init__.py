@@ -39,6 +39,6 @@ finally:
     for name in _unset:
         os.environ.pop(name, None)
 
-from .. import threads  # noqa: E402
+from .thread_count import default_num_threads  # noqa: E402
 
-conv.set_num_threads(threads.default_num_threads())
+conv.set_num_threads(default_num_threads())

@@ -9,10 +9,7 @@ have no compiled kernel call back into Python (the NumPy reference) with the GIL
 
 cimport numpy as cnp
 from cython.parallel cimport prange
-from libc.math cimport (
-    cos, cosf, fabs, fabsf, log, log1p, log1pf, logf, pow, powf, sin, sinf,
-    sqrt, sqrtf, tanh, INFINITY,
-)
+from libc.math cimport INFINITY
 from libc.stdint cimport INT64_MAX, INT64_MIN, int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
@@ -56,54 +53,19 @@ cdef enum:
     OP_INT_REDUCE = 17
 
 
-# Operations of integer kernels (run_int)
-cdef enum:
-    I_ADD = 0
-    I_SUB = 1
-    I_MUL = 2
-    I_NEG = 3
-    I_ABS = 4
-    I_SIGN = 5
-    I_MAX = 6
-    I_MIN = 7
-    I_GT = 8
-    I_GE = 9
-    I_LT = 10
-    I_LE = 11
-    I_EQ = 12
-    I_NE = 13
-    I_SELECT = 14
-
-
-cdef enum:
-    V_LOAD = 0
-    V_CONST = 1
-    V_NEG = 2
-    V_EXP = 3
-    V_LOG = 4
-    V_LOG1P = 5
-    V_TANH = 6
-    V_SIN = 7
-    V_COS = 8
-    V_SQRT = 9
-    V_ABS = 10
-    V_SIGN = 11
-    V_COPY = 12
-    V_ADD = 20
-    V_SUB = 21
-    V_MUL = 22
-    V_DIV = 23
-    V_POW = 24
-    V_MAX = 25
-    V_MIN = 26
-    V_GT = 27
-    V_GE = 28
-    V_LT = 29
-    V_LE = 30
-    V_EQ = 31
-    V_NE = 32
-    V_SELECT = 40
-    V_REDUCE = 41
+# The elementwise operations of fused and integer kernels: their numbers and their C
+# live in one table, vm_ops.h, which the compiler reads too (funcgrad/compiler/isa.py).
+cdef extern from "vm_ops.h":
+    enum:
+        FG_VM_LOAD
+        FG_VM_CONST
+        FG_VM_REDUCE
+    int fg_vm_f(int op, float* r, const float* a, const float* b, const float* c,
+                long n) nogil
+    int fg_vm_d(int op, double* r, const double* a, const double* b, const double* c,
+                long n) nogil
+    int fg_int_op(int op, int64_t* r, const int64_t* a, const int64_t* b, const int64_t* c,
+                  long n) nogil
 
 
 # Whole-kernel templates (keep in sync with funcgrad/compiler/templates.py).
@@ -174,20 +136,6 @@ cdef extern from *:
             }                                                                               \
         }
     #define FG_LOOPS(T, S)                                                                  \
-    static void fg_select_##S(T *r, const T *p, const T *x, const T *y, long n) {          \
-        for (long j = 0; j < n; j++) { T a = x[j], b = y[j]; r[j] = p[j] != 0 ? a : b; }    \
-    }                                                                                       \
-    /* max/min propagate NaN from either side, as numpy.maximum/minimum do */               \
-    static void fg_max_##S(T *r, const T *x, const T *y, long n) {                          \
-        for (long j = 0; j < n; j++) {                                                      \
-            T a = x[j], b = y[j]; r[j] = (a > b || a != a) ? a : b;                         \
-        }                                                                                   \
-    }                                                                                       \
-    static void fg_min_##S(T *r, const T *x, const T *y, long n) {                          \
-        for (long j = 0; j < n; j++) {                                                      \
-            T a = x[j], b = y[j]; r[j] = (a < b || a != a) ? a : b;                         \
-        }                                                                                   \
-    }                                                                                       \
     /* The templates (compiler/templates.py), one pass each. r may be x or g itself (a     \
        kernel overwriting a dying operand): each element is read before it is written. */   \
     static void fg_activation_##S(T *r, uint8_t *m, const T *x, const T *b, T slope,       \
@@ -213,49 +161,7 @@ cdef extern from *:
     FG_LOOPS(float, f)
     FG_LOOPS(double, d)
 
-    /* float32 tanh as a rational function (the approximation Eigen and XLA use; within a
-       few ulp of the correctly rounded result), so that it vectorizes: libm's tanhf is a
-       scalar call per element, the largest cost of small tanh networks. */
-    static void fg_tanh_f(float *r, const float *x, long n) {
-        for (long j = 0; j < n; j++) {
-            float c = x[j] > 7.90531110763549805f ? 7.90531110763549805f : x[j];
-            c = c < -7.90531110763549805f ? -7.90531110763549805f : c;  /* NaN stays NaN */
-            float x2 = c * c;
-            float p = x2 * -2.76076847742355e-16f + 2.00018790482477e-13f;
-            p = x2 * p + -8.60467152213735e-11f;
-            p = x2 * p + 5.12229709037114e-08f;
-            p = x2 * p + 1.48572235717979e-05f;
-            p = x2 * p + 6.37261928875436e-04f;
-            p = x2 * p + 4.89352455891786e-03f;
-            p = c * p;
-            float q = x2 * 1.19825839466702e-06f + 1.18534705686654e-04f;
-            q = x2 * q + 2.26843463243900e-03f;
-            q = x2 * q + 4.89352518554385e-03f;
-            r[j] = p / q;
-        }
-        /* The fit reaches exactly 1 at its clamp, where tanh is still 1 - 2.7e-7: there (rare
-           in a block), 1 - 2 / (exp(2|x|) + 1), so that the derivative 1 - tanh^2 of a
-           saturated unit is tiny, as in float64, not 0. */
-        int big = 0;
-        for (long j = 0; j < n; j++) big |= (x[j] > 7.9f) | (x[j] < -7.9f);
-        if (!big) return;
-        for (long j = 0; j < n; j++) {
-            float a = x[j] < 0 ? -x[j] : x[j];
-            if (a > 7.90531110763549805f) {
-                float e = expf(-2 * a);
-                float t = 1 - 2 * e / (1 + e);
-                r[j] = x[j] < 0 ? -t : t;
-            }
-        }
-    }
     """
-    void fg_select_f(float* r, const float* p, const float* x, const float* y, long n) nogil
-    void fg_select_d(double* r, const double* p, const double* x, const double* y, long n) nogil
-    void fg_max_f(float* r, const float* x, const float* y, long n) nogil
-    void fg_max_d(double* r, const double* x, const double* y, long n) nogil
-    void fg_min_f(float* r, const float* x, const float* y, long n) nogil
-    void fg_min_d(double* r, const double* x, const double* y, long n) nogil
-    void fg_tanh_f(float* r, const float* x, long n) nogil
     void fg_activation_f(float* r, uint8_t* m, const float* x, const float* b, float slope,
                          int leaky, long n) nogil
     void fg_activation_d(double* r, uint8_t* m, const double* x, const double* b,
@@ -629,7 +535,7 @@ cdef void run_fused_range(real* regs, real** rp, const int64_t* ins, const doubl
         hi = total
     cdef int64_t span = BLOCK, used = 0
     for k in range(n_code):  # a register's values live in its own block unless loaded in place
-        if code[5 * k] != V_REDUCE:  # (whose dst is a reduction's number)
+        if code[5 * k] != FG_VM_REDUCE:  # (whose dst is a reduction's number)
             rp[code[5 * k + 1]] = regs + code[5 * k + 1] * BLOCK
             used = max(used, code[5 * k + 1] + 1)
     # Spans short enough for all the kernel's registers to stay in L1 (an Adam update has
@@ -649,7 +555,7 @@ cdef void run_fused_range(real* regs, real** rp, const int64_t* ins, const doubl
         for k in range(n_code):
             op = <int>code[5 * k]
             r = regs + code[5 * k + 1] * BLOCK
-            if op == V_LOAD:
+            if op == FG_VM_LOAD:
                 desc = in_desc + code[5 * k + 2] * (2 + ndim)
                 if desc[1] == 2:  # laid out like the iteration: read it where it is
                     rp[code[5 * k + 1]] = <real*>bufs[desc[0]] + start
@@ -657,7 +563,7 @@ cdef void run_fused_range(real* regs, real** rp, const int64_t* ins, const doubl
                     load_block(r, bufs[desc[0]], <int>desc[1], ndim, shape, desc + 2, start, n)
                     rp[code[5 * k + 1]] = r
                 continue
-            if op == V_CONST:  # constant registers are filled once, on the first block
+            if op == FG_VM_CONST:  # constant registers are filled once, on the first block
                 if start == lo:
                     cv = <real>consts[code[5 * k + 2]]
                     for j in range(BLOCK):
@@ -666,96 +572,15 @@ cdef void run_fused_range(real* regs, real** rp, const int64_t* ins, const doubl
             a = rp[code[5 * k + 2]]
             b = rp[code[5 * k + 3]]
             c = rp[code[5 * k + 4]]
-            if op != V_REDUCE:
-                rp[code[5 * k + 1]] = r
-            if op == V_NEG:
-                for j in range(n):
-                    r[j] = -a[j]
-            elif op == V_EXP:
-                if real is float:
-                    fg_exp_f(r, a, 0, n)
-                else:
-                    fg_exp_d(r, a, 0, n)
-            elif op == V_LOG:
-                for j in range(n):
-                    r[j] = logf(a[j]) if real is float else log(a[j])
-            elif op == V_LOG1P:
-                for j in range(n):
-                    r[j] = log1pf(a[j]) if real is float else log1p(a[j])
-            elif op == V_TANH:
-                if real is float:
-                    fg_tanh_f(r, a, n)
-                else:
-                    for j in range(n):
-                        r[j] = tanh(a[j])
-            elif op == V_SIN:
-                for j in range(n):
-                    r[j] = sinf(a[j]) if real is float else sin(a[j])
-            elif op == V_COS:
-                for j in range(n):
-                    r[j] = cosf(a[j]) if real is float else cos(a[j])
-            elif op == V_SQRT:
-                for j in range(n):
-                    r[j] = sqrtf(a[j]) if real is float else sqrt(a[j])
-            elif op == V_ABS:
-                for j in range(n):
-                    r[j] = fabsf(a[j]) if real is float else fabs(a[j])
-            elif op == V_SIGN:
-                for j in range(n):
-                    r[j] = (a[j] > 0) - (a[j] < 0) if a[j] == a[j] else a[j]
-            elif op == V_COPY:
-                memcpy(r, a, n * sizeof(real))
-            elif op == V_ADD:
-                for j in range(n):
-                    r[j] = a[j] + b[j]
-            elif op == V_SUB:
-                for j in range(n):
-                    r[j] = a[j] - b[j]
-            elif op == V_MUL:
-                for j in range(n):
-                    r[j] = a[j] * b[j]
-            elif op == V_DIV:
-                for j in range(n):
-                    r[j] = a[j] / b[j]
-            elif op == V_POW:
-                for j in range(n):
-                    r[j] = powf(a[j], b[j]) if real is float else pow(a[j], b[j])
-            elif op == V_MAX:
-                if real is float:
-                    fg_max_f(r, a, b, n)
-                else:
-                    fg_max_d(r, a, b, n)
-            elif op == V_MIN:
-                if real is float:
-                    fg_min_f(r, a, b, n)
-                else:
-                    fg_min_d(r, a, b, n)
-            elif op == V_GT:
-                for j in range(n):
-                    r[j] = a[j] > b[j]
-            elif op == V_GE:
-                for j in range(n):
-                    r[j] = a[j] >= b[j]
-            elif op == V_LT:
-                for j in range(n):
-                    r[j] = a[j] < b[j]
-            elif op == V_LE:
-                for j in range(n):
-                    r[j] = a[j] <= b[j]
-            elif op == V_EQ:
-                for j in range(n):
-                    r[j] = a[j] == b[j]
-            elif op == V_NE:
-                for j in range(n):
-                    r[j] = a[j] != b[j]
-            elif op == V_SELECT:  # r = a ? b : c
-                if real is float:
-                    fg_select_f(r, a, b, c, n)
-                else:
-                    fg_select_d(r, a, b, c, n)
-            elif op == V_REDUCE:  # reduction number dst of register a
+            if op == FG_VM_REDUCE:  # reduction number dst of register a
                 reduce_into(<int>code[5 * k + 1], red_desc, a, ndim, shape, bufs, partial,
                             start, n)
+                continue
+            rp[code[5 * k + 1]] = r
+            if real is float:  # an operation of vm_ops.h's table
+                fg_vm_f(op, r, a, b, c, n)
+            else:
+                fg_vm_d(op, r, a, b, c, n)
         for k in range(n_out):
             desc = out_desc + 3 * k
             r = rp[desc[2]]
@@ -1090,14 +915,14 @@ cdef void load_int_block(int64_t* dst, const int64_t* desc, char** bufs, int ndi
 
 cdef void run_int(const int64_t* ins, char** bufs) noexcept nogil:
     """One integer (or bool) elementwise operation, on int64 values: sums and products wrap
-    modulo 2**64 and then modulo the result's size, as NumPy's do. ins: [op (INT_OPS), result
-    dtype code, result buffer, ndim, shape..., n_in, operand descriptions
+    modulo 2**64 and then modulo the result's size, as NumPy's do. ins: [op (FG_INT_OPS of
+    vm_ops.h), result dtype code, result buffer, ndim, shape..., n_in, operand descriptions
     (load_int_block's, 2 + ndim each)*]."""
     cdef int op = <int>ins[0], ndim = <int>ins[3], k
     cdef const int64_t* shape = ins + 4
     cdef int n_in = <int>ins[4 + ndim]
     cdef const int64_t* desc = ins + 5 + ndim
-    cdef int64_t total = shape_size(shape, ndim), start = 0, n, j
+    cdef int64_t total = shape_size(shape, ndim), start = 0, n
     cdef int64_t v[4][BLOCK]  # the operands, then the result
     cdef int64_t* r = v[3]
     cdef int64_t* a = v[0]
@@ -1107,37 +932,7 @@ cdef void run_int(const int64_t* ins, char** bufs) noexcept nogil:
         n = min(total - start, BLOCK)
         for k in range(n_in):
             load_int_block(v[k], desc + k * (2 + ndim), bufs, ndim, shape, start, n)
-        for j in range(n):
-            if op == I_ADD:
-                r[j] = <int64_t>(<uint64_t>a[j] + <uint64_t>b[j])
-            elif op == I_SUB:
-                r[j] = <int64_t>(<uint64_t>a[j] - <uint64_t>b[j])
-            elif op == I_MUL:
-                r[j] = <int64_t>(<uint64_t>a[j] * <uint64_t>b[j])
-            elif op == I_NEG:
-                r[j] = <int64_t>(0 - <uint64_t>a[j])
-            elif op == I_ABS:
-                r[j] = <int64_t>(0 - <uint64_t>a[j]) if a[j] < 0 else a[j]
-            elif op == I_SIGN:
-                r[j] = (a[j] > 0) - (a[j] < 0)
-            elif op == I_MAX:
-                r[j] = a[j] if a[j] > b[j] else b[j]
-            elif op == I_MIN:
-                r[j] = a[j] if a[j] < b[j] else b[j]
-            elif op == I_GT:
-                r[j] = a[j] > b[j]
-            elif op == I_GE:
-                r[j] = a[j] >= b[j]
-            elif op == I_LT:
-                r[j] = a[j] < b[j]
-            elif op == I_LE:
-                r[j] = a[j] <= b[j]
-            elif op == I_EQ:
-                r[j] = a[j] == b[j]
-            elif op == I_NE:
-                r[j] = a[j] != b[j]
-            else:  # I_SELECT
-                r[j] = b[j] if a[j] != 0 else c[j]
+        fg_int_op(op, r, a, b, c, n)
         fg_store_int(<int>ins[1], r, bufs[ins[2]] + start * CAST_ITEMSIZE[ins[1]], n)
         start += n
 
@@ -1525,9 +1320,6 @@ OPCODES = {"gemm": OP_GEMM, "fused": OP_FUSED, "reduce": OP_REDUCE, "copy": OP_C
            "softmax": OP_SOFTMAX, "images": OP_IMAGES, "random_bits": OP_RANDOM_BITS,
            "cast": OP_CAST, "int": OP_INT, "argmax": OP_ARGMAX,
            "int_reduce": OP_INT_REDUCE}
-INT_OPS = {"add": I_ADD, "sub": I_SUB, "mul": I_MUL, "neg": I_NEG, "abs": I_ABS,
-           "sign": I_SIGN, "max": I_MAX, "min": I_MIN, "gt": I_GT, "ge": I_GE, "lt": I_LT,
-           "le": I_LE, "eq": I_EQ, "ne": I_NE, "select": I_SELECT}
 CAST_DTYPES = {"bool": FG_BOOL, "int8": FG_INT8, "uint8": FG_UINT8, "int16": FG_INT16,
                "uint16": FG_UINT16, "int32": FG_INT32, "uint32": FG_UINT32, "int64": FG_INT64,
                "uint64": FG_UINT64, "float32": FG_FLOAT32, "float64": FG_FLOAT64}
@@ -1540,14 +1332,6 @@ CONV_KERNELS = {
     # max_pool2d writing its argmax slots, and max_pool2d_scatter reading them (lowering pairs
     # a pool with its gradient's scatter; the slots are their own buffer)
     "max_pool2d_index": 8, "max_pool2d_scatter_index": 9,
-}
-VM_OPCODES = {
-    "load": V_LOAD, "const": V_CONST, "neg": V_NEG, "exp": V_EXP, "log": V_LOG,
-    "log1p": V_LOG1P, "tanh": V_TANH, "sin": V_SIN, "cos": V_COS, "sqrt": V_SQRT,
-    "abs": V_ABS, "sign": V_SIGN, "copy": V_COPY, "stop_gradient": V_COPY, "add": V_ADD,
-    "sub": V_SUB, "mul": V_MUL, "div": V_DIV, "pow": V_POW, "max": V_MAX, "min": V_MIN,
-    "gt": V_GT, "ge": V_GE, "lt": V_LT, "le": V_LE, "eq": V_EQ, "ne": V_NE,
-    "select": V_SELECT, "reduce": V_REDUCE,
 }
 TEMPLATE_KINDS = {"activation": T_ACTIVATION, "activation_grad": T_ACTIVATION_GRAD}
 REDUCE_KINDS = {"sum": 0, "max": 1, "min": 2}  # the ``kind`` of reductions (reduce_block)

@@ -13,14 +13,22 @@ topological order.
 
 import numpy as np
 
-from .._kernels.executor import VM_OPCODES
+from .. import primitives as P
 from ..core import Var
+from .isa import VM_OPS
 
 _BOOL = np.dtype(np.bool_)
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-_COMPARE = frozenset("gt ge lt le eq ne".split())
-_VM_PRIMS = frozenset(VM_OPCODES) - {"load", "const", "copy", "reduce"}
-REDUCTIONS = {"reduce_sum": "sum", "reduce_max": "max", "reduce_min": "min"}
+
+
+def is_fused_reduction(prim):
+    """A reduction the register machine accumulates (its kernel: sum, max or min)."""
+    return "reduction" in prim.traits and "fused" in prim.lowering
+
+
+def has_vm_kernel(prim):
+    """Whether fused kernels can compute ``prim``: an operation of vm_ops.h's table."""
+    return "fused" in prim.lowering and prim.kernel in VM_OPS
 
 
 def vm_dtype(group):
@@ -38,25 +46,26 @@ def _fusible(e):
     Returns False, or the float dtype, or None for an operation on bools only (it can
     join a group of either float dtype: bools are held as 0/1 in the registers).
     """
-    name = e.prim.name
-    out = e.outputs[0]
+    prim, out = e.prim, e.outputs[0]
     dtypes = {a.dtype for a in (*e.inputs, out)}
     floats = dtypes & set(_FLOATS)
     if not dtypes <= set(_FLOATS) | {_BOOL} or len(floats) > 1:
         return False
     dtype = floats.pop() if floats else None
-    if name == "cast":  # bool -> float is a load of 0/1
+    if prim is P.cast:  # bool -> float is a load of 0/1
         return dtype if e.inputs[0].dtype == _BOOL and out.dtype != _BOOL else False
-    if name not in _VM_PRIMS:
+    if not has_vm_kernel(prim) or is_fused_reduction(prim):
         return False
-    if name in _COMPARE or name == "select":
-        return dtype if name != "select" or e.inputs[0].dtype == _BOOL else False
+    if "comparison" in prim.traits:
+        return dtype
+    if prim is P.select:
+        return dtype if e.inputs[0].dtype == _BOOL else False
     return dtype if out.dtype in _FLOATS else False
 
 
 def _absorbable(e, groups, group_of):
     """The open group whose value the reduction ``e`` can absorb, or None."""
-    if e.prim.name not in REDUCTIONS:
+    if not is_fused_reduction(e.prim):
         return None
     x = e.inputs[0]
     if not isinstance(x, Var) or x not in group_of:
@@ -72,7 +81,7 @@ def _compatible(*dtypes):
     return len({d for d in dtypes if d is not None}) <= 1
 
 
-def fuse_elementwise(eqns, uses, outvars):
+def fuse_elementwise(eqns):
     """Schedule ``eqns``: returns a list whose items are single equations or lists of
     equations (fused groups), in an order that respects every dependency."""
     schedule = []

@@ -12,18 +12,19 @@ loops over images (image_loops.py). Buffers are assigned by liveness and allocat
 per program; each call allocates only its outputs.
 """
 
+import logging
 import math
 import mmap
 import threading
 
 import numpy as np
 
+from .. import primitives as P
 from .. import threads
 from .._kernels import conv as conv_kernels
 from .._kernels.executor import (
     CAST_DTYPES,
     CONV_KERNELS,
-    INT_OPS,
     MAX_DIMS,
     MAX_POOL_SLOTS,
     OPCODES,
@@ -32,13 +33,13 @@ from .._kernels.executor import (
     REDUCE_KINDS,
     SOFTMAX_KINDS,
     TEMPLATE_KINDS,
-    VM_OPCODES,
     Executor,
 )
-from ..core import Eqn, Literal, Var, eval_impl
-from .fusion import REDUCTIONS, fuse_elementwise, vm_dtype
+from ..core import Eqn, Literal, Var, aval_str, eval_impl
+from .fusion import fuse_elementwise, is_fused_reduction, vm_dtype
 from .image_loops import ROLE_CODES, Partial, form_image_loops, partial_code
 from .image_loops import describe as describe_loop
+from .isa import INT_OPS, vm_code
 from .passes import optimize
 from .templates import match as match_template
 
@@ -46,7 +47,8 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 # What a fill writes (value + index * step), in the executor's order.
 _FILL_DTYPES = tuple(map(np.dtype, (np.float32, np.float64, np.int32, np.int64)))
 TEMPLATE_NAMES = {code: name for name, code in TEMPLATE_KINDS.items()}
-_COPY_PRIMS = frozenset("transpose broadcast_in_dim slice rev concatenate pad".split())
+_log = logging.getLogger("funcgrad.compiler")
+_reported = set()  # primitives whose NumPy fallback was logged (once each)
 
 
 def _contiguous_strides(shape):
@@ -145,7 +147,7 @@ class CompiledProgram:
         eqns = self._live_eqns(eqns, uses)
         self._pool_pairs = self._pooled_with_scatter(eqns)
         self._pool_slots = {}  # pair key -> storage of the argmax slots its pool wrote
-        for item in fuse_elementwise(eqns, uses, graph.outvars):
+        for item in fuse_elementwise(eqns):
             if isinstance(item, list):
                 self._lower_fused(item, uses, graph.outvars)
             else:
@@ -161,14 +163,14 @@ class CompiledProgram:
         defs = {e.outputs[0]: e for e in eqns}
         out, transposed = [], {}
         for e in eqns:
-            if e.prim.name != "matmul" or e.outputs[0].dtype not in _FLOATS:
+            if e.prim is not P.matmul or e.outputs[0].dtype not in _FLOATS:
                 out.append(e)
                 continue
             inputs, flags = [], []
             for a in e.inputs:
                 src = defs.get(a) if isinstance(a, Var) else None
                 n = len(a.shape)
-                swap = src is not None and src.prim.name == "transpose"
+                swap = src is not None and src.prim is P.transpose
                 if swap and src.params["perm"] == tuple(range(n - 2)) + (n - 1, n - 2):
                     uses[a] -= 1
                     uses[src.inputs[0]] = uses.get(src.inputs[0], 0) + 1
@@ -194,13 +196,12 @@ class CompiledProgram:
         """Keys of max_pool2d equations whose input a max_pool2d_scatter routes a gradient
         through with the same geometry: the pool saves its argmax slots (a byte per output)
         and the scatter reads them instead of searching the input again, as PyTorch does."""
-        found = {"max_pool2d": set(), "max_pool2d_scatter": set()}
+        found = {P.max_pool2d: set(), P.max_pool2d_scatter: set()}
         for e in eqns:
-            name = e.prim.name
-            if name in found and e.outputs[0].dtype in _FLOATS and isinstance(e.inputs[0], Var):
+            if e.prim in found and e.outputs[0].dtype in _FLOATS and isinstance(e.inputs[0], Var):
                 if math.prod(e.params["window"]) <= MAX_POOL_SLOTS:
-                    found[name].add(cls._pool_key(e))
-        return found["max_pool2d"] & found["max_pool2d_scatter"]
+                    found[e.prim].add(cls._pool_key(e))
+        return found[P.max_pool2d] & found[P.max_pool2d_scatter]
 
     @staticmethod
     def _live_eqns(eqns, uses):
@@ -220,51 +221,78 @@ class CompiledProgram:
         return self._new_storage(var)
 
     def _lower_eqn(self, e, folded):
-        name, out = e.prim.name, e.outputs[0]
-        if name == "reshape" and isinstance(e.inputs[0], Var):
-            self._storage[out] = self._storage[e.inputs[0]]  # a view: same bytes
-            return
-        if name == "matmul" and e in folded:
-            return self._lower_gemm(e, folded[e])
-        if name in ("reduce_sum", "reduce_max", "reduce_min") and isinstance(e.inputs[0], Var):
-            if out.dtype in _FLOATS or (
-                out.dtype in _INT_DTYPES and e.inputs[0].dtype == out.dtype
-            ):
-                return self._lower_reduce(e)
-        if name in SOFTMAX_KINDS and isinstance(e.inputs[0], Var) and self._lower_softmax(e):
-            return
-        if name == "broadcast_in_dim" and isinstance(e.inputs[0], Literal) and out.dtype in _FLOATS:
-            self._steps.append(("fill", (out, self._out(out), float(e.inputs[0].value), 0.0)))
-            return
-        if name == "iota" and out.dtype in _FILL_DTYPES:
-            self._steps.append(("fill", (out, self._out(out), 0.0, 1.0)))
-            return
-        if name in ("gather", "scatter_add") and self._lower_indexed(e):
-            return
-        if name == "cast" and isinstance(e.inputs[0], Var) and _compiled_cast(e.inputs[0], out):
-            self._steps.append(("cast", (e.inputs[0], self._out(out), out)))
-            return
-        if name == "argmax" and _compiled_argmax(e.inputs[0], out):
-            x, axis = e.inputs[0], e.params["axis"]
-            rows = [math.prod(x.shape[:axis]), x.shape[axis], math.prod(x.shape[axis + 1 :])]
-            self._steps.append(("argmax", (x, self._out(out), out, rows)))
-            return
-        if name in INT_OPS and _integer_operation(e):
-            return self._lower_int(e)
-        if name == "random_bits" and all(isinstance(a, Var) for a in e.inputs):
-            key, counters = e.inputs
-            self._steps.append(("random_bits", (key, counters, self._out(out), out)))
-            return
-        if (
-            name in CONV_KERNELS
-            and out.dtype in _FLOATS
-            and all(isinstance(a, Var) for a in e.inputs)
-        ):
-            return self._lower_conv(e)
-        if name in _COPY_PRIMS and all(isinstance(a, Var) for a in e.inputs):
-            if name != "pad" or out.dtype in _FLOATS:
-                return self._lower_copy(e)
+        """The first instruction kind of the primitive's record (``prim.lowering``) that
+        takes the equation, else a call of its NumPy reference."""
+        for kind in e.prim.lowering:
+            lower = self._LOWERINGS.get(kind)
+            if lower is not None and lower(self, e, folded) is not False:
+                return
         self._lower_python(e)
+
+    def _lower_view(self, e, folded):
+        if not isinstance(e.inputs[0], Var):
+            return False
+        self._storage[e.outputs[0]] = self._storage[e.inputs[0]]  # a view: same bytes
+
+    def _lower_matmul(self, e, folded):
+        if e not in folded:
+            return False
+        self._lower_gemm(e, folded[e])
+
+    def _lower_reduction(self, e, folded):
+        x, out = e.inputs[0], e.outputs[0]
+        ints = out.dtype in _INT_DTYPES and x.dtype == out.dtype
+        if not isinstance(x, Var) or not (out.dtype in _FLOATS or ints):
+            return False
+        self._lower_reduce(e)
+
+    def _lower_fill(self, e, folded):
+        out = e.outputs[0]
+        if e.prim is P.iota and out.dtype in _FILL_DTYPES:
+            self._steps.append(("fill", (out, self._out(out), 0.0, 1.0)))
+        elif e.prim is P.broadcast_in_dim and isinstance(e.inputs[0], Literal):
+            if out.dtype not in _FLOATS:
+                return False
+            self._steps.append(("fill", (out, self._out(out), float(e.inputs[0].value), 0.0)))
+        else:
+            return False
+
+    def _lower_cast(self, e, folded):
+        x, out = e.inputs[0], e.outputs[0]
+        if not isinstance(x, Var) or not _compiled_cast(x, out):
+            return False
+        self._steps.append(("cast", (x, self._out(out), out)))
+
+    def _lower_argmax(self, e, folded):
+        x, out = e.inputs[0], e.outputs[0]
+        if not _compiled_argmax(x, out):
+            return False
+        axis = e.params["axis"]
+        rows = [math.prod(x.shape[:axis]), x.shape[axis], math.prod(x.shape[axis + 1 :])]
+        self._steps.append(("argmax", (x, self._out(out), out, rows)))
+
+    def _lower_random_bits(self, e, folded):
+        if not all(isinstance(a, Var) for a in e.inputs):
+            return False
+        key, counters = e.inputs
+        self._steps.append(("random_bits", (key, counters, self._out(e.outputs[0]), e.outputs[0])))
+
+    def _lower_image_kernel(self, e, folded):
+        if e.outputs[0].dtype not in _FLOATS or not all(isinstance(a, Var) for a in e.inputs):
+            return False
+        self._lower_conv(e)
+
+    def _lower_strided_copy(self, e, folded):
+        if not all(isinstance(a, Var) for a in e.inputs):
+            return False
+        if e.prim is P.pad and e.outputs[0].dtype not in _FLOATS:
+            return False
+        self._lower_copy(e)
+
+    def _lower_integer(self, e, folded):
+        if e.prim.kernel not in INT_OPS or not _integer_operation(e):
+            return False
+        self._lower_int(e)
 
     def _lower_gemm(self, e, flags):
         (a, b), (ta, tb) = e.inputs, flags
@@ -321,7 +349,7 @@ class CompiledProgram:
     def _lower_reduce(self, e):
         (x,), out = e.inputs, e.outputs[0]
         axes = e.params["axes"]
-        kind = REDUCE_KINDS[REDUCTIONS[e.prim.name]]
+        kind = REDUCE_KINDS[e.prim.kernel]
         shape, (strides,) = _collapse(x.shape, _reduced_strides(x.shape, out.shape, axes))
         size = math.prod(out.shape)
         if out.dtype not in _FLOATS:  # integers: kind, then the dtype's code for is_double
@@ -332,25 +360,27 @@ class CompiledProgram:
             ("reduce", (kind, x, self._out(out), size, shape, strides, out.dtype == np.float64))
         )
 
-    def _lower_softmax(self, e):
+    def _lower_softmax(self, e, folded):
         """A row kernel over x viewed as (outer, n, inner), n the size of the reduced axes;
         those must be adjacent (else False: the NumPy reference runs the equation)."""
         (x,), out = e.inputs, e.outputs[0]
+        if not isinstance(x, Var):
+            return False
         axes = sorted(e.params["axes"])
         if axes and axes[-1] - axes[0] != len(axes) - 1:  # not adjacent
             return False
         lo, hi = (axes[0], axes[-1] + 1) if axes else (len(x.shape), len(x.shape))
         rows = [math.prod(x.shape[:lo]), math.prod(x.shape[lo:hi]), math.prod(x.shape[hi:])]
-        self._steps.append(("softmax", (SOFTMAX_KINDS[e.prim.name], x, self._out(out), rows)))
+        self._steps.append(("softmax", (SOFTMAX_KINDS[e.prim.kernel], x, self._out(out), rows)))
         return True
 
     def _lower_copy(self, e):
-        name, out = e.prim.name, e.outputs[0]
+        prim, out = e.prim, e.outputs[0]
         x = e.inputs[0]
         dst = self._out(out)
         itemsize = out.dtype.itemsize
         ostr = _contiguous_strides(out.shape)
-        if name == "concatenate":
+        if prim is P.concatenate:
             axis, offset = e.params["axis"], 0
             for a in e.inputs:
                 self._copy(
@@ -365,7 +395,7 @@ class CompiledProgram:
                 )
                 offset += a.shape[axis]
             return
-        if name == "pad":
+        if prim is P.pad:
             self._steps.append(("fill", (out, dst, e.params["value"], 0.0)))
             lo, interior = e.params["lo"], e.params["interior"]
             offset = sum(width * s for width, s in zip(lo, ostr))
@@ -373,20 +403,20 @@ class CompiledProgram:
             self._copy(x, 0, _contiguous_strides(x.shape), dst, offset, strides, x.shape, itemsize)
             return
         xstr = _contiguous_strides(x.shape)
-        if name == "transpose":
+        if prim is P.transpose:
             src = [xstr[p] for p in e.params["perm"]]
             self._copy(x, 0, src, dst, 0, ostr, out.shape, itemsize)
-        elif name == "broadcast_in_dim":
+        elif prim is P.broadcast_in_dim:
             src = [0] * len(out.shape)
             for i, d in enumerate(e.params["broadcast_dimensions"]):
                 if x.shape[i] == out.shape[d]:
                     src[d] = xstr[i]
             self._copy(x, 0, src, dst, 0, ostr, out.shape, itemsize)
-        elif name == "slice":
+        elif prim is P.slice:
             offset = sum(s * st for s, st in zip(e.params["start"], xstr))
             src = [st * step for st, step in zip(xstr, e.params["strides"])]
             self._copy(x, offset, src, dst, 0, ostr, out.shape, itemsize)
-        elif name == "rev":
+        elif prim is P.rev:
             axes = e.params["axes"]
             offset = sum((x.shape[a] - 1) * xstr[a] for a in axes if x.shape[a])
             src = [-s if i in axes else s for i, s in enumerate(xstr)]
@@ -400,36 +430,37 @@ class CompiledProgram:
         shape, (s, d) = _collapse(shape, src_strides, dst_strides)
         self._steps.append(("copy", (itemsize, src_var, src_offset, dst, dst_offset, shape, s, d)))
 
-    def _lower_indexed(self, e):
+    def _lower_indexed(self, e, folded):
         """gather / scatter_add whose index arrays all have the batch shape (no broadcast)."""
         x, *indices = e.inputs
         out = e.outputs[0]
-        table = e.params["shape"] if e.prim.name == "scatter_add" else x.shape  # the indexed array
-        rows = x if e.prim.name == "scatter_add" else out  # shape: batch + one row per index
+        scatter = e.prim is P.scatter_add
+        table = e.params["shape"] if scatter else x.shape  # the indexed array
+        rows = x if scatter else out  # shape: batch + one row per index
         batch = rows.shape[: len(rows.shape) - (len(table) - len(indices))]
         ok = isinstance(x, Var) and all(
             isinstance(i, Var) and i.shape == batch and i.dtype in (np.int32, np.int64)
             for i in indices
         )
-        if not ok or (e.prim.name == "scatter_add" and out.dtype not in _FLOATS):
+        if not ok or (scatter and out.dtype not in _FLOATS):
             return False
         row = math.prod(table[len(indices) :])
         strides = _contiguous_strides(table)
         descs = [(i, int(i.dtype == np.int32), table[j], strides[j]) for j, i in enumerate(indices)]
         payload = (x, self._out(out), math.prod(batch), row, descs, out)
-        self._steps.append((e.prim.name, payload))
+        self._steps.append(("scatter_add" if scatter else "gather", payload))
         return True
 
     def _lower_conv(self, e):
         """Convolutions and pooling: the compiled im2col/GEMM and pooling kernels."""
-        name, p, out = e.prim.name, e.params, e.outputs[0]
+        prim, p, out = e.prim, e.params, e.outputs[0]
         a = e.inputs[0]
         b = e.inputs[1] if len(e.inputs) > 1 else a
-        if name.startswith("conv2d"):
+        if prim in (P.conv2d, P.conv2d_input_grad, P.conv2d_filter_grad):
             x_shape = p.get("x_shape", a.shape)
-            w_shape = p.get("w_shape", out.shape if name == "conv2d_filter_grad" else b.shape)
+            w_shape = p.get("w_shape", out.shape if prim is P.conv2d_filter_grad else b.shape)
             window, stride, pad, dil = w_shape[2:], p["stride"], p["padding"], p["dilation"]
-            kind = {"conv2d": "forward", "conv2d_input_grad": "input_grad"}.get(name, "filter_grad")
+            kind = {P.conv2d: "forward", P.conv2d_input_grad: "input_grad"}.get(prim, "filter_grad")
             ws = conv_kernels.workspace_size(kind, x_shape, w_shape, stride, pad, dil)
             ws_min = conv_kernels.workspace_size(kind, x_shape, w_shape, stride, pad, dil, True)
             o = w_shape[0]
@@ -439,14 +470,14 @@ class CompiledProgram:
             ws = ws_min = 0
         scratch = self._new_scratch(max(int(ws), 1) * out.dtype.itemsize)
         geom = [*x_shape, o, *window, *stride, *pad[0], *pad[1], *dil]
-        kernel, slots = CONV_KERNELS[name], None
-        key = self._pool_key(e) if name in ("max_pool2d", "max_pool2d_scatter") else None
-        if name == "max_pool2d" and key in self._pool_pairs:
+        kernel, slots = CONV_KERNELS[prim.kernel], None
+        key = self._pool_key(e) if prim in (P.max_pool2d, P.max_pool2d_scatter) else None
+        if prim is P.max_pool2d and key in self._pool_pairs:
             slots = self._new_scratch(math.prod(out.shape))  # a byte per output
             kernel, self._pool_slots[key] = CONV_KERNELS["max_pool2d_index"], slots
-        elif name == "max_pool2d_scatter" and key in self._pool_slots:
+        elif prim is P.max_pool2d_scatter and key in self._pool_slots:
             kernel, slots = CONV_KERNELS["max_pool2d_scatter_index"], self._pool_slots[key]
-        elif name == "max_pool2d_scatter":  # before its pool: no slots for the pool to save
+        elif prim is P.max_pool2d_scatter:  # before its pool: no slots for the pool to save
             self._pool_pairs.discard(key)
         payload = (kernel, geom, a, b, self._out(out), scratch, int(ws), out, slots, int(ws_min))
         self._steps.append(("conv", payload))
@@ -470,10 +501,22 @@ class CompiledProgram:
             (a, next(strides)) if isinstance(a, Var) else (int(np.asarray(a.value)), None)
             for a in e.inputs
         ]
-        self._steps.append(("int", (INT_OPS[e.prim.name], out, self._out(out), shape, operands)))
+        code = INT_OPS[e.prim.kernel].code
+        self._steps.append(("int", (code, out, self._out(out), shape, operands)))
 
     def _lower_python(self, e):
+        """No compiled kernel takes ``e``: its NumPy reference runs inside the program.
+        Never silent: print(program) marks the step, and a debug log says it once."""
         out = e.outputs[0]
+        if e.prim not in _reported:
+            _reported.add(e.prim)
+            operands = ", ".join(aval_str(a.shape, a.dtype) for a in e.inputs)
+            _log.debug(
+                "%s(%s) has no compiled kernel: it runs its NumPy reference inside the "
+                "compiled program",
+                e.prim.name,
+                operands,
+            )
         self._steps.append(("python", (e, self._out(out))))
 
     def _lower_fused(self, group, uses, outvars):
@@ -496,7 +539,7 @@ class CompiledProgram:
         exported = [  # values needed outside the group are stored; the rest stay in registers
             e.outputs[0]
             for e in group
-            if e.prim.name not in REDUCTIONS
+            if not is_fused_reduction(e.prim)
             and (e.outputs[0] in outset or uses[e.outputs[0]] > inner_uses.get(e.outputs[0], 0))
         ]
         reductions = []  # (var, storage, kind, strides over the iteration shape)
@@ -531,16 +574,16 @@ class CompiledProgram:
 
         for k, e in enumerate(group):
             srcs = [operand(a) for a in e.inputs]
-            if e.prim.name in REDUCTIONS:  # accumulates the block into its output at once
+            if is_fused_reduction(e.prim):  # accumulates the block into its output at once
                 v = e.outputs[0]
                 strides = _reduced_strides(out_shape, v.shape, e.params["axes"])
-                reductions.append((v, self._out(v), REDUCTIONS[e.prim.name], strides))
+                reductions.append((v, self._out(v), e.prim.kernel, strides))
                 code.append(("reduce", len(reductions) - 1, srcs[0], 0, 0))
                 r = None  # no register: nothing in the group reads a reduction
             else:
                 r = alloc()
                 ops = srcs + [0, 0, 0]
-                op = "copy" if e.prim.name == "cast" else e.prim.name  # bool -> float: 0/1
+                op = e.prim.kernel  # (a cast's is copy: bool -> float is a load of 0/1)
                 code.append((op, r, ops[0], ops[1], ops[2]))
                 regs[e.outputs[0]] = r
             for a in set(e.inputs):
@@ -795,7 +838,7 @@ class CompiledProgram:
                 if op == "const":
                     consts.append(x)
                     x = len(consts) - 1
-                body += [VM_OPCODES[op], dst, x, y, z]
+                body += [vm_code(op), dst, x, y, z]
             body += self._template(p, consts)
         elif kind in ("gather", "scatter_add"):
             x, dst, n, row, descs, out = p
@@ -999,7 +1042,7 @@ class CompiledProgram:
             if kind == "images":
                 what = f"{p.n} images, {p.chunk} at a time on {p.threads} thread(s):"
             elif kind == "python":
-                what += " (NumPy reference)"
+                what += " (NumPy reference: no compiled kernel)"
             return f"{indent}{writes} = {kind} {reads}".ljust(32) + f"  {what}"
 
         lines = [
@@ -1028,6 +1071,24 @@ class CompiledProgram:
                 s = self._storage[x]
                 where = ("input", s) if s < self.n_inputs else ("copy", position[s])
                 self._results.append((*where, var.shape))
+
+    # What each instruction kind of a record's ``lowering`` runs. Each method returns False
+    # when the equation's operands do not suit its kernel (the next kind is tried). "fused"
+    # is fusion's: an equation that reaches _lower_eqn was not fused.
+    _LOWERINGS = {
+        "view": _lower_view,
+        "gemm": _lower_matmul,
+        "reduce": _lower_reduction,
+        "softmax": _lower_softmax,
+        "fill": _lower_fill,
+        "indexed": _lower_indexed,
+        "cast": _lower_cast,
+        "argmax": _lower_argmax,
+        "int": _lower_integer,
+        "random_bits": _lower_random_bits,
+        "conv": _lower_image_kernel,
+        "copy": _lower_strided_copy,
+    }
 
 
 def _describe(kind, p):
@@ -1066,7 +1127,7 @@ def _describe(kind, p):
     if kind == "argmax":
         return _rows(p[3])
     if kind == "int":
-        name = next(k for k, v in INT_OPS.items() if v == p[0])
+        name = next(k for k, v in INT_OPS.items() if v.code == p[0])
         return f"{name} over {list(p[1].shape)} {p[1].dtype.name}"
     if kind == "fill":
         out, _, value, step = p
@@ -1095,7 +1156,7 @@ def _integer_operation(e):
     for a in e.inputs:
         if a.dtype not in _INT_DTYPES or (isinstance(a, Literal) and np.ndim(a.value)):
             return False
-    return e.prim.name != "select" or e.inputs[0].dtype == np.bool_
+    return e.prim is not P.select or e.inputs[0].dtype == np.bool_
 
 
 def _compiled_argmax(x, out):

@@ -9,28 +9,11 @@ subexpressions; ``dce`` then drops what no output needs. Neither recurses.
 import numpy as np
 
 from .. import primitives as P
-from ..core import Eqn, Graph, Literal, Params, Var, eval_impl
+from ..core import Eqn, Graph, Literal, Params, Var, dce, eval_impl
 
-_ELEMENTWISE = frozenset(
-    "add sub mul div pow max min gt ge lt le eq ne select".split()
-)  # operands broadcast NumPy-style
-
-
-def dce(graph):
-    """Drop equations whose outputs no output depends on (one reverse walk, no recursion).
-
-    Inputs are kept even when unused, so the calling convention does not change.
-    """
-    live = {a for a in graph.outvars if isinstance(a, Var)}
-    kept = []
-    for eqn in reversed(graph.eqns):
-        if any(v in live for v in eqn.outputs):
-            kept.append(eqn)
-            live.update(a for a in eqn.inputs if isinstance(a, Var))
-    if len(kept) == len(graph.eqns):
-        return graph
-    kept.reverse()
-    return Graph(graph.constvars, graph.invars, kept, graph.outvars, graph.consts)
+_UNIT = {P.add: 0, P.sub: 0, P.mul: 1, P.div: 1}  # x op unit == x
+# Primitives that return their operand when its shape and dtype are the output's.
+_IDENTITY_WHEN_SAME = (P.reshape, P.transpose, P.cast, P.broadcast_in_dim)
 
 
 def optimize(graph):
@@ -43,11 +26,7 @@ def _splat(atom, defs):
     if isinstance(atom, Literal):
         return atom.value
     eqn = defs.get(atom)
-    if (
-        eqn is not None
-        and eqn.prim.name == "broadcast_in_dim"
-        and isinstance(eqn.inputs[0], Literal)
-    ):
+    if eqn is not None and eqn.prim is P.broadcast_in_dim and isinstance(eqn.inputs[0], Literal):
         return eqn.inputs[0].value
     return None
 
@@ -75,7 +54,7 @@ def _zero_select(atom, defs):
     """(p, value, zero_on_true) if ``atom`` is ``select(p, value, 0)`` or
     ``select(p, 0, value)`` of its own shape, else None."""
     eqn = defs.get(atom)
-    if eqn is None or eqn.prim.name != "select":
+    if eqn is None or eqn.prim is not P.select:
         return None
     p, a, b = eqn.inputs
     if _is(_splat(b, defs), 0) and a.shape == atom.shape:
@@ -91,14 +70,14 @@ def _select_rules(prim, inputs, params, out, defs):
     select(p, a, b), and select(p, 0, y) * c, for a finite scalar c, is select(p, 0, y * c)
     (only the sign of a zero may differ). Two operations per element instead of four."""
     x, y = inputs
-    if prim.name == "mul" and isinstance(x, Literal):  # commutes: the scalar second
+    if prim is P.mul and isinstance(x, Literal):  # commutes: the scalar second
         x, y = y, x
-    if prim.name == "add":
+    if prim is P.add:
         sx, sy = _zero_select(x, defs), _zero_select(y, defs)
         if sx and sy and sx[0] is sy[0] and sx[2] != sy[2] and x.shape == y.shape == out.shape:
             (cond, a, _), (_, b, _) = (sx, sy) if sy[2] else (sy, sx)
             return defs[x].prim, (cond, a, b), {}
-    if prim.name == "mul" and isinstance(y, Literal) and np.isfinite(y.value).all():
+    if prim is P.mul and isinstance(y, Literal) and np.isfinite(y.value).all():
         sx = _zero_select(x, defs)
         if sx and x.shape == out.shape:
             cond, value, zero_on_true = sx
@@ -116,7 +95,7 @@ _EXACT_INTS = {np.dtype(np.float32): 2**24, np.dtype(np.float64): 2**53}
 
 def _is_iota(atom, defs, size):
     eqn = defs.get(atom)
-    return eqn is not None and eqn.prim.name == "iota" and eqn.params["size"] == size
+    return eqn is not None and eqn.prim is P.iota and eqn.params["size"] == size
 
 
 def _one_hot_rules(prim, inputs, params, out, defs):
@@ -126,7 +105,7 @@ def _one_hot_rules(prim, inputs, params, out, defs):
     pass per row; and the sum of such a row is u. The positions are gather(iota(C),
     labels): that gather raises for labels out of range (and wraps negative ones) as the
     scatter did, so every row holds exactly one match."""
-    if prim.name == "scatter_add":
+    if prim is P.scatter_add:
         u, *indices = inputs
         shape = params["shape"]
         if (
@@ -154,23 +133,23 @@ def _one_hot_rules(prim, inputs, params, out, defs):
             value = Var((n, 1), out.dtype)
             before.append((P.reshape, (u,), {"new_shape": (n, 1)}, value))
         return _Emit(before, (P.select, (hit, value, Literal(np.zeros((), out.dtype))), {}))
-    if prim.name == "reduce_sum" and params["axes"] == (1,) and len(inputs[0].shape) == 2:
+    if prim is P.reduce_sum and params["axes"] == (1,) and len(inputs[0].shape) == 2:
         select = defs.get(inputs[0])
-        if select is None or select.prim.name != "select":
+        if select is None or select.prim is not P.select:
             return None
         hit, value, zero = select.inputs
         compare = defs.get(hit)
-        if not _is(_splat(zero, defs), 0) or compare is None or compare.prim.name != "eq":
+        if not _is(_splat(zero, defs), 0) or compare is None or compare.prim is not P.eq:
             return None
         classes, column = compare.inputs
         reshaped = defs.get(column)
-        if reshaped is None or reshaped.prim.name != "reshape":  # (column: a graph input?)
+        if reshaped is None or reshaped.prim is not P.reshape:  # (column: a graph input?)
             return None
         gathered = defs.get(reshaped.inputs[0])
         if (
             not _is_iota(classes, defs, inputs[0].shape[1])
             or gathered is None
-            or gathered.prim.name != "gather"
+            or gathered.prim is not P.gather
             or gathered.inputs[0] is not classes
             or value.shape not in ((), column.shape)
         ):
@@ -184,7 +163,7 @@ def _one_hot_rules(prim, inputs, params, out, defs):
 def _nested_broadcast(inputs, params, defs):
     """A broadcast of a broadcast is one broadcast."""
     src = defs.get(inputs[0])
-    if src is None or src.prim.name != "broadcast_in_dim":
+    if src is None or src.prim is not P.broadcast_in_dim:
         return None
     dims = params["broadcast_dimensions"]
     composed = tuple(dims[d] for d in src.params["broadcast_dimensions"])
@@ -194,46 +173,42 @@ def _nested_broadcast(inputs, params, defs):
 def _rewrite(prim, inputs, params, out, defs):
     """Return an atom equal to ``prim(*inputs)``, a rewritten (prim, inputs, params), an
     _Emit, or None to keep the equation as it is."""
-    name = prim.name
     same = lambda a: a.shape == out.shape and a.dtype == out.dtype  # noqa: E731
     if all(isinstance(a, Literal) for a in inputs) and out.shape == ():
         return Literal(eval_impl(prim, [a.value for a in inputs], params, out.dtype))
-    if name in ("add", "sub", "mul", "div"):
+    if prim in _UNIT:
         x, y = inputs
         sx, sy = _splat(x, defs), _splat(y, defs)
-        unit = 0 if name in ("add", "sub") else 1
+        unit = _UNIT[prim]
         if _is(sy, unit) and same(x):
             return x
-        if name in ("add", "mul") and _is(sx, unit) and same(y):
+        if "commutative" in prim.traits and _is(sx, unit) and same(y):
             return y
-        if name in ("add", "mul"):
+        if prim in (P.add, P.mul):
             rewritten = _select_rules(prim, inputs, params, out, defs)
             if rewritten is not None:
                 return rewritten
-    if name in ("neg", "stop_gradient") or name in ("reshape", "transpose", "cast"):
-        src = defs.get(inputs[0])
-        if name == "stop_gradient":
-            return inputs[0]
-        if name == "neg" and src is not None and src.prim.name == "neg":
-            return src.inputs[0]
-        if name != "neg" and same(inputs[0]):
-            if name != "transpose" or params["perm"] == tuple(sorted(params["perm"])):
-                return inputs[0]
-        if name == "reshape" and src is not None and src.prim.name == "reshape":
-            return prim, (src.inputs[0],), params
-        if name == "transpose" and src is not None and src.prim.name == "transpose":
-            inner = src.params["perm"]
-            perm = tuple(inner[p] for p in params["perm"])
-            if perm == tuple(range(len(perm))):
-                return src.inputs[0]
-            return prim, (src.inputs[0],), {"perm": perm}
-    if name == "broadcast_in_dim" and same(inputs[0]):
+    if prim is P.stop_gradient:
         return inputs[0]
-    if name == "broadcast_in_dim":
+    src = defs.get(inputs[0]) if inputs and isinstance(inputs[0], Var) else None
+    if prim is P.neg and src is not None and src.prim is P.neg:
+        return src.inputs[0]
+    if prim in _IDENTITY_WHEN_SAME and same(inputs[0]):
+        if prim is not P.transpose or params["perm"] == tuple(sorted(params["perm"])):
+            return inputs[0]
+    if prim is P.reshape and src is not None and src.prim is P.reshape:
+        return prim, (src.inputs[0],), params
+    if prim is P.transpose and src is not None and src.prim is P.transpose:
+        inner = src.params["perm"]
+        perm = tuple(inner[p] for p in params["perm"])
+        if perm == tuple(range(len(perm))):
+            return src.inputs[0]
+        return prim, (src.inputs[0],), {"perm": perm}
+    if prim is P.broadcast_in_dim:
         return _nested_broadcast(inputs, params, defs)
-    if name in ("scatter_add", "reduce_sum"):
+    if prim in (P.scatter_add, P.reduce_sum):
         return _one_hot_rules(prim, inputs, params, out, defs)
-    if name in _ELEMENTWISE:
+    if "elementwise" in prim.traits and len(inputs) > 1:  # operands broadcast NumPy-style
         return _implicit_broadcasts(prim, inputs, params, out, defs)
     return None
 
@@ -245,7 +220,7 @@ def _implicit_broadcasts(prim, inputs, params, out, defs):
     new, reshapes = list(inputs), []
     for k, a in enumerate(inputs):
         eqn = defs.get(a)
-        if eqn is None or eqn.prim.name != "broadcast_in_dim":
+        if eqn is None or eqn.prim is not P.broadcast_in_dim:
             continue
         src = eqn.inputs[0]
         dims, shape = tuple(eqn.params["broadcast_dimensions"]), eqn.params["shape"]
@@ -282,7 +257,7 @@ def simplify(graph):
     def emit(prim, inputs, params, out):
         """Append the equation, or map ``out`` to an equal earlier result (CSE)."""
         params = Params(params)  # (hashable: rewrites build plain dicts)
-        key = (prim.name, tuple(map(_key, inputs)), params)
+        key = (prim, tuple(map(_key, inputs)), params)
         try:
             hit = seen.get(key)
         except TypeError:  # unhashable params: no CSE for this equation

@@ -1,0 +1,58 @@
+"""The executor's elementwise instruction sets, read from their one home, ``vm_ops.h``.
+
+The header holds each operation's number and its C; the executor compiles it and this
+module parses its table lines, so the compiler never imports the built extension to learn
+the numbering and nothing is kept in sync by hand.
+
+>>> VM_OPS["add"].arity, INT_OPS["select"].arity
+(2, 3)
+"""
+
+import os
+import re
+from typing import NamedTuple
+
+HEADER = os.path.join(os.path.dirname(os.path.dirname(__file__)), "_kernels", "vm_ops.h")
+
+
+class Op(NamedTuple):
+    """One operation of an instruction set: its number and how many operands it reads."""
+
+    code: int
+    arity: int
+
+
+# A table line: E(name, number, arity, ...), L(...) in FG_VM_OPS, I(...) in FG_INT_OPS.
+_LINE = re.compile(r"^\s*([ELI])\((\w+), (\d+), (\d+),")
+_DEFINE = re.compile(r"^#define FG_VM_(LOAD|CONST|REDUCE) (\d+)$")
+
+
+def _parse(text):
+    vm, ints, steps = {}, {}, {}
+    for line in text.splitlines():
+        m = _LINE.match(line)
+        if m:
+            kind, name, code, arity = m.groups()
+            table = ints if kind == "I" else vm
+            if name in table or Op(int(code), 0).code in {o.code for o in table.values()}:
+                raise ValueError(f"{HEADER}: operation {name} or its number {code} is repeated")
+            table[name] = Op(int(code), int(arity))
+            continue
+        m = _DEFINE.match(line.strip())
+        if m:
+            steps[m.group(1).lower()] = int(m.group(2))
+    return vm, ints, steps
+
+
+with open(HEADER, encoding="utf-8") as _f:
+    VM_OPS, INT_OPS, _STEPS = _parse(_f.read())
+
+# The register machine's steps that are not elementwise operations.
+VM_LOAD, VM_CONST, VM_REDUCE = _STEPS["load"], _STEPS["const"], _STEPS["reduce"]
+
+
+def vm_code(name):
+    """The number of a register-machine step: "load", "const", "reduce" or an operation."""
+    if name in _STEPS:
+        return _STEPS[name]
+    return VM_OPS[name].code
