@@ -4,11 +4,11 @@ Two settings of the thread pools, read once when the libraries load (here, unles
 process loaded them before) and never overriding a value the user set:
 
 - OpenBLAS's idle threads spin for about 2**28 cycles after each GEMM by default; on two
-  cores that steals the core our kernels run on (a cnn training step took 65 ms instead of
-  42). ``OPENBLAS_THREAD_TIMEOUT=24``: they spin ~5 ms, then sleep.
+  cores that steals the core our kernels run on (a cnn training step ran about 1.5x longer).
+  ``OPENBLAS_THREAD_TIMEOUT=24``: they spin for a few milliseconds, then sleep.
 - OpenMP's idle threads (funcgrad's pool) spin ``GOMP_SPINCOUNT`` times before they sleep.
   libgomp's default (300,000) keeps a thread spinning through the time slice it shares with
-  any other busy process: with one core loaded, the mlp step took 9.5 ms instead of 0.45.
+  any other busy process: with one core loaded, the mlp step ran some 20x longer.
   10,000 spins bridge the gaps between the kernels of one step and then yield the core.
 
 The environment is restored afterwards, so child processes do not inherit these values.

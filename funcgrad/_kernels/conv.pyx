@@ -574,7 +574,7 @@ cdef extern from *:
     #endif
     /* dst (cols, rows) = src (rows, cols) transposed, both C-contiguous. With AVX, in 8x8
        (float) or 4x4 (double) tiles of vector loads, shuffles and stores: one element at a
-       time, the stores alone took 0.6 ms of the reference CNN's filter gradient. */
+       time, the stores alone were a large part of the reference CNN's filter gradient. */
     /* rows [r0, r1) and columns [c0, cols) of the transpose, one element at a time: what
        the tiles below leave at the edges */
     #define FG_TRANSPOSE_EDGE(T, S)                                                         \
@@ -654,9 +654,9 @@ cdef void _filter_grad_image(const ConvGeom* g, const real* x, const real* gy, r
     cdef real* gyt = acc + k * g.o  # gy^T (P, O)
     _im2col(g, x, cols, par)
     # Column-major acc (O, K) (+)= gy (O, P) @ cols^T (P, K). OpenBLAS ran it 2x faster with gy
-    # transposed first, both operands then untransposed (3.0 vs 6.3 ms for the reference
-    # CNN's second layer, K = 144, 256 images on one thread); for a short K (its first layer,
-    # K = 9) the transpose costs more than the product.
+    # transposed first, both operands then untransposed (the reference CNN's second layer,
+    # K = 144, 256 images on one thread); for a short K (its first layer, K = 9) the
+    # transpose costs more than the product.
     if k < FILTER_GRAD_TRANSPOSE_MIN_K:
         _gemm_pieces(b"T", b"N", <int>g.o, <int>k, <int>p, gy, <int>p, cols, <int>p, beta, acc,
                      <int>g.o, split)

@@ -1174,8 +1174,8 @@ def _compiled_cast(x, out):
 
 def _temporary(nbytes):
     """A program's scratch buffer. Large ones are mapped with plain pages: NumPy asks the
-    kernel for huge pages, whose first touch cost 7-95 ms for the cnn step's 54 MB here (the
-    kernel may compact memory to find them) against a steady ~20 ms with plain pages."""
+    kernel for huge pages, whose first touch cost several times more, and unpredictably so,
+    for the cnn step's buffers (the kernel may compact memory to find them)."""
     if nbytes < 1 << 22:
         return np.empty(nbytes, np.uint8)
     return np.frombuffer(mmap.mmap(-1, nbytes), np.uint8)
