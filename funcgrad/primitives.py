@@ -984,6 +984,11 @@ matmul = _register(
 matmul.jvp = _bilinear_jvp(matmul)
 
 # ---------------------------------------------------------------- convolution and pooling
+# conv2d_input_grad, conv2d_filter_grad, max_pool2d_select/scatter and avg_pool2d_transpose
+# exist for their gradients' kernels (col2im, the filter-gradient GEMM, the argmax scatter
+# that reuses the pool's saved slots): the reference CNN's backward pass runs on them. Each
+# could be conv2d or a composite again (as JAX writes conv transposes) once a compiler rewrite
+# maps that form back onto the same kernel; until then they stay, for that reason.
 
 
 def _window_out(name, in_hw, window, stride, padding, dilation):

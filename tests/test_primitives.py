@@ -23,7 +23,8 @@ from hypothesis.extra import numpy as hnp
 import funcgrad as fg
 import funcgrad.primitives as P
 from funcgrad import testing as fgt
-from funcgrad.compiler.isa import VM_OPS
+from funcgrad.compiler import isa
+from funcgrad.compiler.isa import INT_OPS, VM_OPS
 from funcgrad.compiler.lower import CompiledProgram
 from funcgrad.core import Var
 from funcgrad.reference import ReferenceProgram
@@ -851,10 +852,26 @@ def test_elementwise_float_primitives_run_as_fused_kernels(name, dtype, data):
 
 
 def test_every_vm_operation_belongs_to_a_primitive():
-    # vm_ops.h's table and the registry agree: no operation without a primitive using it.
+    # vm_ops.h's table and the registry agree: no operation without a primitive using it,
+    # and each elementwise primitive's operation reads as many operands as it has.
     used = {p.kernel for p in P.REGISTRY.values() if "fused" in p.lowering}
     assert set(VM_OPS) <= used
-    assert len({op.code for op in VM_OPS.values()}) == len(VM_OPS)
+    for prim in P.REGISTRY.values():
+        if "elementwise" in prim.traits:
+            arity = 3 if prim is P.select else 1 if "unary" in prim.traits else 2
+            assert VM_OPS[prim.kernel].arity == arity, prim.name
+            if prim.kernel in INT_OPS:
+                assert INT_OPS[prim.kernel].arity == arity, prim.name
+
+
+def test_the_instruction_table_refuses_repeated_operations():
+    line = "    E(neg, 2, 1, -a[j], -a[j])"
+    with pytest.raises(ValueError, match="repeated"):
+        isa._parse(line + "\n" + line.replace("2, 1", "3, 1"))
+    with pytest.raises(ValueError, match="repeated"):
+        isa._parse(line + "\n" + line.replace("neg", "abs"))
+    with pytest.raises(ValueError, match="load, const or reduce"):
+        isa._parse("#define FG_VM_LOAD 2\n" + line)
 
 
 def _another_example(a, rng):

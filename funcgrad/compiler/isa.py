@@ -34,13 +34,15 @@ def _parse(text):
         if m:
             kind, name, code, arity = m.groups()
             table = ints if kind == "I" else vm
-            if name in table or Op(int(code), 0).code in {o.code for o in table.values()}:
+            if name in table or int(code) in {op.code for op in table.values()}:
                 raise ValueError(f"{HEADER}: operation {name} or its number {code} is repeated")
             table[name] = Op(int(code), int(arity))
             continue
         m = _DEFINE.match(line.strip())
         if m:
             steps[m.group(1).lower()] = int(m.group(2))
+    if set(steps.values()) & {op.code for op in vm.values()}:
+        raise ValueError(f"{HEADER}: an operation has the number of load, const or reduce")
     return vm, ints, steps
 
 
