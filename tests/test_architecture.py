@@ -1,0 +1,80 @@
+"""Data flows one way: trace -> graph -> autodiff/batching -> passes -> lower -> executor.
+
+Each stage imports only the stages before it; this test reads every module's imports (with
+``ast``, importing nothing) and holds the pipeline's modules to that order.
+"""
+
+import ast
+import pathlib
+
+import pytest
+
+import funcgrad
+
+ROOT = pathlib.Path(funcgrad.__file__).parent
+
+# module (or package, with ".*") -> the funcgrad modules it may import
+ALLOWED = {
+    "errors": set(),
+    "core": {"errors"},
+    "primitives": {"core", "errors", "conv_numpy"},
+    "autodiff": {"core", "primitives"},
+    "batching": {"core", "errors", "primitives"},
+    "reference": {"core"},
+    "compiler.*": {"core", "errors", "primitives", "threads", "compiler.*", "_kernels.*"},
+    "_kernels.*": {"_kernels.*"},
+    "runtime": {"core", "reference", "compiler.*"},
+}
+
+
+def _module_name(path):
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path):
+    """The funcgrad modules ``path`` imports, relative to the package (``compiler.isa``)."""
+    name = _module_name(path)
+    package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+    package = [p for p in package if p]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = package[: len(package) - node.level + 1]
+            if node.module:
+                found.add(".".join(base + [node.module]))
+            else:
+                found.update(".".join(base + [a.name]) for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("funcgrad."):
+            found.add(node.module.removeprefix("funcgrad."))
+        elif isinstance(node, ast.Import):
+            found.update(
+                a.name.removeprefix("funcgrad.")
+                for a in node.names
+                if a.name.startswith("funcgrad.")
+            )
+    return found
+
+
+def _matches(name, pattern):
+    if pattern.endswith(".*"):
+        return name == pattern[:-2] or name.startswith(pattern[:-1])
+    return name == pattern
+
+
+MODULES = {_module_name(p): p for p in ROOT.rglob("*.py")}
+
+
+@pytest.mark.parametrize("stage", sorted(ALLOWED))
+def test_each_stage_imports_only_the_stages_before_it(stage):
+    modules = [m for m in MODULES if _matches(m, stage)]
+    assert modules, f"no module is {stage}"
+    for module in modules:
+        for dep in _imports(MODULES[module]):
+            assert any(_matches(dep, ok) for ok in ALLOWED[stage]), f"{module} imports {dep}"
+
+
+def test_the_import_reader_sees_relative_and_absolute_imports():
+    # (so that the test above cannot pass by reading nothing)
+    assert {"core", "primitives"} <= _imports(ROOT / "autodiff.py")
+    assert {"compiler.isa", "_kernels.executor"} <= _imports(ROOT / "compiler" / "lower.py")
