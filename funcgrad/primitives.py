@@ -236,7 +236,8 @@ def _elementwise(name, impl, scales, float_only=False, result_dtype=None, kernel
         jvp,
         traits=kinds + tuple(traits),
         kernel=name if kernel is None else kernel,
-        lowering=("fused", "int"),
+        # integer kernels too, unless it takes floats only or has no integer operation
+        lowering=("fused",) if float_only or kernel == "copy" else ("fused", "int"),
     )
     prim.batch = _elementwise_batch(prim)
     return prim
@@ -249,7 +250,7 @@ def elementwise_unary(name, impl, derivative, float_only=True, **kind):
     >>> sinh(np.array([0.0, 1.0]))
     array([0.        , 1.17520119])
     >>> sorted(sinh.traits), sinh.kernel, sinh.lowering
-    (['elementwise', 'float_only', 'unary'], 'sinh', ('fused', 'int'))
+    (['elementwise', 'float_only', 'unary'], 'sinh', ('fused',))
     """
     return _elementwise(name, impl, [derivative], float_only=float_only, **kind)
 
@@ -332,8 +333,9 @@ def _chooser_scales(wins):
     )
 
 
-max = _binary("max", np.maximum, *_chooser_scales(lambda x, y: gt(x, y)), traits=["commutative"])
-min = _binary("min", np.minimum, *_chooser_scales(lambda x, y: lt(x, y)), traits=["commutative"])
+# (not "commutative": max(-0.0, 0.0) is 0.0 but max(0.0, -0.0) is -0.0, in NumPy too)
+max = _binary("max", np.maximum, *_chooser_scales(lambda x, y: gt(x, y)))
+min = _binary("min", np.minimum, *_chooser_scales(lambda x, y: lt(x, y)))
 gt = comparison("gt", np.greater)
 ge = comparison("ge", np.greater_equal)
 lt = comparison("lt", np.less)

@@ -872,6 +872,28 @@ def test_the_instruction_table_refuses_repeated_operations():
         isa._parse(line + "\n" + line.replace("neg", "abs"))
     with pytest.raises(ValueError, match="load, const or reduce"):
         isa._parse("#define FG_VM_LOAD 2\n" + line)
+    with pytest.raises(ValueError, match="cannot read"):
+        isa._parse("    E(neg, 2 -a[j], -a[j])")
+    assert isa._parse("    E( neg ,2,1, -a[j], -a[j])")[0]["neg"] == isa.Op(2, 1)
+
+
+def test_a_stale_build_of_the_kernels_is_refused():
+    from funcgrad._kernels.executor import COMPILED_INT_OPS, COMPILED_VM_OPS
+
+    isa.check_build(COMPILED_VM_OPS, COMPILED_INT_OPS)  # this build matches vm_ops.h
+    renumbered = dict(COMPILED_VM_OPS, sinh=COMPILED_VM_OPS["sinh"] + 50)
+    with pytest.raises(ImportError, match="rebuild"):
+        isa.check_build(renumbered, COMPILED_INT_OPS)
+
+
+def test_every_lowering_kind_has_a_lowering():
+    from funcgrad.compiler.lower import CompiledProgram as Program
+    from funcgrad.core import LOWERINGS
+
+    assert set(Program._LOWERINGS) == LOWERINGS - {"fused"}  # (fused: fusion's)
+    for prim in P.REGISTRY.values():
+        if "int" in prim.lowering:
+            assert prim.kernel in INT_OPS and "float_only" not in prim.traits, prim.name
 
 
 def _another_example(a, rng):

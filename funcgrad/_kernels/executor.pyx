@@ -66,6 +66,11 @@ cdef extern from "vm_ops.h":
                 long n) nogil
     int fg_int_op(int op, int64_t* r, const int64_t* a, const int64_t* b, const int64_t* c,
                   long n) nogil
+    const char** fg_vm_names
+    const int* fg_vm_numbers
+    const char** fg_int_names
+    const int* fg_int_numbers
+    int FG_VM_COUNT, FG_INT_COUNT
 
 
 # Whole-kernel templates (keep in sync with funcgrad/compiler/templates.py).
@@ -1338,6 +1343,9 @@ REDUCE_KINDS = {"sum": 0, "max": 1, "min": 2}  # the ``kind`` of reductions (red
 # How a loop over images sees each buffer it touches (run_images); workspaces are scratch.
 IMAGE_ROLES = {"batch": ROLE_BATCH, "scratch": ROLE_SCRATCH, "partial": ROLE_PARTIAL}
 BLOCK_SIZE = BLOCK
+# vm_ops.h's tables as this build compiled them (the compiler checks them against the file)
+COMPILED_VM_OPS = {fg_vm_names[i].decode(): fg_vm_numbers[i] for i in range(FG_VM_COUNT)}
+COMPILED_INT_OPS = {fg_int_names[i].decode(): fg_int_numbers[i] for i in range(FG_INT_COUNT)}
 # Work below which a kind of instruction runs on one thread: elements; M*N*K for GEMMs.
 # Sizes from which an instruction may run on several threads (its elements; M*N*K).
 PARALLEL_MIN = {"fused": FUSED_PAR_MIN, "softmax": FUSED_PAR_MIN, "gemm": GEMM_PAR_MIN,

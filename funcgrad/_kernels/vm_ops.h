@@ -9,7 +9,9 @@
        r[j] is the expression of a[j], b[j], c[j] (its operand registers), for j < n;
      L(name, number, arity, float statement, double statement)
        the statement computes the whole block r[0..n) itself (a loop written to vectorize).
-   Adding an operation is one line here and one declaration in funcgrad/primitives.py. */
+   Adding an operation is one line here and one declaration in funcgrad/primitives.py; then
+   rebuild the extension (pip install ., or setup.py build_ext --inplace): the compiler
+   refuses a build whose table differs from this file. */
 #ifndef FUNCGRAD_VM_OPS_H
 #define FUNCGRAD_VM_OPS_H
 
@@ -160,5 +162,18 @@ FG_VM_INLINE int fg_int_op(int op, int64_t *r, const int64_t *a, const int64_t *
                             const int64_t *c, long n) {
     switch (op) { FG_INT_OPS(FG_INT_CASE) default: return 0; }
 }
+
+/* The table as compiled, for the compiler to check against the header it reads: a build
+   older than the header would otherwise run the wrong operations. */
+#define FG_VM_NAME(name, number, arity, F, D) #name,
+#define FG_VM_NUMBER(name, number, arity, F, D) number,
+#define FG_INT_NAME(name, number, arity, X) #name,
+#define FG_INT_NUMBER(name, number, arity, X) number,
+static const char *fg_vm_names[] = {FG_VM_OPS(FG_VM_NAME, FG_VM_NAME)};
+static const int fg_vm_numbers[] = {FG_VM_OPS(FG_VM_NUMBER, FG_VM_NUMBER)};
+static const char *fg_int_names[] = {FG_INT_OPS(FG_INT_NAME)};
+static const int fg_int_numbers[] = {FG_INT_OPS(FG_INT_NUMBER)};
+#define FG_VM_COUNT ((int)(sizeof(fg_vm_numbers) / sizeof(int)))
+#define FG_INT_COUNT ((int)(sizeof(fg_int_numbers) / sizeof(int)))
 
 #endif

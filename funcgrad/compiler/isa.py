@@ -23,7 +23,8 @@ class Op(NamedTuple):
 
 
 # A table line: E(name, number, arity, ...), L(...) in FG_VM_OPS, I(...) in FG_INT_OPS.
-_LINE = re.compile(r"^\s*([ELI])\((\w+), (\d+), (\d+),")
+_LINE = re.compile(r"^\s*([ELI])\(\s*(\w+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,")
+_ANY_ENTRY = re.compile(r"^\s*[ELI]\(\s*\w+\s*,\s*\d")  # (the header's prose has no digit there)
 _DEFINE = re.compile(r"^#define FG_VM_(LOAD|CONST|REDUCE) (\d+)$")
 
 
@@ -31,6 +32,8 @@ def _parse(text):
     vm, ints, steps = {}, {}, {}
     for line in text.splitlines():
         m = _LINE.match(line)
+        if m is None and _ANY_ENTRY.match(line):
+            raise ValueError(f"{HEADER}: cannot read the table line {line.strip()!r}")
         if m:
             kind, name, code, arity = m.groups()
             table = ints if kind == "I" else vm
@@ -49,8 +52,16 @@ def _parse(text):
 with open(HEADER, encoding="utf-8") as _f:
     VM_OPS, INT_OPS, _STEPS = _parse(_f.read())
 
-# The register machine's steps that are not elementwise operations.
-VM_LOAD, VM_CONST, VM_REDUCE = _STEPS["load"], _STEPS["const"], _STEPS["reduce"]
+
+def check_build(compiled_vm, compiled_int):
+    """Raise if the built executor's tables differ from vm_ops.h (a stale build)."""
+    vm = {name: op.code for name, op in VM_OPS.items()}
+    ints = {name: op.code for name, op in INT_OPS.items()}
+    if compiled_vm != vm or compiled_int != ints:
+        raise ImportError(
+            f"funcgrad's compiled kernels were built from another {HEADER}: rebuild them "
+            "(pip install ., or python setup.py build_ext --inplace)"
+        )
 
 
 def vm_code(name):

@@ -24,6 +24,8 @@ from .. import threads
 from .._kernels import conv as conv_kernels
 from .._kernels.executor import (
     CAST_DTYPES,
+    COMPILED_INT_OPS,
+    COMPILED_VM_OPS,
     CONV_KERNELS,
     MAX_DIMS,
     MAX_POOL_SLOTS,
@@ -36,6 +38,7 @@ from .._kernels.executor import (
     Executor,
 )
 from ..core import Eqn, Literal, Var, aval_str, eval_impl
+from . import isa
 from .fusion import fuse_elementwise, is_fused_reduction, vm_dtype
 from .image_loops import ROLE_CODES, Partial, form_image_loops, partial_code
 from .image_loops import describe as describe_loop
@@ -47,6 +50,7 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 # What a fill writes (value + index * step), in the executor's order.
 _FILL_DTYPES = tuple(map(np.dtype, (np.float32, np.float64, np.int32, np.int64)))
 TEMPLATE_NAMES = {code: name for name, code in TEMPLATE_KINDS.items()}
+isa.check_build(COMPILED_VM_OPS, COMPILED_INT_OPS)
 _log = logging.getLogger("funcgrad.compiler")
 _reported = set()  # primitives whose NumPy fallback was logged (once each)
 
