@@ -238,18 +238,6 @@ class CompiledProgram:
             return False
         self._storage[e.outputs[0]] = self._storage[e.inputs[0]]  # a view: same bytes
 
-    def _lower_matmul(self, e, folded):
-        if e not in folded:
-            return False
-        self._lower_gemm(e, folded[e])
-
-    def _lower_reduction(self, e, folded):
-        x, out = e.inputs[0], e.outputs[0]
-        ints = out.dtype in _INT_DTYPES and x.dtype == out.dtype
-        if not isinstance(x, Var) or not (out.dtype in _FLOATS or ints):
-            return False
-        self._lower_reduce(e)
-
     def _lower_fill(self, e, folded):
         out = e.outputs[0]
         if e.prim is P.iota and out.dtype in _FILL_DTYPES:
@@ -281,25 +269,10 @@ class CompiledProgram:
         key, counters = e.inputs
         self._steps.append(("random_bits", (key, counters, self._out(e.outputs[0]), e.outputs[0])))
 
-    def _lower_image_kernel(self, e, folded):
-        if e.outputs[0].dtype not in _FLOATS or not all(isinstance(a, Var) for a in e.inputs):
+    def _lower_gemm(self, e, folded):
+        if e not in folded:  # (not a float matmul)
             return False
-        self._lower_conv(e)
-
-    def _lower_strided_copy(self, e, folded):
-        if not all(isinstance(a, Var) for a in e.inputs):
-            return False
-        if e.prim is P.pad and e.outputs[0].dtype not in _FLOATS:
-            return False
-        self._lower_copy(e)
-
-    def _lower_integer(self, e, folded):
-        if e.prim.kernel not in INT_OPS or not _integer_operation(e):
-            return False
-        self._lower_int(e)
-
-    def _lower_gemm(self, e, flags):
-        (a, b), (ta, tb) = e.inputs, flags
+        (a, b), (ta, tb) = e.inputs, folded[e]
         out = e.outputs[0]
         m, n = out.shape[-2], out.shape[-1]
         k = a.shape[-2] if ta else a.shape[-1]
@@ -350,8 +323,11 @@ class CompiledProgram:
         reads_c = any(self._storage[a] == c and list(a.shape) == p[1] for a, _ in p[2])
         return batch == 1 and math.prod(p[1]) == m * n and reads_c
 
-    def _lower_reduce(self, e):
+    def _lower_reduce(self, e, folded):
         (x,), out = e.inputs, e.outputs[0]
+        ints = out.dtype in _INT_DTYPES and x.dtype == out.dtype
+        if not isinstance(x, Var) or not (out.dtype in _FLOATS or ints):
+            return False
         axes = e.params["axes"]
         kind = REDUCE_KINDS[e.prim.kernel]
         shape, (strides,) = _collapse(x.shape, _reduced_strides(x.shape, out.shape, axes))
@@ -378,8 +354,12 @@ class CompiledProgram:
         self._steps.append(("softmax", (SOFTMAX_KINDS[e.prim.kernel], x, self._out(out), rows)))
         return True
 
-    def _lower_copy(self, e):
+    def _lower_copy(self, e, folded):
         prim, out = e.prim, e.outputs[0]
+        if not all(isinstance(a, Var) for a in e.inputs) or (
+            prim is P.pad and out.dtype not in _FLOATS
+        ):
+            return False
         x = e.inputs[0]
         dst = self._out(out)
         itemsize = out.dtype.itemsize
@@ -455,9 +435,11 @@ class CompiledProgram:
         self._steps.append(("scatter_add" if scatter else "gather", payload))
         return True
 
-    def _lower_conv(self, e):
+    def _lower_conv(self, e, folded):
         """Convolutions and pooling: the compiled im2col/GEMM and pooling kernels."""
         prim, p, out = e.prim, e.params, e.outputs[0]
+        if out.dtype not in _FLOATS or not all(isinstance(a, Var) for a in e.inputs):
+            return False
         a = e.inputs[0]
         b = e.inputs[1] if len(e.inputs) > 1 else a
         if prim in (P.conv2d, P.conv2d_input_grad, P.conv2d_filter_grad):
@@ -492,9 +474,11 @@ class CompiledProgram:
         self._n_storage += 1
         return self._n_storage - 1
 
-    def _lower_int(self, e):
+    def _lower_int(self, e, folded):
         """An integer or bool elementwise operation: one pass of its own (the register
         machine holds floats), operands broadcast by strides, scalar literals inline."""
+        if e.prim.kernel not in INT_OPS or not _integer_operation(e):
+            return False
         out = e.outputs[0]
         walked = [a for a in e.inputs if isinstance(a, Var)]
         shape, strides = _collapse(
@@ -1081,17 +1065,17 @@ class CompiledProgram:
     # is fusion's: an equation that reaches _lower_eqn was not fused.
     _LOWERINGS = {
         "view": _lower_view,
-        "gemm": _lower_matmul,
-        "reduce": _lower_reduction,
+        "gemm": _lower_gemm,
+        "reduce": _lower_reduce,
         "softmax": _lower_softmax,
         "fill": _lower_fill,
         "indexed": _lower_indexed,
         "cast": _lower_cast,
         "argmax": _lower_argmax,
-        "int": _lower_integer,
+        "int": _lower_int,
         "random_bits": _lower_random_bits,
-        "conv": _lower_image_kernel,
-        "copy": _lower_strided_copy,
+        "conv": _lower_conv,
+        "copy": _lower_copy,
     }
 
 
