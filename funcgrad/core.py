@@ -41,6 +41,13 @@ def aval_str(shape, dtype):
     return f"{name}[{','.join(map(str, shape))}]"
 
 
+def native(dtype):
+    """``dtype`` in this machine's byte order: graphs and kernels know no other (arrays
+    in the other order are converted where they enter a program)."""
+    dtype = np.dtype(dtype)
+    return dtype if dtype.isnative else dtype.newbyteorder("=")
+
+
 class Var:
     """A typed SSA variable: every value in a graph is one, assigned exactly once.
 
@@ -52,7 +59,7 @@ class Var:
 
     def __init__(self, shape, dtype, weak=False):
         self.shape = tuple(shape)
-        self.dtype = np.dtype(dtype)
+        self.dtype = native(dtype)
         self.weak = weak
 
     def __repr__(self):
@@ -66,7 +73,8 @@ class Literal:
     shape = ()
 
     def __init__(self, value):
-        self.value = np.asarray(value)
+        value = np.asarray(value)
+        self.value = value if value.dtype.isnative else value.astype(native(value.dtype))
 
     @property
     def dtype(self):

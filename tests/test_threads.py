@@ -1,6 +1,9 @@
 """Kernels split among funcgrad's threads agree with one thread and with the reference, and
 BLAS gets its own threads back after every call."""
 
+import os
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -214,3 +217,58 @@ def test_a_forked_child_runs_threaded_programs(restore_threads):
     got, threads_in_child = queue.get(timeout=5)
     assert threads_in_child == 1
     np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+_FORK_WHILE_RUNNING = """
+import os, signal, threading, time
+import numpy as np
+import funcgrad as fg, funcgrad.numpy as fnp
+
+x = np.random.default_rng(8).standard_normal((400, 400))
+f = fg.jit(lambda x: fnp.sum(fnp.tanh(x @ x.T) ** 2))
+expected = float(f(x))
+stop = threading.Event()
+
+def spin():
+    while not stop.is_set():
+        f(x)
+
+worker = threading.Thread(target=spin)
+worker.start()
+hung = failed = 0
+for _ in range(8):
+    time.sleep(0.02)
+    pid = os.fork()
+    if pid == 0:  # exit status 0 only if the child computed the same value
+        os._exit(0 if abs(float(f(x)) - expected) <= 1e-9 * abs(expected) else 1)
+    deadline = time.monotonic() + 20
+    while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if done[0] == 0:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        hung += 1
+    elif os.waitstatus_to_exitcode(done[1]) != 0:
+        failed += 1
+stop.set()
+worker.join()
+print("hung", hung, "failed", failed)
+"""
+
+
+def test_a_child_forked_while_another_thread_runs_a_program_can_run_it(tmp_path):
+    # The running thread held the program's lock at the fork, and the child inherited it
+    # held by a thread it does not have; OpenBLAS's fork handler could hang the parent too.
+    # (Output to a file, not a pipe: a hung grandchild would hold a pipe open.)
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork on this platform")
+    log = tmp_path / "log"
+    with open(log, "w") as out:
+        try:
+            code = subprocess.run(
+                [sys.executable, "-c", _FORK_WHILE_RUNNING], stdout=out, stderr=out, timeout=120
+            ).returncode
+        except subprocess.TimeoutExpired:
+            pytest.fail("the parent hung at fork")
+    assert code == 0, log.read_text()
+    assert log.read_text().split() == ["hung", "0", "failed", "0"]

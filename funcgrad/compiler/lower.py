@@ -15,7 +15,9 @@ per program; each call allocates only its outputs.
 import logging
 import math
 import mmap
+import os
 import threading
+import weakref
 
 import numpy as np
 
@@ -37,7 +39,7 @@ from .._kernels.executor import (
     TEMPLATE_KINDS,
     Executor,
 )
-from ..core import Eqn, Literal, Var, aval_str, eval_impl
+from ..core import Eqn, Literal, Var, aval_str, eval_impl, native
 from . import isa
 from .fusion import fuse_elementwise, is_fused_reduction, vm_dtype
 from .image_loops import ROLE_CODES, Partial, form_image_loops, partial_code
@@ -48,6 +50,10 @@ from .templates import match as match_template
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 # What a fill writes (value + index * step), in the executor's order.
+# The executor's dtype codes, keyed by the dtype itself (native byte order), never by its
+# name: ">f4" is named float32 too.
+_DTYPE_CODES = {np.dtype(name): code for name, code in CAST_DTYPES.items()}
+_RANDOM_BITS_CODES = {np.dtype(name): code for name, code in RANDOM_BITS_KINDS.items()}
 _FILL_DTYPES = tuple(map(np.dtype, (np.float32, np.float64, np.int32, np.int64)))
 TEMPLATE_NAMES = {code: name for name, code in TEMPLATE_KINDS.items()}
 isa.check_build(COMPILED_VM_OPS, COMPILED_INT_OPS)
@@ -130,6 +136,7 @@ class CompiledProgram:
         self._plan_results()
         self._threaded = any(map(self._may_use_threads, self._steps))
         self._lock = threading.Lock()
+        _live_programs.add(self)
 
     # -------------------------------------------------------------- lowering
 
@@ -333,7 +340,7 @@ class CompiledProgram:
         shape, (strides,) = _collapse(x.shape, _reduced_strides(x.shape, out.shape, axes))
         size = math.prod(out.shape)
         if out.dtype not in _FLOATS:  # integers: kind, then the dtype's code for is_double
-            p = (kind, x, self._out(out), size, shape, strides, CAST_DTYPES[out.dtype.name])
+            p = (kind, x, self._out(out), size, shape, strides, _DTYPE_CODES[out.dtype])
             self._steps.append(("int_reduce", p))
             return
         self._steps.append(
@@ -344,7 +351,7 @@ class CompiledProgram:
         """A row kernel over x viewed as (outer, n, inner), n the size of the reduced axes;
         those must be adjacent (else False: the NumPy reference runs the equation)."""
         (x,), out = e.inputs, e.outputs[0]
-        if not isinstance(x, Var):
+        if not isinstance(x, Var) or out.dtype not in _FLOATS or x.dtype != out.dtype:
             return False
         axes = sorted(e.params["axes"])
         if axes and axes[-1] - axes[0] != len(axes) - 1:  # not adjacent
@@ -847,11 +854,11 @@ class CompiledProgram:
                 body += flat
         elif kind == "random_bits":
             key, counters, dst, out = p
-            kind_code = RANDOM_BITS_KINDS[out.dtype.name]
+            kind_code = _RANDOM_BITS_CODES[out.dtype]
             body = [kind_code, sbuf(key), sbuf(counters), buf(dst), math.prod(out.shape)]
         elif kind == "cast":
             x, dst, out = p
-            codes = [CAST_DTYPES[x.dtype.name], CAST_DTYPES[out.dtype.name]]
+            codes = [_DTYPE_CODES[x.dtype], _DTYPE_CODES[out.dtype]]
             body = codes + [sbuf(x), buf(dst), math.prod(out.shape)]
         elif kind == "argmax":
             x, dst, out, rows = p
@@ -859,12 +866,12 @@ class CompiledProgram:
             body = [is_double, sbuf(x), buf(dst), int32] + rows
         elif kind == "int":
             op, out, dst, shape, operands = p
-            body = [op, CAST_DTYPES[out.dtype.name], buf(dst), len(shape), *shape, len(operands)]
+            body = [op, _DTYPE_CODES[out.dtype], buf(dst), len(shape), *shape, len(operands)]
             for a, strides in operands:
                 if strides is None:  # a scalar literal
                     body += [-1, a] + [0] * len(shape)
                 else:
-                    body += [CAST_DTYPES[a.dtype.name], sbuf(a)] + strides
+                    body += [_DTYPE_CODES[a.dtype], sbuf(a)] + strides
         elif kind == "conv":
             kernel, geom, a, b, dst, scratch, ws, out, slots = p[:9]
             a, b = sbuf(a), sbuf(b)
@@ -961,8 +968,9 @@ class CompiledProgram:
                 threads.release_blas()
 
     def __call__(self, consts, args):
+        # Arguments as the kernels walk them; the common case, already so, costs no call.
         arrays = [
-            a if type(a) is np.ndarray and a.flags.c_contiguous else np.ascontiguousarray(a)
+            a if type(a) is np.ndarray and a.flags.carray and a.dtype.isnative else _walkable(a)
             for a in (*consts, *args)
         ]
         outs = [np.empty(shape, dtype) for shape, dtype in self._out_alloc]
@@ -986,7 +994,7 @@ class CompiledProgram:
         of their loop's time, not in addition to it)."""
         times = np.zeros(self._profile_slots)
         for _ in range(repeats):
-            arrays = [np.ascontiguousarray(a) for a in (*consts, *args)]
+            arrays = [_walkable(a) for a in (*consts, *args)]
             outs = [np.empty(shape, dtype) for shape, dtype in self._out_alloc]
             self._run(arrays + outs + self._temps, times)
         steps = [(kind, kind, p) for kind, p in self._steps]
@@ -1130,6 +1138,48 @@ def _rows(rows):
     return f"of {n}-element rows, {outer}x{inner} of them"
 
 
+# fork waits until no program runs: a child forked while another thread ran one would
+# inherit its lock held by a thread it does not have (its first call would wait forever),
+# and OpenBLAS's own fork handler can hang while a GEMM is in flight. Lock.acquire lets
+# the GIL go while it waits, so the running thread can finish.
+_live_programs = weakref.WeakSet()
+_held_for_fork = []
+
+
+def _before_fork():
+    for program in list(_live_programs):
+        program._lock.acquire()
+        _held_for_fork.append(program)
+
+
+def _after_fork_in_parent():
+    while _held_for_fork:
+        _held_for_fork.pop()._lock.release()
+
+
+def _after_fork_in_child():
+    _held_for_fork.clear()
+    for program in list(_live_programs):
+        program._lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(
+        before=_before_fork,
+        after_in_parent=_after_fork_in_parent,
+        after_in_child=_after_fork_in_child,
+    )
+
+
+def _walkable(a):
+    """``a`` as the kernels walk it: a C-contiguous, aligned array in native byte order
+    (a copy when ``a`` is not one already; NumPy's own conversion keeps the values)."""
+    a = np.asarray(a)
+    if a.flags.c_contiguous and a.flags.aligned and a.dtype.isnative:  # (read-only)
+        return a
+    return np.require(a, native(a.dtype), ("C_CONTIGUOUS", "ALIGNED"))
+
+
 # The integer kernel's dtypes: uint64 alone does not convert to int64 exactly.
 _INT_DTYPES = frozenset(
     np.dtype(t) for t in (bool, np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32)
@@ -1155,7 +1205,7 @@ def _compiled_argmax(x, out):
 def _compiled_cast(x, out):
     """Whether the cast kernel converts x's dtype to out's: NumPy's own conversions, except
     float -> integer (NaN and out-of-range values), which stay with NumPy."""
-    if x.dtype.name not in CAST_DTYPES or out.dtype.name not in CAST_DTYPES:
+    if x.dtype not in _DTYPE_CODES or out.dtype not in _DTYPE_CODES:
         return False
     return not (x.dtype.kind == "f" and out.dtype.kind in "iu")
 
