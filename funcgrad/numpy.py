@@ -531,7 +531,7 @@ def matmul(a, b):
             f"({a2.shape[-1]} != {b2.shape[-2]})",
         )
     if b2.ndim == 2 and a2.ndim > 2:  # fold batch into rows: one GEMM, no broadcast
-        out = P.matmul(reshape(a2, (-1, a2.shape[-1])), b2)
+        out = P.matmul(reshape(a2, (math.prod(a2.shape[:-1]), a2.shape[-1])), b2)
         out = reshape(out, a2.shape[:-1] + b2.shape[-1:])
     else:
         try:

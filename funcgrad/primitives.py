@@ -73,7 +73,10 @@ def _broadcast_shapes(name, shapes):
     return tuple(out)
 
 
-def _elementwise_rule(name, result_dtype=None, float_only=False):
+def _elementwise_rule(name, result_dtype=None, float_only=False, bool_instead=None):
+    """The shape/dtype rule of an elementwise primitive. ``bool_instead``: the operation
+    NumPy suggests for bools, where it refuses them (negative, subtract, sign)."""
+
     def rule(*operands):
         first = operands[0]
         dtype, shape = first.dtype, first.shape
@@ -84,6 +87,8 @@ def _elementwise_rule(name, result_dtype=None, float_only=False):
                 shape = None
         if float_only and dtype.kind not in "fc":
             raise DtypeError(f"{name}: expected a floating-point array, got {dtype.name}")
+        if bool_instead and dtype == _BOOL:
+            raise DtypeError(f"{name}: not defined on bool arrays (as in NumPy): {bool_instead}")
         if shape is None:
             shape = _broadcast_shapes(name, [o.shape for o in operands])
         return shape, result_dtype or dtype
@@ -205,7 +210,16 @@ def _axes_batch(prim):
 # ---------------------------------------------------------------- elementwise
 
 
-def _elementwise(name, impl, scales, float_only=False, result_dtype=None, kernel=None, traits=()):
+def _elementwise(
+    name,
+    impl,
+    scales,
+    float_only=False,
+    result_dtype=None,
+    kernel=None,
+    traits=(),
+    bool_instead=None,
+):
     """Register an elementwise primitive from its per-argument ``scale`` rules: its VJP,
     JVP, shape rule, batching rule, traits and fused kernel (``kernel``, by default the
     operation named ``name`` in vm_ops.h) all follow from them."""
@@ -230,7 +244,7 @@ def _elementwise(name, impl, scales, float_only=False, result_dtype=None, kernel
     kinds += ("comparison",) if result_dtype == _BOOL else ()
     prim = _register(
         name,
-        _elementwise_rule(name, result_dtype, float_only),
+        _elementwise_rule(name, result_dtype, float_only, bool_instead),
         impl,
         tuple(vjp_of(s) for s in scales),
         jvp,
@@ -270,7 +284,14 @@ _BOOL = np.dtype(bool)
 _unary = elementwise_unary
 _binary = elementwise_binary
 
-neg = _unary("neg", np.negative, lambda g, ans, x: neg(g), float_only=False, traits=["linear"])
+neg = _unary(
+    "neg",
+    np.negative,
+    lambda g, ans, x: neg(g),
+    float_only=False,
+    traits=["linear"],
+    bool_instead="use ~ or logical_not",
+)
 exp = _unary("exp", np.exp, lambda g, ans, x: mul(g, ans))
 log = _unary("log", np.log, lambda g, ans, x: div(g, x))
 log1p = _unary("log1p", np.log1p, lambda g, ans, x: div(g, add(x, _lit(1, x))))
@@ -282,14 +303,19 @@ sinh = _unary("sinh", np.sinh, lambda g, ans, x: mul(g, cosh(x)))
 cosh = _unary("cosh", np.cosh, lambda g, ans, x: mul(g, sinh(x)))
 arcsinh = _unary("arcsinh", np.arcsinh, lambda g, ans, x: div(g, sqrt(add(mul(x, x), _lit(1, x)))))
 abs = _unary("abs", np.abs, lambda g, ans, x: mul(g, sign(x)), float_only=False)
-sign = _unary("sign", np.sign, None, float_only=False)
+sign = _unary("sign", np.sign, None, float_only=False, bool_instead="cast to an int first")
 stop_gradient = _unary("stop_gradient", lambda x: x, None, float_only=False, kernel="copy")
 
 add = _binary(
     "add", np.add, lambda g, ans, x, y: g, lambda g, ans, x, y: g, traits=["linear", "commutative"]
 )
 sub = _binary(
-    "sub", np.subtract, lambda g, ans, x, y: g, lambda g, ans, x, y: neg(g), traits=["linear"]
+    "sub",
+    np.subtract,
+    lambda g, ans, x, y: g,
+    lambda g, ans, x, y: neg(g),
+    traits=["linear"],
+    bool_instead="use ^ or logical_xor",
 )
 mul = _binary(
     "mul",
@@ -570,8 +596,10 @@ def _log_softmax_impl(x, axes):
 def _softmax_impl(x, axes):
     if x.size == 0:
         return x.copy()
-    m, _ = _shift_and_log_sum(x, axes)
-    e = np.exp(x - m)
+    m = np.max(x, axis=axes, keepdims=True)
+    m = np.where(m == -np.inf, 0, m).astype(x.dtype)  # a row holding +inf: all NaN (SciPy)
+    with np.errstate(invalid="ignore"):
+        e = np.exp(x - m)
     with np.errstate(invalid="ignore"):
         return e / np.sum(e, axis=axes, keepdims=True)
 

@@ -97,3 +97,75 @@ def test_any_layout_of_an_argument_gives_the_contiguous_result(layout):
         assert not x.flags.aligned
     f = fg.jit(lambda x: fnp.sum(fnp.exp(x) * 2.0, axis=0) + x[0])
     np.testing.assert_allclose(f(x), f(np.ascontiguousarray(x)), rtol=1e-12)
+
+
+# ---------------------------------------------------------------- NumPy's errors and edges
+
+NOT_ON_BOOLS = {
+    "negative": fnp.negative,
+    "subtract": fnp.subtract,
+    "sign": fnp.sign,
+    "operator -": lambda a, b: a - b,
+    "unary -": lambda a: -a,
+}
+
+
+@pytest.mark.parametrize("name", NOT_ON_BOOLS)
+def test_what_numpy_refuses_on_bools_is_refused_eagerly_under_jit_and_grad(name):
+    fun = NOT_ON_BOOLS[name]
+    b = np.array([True, False])
+    args = (b,) * (fun.__code__.co_argcount if hasattr(fun, "__code__") else fun.nin)
+    with pytest.raises(TypeError):
+        getattr(np, name, fun)(*args)
+    with pytest.raises(TypeError):  # (eager operators on arrays are NumPy's own)
+        fun(*args)
+    with pytest.raises(TypeError, match="bool.*test_hardening.py"):
+        fg.jit(fun)(*args)
+    with pytest.raises(TypeError, match="bool.*test_hardening.py"):
+        fg.grad(lambda x: fnp.sum(fun(*[b] * (len(args) - 1), x.astype(bool)) * x))(b * 1.0)
+    # ints are fine, and give NumPy's values
+    i = np.array([3, -2], np.int8)
+    np.testing.assert_array_equal(
+        fg.jit(fun)(*(i,) * len(args)), getattr(np, name, fun)(*(i,) * len(args))
+    )
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [((2, 3, 0), (0, 4)), ((0, 3), (3, 4)), ((3, 0), (0,)), ((0,), (0,)), ((2, 0, 3), (3, 0))],
+)
+def test_matmul_with_a_size_zero_side_follows_numpy(a, b):
+    x, y = np.ones(a, np.float32), np.ones(b, np.float32)
+    expected = np.matmul(x, y)
+    for f in (fnp.matmul, fg.jit(fnp.matmul)):
+        got = f(x, y)
+        assert (got.shape, got.dtype) == (expected.shape, expected.dtype)
+        np.testing.assert_array_equal(got, expected)
+    gx, gy = fg.grad(lambda x, y: fnp.sum(x @ y), argnums=(0, 1))(x, y)
+    assert gx.shape == a and gy.shape == b
+
+
+ROWS_WITH_INFINITIES = [
+    [np.inf, 1.0, 2.0],
+    [-np.inf, 1.0, 2.0],
+    [-np.inf, -np.inf],
+    [np.inf, np.inf],
+    [np.inf, -np.inf],
+    [np.nan, 1.0, 2.0],
+    [1e38, 1e38],
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("fun", [fg.nn.softmax, fg.nn.log_softmax, fg.nn.logsumexp])
+@pytest.mark.parametrize("row", ROWS_WITH_INFINITIES)
+def test_softmax_family_of_infinities_and_nans_matches_scipy(row, fun, dtype):
+    import scipy.special as ss
+
+    x = np.array(row, dtype)
+    columns = np.stack([x] * 3, axis=1)  # the kernel that walks rows a stride apart
+    for arr in (x, columns):
+        with np.errstate(invalid="ignore", over="ignore"):
+            expected = getattr(ss, fun.__name__)(arr, axis=0)
+        for got in (fun(arr, axis=0), fg.jit(lambda a: fun(a, axis=0))(arr)):
+            np.testing.assert_allclose(got, expected, rtol=1e-6, equal_nan=True)

@@ -12,7 +12,8 @@ cdef extern from *:
     /* Rows are worked on CHUNK values at a time (exp into a buffer in L1, then summed), and
        rows `inner` apart COLS at a time, so that every loop reads contiguous memory and
        vectorizes. shift: a row's max if finite, else 0 (rows of -inf give -inf, not NaN;
-       rows with a NaN give NaN). */
+       rows with a NaN give NaN); softmax shifts by +inf too, so that a row holding +inf is
+       all NaN, as in SciPy and PyTorch. */
     #define FG_SOFTMAX_CHUNK 256
     #define FG_SOFTMAX_COLS 64
 
@@ -21,7 +22,7 @@ cdef extern from *:
         T buf[FG_SOFTMAX_CHUNK];                                                            \
         T shift = fg_row_extreme_##S(x, n, -INFINITY, 1);                                   \
         double s = 0;                                                                       \
-        shift = shift - shift == 0 ? shift : 0;                                             \
+        shift = shift - shift == 0 || (kind == 2 && shift > 0) ? shift : 0;                 \
         for (long j = 0; j < n; j += FG_SOFTMAX_CHUNK) {                                    \
             long w = n - j < FG_SOFTMAX_CHUNK ? n - j : FG_SOFTMAX_CHUNK;                   \
             T *e = kind == 2 ? y + j : buf;  /* softmax keeps exp(x - shift) */             \
@@ -48,7 +49,8 @@ cdef extern from *:
             for (long i = 0; i < w; i++) {                                                  \
                 T a = x[j * inner + i], b = m[i]; m[i] = (a > b || a != a) ? a : b;         \
             }                                                                               \
-        for (long i = 0; i < w; i++) m[i] = m[i] - m[i] == 0 ? m[i] : 0;                    \
+        for (long i = 0; i < w; i++)                                                        \
+            m[i] = m[i] - m[i] == 0 || (kind == 2 && m[i] > 0) ? m[i] : 0;                  \
         for (long j = 0; j < n; j++) {                                                      \
             for (long i = 0; i < w; i++) d[i] = x[j * inner + i] - m[i];                    \
             fg_exp_##S(kind == 2 ? y + j * inner : e, d, 0, w);                             \

@@ -11,6 +11,8 @@ Every loss is stable in float32 at logits of magnitude 1e4: finite values and gr
 0.6931471805599453
 """
 
+import math
+
 import numpy as np
 
 from .. import numpy as fnp
@@ -49,7 +51,7 @@ def _pick(name, log_probs, labels):
             f"{name}: integer labels must have shape {log_probs.shape[:-1]} (the inputs' shape "
             f"without the class axis), got {labels.shape} at {user_frame()}"
         )
-    flat = fnp.reshape(log_probs, (-1, log_probs.shape[-1]))
+    flat = fnp.reshape(log_probs, (math.prod(labels.shape), log_probs.shape[-1]))
     return flat[fnp.arange(flat.shape[0]), fnp.reshape(labels, (-1,))]
 
 
