@@ -10,7 +10,7 @@ import numpy as np
 from . import runtime
 from .core import Tracer, aval_str
 from .errors import user_frame
-from .tracing import arg_name, flatten_args, is_arraylike, trace
+from .tracing import arg_name, flatten_args, is_arraylike, is_weak_scalar, trace
 
 log = logging.getLogger("funcgrad")
 
@@ -39,7 +39,7 @@ def _leaf_sig(leaf):
     if isinstance(leaf, Tracer):
         return leaf.shape, leaf.dtype, leaf.variable.weak
     arr = np.asarray(leaf)
-    return arr.shape, arr.dtype, isinstance(leaf, (bool, int, float))
+    return arr.shape, arr.dtype, is_weak_scalar(leaf)
 
 
 def jit(fun, static_argnums=(), static_argnames=()):

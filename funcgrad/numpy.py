@@ -93,7 +93,14 @@ def promote(*args, dtype=None):
 
 
 def _to_float(x):
-    """NumPy's rule for transcendental functions: integers compute in float64."""
+    """NumPy's rule for transcendental functions: bools and integers compute in the
+    smallest float type that holds them (float16 for 8 bits, float32 for 16, else float64)."""
+    dtype = _dtype(x)
+    return asarray(x, dtype if is_float(dtype) else np.promote_types(dtype, np.float16))
+
+
+def _to_mean_float(x):
+    """NumPy's rule for mean and var: bools and integers average in float64."""
     dtype = _dtype(x)
     return asarray(x, dtype if is_float(dtype) else np.float64)
 
@@ -297,7 +304,7 @@ def sum(x, axis=None, keepdims=False, dtype=None):
 
 def mean(x, axis=None, keepdims=False):
     """Arithmetic mean over ``axis``; integers average in float64."""
-    x = _to_float(x)
+    x = _to_mean_float(x)
     axes = _axes("mean", axis, x.ndim)
     count = math.prod(x.shape[a] for a in axes)
     return divide(sum(x, axis=axes, keepdims=keepdims), float(count))
@@ -305,7 +312,7 @@ def mean(x, axis=None, keepdims=False):
 
 def var(x, axis=None, keepdims=False, ddof=0):
     """Variance over ``axis`` with ``ddof`` delta degrees of freedom."""
-    x = _to_float(x)
+    x = _to_mean_float(x)
     axes = _axes("var", axis, x.ndim)
     count = math.prod(x.shape[a] for a in axes)
     centered = subtract(x, mean(x, axis=axes, keepdims=True))

@@ -169,3 +169,53 @@ def test_softmax_family_of_infinities_and_nans_matches_scipy(row, fun, dtype):
             expected = getattr(ss, fun.__name__)(arr, axis=0)
         for got in (fun(arr, axis=0), fg.jit(lambda a: fun(a, axis=0))(arr)):
             np.testing.assert_allclose(got, expected, rtol=1e-6, equal_nan=True)
+
+
+INT_DTYPES = [np.bool_, np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32, np.int64]
+TRANSCENDENTAL = ["exp", "log", "log1p", "tanh", "sin", "cos", "sqrt", "sinh", "cosh", "arcsinh"]
+
+
+@pytest.mark.parametrize("dtype", INT_DTYPES)
+@pytest.mark.parametrize("name", TRANSCENDENTAL)
+def test_transcendental_functions_of_integers_take_numpys_float_type(name, dtype):
+    x = np.array([0, 1, 2, 3], dtype) if dtype is not np.bool_ else np.array([True, False])
+    with np.errstate(divide="ignore"):
+        expected = getattr(np, name)(x)
+        for got in (getattr(fnp, name)(x), fg.jit(getattr(fnp, name))(x)):
+            assert got.dtype == expected.dtype
+            np.testing.assert_allclose(got, expected, rtol=1e-3)
+
+
+@pytest.mark.parametrize("dtype", INT_DTYPES)
+@pytest.mark.parametrize("fun", [fg.nn.softplus, fg.nn.sigmoid])
+def test_activations_of_unsigned_and_small_integers_do_not_wrap(fun, dtype):
+    # softplus(uint8 1) was 256: -x wrapped around before the float conversion.
+    x = np.array([0, 1, 2], dtype) if dtype is not np.bool_ else np.array([True, False])
+    expected = fun(x.astype(np.float64))
+    for got in (fun(x), fg.jit(fun)(x)):
+        assert got.dtype == np.exp(x).dtype
+        np.testing.assert_allclose(got, expected, rtol=1e-3)
+
+
+@pytest.mark.parametrize("dtype", INT_DTYPES)
+def test_mean_and_var_of_integers_are_float64_as_in_numpy(dtype):
+    x = np.array([0, 1, 3], dtype)
+    for name in ("mean", "var"):
+        expected = getattr(np, name)(x)
+        got = fg.jit(getattr(fnp, name))(x)
+        assert got.dtype == expected.dtype
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "scalar", [2.0, 2, True, np.float64(2), np.float32(2), np.int64(2), np.float16(2)]
+)
+def test_scalars_promote_as_in_numpy_eagerly_and_under_jit_and_grad(scalar):
+    # Python scalars are weak, NumPy's scalars strong (np.float64 subclasses float, and was
+    # taken for weak under jit).
+    x = np.ones(3, np.float32)
+    expected = (x - scalar).dtype
+    assert fnp.subtract(x, scalar).dtype == expected
+    assert fg.jit(lambda x, s: x - s)(x, scalar).dtype == expected
+    value, _ = fg.value_and_grad(lambda x, s: fnp.sum(x - s))(x, scalar)
+    assert value.dtype == expected

@@ -32,6 +32,7 @@ def sigmoid(x):
     >>> sigmoid(np.array([0.0]))
     array([0.5])
     """
+    x = fnp._to_float(x)  # (integers as NumPy's transcendental functions take them)
     return fnp.add(fnp.multiply(fnp.tanh(fnp.multiply(x, 0.5)), 0.5), 0.5)
 
 
@@ -43,6 +44,7 @@ def softplus(x):
     """
     # Each branch sees only the inputs it is selected for, so neither overflows (an inf in
     # the unselected branch would still poison the gradient with 0 * inf).
+    x = fnp._to_float(x)  # (negating an unsigned integer would wrap)
     positive = fnp.greater(x, 0)
     xp, xn = fnp.where(positive, x, 0), fnp.where(positive, 0, x)
     upper = fnp.add(xp, fnp.log1p(fnp.exp(fnp.negative(xp))))
@@ -50,7 +52,8 @@ def softplus(x):
 
 
 def _rows(name, x, axis):
-    """``x`` as floats (integers as float64, as NumPy) and ``axis`` as sorted axes."""
+    """``x`` as floats (integers as NumPy's transcendental functions take them) and
+    ``axis`` as sorted axes."""
     x = fnp._to_float(x)
     return x, fnp._axes(name, axis, x.ndim)
 
