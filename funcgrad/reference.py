@@ -5,6 +5,7 @@ fallback backend (``FUNCGRAD_BACKEND=numpy``)."""
 import numpy as np
 
 from .core import Var, dce, eval_impl
+from .errors import user_frame
 
 
 class ReferenceProgram:
@@ -58,7 +59,10 @@ class ReferenceProgram:
         env[: self.n_inputs] = [np.asarray(a) for a in (*consts, *args)]
         inputs = {id(a) for a in env[: self.n_inputs]}
         for prim, ins, out, params, dtype, dead in self.steps:
-            env[out] = eval_impl(prim, [env[i] for i in ins], params, dtype)
+            try:
+                env[out] = eval_impl(prim, [env[i] for i in ins], params, dtype)
+            except IndexError as e:  # an index array's values, known only now
+                raise IndexError(f"{e}, in {prim.name} at {user_frame()}") from None
             for i in dead:
                 env[i] = None
         return [_owned(env[i], inputs) for i in self.outputs]

@@ -20,7 +20,7 @@ ALLOWED = {
     "primitives": {"core", "errors", "conv_numpy"},
     "autodiff": {"core", "primitives"},
     "batching": {"core", "errors", "primitives"},
-    "reference": {"core"},
+    "reference": {"core", "errors"},
     "compiler.*": {"core", "errors", "primitives", "threads", "compiler.*", "_kernels.*"},
     "_kernels.*": {"_kernels.*"},
     "runtime": {"core", "reference", "compiler.*"},

@@ -219,3 +219,39 @@ def test_scalars_promote_as_in_numpy_eagerly_and_under_jit_and_grad(scalar):
     assert fg.jit(lambda x, s: x - s)(x, scalar).dtype == expected
     value, _ = fg.value_and_grad(lambda x, s: fnp.sum(x - s))(x, scalar)
     assert value.dtype == expected
+
+
+# ---------------------------------------------------------------- indices known only at run time
+
+
+@pytest.mark.parametrize("backend", ["compiled", "numpy"])
+@pytest.mark.parametrize("mode", ["jit", "grad", "jit(grad)"])
+def test_an_out_of_range_index_names_its_value_and_the_users_line(mode, backend, monkeypatch):
+    monkeypatch.setenv("FUNCGRAD_BACKEND", backend)
+    x = np.arange(12.0).reshape(3, 4)
+
+    def f(x, i):
+        return fnp.sum(x[:, i] ** 2)
+
+    wrap = {"jit": fg.jit, "grad": fg.grad, "jit(grad)": lambda f: fg.jit(fg.grad(f))}[mode]
+    np.testing.assert_allclose(wrap(f)(x, np.array([0, -1])), wrap(f)(x, np.array([0, 3])))
+    with pytest.raises(IndexError, match=r"index 7 is out of bounds .* size 4.*test_hardening"):
+        wrap(f)(x, np.array([0, 7]))
+
+
+@pytest.mark.parametrize("mode", ["eager", "jit", "grad", "jit(grad)"])
+@pytest.mark.parametrize("label", [-1, 3, 10])
+def test_a_label_that_is_not_a_class_is_refused_in_every_mode(label, mode):
+    from funcgrad.nn.losses import nll, softmax_cross_entropy
+
+    wrap = {
+        "eager": lambda f: f,
+        "jit": fg.jit,
+        "grad": fg.grad,
+        "jit(grad)": lambda f: fg.jit(fg.grad(f)),
+    }[mode]
+    logits = np.zeros((2, 3))
+    for loss in (softmax_cross_entropy, nll):
+        with pytest.raises(IndexError, match="test_hardening"):
+            wrap(loss)(logits, np.array([0, label]))
+        assert np.all(np.isfinite(wrap(loss)(logits, np.array([0, 2]))))

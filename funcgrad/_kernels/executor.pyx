@@ -1309,9 +1309,9 @@ cdef class Executor:
                 raise MemoryError()
             if status == 4:
                 raise RuntimeError("the cast kernel has no conversion between these dtypes")
-            if status:
+            if status:  # (the program names the value, shapes and line from instruction k)
                 raise IndexError("index out of range in a gather or scatter (an integer index "
-                                 "array holds a value outside the indexed axis)")
+                                 "array holds a value outside the indexed axis)", k)
             if pc < end:  # a Python callback, with the GIL
                 self.callbacks[code[pc + 2]](arrays)
                 pc += code[pc]

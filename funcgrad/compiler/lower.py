@@ -40,6 +40,7 @@ from .._kernels.executor import (
     Executor,
 )
 from ..core import Eqn, Literal, Var, aval_str, eval_impl, native
+from ..errors import user_frame
 from . import isa
 from .fusion import fuse_elementwise, is_fused_reduction, vm_dtype
 from .image_loops import ROLE_CODES, Partial, form_image_loops, partial_code
@@ -958,14 +959,39 @@ class CompiledProgram:
 
     def _run(self, arrays, times=None):
         with self._lock:  # the temporaries are shared by every call of this program
-            if not self._threaded or threads.get_num_threads() == 1:
-                self._executor.run(arrays, times)
-                return
-            threads.hold_blas()  # our threads split the GEMMs: BLAS must not add its own
             try:
-                self._executor.run(arrays, times)
-            finally:
-                threads.release_blas()
+                if not self._threaded or threads.get_num_threads() == 1:
+                    self._executor.run(arrays, times)
+                    return
+                threads.hold_blas()  # our threads split the GEMMs: BLAS must not add its own
+                try:
+                    self._executor.run(arrays, times)
+                finally:
+                    threads.release_blas()
+            except IndexError as e:
+                raise self._index_error(e, arrays) from None
+
+    def _index_error(self, error, arrays):
+        """The executor's out-of-range index, with the value, the shapes and the line that
+        called the program (its operands are abstract: the value is known only now)."""
+        k = error.args[1] if len(error.args) > 1 else -1
+        kind, p = self._steps[k] if 0 <= k < len(self._steps) else (None, None)
+        if kind not in ("gather", "scatter_add"):
+            return IndexError(f"{error.args[0]} at {user_frame()}")
+        for index, _, size, _ in p[4]:  # (index var, is_int32, axis size, row stride)
+            values = _view(arrays[self._buffer_of[self._storage[index]]], index.shape, index.dtype)
+            bad = (values < -size) | (values >= size)
+            if bad.any():
+                value = values[np.unravel_index(np.argmax(bad), values.shape)]
+                break
+        else:
+            return IndexError(f"{error.args[0]} at {user_frame()}")
+        what = "indexing" if kind == "gather" else "the gradient of indexing"
+        return IndexError(
+            f"index {value} is out of bounds for an axis of size {size}, in {what} by an "
+            f"index array of {aval_str(index.shape, index.dtype)} at {user_frame()} (under "
+            "jit and grad, index values are known only when the function runs)"
+        )
 
     def __call__(self, consts, args):
         # Arguments as the kernels walk them; the common case, already so, costs no call.

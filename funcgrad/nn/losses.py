@@ -16,7 +16,8 @@ import math
 import numpy as np
 
 from .. import numpy as fnp
-from ..errors import ShapeError, user_frame
+from ..core import Tracer
+from ..errors import ConcretizationError, ShapeError, user_frame
 from .functional import log_softmax, relu, softplus
 
 
@@ -51,7 +52,21 @@ def _pick(name, log_probs, labels):
             f"{name}: integer labels must have shape {log_probs.shape[:-1]} (the inputs' shape "
             f"without the class axis), got {labels.shape} at {user_frame()}"
         )
-    flat = fnp.reshape(log_probs, (math.prod(labels.shape), log_probs.shape[-1]))
+    classes = log_probs.shape[-1]
+    try:  # known eagerly and under grad; abstract under jit
+        known = np.asarray(labels.concrete("label") if isinstance(labels, Tracer) else labels)
+    except ConcretizationError:
+        # A negative label is refused rather than taken as a class counted from the end (as
+        # PyTorch does): it becomes `classes`, which indexing refuses when the step runs.
+        labels = fnp.where(fnp.less(labels, 0), classes, labels)
+    else:
+        bad = (known < 0) | (known >= classes)
+        if bad.any():
+            raise IndexError(
+                f"{name}: label {known[bad][0]} is not a class of {classes} (labels are "
+                f"0..{classes - 1}; negative ones are refused too) at {user_frame()}"
+            )
+    flat = fnp.reshape(log_probs, (math.prod(labels.shape), classes))
     return flat[fnp.arange(flat.shape[0]), fnp.reshape(labels, (-1,))]
 
 
@@ -102,7 +117,9 @@ def softmax_cross_entropy(logits, labels):
 
     ``labels`` are either integer class indices of shape ``logits.shape[:-1]``, or targets
     of the logits' shape (one-hot or any probability distributions). Computed with
-    :func:`log_softmax`, so logits of any magnitude are safe.
+    :func:`log_softmax`, so logits of any magnitude are safe. A label outside
+    ``0..C-1``, negative ones included, raises IndexError (under ``jit``, when the step
+    runs, reported as index ``C`` for a negative label).
 
     >>> logits = np.array([[2.0, 0.0, -1.0]])
     >>> a = softmax_cross_entropy(logits, np.array([0]))
