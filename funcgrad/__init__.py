@@ -26,7 +26,7 @@ from .errors import (
     ShapeError,
     TracerLeakError,
 )
-from .jit import jit
+from .jit import clear_caches, jit
 from .threads import get_num_threads, set_num_threads
 from .tracing import trace
 
@@ -68,6 +68,7 @@ __all__ = [
     "jacobian",
     "jacrev",
     "jit",
+    "clear_caches",
     "jvp",
     "make_graph",
     "metrics",

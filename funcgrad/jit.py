@@ -3,6 +3,8 @@ the graph, and run its program on every later call with the same signature."""
 
 import functools
 import logging
+import weakref
+from collections import OrderedDict
 from typing import NamedTuple
 
 import numpy as np
@@ -13,6 +15,8 @@ from .errors import user_frame
 from .tracing import arg_name, flatten_args, is_arraylike, is_weak_scalar, trace
 
 log = logging.getLogger("funcgrad")
+CACHE_SIZE = 512  # signatures per jit function; the least recently called go first
+_jitted = weakref.WeakSet()  # every jit function, for clear_caches
 
 
 class CacheInfo(NamedTuple):
@@ -57,7 +61,7 @@ def jit(fun, static_argnums=(), static_argnames=()):
     >>> f.cache_info()
     CacheInfo(hits=0, misses=1, size=1)
     """
-    cache = {}
+    cache = OrderedDict()  # signature -> _Entry, least recently used first
     counts = {"hits": 0, "misses": 0}
     last = {}  # previous signature, to explain a re-trace
 
@@ -101,15 +105,40 @@ def jit(fun, static_argnums=(), static_argnames=()):
             # A graph closing over an enclosing trace's tracers is valid only in that trace.
             if not any(isinstance(c, Tracer) for c in traced.graph.consts):
                 cache[key] = entry
+                if len(cache) > CACHE_SIZE:
+                    runtime.forget([cache.popitem(last=False)[1].graph])
             last["key"] = key
         else:
             counts["hits"] += 1
+            cache.move_to_end(key)
         outs = runtime.call(entry.graph, entry.graph.consts, leaves)
         return entry.out_tree.unflatten(outs)
 
+    def cache_clear():
+        """Forget every signature's graph and its programs (their memory goes back)."""
+        graphs = [entry.graph for entry in cache.values()]
+        cache.clear()
+        runtime.forget(graphs)
+
     jitted.cache_info = lambda: CacheInfo(counts["hits"], counts["misses"], len(cache))
-    jitted.cache_clear = cache.clear
+    jitted.cache_clear = cache_clear
+    _jitted.add(jitted)
     return jitted
+
+
+def clear_caches():
+    """Forget every traced graph and compiled program of every ``jit`` function and of
+    ``grad`` and the other transformations, and give their memory back (as
+    ``jax.clear_caches``). Later calls trace and compile again.
+
+    >>> import funcgrad as fg
+    >>> f = fg.jit(lambda x: x + 1)
+    >>> _ = f(1.0); fg.clear_caches(); f.cache_info().size
+    0
+    """
+    for f in list(_jitted):
+        f.cache_clear()
+    runtime.clear()
 
 
 def _explain_retrace(fun, old, new):
@@ -130,4 +159,4 @@ def _explain_retrace(fun, old, new):
     log.info("jit(%s): re-tracing because %s", name, reason)
 
 
-__all__ = ["jit", "CacheInfo"]
+__all__ = ["jit", "CacheInfo", "clear_caches"]

@@ -20,9 +20,9 @@ _programs = OrderedDict()
 stats = {"hits": 0, "misses": 0}
 
 try:
-    from .compiler.lower import CompiledProgram
+    from .compiler.lower import CompiledProgram, release_temporaries, trim_heap
 except ImportError as e:  # the Cython extension was not built
-    CompiledProgram = None
+    CompiledProgram = release_temporaries = trim_heap = None
     _import_error = e
 
 
@@ -76,6 +76,25 @@ def program(graph):
     if len(_programs) > _CACHE_SIZE:
         _programs.popitem(last=False)
     return prog
+
+
+def forget(graphs):
+    """Drop the programs of ``graphs`` (every backend) and give their memory back."""
+    graphs = set(graphs)
+    for key in [k for k in _programs if k[1] in graphs]:
+        del _programs[key]
+    for graph in graphs:
+        _seen_once.pop(graph, None)
+    if CompiledProgram is not None:
+        trim_heap()
+
+
+def clear():
+    """Drop every cached program and give back every idle program's temporaries."""
+    _programs.clear()
+    _seen_once.clear()
+    if CompiledProgram is not None:
+        release_temporaries()
 
 
 def call(graph, consts, args):

@@ -12,12 +12,14 @@ loops over images (image_loops.py). Buffers are assigned by liveness and allocat
 per program; each call allocates only its outputs.
 """
 
+import ctypes
 import logging
 import math
 import mmap
 import os
 import threading
 import weakref
+from collections import OrderedDict
 
 import numpy as np
 
@@ -670,7 +672,9 @@ class CompiledProgram:
         self._n_buffers = n_in + len(out_list) + len(temps) + len(self._internal)
         self._out_storages = out_list
         self._out_meta = {s: var_of[s] for s in out_list}
-        self._temps = [_temporary(size) for size in temps]
+        self._temp_sizes = temps
+        self._temps = None  # allocated on the first call, given back when idle (_resident)
+        self._resident_key = weakref.ref(self, lambda key: _resident._drop(key))
 
     def _nbytes(self):
         """storage -> bytes (the largest of the Vars viewing it)."""
@@ -959,6 +963,11 @@ class CompiledProgram:
 
     def _run(self, arrays, times=None):
         with self._lock:  # the temporaries are shared by every call of this program
+            temps = self._temps
+            if temps is None:
+                temps = self._temps = [_temporary(size) for size in self._temp_sizes]
+            _resident.used(self)
+            arrays += temps
             try:
                 if not self._threaded or threads.get_num_threads() == 1:
                     self._executor.run(arrays, times)
@@ -970,6 +979,18 @@ class CompiledProgram:
                     threads.release_blas()
             except IndexError as e:
                 raise self._index_error(e, arrays) from None
+
+    def release(self):
+        """Give the temporaries back (the next call allocates them again). Returns the
+        bytes freed: 0 if the program is running or holds none."""
+        if not self._lock.acquire(blocking=False):
+            return 0
+        try:
+            freed = sum(self._temp_sizes) if self._temps is not None else 0
+            self._temps = None
+            return freed
+        finally:
+            self._lock.release()
 
     def _index_error(self, error, arrays):
         """The executor's out-of-range index, with the value, the shapes and the line that
@@ -1000,7 +1021,7 @@ class CompiledProgram:
             for a in (*consts, *args)
         ]
         outs = [np.empty(shape, dtype) for shape, dtype in self._out_alloc]
-        self._run(arrays + outs + self._temps)
+        self._run(arrays + outs)
         results = []
         for kind, x, shape in self._results:
             if kind == "output":
@@ -1022,7 +1043,7 @@ class CompiledProgram:
         for _ in range(repeats):
             arrays = [_walkable(a) for a in (*consts, *args)]
             outs = [np.empty(shape, dtype) for shape, dtype in self._out_alloc]
-            self._run(arrays + outs + self._temps, times)
+            self._run(arrays + outs, times)
         steps = [(kind, kind, p) for kind, p in self._steps]
         for kind, p in self._steps:
             if kind == "images":
@@ -1042,7 +1063,7 @@ class CompiledProgram:
                                         NN m=4 n=2 k=3, then [tanh mul] over [4, 2] float64
         """
         n_in, n_out = self.n_inputs, len(self._out_storages)
-        n_temps = len(self._temps)
+        n_temps = len(self._temp_sizes)
 
         def name(storage):
             b = self._buffer_of[storage]
@@ -1069,7 +1090,7 @@ class CompiledProgram:
 
         lines = [
             f"program: {n_in} inputs, {n_out} outputs, {len(self._steps)} instructions, "
-            f"{n_temps} temporaries ({sum(t.nbytes for t in self._temps)} bytes)"
+            f"{n_temps} temporaries ({sum(self._temp_sizes)} bytes)"
         ]
         for step in self._steps:
             lines.append(line(step, "  "))
@@ -1185,6 +1206,7 @@ def _after_fork_in_parent():
 
 def _after_fork_in_child():
     _held_for_fork.clear()
+    _resident.lock = threading.RLock()
     for program in list(_live_programs):
         program._lock = threading.Lock()
 
@@ -1195,6 +1217,82 @@ if hasattr(os, "register_at_fork"):
         after_in_parent=_after_fork_in_parent,
         after_in_child=_after_fork_in_child,
     )
+
+
+class _Resident:
+    """The programs holding temporaries, least recently called first. Past ``limit``
+    bytes the least recent give theirs back, so a process that meets many input shapes
+    (a program each) holds a bounded amount, and programs called again keep theirs.
+    Entries are weak: a program dropped from every cache is forgotten here too."""
+
+    def __init__(self, limit):
+        self.limit = limit
+        self.programs = OrderedDict()  # weakref to a program -> its temporaries' bytes
+        self.bytes = 0
+        self.lock = threading.RLock()  # (a weakref callback may run inside it)
+
+    def used(self, program):
+        key = program._resident_key
+        with self.lock:
+            if key in self.programs:
+                self.programs.move_to_end(key)
+                return
+            self.programs[key] = size = sum(program._temp_sizes)
+            self.bytes += size
+            if self.bytes <= self.limit:
+                return
+            older = [ref() for ref in self.programs if ref is not key]
+        for other in older:
+            if self.bytes <= self.limit:
+                break
+            if other is not None:
+                self.forget(other)
+
+    def forget(self, program):
+        """Release ``program``'s temporaries, unless it is running, and stop counting them."""
+        if program.release() or program._temps is None:
+            self._drop(program._resident_key)
+
+    def _drop(self, key):
+        with self.lock:
+            self.bytes -= self.programs.pop(key, 0)
+
+    def clear(self):
+        for ref in list(self.programs):
+            program = ref()
+            if program is not None:
+                self.forget(program)
+
+
+def _temp_limit():
+    value = os.environ.get("FUNCGRAD_TEMP_BYTES", str(1 << 30))
+    try:
+        limit = int(value)
+    except ValueError:
+        limit = -1
+    if limit < 0:
+        raise ValueError(f"FUNCGRAD_TEMP_BYTES must be a number of bytes, got {value!r}")
+    return limit
+
+
+_resident = _Resident(_temp_limit())
+
+
+def release_temporaries():
+    """Give back every idle program's temporaries (they are allocated again when needed)."""
+    _resident.clear()
+    trim_heap()
+
+
+def trim_heap():
+    """Return freed heap pages to the system: glibc keeps the temporaries malloc gave,
+    so the process would not shrink after a clear without it."""
+    try:
+        libc = ctypes.CDLL(None)
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):  # not glibc: nothing to ask
+        return
+    trim(0)
 
 
 def _walkable(a):
