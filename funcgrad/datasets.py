@@ -11,7 +11,6 @@ data on every machine.
 ((100, 2), 'float32', 'int64', [0, 1])
 """
 
-import gzip
 import hashlib
 import http.client
 import logging
@@ -19,6 +18,7 @@ import math
 import os
 import tempfile
 import urllib.request
+import zlib
 
 import numpy as np
 
@@ -209,14 +209,54 @@ def digits():
 _IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
-def _read_bytes(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    if data[:2] == b"\x1f\x8b":  # gzip magic, whatever the file is called
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as e:
-            raise DatasetError(f"{path}: corrupt or truncated gzip data ({e})") from None
+_CHUNK = 1 << 20  # IDX data is read, and inflated, this much at a time
+# Deflate compresses at most 1032:1, so a gzip file can hold no more than this many
+# times its own size: a header promising more is refused before anything is inflated.
+_GZIP_MAX_RATIO = 1032
+
+
+class _Gunzip:
+    """Reads a gzip file's contents piece by piece, inflating no more than asked for.
+
+    Members follow one another and zero padding between them is skipped, as in
+    ``gzip.decompress``; zlib checks each member's CRC and length. A corrupt stream raises
+    ``zlib.error``, a truncated one ``EOFError``.
+    """
+
+    def __init__(self, f):
+        self._f, self._input = f, b""
+        self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)  # 16: a gzip wrapper
+
+    def read(self, n):
+        """Up to ``n`` (> 0) bytes, or ``b""`` at the end of the last member."""
+        while True:
+            if self._inflater.eof:
+                rest = self._inflater.unused_data.lstrip(b"\0")
+                while not rest:
+                    chunk = self._f.read(_CHUNK)
+                    if not chunk:
+                        return b""
+                    rest = chunk.lstrip(b"\0")
+                self._inflater, self._input = zlib.decompressobj(16 + zlib.MAX_WBITS), rest
+            if not self._input:
+                self._input = self._f.read(_CHUNK)
+                if not self._input:
+                    raise EOFError("the data ends before the end-of-stream marker")
+            out = self._inflater.decompress(self._input, n)
+            self._input = self._inflater.unconsumed_tail
+            if out:
+                return out
+
+
+def _read_up_to(source, n):
+    """``n`` bytes of ``source``, fewer only at its end. The buffer grows with what arrives,
+    so a file that promises more than it holds costs only what it holds."""
+    data = bytearray()
+    while len(data) < n:
+        piece = source.read(min(n - len(data), _CHUNK))
+        if not piece:
+            break
+        data += piece
     return data
 
 
@@ -226,10 +266,13 @@ def read_idx(path, ndim=None):
     Checks the magic number (two zero bytes, a type code, the number of dimensions; with
     ``ndim`` given, the number of dimensions too) and that the data exactly fills the
     file. Unsigned-byte data comes back as uint8; other IDX types as native-endian arrays.
+    The size the header promises is checked against the file's size before the data is
+    read, and gzip data is inflated only as far as the header promises, so a small hostile
+    file cannot make this allocate much more than the data it holds.
 
     Raises:
-      DatasetError: a wrong magic number or a truncated or oversized file; the message
-        names the file.
+      DatasetError: a wrong magic number, a truncated or oversized file, or corrupt gzip
+        data; the message names the file.
 
     >>> import os, struct, tempfile
     >>> path = os.path.join(tempfile.mkdtemp(), "labels-idx1-ubyte")
@@ -239,31 +282,51 @@ def read_idx(path, ndim=None):
     array([7, 0, 9], dtype=uint8)
     """
     path = os.fspath(path)
-    data = _read_bytes(path)
-    if len(data) < 4:
-        raise DatasetError(f"{path}: {len(data)} bytes is too short for an IDX file")
-    magic = int.from_bytes(data[:4], "big")
-    rank, code = data[3], data[2]
-    if data[:2] != b"\0\0" or code not in _IDX_DTYPES or (ndim is not None and rank != ndim):
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        gzipped = f.read(2) == b"\x1f\x8b"  # gzip magic, whatever the file is called
+        f.seek(0)
+        try:
+            return _parse_idx(path, _Gunzip(f) if gzipped else f, size, gzipped, ndim)
+        except (zlib.error, EOFError) as e:
+            raise DatasetError(f"{path}: corrupt or truncated gzip data ({e})") from None
+
+
+def _parse_idx(path, source, size, gzipped, ndim):
+    head = _read_up_to(source, 4)
+    if len(head) < 4:
+        raise DatasetError(f"{path}: {len(head)} bytes is too short for an IDX file")
+    magic = int.from_bytes(head, "big")
+    rank, code = head[3], head[2]
+    if head[:2] != b"\0\0" or code not in _IDX_DTYPES or (ndim is not None and rank != ndim):
         want = "an IDX magic number" if ndim is None else f"0x{0x800 + ndim:08x}"
         raise DatasetError(
             f"{path}: bad magic number 0x{magic:08x}, expected {want} "
             "(is this the right file, and an IDX file?)"
         )
     header = 4 + 4 * rank
-    if len(data) < header:
-        raise DatasetError(f"{path}: truncated IDX header ({len(data)} bytes, need {header})")
-    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(rank))
+    dims = _read_up_to(source, 4 * rank)
+    if len(dims) < 4 * rank:
+        raise DatasetError(f"{path}: truncated IDX header ({4 + len(dims)} bytes, need {header})")
+    shape = tuple(int.from_bytes(dims[4 * i : 4 + 4 * i], "big") for i in range(rank))
     dtype = np.dtype(_IDX_DTYPES[code])
-    expected, found = math.prod(shape) * dtype.itemsize, len(data) - header
-    if found != expected:
-        what = "truncated" if found < expected else "has trailing bytes"
-        raise DatasetError(
-            f"{path}: {what}: the header promises {expected} bytes of data for "
-            f"shape {shape}, the file holds {found}"
-        )
-    array = np.frombuffer(data, dtype, offset=header).reshape(shape)
-    return array.astype(dtype.newbyteorder("="))  # a writable, native-endian copy
+    expected = math.prod(shape) * dtype.itemsize
+    promise = f"the header promises {expected} bytes of data for shape {shape}"
+    if gzipped and header + expected > size * _GZIP_MAX_RATIO:
+        raise DatasetError(f"{path}: truncated: {promise}, more than {size} bytes of gzip can hold")
+    if not gzipped and size - header != expected:
+        what = "truncated" if size - header < expected else "has trailing bytes"
+        raise DatasetError(f"{path}: {what}: {promise}, the file holds {size - header}")
+    data = _read_up_to(source, expected)
+    if len(data) < expected:
+        raise DatasetError(f"{path}: truncated: {promise}, the file holds {len(data)}")
+    if source.read(1):  # gzip data is inflated no further than this one byte
+        raise DatasetError(f"{path}: has trailing bytes: {promise}, the file holds more")
+    array = np.frombuffer(data, dtype).reshape(shape)  # writable: data is a bytearray
+    native = dtype.newbyteorder("=")
+    if native != dtype:
+        array.byteswap(inplace=True)
+    return array.view(native)
 
 
 # ---------------------------------------------------------------- MNIST

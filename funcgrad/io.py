@@ -5,7 +5,10 @@ entry ``__funcgrad__`` holding UTF-8 JSON that describes the tree (dicts with st
 keys in their insertion order, OrderedDicts, lists, tuples, namedtuples by type name and
 field names, ``None``) and each leaf's dtype, shape and SHA-256. Loading never unpickles
 (``allow_pickle=False``) and never imports or runs anything named in the file; a
-truncated, altered or foreign file raises :class:`CheckpointError`.
+truncated, altered or foreign file raises :class:`CheckpointError`. Entries are stored
+uncompressed, as ``np.savez`` writes them, and every size the file declares is checked
+against the bytes it holds before anything is allocated, so a small hostile file cannot
+make loading claim much more memory than the file's own size.
 
 Leaves may be NumPy arrays of bool, integer, float or complex dtype (dtype and shape are
 kept exactly, 0-d and empty arrays included), NumPy scalars (loaded back as NumPy scalars
@@ -30,8 +33,11 @@ import contextlib
 import hashlib
 import json
 import keyword
+import math
 import os
+import socket
 import tempfile
+import zipfile
 from collections import OrderedDict
 
 import numpy as np
@@ -133,15 +139,60 @@ def _umask():
 _FILE_MODE = 0o666 & ~_umask()  # what open() would give a new file; mkstemp gives 0o600
 
 
+def _temp_prefix(path):
+    """Start of the names of the temporary files that saves to ``path`` write.
+
+    Short, so that any legal target name can be saved, and particular to the target's
+    name and to this host, so that :func:`_remove_stale` can recognise them; the writer's
+    pid follows, then ``-``, a random part and ``.tmp``.
+    """
+
+    def tag(text, n):
+        return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:n]
+
+    return f".fg-{tag(os.path.basename(path), 12)}-{tag(socket.gethostname(), 6)}-"
+
+
+def _writer_alive(pid):
+    try:
+        os.kill(pid, 0)  # signal 0 only checks that the process exists
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):  # another user's process, or not a real pid
+        return True
+    return True
+
+
+def _remove_stale(directory, prefix):
+    """Removes the temporaries of earlier saves to the same target whose writer has died
+    (killed mid-write, so its ``finally`` never ran). A live writer's temporary, this
+    process's own included (another thread may be saving), is left alone."""
+    if os.name != "posix":  # os.kill(pid, 0) would terminate the process on Windows
+        return
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return  # creating the temporary file reports the problem
+    for name in names:
+        if not (name.startswith(prefix) and name.endswith(".tmp")):
+            continue
+        pid = name[len(prefix) :].split("-", 1)[0]
+        if pid.isascii() and pid.isdigit() and not _writer_alive(int(pid)):
+            with contextlib.suppress(OSError):  # another save may have removed it already
+                os.unlink(os.path.join(directory, name))
+
+
 def save(path, tree):
     """Writes the pytree ``tree`` to ``path`` (an ``.npz`` archive; the name is used as given).
 
-    The file is written to a temporary file in the same directory and renamed over
+    The file is written to a hidden temporary file in the same directory and renamed over
     ``path`` only when complete, so a crash never leaves a half-written checkpoint and
-    an existing one stays intact until then.
+    an existing one stays intact until then. Temporaries left by earlier saves to the same
+    ``path`` whose process was killed mid-write are removed.
 
     Raises:
       TypeError: a leaf or node type that cannot be saved; the message names its path.
+      FileNotFoundError: the directory of ``path`` does not exist; the message names ``path``.
       OSError: the directory cannot be written.
 
     >>> import os, tempfile, numpy as np
@@ -156,7 +207,14 @@ def save(path, tree):
     meta = {"format": _FORMAT, "version": _VERSION, "tree": spec, "leaves": leaves}
     arrays[_META] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    prefix = _temp_prefix(path)
+    _remove_stale(directory, prefix)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f"{prefix}{os.getpid()}-", suffix=".tmp")
+    except OSError as e:  # its message would name the temporary file, not the user's path
+        raise type(e)(
+            e.errno, f"save: cannot create a file in {directory} ({e.strerror})", path
+        ) from None
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
@@ -177,12 +235,79 @@ def _fail(path, why):
     return CheckpointError(f"{path}: {why}")
 
 
-def _read_meta(path, archive):
-    if _META not in archive.files:
+_CHUNK = 1 << 20  # entries are read in pieces of this size, straight into their arrays
+
+
+def _entries(path, archive, size):
+    """``{name: ZipInfo}`` of the archive's entries (``.npy`` dropped from the names).
+
+    Every entry must be stored uncompressed and the sizes they declare must fit in the
+    ``size`` bytes of the file: reading an entry then never yields, or allocates, more
+    than the file holds (a compressed entry could inflate a thousandfold).
+    """
+    entries, total = {}, 0
+    for info in archive.infolist():
+        name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+        if info.compress_type != zipfile.ZIP_STORED:
+            raise _fail(path, f"entry {name!r} is compressed, and checkpoints never are")
+        if info.file_size != info.compress_size:
+            raise _fail(
+                path,
+                f"entry {name!r} declares {info.file_size} bytes but stores {info.compress_size}",
+            )
+        if name in entries:
+            raise _fail(path, f"entry {name!r} appears twice")
+        entries[name] = info
+        total += info.file_size
+    if total > size:
+        raise _fail(path, f"its entries declare {total} bytes, more than the file's {size}")
+    return entries
+
+
+def _read_npy(path, archive, entries, name, check):
+    """The array in entry ``name``, read without pickle.
+
+    ``check(dtype, shape)`` vets the ``.npy`` header, which must also account for exactly
+    the entry's bytes, before the array is allocated.
+    """
+    if name not in entries:
+        raise _fail(path, f"entry {name!r} is missing")
+    info = entries[name]
+    with archive.open(info) as f:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+        else:
+            raise _fail(path, f"entry {name!r} has an unsupported .npy version {version}")
+        if any(n < 0 for n in shape):
+            raise _fail(path, f"entry {name!r} has a malformed shape {shape}")
+        check(dtype, shape)
+        nbytes = math.prod(shape) * dtype.itemsize
+        if f.tell() + nbytes != info.file_size:
+            raise _fail(
+                path,
+                f"entry {name!r} declares {nbytes} bytes of data for shape {list(shape)} "
+                f"but holds {info.file_size - f.tell()}",
+            )
+        array = np.empty(math.prod(shape), dtype)
+        buffer = memoryview(array.view(np.uint8))
+        for start in range(0, nbytes, _CHUNK):  # reading the last byte checks the CRC
+            piece = buffer[start : start + _CHUNK]
+            if f.readinto(piece) != len(piece):
+                raise _fail(path, f"entry {name!r} is truncated")
+    return array.reshape(shape[::-1]).T if fortran else array.reshape(shape)
+
+
+def _read_meta(path, archive, entries):
+    def check(dtype, shape):
+        if dtype != np.uint8 or len(shape) != 1:
+            raise _fail(path, f"the {_META!r} entry is not UTF-8 JSON bytes")
+
+    if _META not in entries:
         raise _fail(path, f"not a funcgrad checkpoint (no {_META!r} entry in the .npz)")
-    raw = archive[_META]
-    if raw.dtype != np.uint8 or raw.ndim != 1:
-        raise _fail(path, f"the {_META!r} entry is not UTF-8 JSON bytes")
+    raw = _read_npy(path, archive, entries, _META, check)
     try:
         meta = json.loads(raw.tobytes().decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as e:
@@ -200,22 +325,23 @@ def _read_meta(path, archive):
     return meta
 
 
-def _read_leaf(path, archive, meta, i):
+def _read_leaf(path, archive, entries, meta, i):
     name = f"leaf_{i}"
-    if name not in archive.files:
-        raise _fail(path, f"entry {name!r} is missing")
     info = meta["leaves"][i]
     if not isinstance(info, dict):
         raise _fail(path, f"the description of {name!r} is malformed")
-    array = archive[name]
-    if array.dtype.kind not in _ARRAY_KINDS:
-        raise _fail(path, f"entry {name!r} has dtype {array.dtype}, which no checkpoint holds")
-    if array.dtype.str != info.get("dtype") or list(array.shape) != info.get("shape"):
-        raise _fail(
-            path,
-            f"entry {name!r} is {array.dtype.str}{list(array.shape)} but the "
-            f"description says {info.get('dtype')}{info.get('shape')}",
-        )
+
+    def check(dtype, shape):  # before the data is read: the description bounds it too
+        if dtype.kind not in _ARRAY_KINDS:
+            raise _fail(path, f"entry {name!r} has dtype {dtype}, which no checkpoint holds")
+        if dtype.str != info.get("dtype") or list(shape) != info.get("shape"):
+            raise _fail(
+                path,
+                f"entry {name!r} is {dtype.str}{list(shape)} but the "
+                f"description says {info.get('dtype')}{info.get('shape')}",
+            )
+
+    array = _read_npy(path, archive, entries, name, check)
     if _digest(array) != info.get("sha256"):
         raise _fail(path, f"entry {name!r} does not match its SHA-256: the file was altered")
     py = info.get("py")
@@ -347,29 +473,35 @@ def load(path, like=None):
     with open(path, "rb") as f:
         if f.read(4) != b"PK\x03\x04":
             raise _fail(path, "not a funcgrad checkpoint (not an .npz/zip archive)")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            meta = _read_meta(path, archive)
-            leaves = meta["leaves"]
-            expected = {_META, *(f"leaf_{i}" for i in range(len(leaves)))}
-            if set(archive.files) != expected:
-                extra = sorted(set(archive.files) - expected)
-                missing = sorted(expected - set(archive.files))
-                raise _fail(path, f"entries {missing} are missing and {extra} unexpected")
-
-            def leaf_at(i):
-                if not 0 <= i < len(leaves):
-                    raise _fail(path, f"leaf reference {i} out of range")
-                return _read_leaf(path, archive, meta, i)
-
-            used = set()
-            tree = _decode(path, meta["tree"], leaf_at, used)
-            if len(used) != len(leaves):
-                raise _fail(path, f"{len(leaves) - len(used)} stored leaves are not in the tree")
-    except CheckpointError:
-        raise
-    except RecursionError:
-        raise _fail(path, "the tree description is nested too deeply") from None
-    except Exception as e:  # BadZipFile, a bad CRC, EOFError, zlib.error, a bad .npy header...
-        raise _fail(path, f"corrupt or truncated checkpoint ({type(e).__name__}: {e})") from e
+        try:
+            tree = _read_tree(path, f)
+        except CheckpointError:
+            raise
+        except RecursionError:
+            raise _fail(path, "the tree description is nested too deeply") from None
+        except Exception as e:  # BadZipFile, a bad CRC, EOFError, a bad .npy header...
+            raise _fail(path, f"corrupt or truncated checkpoint ({type(e).__name__}: {e})") from e
     return tree if like is None else _restructure(path, tree, like)
+
+
+def _read_tree(path, f):
+    with zipfile.ZipFile(f) as archive:
+        entries = _entries(path, archive, os.fstat(f.fileno()).st_size)
+        meta = _read_meta(path, archive, entries)
+        leaves = meta["leaves"]
+        expected = {_META, *(f"leaf_{i}" for i in range(len(leaves)))}
+        if set(entries) != expected:
+            extra = sorted(set(entries) - expected)
+            missing = sorted(expected - set(entries))
+            raise _fail(path, f"entries {missing} are missing and {extra} unexpected")
+
+        def leaf_at(i):
+            if not 0 <= i < len(leaves):
+                raise _fail(path, f"leaf reference {i} out of range")
+            return _read_leaf(path, archive, entries, meta, i)
+
+        used = set()
+        tree = _decode(path, meta["tree"], leaf_at, used)
+        if len(used) != len(leaves):
+            raise _fail(path, f"{len(leaves) - len(used)} stored leaves are not in the tree")
+    return tree

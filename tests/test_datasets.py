@@ -10,6 +10,8 @@ import socket
 import struct
 import sys
 import threading
+import tracemalloc
+import zlib
 
 import numpy as np
 import pytest
@@ -262,6 +264,83 @@ def test_truncated_and_corrupt_gzip_files(tmp_path):
     gz.write_bytes(data[:-8] + bytes(8))  # a wrong CRC and length
     with pytest.raises(DatasetError, match=r"t10k-images-idx3-ubyte\.gz: corrupt"):
         mnist(tmp_path)
+
+
+def test_corrupt_deflate_data_is_a_dataset_error_naming_the_file(tmp_path):
+    write_mnist(tmp_path, fake_mnist(), gz=tuple(NAMES))
+    gz = tmp_path / "train-labels-idx1-ubyte.gz"
+    data = bytearray(gz.read_bytes())
+    data[10] = 0xFF  # the first deflate block header (gzip.compress stores no file name)
+    gz.write_bytes(bytes(data))
+    with pytest.raises(
+        DatasetError, match=r"train-labels-idx1-ubyte\.gz: corrupt .*invalid block type"
+    ):
+        mnist(tmp_path)
+
+
+def test_every_flipped_byte_of_a_gzip_file_is_detected_or_harmless(tmp_path):
+    labels = np.arange(10, dtype=np.uint8)
+    data = gzip.compress(idx_bytes(labels), mtime=0)
+    for i in range(len(data)):
+        altered = bytearray(data)
+        altered[i] ^= 0xFF
+        path = tmp_path / f"flipped{i}-idx1-ubyte.gz"
+        path.write_bytes(bytes(altered))
+        try:
+            np.testing.assert_array_equal(read_idx(path, ndim=1), labels)
+        except DatasetError as e:
+            assert f"flipped{i}-idx1-ubyte.gz: " in str(e)
+
+
+def test_gzip_members_and_padding_are_read_as_gzip_does(tmp_path):
+    values = np.arange(-600, 600, dtype=np.int16).reshape(2, 600)
+    data = idx_bytes(values, code=0x0B)
+    path = tmp_path / "values-idx2-short.gz"
+    path.write_bytes(gzip.compress(data[:7]) + bytes(5) + gzip.compress(data[7:]) + bytes(3))
+    assert gzip.decompress(path.read_bytes()) == data
+    np.testing.assert_array_equal(read_idx(path), values)
+    path.write_bytes(gzip.compress(data) + b"junk")
+    with pytest.raises(DatasetError, match=r"values-idx2-short\.gz: corrupt"):
+        read_idx(path)
+
+
+def _zeros_gzip(n, members):
+    """``n`` MiB of zeros, gzipped: in one member, or in ``n`` members of 1 MiB each."""
+    if members:
+        return gzip.compress(bytes(1 << 20)) * n
+    deflate = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    return b"".join(deflate.compress(bytes(1 << 20)) for _ in range(n)) + deflate.flush()
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (  # three labels promised, then 32 MiB more: inflating must stop at the excess
+            lambda: gzip.compress(struct.pack(">II", 0x801, 3)) + _zeros_gzip(32, False),
+            r"has trailing bytes: the header promises 3 bytes .* holds more",
+        ),
+        (
+            lambda: gzip.compress(struct.pack(">II", 0x801, 3)) + _zeros_gzip(32, True),
+            r"has trailing bytes: the header promises 3 bytes .* holds more",
+        ),
+        (
+            lambda: gzip.compress(struct.pack(">IIII", 0x803, 10**4, 10**4, 10**4) + bytes(16)),
+            r"truncated: the header promises 10{12} bytes .* more than \d+ bytes of gzip can",
+        ),
+    ],
+)
+def test_hostile_gzip_files_are_refused_without_inflating_them(tmp_path, make, message):
+    path = tmp_path / "train-labels-idx1-ubyte.gz"
+    path.write_bytes(make())
+    assert path.stat().st_size < 100_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(DatasetError, match=r"train-labels-idx1-ubyte\.gz: " + message):
+            read_idx(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20, f"{peak} bytes allocated to refuse a {path.stat().st_size}-byte file"
 
 
 def test_malformed_npz_files(tmp_path):

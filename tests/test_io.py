@@ -4,6 +4,12 @@ import collections
 import io
 import json
 import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tracemalloc
 import zipfile
 
 import numpy as np
@@ -13,7 +19,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import funcgrad as fg
-from funcgrad.io import CheckpointError, load, save
+from funcgrad.io import CheckpointError, _temp_prefix, load, save
 
 State = collections.namedtuple("State", ["count", "mu", "nu"])
 
@@ -354,3 +360,156 @@ def test_save_overwrites_and_load_accepts_str_paths(tmp_path):
     save(path, [np.zeros(2)])
     assert os.listdir(tmp_path) == ["ckpt"]
     assert_same(load(path), [np.zeros(2)])
+
+
+def test_a_save_into_a_missing_directory_names_the_path(tmp_path):
+    path = tmp_path / "missing" / "ckpt.npz"
+    with pytest.raises(FileNotFoundError) as info:
+        save(path, {"v": np.ones(3)})
+    assert info.value.filename == str(path) and str(path) in str(info.value)
+    assert ".tmp" not in str(info.value)  # not the hidden temporary's name
+    assert os.listdir(tmp_path) == []
+
+
+def test_the_longest_legal_file_name_can_be_saved(tmp_path):
+    longest = min(255, os.pathconf(tmp_path, "PC_NAME_MAX"))
+    for length in (250, longest):
+        name = "c" * (length - 4) + ".npz"
+        save(tmp_path / name, [np.arange(3)])
+        assert_same(load(tmp_path / name), [np.arange(3)])
+        os.remove(tmp_path / name)
+    assert os.listdir(tmp_path) == []
+
+
+_STALLED_SAVE = r"""
+import sys, time
+import numpy as np
+from funcgrad.io import save
+
+def stalled(f, **arrays):  # writes part of a checkpoint, then waits to be killed
+    f.write(b"PK\x03\x04" + bytes(1 << 16))
+    f.flush()
+    print("writing", flush=True)
+    time.sleep(60)
+
+np.savez = stalled
+save(sys.argv[1], {"v": np.ones(3)})
+"""
+
+
+def test_the_temp_of_a_killed_save_is_removed_by_the_next_save(tmp_path):
+    path = _saved(tmp_path, {"v": np.zeros(3)})
+    root = os.path.dirname(os.path.dirname(os.path.abspath(fg.__file__)))
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [root, os.getenv("PYTHONPATH")])),
+    }
+    child = subprocess.Popen(
+        [sys.executable, "-c", _STALLED_SAVE, str(path)], stdout=subprocess.PIPE, env=env
+    )
+    try:
+        assert child.stdout.readline() == b"writing\n"
+    finally:
+        child.send_signal(signal.SIGKILL)  # no finally clause or atexit hook runs
+        child.wait()
+        child.stdout.close()
+    assert len(os.listdir(tmp_path)) == 2  # the old checkpoint, intact, and the temp
+    np.testing.assert_array_equal(load(path)["v"], np.zeros(3))
+    save(path, {"v": np.ones(3)})
+    assert os.listdir(tmp_path) == ["ckpt.npz"]
+    np.testing.assert_array_equal(load(path)["v"], np.ones(3))
+
+
+def test_only_temps_of_dead_writers_to_the_same_target_are_removed(tmp_path, monkeypatch):
+    path = tmp_path / "ckpt.npz"
+    with monkeypatch.context() as m:  # a host sharing the directory: its pids mean nothing here
+        m.setattr(socket, "gethostname", lambda: "another-host")
+        elsewhere = _temp_prefix(str(path))
+    prefix = _temp_prefix(str(path))
+    dead = 2**22 + 1  # above the largest pid Linux (and macOS) hands out
+    stale = f"{prefix}{dead}-abc.tmp"
+    kept = [
+        f"{prefix}{os.getpid()}-abc.tmp",  # this process may be saving in another thread
+        f"{prefix}{os.getppid()}-abc.tmp",  # a live concurrent writer
+        f"{_temp_prefix(str(tmp_path / 'other.npz'))}{dead}-abc.tmp",  # another target's
+        f"{elsewhere}{dead}-abc.tmp",
+        f"{prefix}{dead}-abc.part",
+        "notes.txt",
+    ]
+    for name in [stale, *kept]:
+        (tmp_path / name).write_bytes(b"partial")
+    save(path, {"v": np.ones(3)})
+    assert sorted(os.listdir(tmp_path)) == sorted([*kept, "ckpt.npz"])
+
+
+def _npy_header(shape):
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buffer, {"descr": "|u1", "fortran_order": False, "shape": tuple(shape)}
+    )
+    return buffer.getvalue()
+
+
+def _hostile(path, n, pieces, compression=zipfile.ZIP_STORED, meta_n=None):
+    """A checkpoint whose one uint8 leaf is described as ``n`` elements and stored as the
+    bytes ``pieces``; ``meta_n`` makes the description's own .npy header promise that many."""
+    leaf = {"dtype": "|u1", "shape": [n], "sha256": "0" * 64, "py": None, "scalar": False}
+    meta = {"format": "funcgrad.io", "version": 1, "tree": {"t": "leaf", "i": 0}}
+    raw = json.dumps({**meta, "leaves": [leaf]}).encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        if meta_n is None:
+            archive.writestr("__funcgrad__.npy", _npy(np.frombuffer(raw, np.uint8)))
+        else:
+            archive.writestr("__funcgrad__.npy", _npy_header([meta_n]) + raw)
+        entry = zipfile.ZipInfo("leaf_0.npy")
+        entry.compress_type = compression
+        with archive.open(entry, "w") as f:
+            for piece in pieces:
+                f.write(piece)
+
+
+def _bomb(path):
+    """A deflated leaf entry of 32 KiB that inflates to 32 MiB of zeros."""
+    n = 32 << 20
+    _hostile(path, n, [_npy_header([n])] + [bytes(1 << 20)] * 32, zipfile.ZIP_DEFLATED)
+
+
+def _lying_sizes(path):
+    """A leaf entry whose zip record claims 2 GB (its header and description agree) in a
+    tiny file."""
+    size = 2 * 10**9
+    n = size - len(_npy_header([size]))
+    _hostile(path, n, [_npy_header([n]), bytes(16)])
+    data = bytearray(path.read_bytes())
+    record = data.rindex(b"PK\x01\x02")  # the central directory record of leaf_0.npy
+    struct.pack_into("<II", data, record + 20, size, size)  # compressed and full size
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (
+            lambda p: _hostile(p, 10**12, [_npy_header([10**12]), bytes(16)]),
+            r"'leaf_0' declares 1000000000000 bytes of data .* but holds 16",
+        ),
+        (
+            lambda p: _hostile(p, 3, [_npy_header([3]), bytes(3)], meta_n=10**12),
+            r"'__funcgrad__' declares 1000000000000 bytes of data .* but holds",
+        ),
+        (_lying_sizes, r"entries declare 2000000\d+ bytes, more than the file's \d+"),
+        (_bomb, r"entry 'leaf_0' is compressed"),
+    ],
+)
+def test_hostile_sizes_are_refused_before_allocating(tmp_path, make, message):
+    path = tmp_path / "hostile.npz"
+    make(path)
+    assert path.stat().st_size < 100_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(CheckpointError, match=r"hostile\.npz: .*" + message):
+            load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20, f"{peak} bytes allocated to refuse a {path.stat().st_size}-byte file"
