@@ -19,7 +19,10 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from .errors import FuncgradError, user_frame
+
 __all__ = [
+    "StructureError",
     "TreeDef",
     "flatten",
     "flatten_with_path",
@@ -34,6 +37,10 @@ __all__ = [
 
 _NoneType = type(None)
 _DICTS = (dict, OrderedDict, defaultdict)
+
+
+class StructureError(FuncgradError, ValueError):
+    """Pytrees whose structures must match but differ; the message says where and how."""
 
 
 class AttrKey(str):
@@ -253,23 +260,49 @@ def _mismatch(a: TreeDef, b: TreeDef, path: tuple):
     return None
 
 
+def _a(name: str) -> str:
+    return f"{'an' if name[0] in 'AEIOUaeiou' else 'a'} {name}"
+
+
 def _describe(td: TreeDef) -> str:
     t = td._type
     if t is None:
-        return "leaf"
+        return "a leaf"
     if t is _NoneType:
         return "None"
     if t in _DICTS:
-        return f"{t.__name__} with keys {list(_keys(td))}"
-    desc = f"{t.__name__} of length {len(td._children)}"
+        return f"{_a(t.__name__)} with keys {list(_keys(td))}"
+    if t is list or t is tuple:
+        return f"{_a(t.__name__)} of {len(td._children)}"
+    if all(type(k) is AttrKey for k in _keys(td)):  # namedtuple / dataclass: fixed fields
+        return _a(t.__name__)
+    n = len(td._children)
+    desc = f"{_a(t.__name__)} with {n} {'child' if n == 1 else 'children'}"
     return desc if td._data is None else f"{desc} (aux_data {td._data!r})"
+
+
+def _where_differ(a: TreeDef, b: TreeDef) -> str:
+    """Where the unequal structures ``a`` and ``b`` first differ, and how: ``"at ['w']: a
+    list of 3 vs a list of 2"``."""
+    path, x, y = _mismatch(a, b, ())
+    dx, dy = _describe(x), _describe(y)
+    if dx == dy:  # e.g. two classes of one name, or defaultdicts with other default_factory
+        qx, qy = (f"{t.__module__}.{t.__qualname__}" for t in (x._type, y._type))
+        if x._type is y._type:
+            dx, dy = f"{dx} (aux_data {x._data!r})", f"{dy} (aux_data {y._data!r})"
+        elif qx != qy:
+            dx, dy = _a(qx), _a(qy)
+        else:
+            dy = f"another class named {y._type.__name__}"
+    return f"at {keystr(path) or '<root>'}: {dx} vs {dy}"
 
 
 def map(f: Callable, tree, *rest, is_leaf: Callable[[Any], bool] | None = None):
     """Applies ``f`` leafwise: ``f(leaf, *corresponding leaves of rest)``.
 
     Raises:
-      ValueError: a tree in ``rest`` differs in structure; the message names the path.
+      StructureError: (a ValueError) a tree in ``rest`` differs in structure; the message
+        names the first differing path, what differs there, and the caller's line.
 
     >>> map(lambda x, y: x + y, {'a': 1, 'b': (2, 3)}, {'a': 10, 'b': (20, 30)})
     {'a': 11, 'b': (22, 33)}
@@ -279,10 +312,11 @@ def map(f: Callable, tree, *rest, is_leaf: Callable[[Any], bool] | None = None):
     for other in rest:
         other_flat, other_td = flatten(other, is_leaf)
         if other_td != td:
-            path, a, b = _mismatch(td, other_td, ())
-            raise ValueError(
-                f"tree.map: structure mismatch at {keystr(path) or '<root>'}: "
-                f"{_describe(a)} vs {_describe(b)}"
+            # Counted only now, so that the loop over matching trees does no extra work.
+            n = next(i for i, x in enumerate(rest, 2) if x is other)
+            raise StructureError(
+                f"tree.map: structure mismatch between tree 1 and tree {n} "
+                f"{_where_differ(td, other_td)} at {user_frame()}"
             )
         columns.append(other_flat)
     return _unflatten(td, iter([f(*xs) for xs in zip(*columns)]))

@@ -1,6 +1,7 @@
 """fg.optim: optimizers against hand-written NumPy update rules, schedules against their closed
 forms, chain semantics, dtypes kept, and a jitted training step that traces once."""
 
+import inspect
 import math
 import re
 import warnings
@@ -435,6 +436,199 @@ def test_schedule_errors_name_the_user_line():
         optim.piecewise_constant_schedule(1.0, {3: -1.0})
     with pytest.raises(ValueError, match="decay_steps > warmup_steps"):
         optim.warmup_cosine_decay_schedule(0.0, 1.0, 5, 5)
+
+
+# ---------------------------------------------------------------- mismatched trees
+# Each error names the transformation, the two arguments that differ, the first path where
+# they differ and how, and the user's line.
+
+
+def tree_params():
+    return {"w": np.ones(2), "layers": [{"w": np.ones(3)}, {"w": np.ones(1)}]}
+
+
+# (grads, the path, what is there in grads, what is there in params)
+MISMATCHED_GRADS = [
+    (
+        {"w": np.ones(2), "b": np.ones(2), "layers": [{"w": np.ones(3)}, {"w": np.ones(1)}]},
+        "<root>",
+        "a dict with keys ['b', 'layers', 'w']",
+        "a dict with keys ['layers', 'w']",
+    ),
+    (
+        {"w": np.ones(2), "layers": [{"w": np.ones(3)}, {"b": np.ones(1), "w": np.ones(1)}]},
+        "['layers'][1]",
+        "a dict with keys ['b', 'w']",
+        "a dict with keys ['w']",
+    ),
+    (
+        {"w": np.ones(2), "layers": [{"w": np.ones(3)}, {"w": np.ones(1)}, {"w": np.ones(1)}]},
+        "['layers']",
+        "a list of 3",
+        "a list of 2",
+    ),
+    (
+        {"w": np.ones(2), "layers": [{"w": np.ones(3)}, np.ones(1)]},
+        "['layers'][1]",
+        "a leaf",
+        "a dict with keys ['w']",
+    ),
+    (
+        {"w": (np.ones(1), np.ones(1)), "layers": [{"w": np.ones(3)}, {"w": np.ones(1)}]},
+        "['w']",
+        "a tuple of 2",
+        "a leaf",
+    ),
+]
+
+# (optimizer, its transformation that meets the grads first, and that one's state)
+STATEFUL = [
+    (lambda: optim.sgd(0.1, momentum=0.9), "trace", "state[0].trace"),
+    (lambda: optim.adam(0.1), "scale_by_adam", "state[0].mu"),
+    (lambda: optim.rmsprop(0.1), "scale_by_rms", "state[0].nu"),
+    (lambda: optim.adagrad(0.1), "scale_by_rss", "state[0].sum_of_squares"),
+    (
+        lambda: optim.chain(optim.clip_by_global_norm(1.0), optim.adam(0.1)),
+        "scale_by_adam",
+        "state[1][0].mu",
+    ),
+]
+
+NAMES_THE_LINE = r" at \S*test_optim\.py:\d+$"
+
+
+@pytest.mark.parametrize("grads, path, in_grads, in_params", MISMATCHED_GRADS)
+@pytest.mark.parametrize("make, where, state_name", STATEFUL)
+def test_update_with_mismatched_grads_names_state_path_and_line(
+    make, where, state_name, grads, path, in_grads, in_params
+):
+    opt, params = make(), tree_params()
+    with pytest.raises(fg.tree.StructureError) as e:
+        opt.update(grads, opt.init(params), params)
+    message = str(e.value)
+    assert message.startswith(
+        f"{where}.update: structure mismatch between updates and {state_name} "
+        f"at {path}: {in_grads} vs {in_params} at "
+    )
+    assert re.search(NAMES_THE_LINE, message), message
+
+
+@pytest.mark.parametrize("grads, path, in_grads, in_params", MISMATCHED_GRADS)
+def test_sgd_grads_that_do_not_fit_params_fail_in_apply_updates(grads, path, in_grads, in_params):
+    # Plain SGD keeps no state to check the grads against, so apply_updates names them.
+    opt, params = optim.sgd(0.1), tree_params()
+    updates, _ = opt.update(grads, opt.init(params), params)
+    with pytest.raises(ValueError) as e:
+        optim.apply_updates(params, updates)
+    message = str(e.value)
+    assert message.startswith(
+        f"apply_updates: structure mismatch between params and updates "
+        f"at {path}: {in_params} vs {in_grads} at "
+    )
+    assert re.search(NAMES_THE_LINE, message), message
+
+
+@pytest.mark.parametrize("grads, path, in_grads, in_params", MISMATCHED_GRADS)
+def test_adamw_names_updates_and_params(grads, path, in_grads, in_params):
+    # The state fits the grads, so the first mismatch is with params, in the weight decay.
+    opt, params = optim.adamw(0.1), tree_params()
+    with pytest.raises(fg.tree.StructureError) as e:
+        opt.update(grads, opt.init(grads), params)
+    message = str(e.value)
+    assert message.startswith(
+        f"add_decayed_weights.update: structure mismatch between updates and params "
+        f"at {path}: {in_grads} vs {in_params} at "
+    )
+    assert re.search(NAMES_THE_LINE, message), message
+
+
+@pytest.mark.parametrize("make, where, state_name", STATEFUL)
+def test_update_with_the_state_of_other_params_names_the_state_path(make, where, state_name):
+    opt, params = make(), tree_params()
+    state = opt.init({"w": np.ones(2), "layers": [{"w": np.ones(3)}]})
+    with pytest.raises(fg.tree.StructureError) as e:
+        opt.update(params, state, params)
+    message = str(e.value)
+    assert message.startswith(
+        f"{where}.update: structure mismatch between updates and {state_name} "
+        "at ['layers']: a list of 2 vs a list of 1 at "
+    )
+    assert re.search(NAMES_THE_LINE, message), message
+
+
+def _clip_then(opt):
+    return optim.chain(optim.clip_by_global_norm(1.0), opt)
+
+
+@pytest.mark.parametrize(
+    "opt, other, expected",
+    [
+        (
+            optim.adam(0.1),
+            optim.sgd(0.1, momentum=0.9),
+            "scale_by_adam.update: state[0] is a TraceState, expected a ScaleByAdamState",
+        ),
+        (
+            optim.sgd(0.1, momentum=0.9),
+            optim.adam(0.1),
+            "trace.update: state[0] is a ScaleByAdamState, expected a TraceState",
+        ),
+        (
+            optim.sgd(0.1),
+            optim.adam(0.1),
+            "identity.update: state[0] is a ScaleByAdamState, expected an EmptyState",
+        ),
+        (
+            optim.adamw(0.1),
+            optim.adam(0.1),
+            "chain.update: state is a tuple of 2, expected a tuple of 3",
+        ),
+        (
+            optim.adam(0.1),
+            optim.scale_by_adam(),
+            "chain.update: state is a ScaleByAdamState, expected a tuple of 2",
+        ),
+        (
+            _clip_then(optim.adam(0.1)),
+            _clip_then(optim.sgd(0.1, momentum=0.9)),
+            "scale_by_adam.update: state[1][0] is a TraceState, expected a ScaleByAdamState",
+        ),
+        (
+            _clip_then(optim.adam(0.1)),
+            optim.adam(0.1),
+            "clip_by_global_norm.update: state[0] is a ScaleByAdamState, expected an EmptyState",
+        ),
+        (
+            _clip_then(optim.adamw(0.1)),
+            _clip_then(optim.adam(0.1)),
+            "chain.update: state[1] is a tuple of 2, expected a tuple of 3",
+        ),
+    ],
+)
+def test_update_with_another_optimizers_state_names_the_state_path(opt, other, expected):
+    params = tree_params()
+    with pytest.raises(ValueError) as e:
+        opt.update(params, other.init(params), params)
+    assert isinstance(e.value, fg.tree.StructureError)
+    message = str(e.value)
+    assert message.startswith(expected), message
+    assert re.search(NAMES_THE_LINE, message), message
+
+
+def test_mismatch_in_a_jitted_step_names_the_line_of_the_update_call():
+    opt, params = optim.adam(0.1), tree_params()
+    grads = MISMATCHED_GRADS[1][0]
+    update_line = inspect.currentframe().f_lineno + 4
+
+    @fg.jit
+    def step(params, state, grads):
+        return opt.update(grads, state, params)
+
+    with pytest.raises(fg.tree.StructureError) as e:
+        step(params, opt.init(params), grads)
+    message = str(e.value)
+    assert "state[0].mu at ['layers'][1]: a dict with keys ['b', 'w'] vs" in message
+    assert re.search(rf" at \S*test_optim\.py:{update_line}$", message), message
 
 
 # ---------------------------------------------------------------- a jitted training step

@@ -1,6 +1,7 @@
 import collections
 import dataclasses
 import pickle
+import re
 from typing import Any
 
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import funcgrad as fg
 from funcgrad import tree
 
 Point = collections.namedtuple("Point", ["x", "y"])
@@ -206,20 +208,21 @@ def test_map_mismatch_names_path():
     b = {"params": [1, [2, 3, 4]], "step": 0}
     with pytest.raises(ValueError) as e:
         tree.map(lambda x, y: x, a, b)
-    assert str(e.value) == (
-        "tree.map: structure mismatch at ['params'][1]: list of length 2 vs list of length 3"
+    assert str(e.value).startswith(
+        "tree.map: structure mismatch between tree 1 and tree 2 at ['params'][1]: "
+        "a list of 2 vs a list of 3 at "
     )
 
 
 @pytest.mark.parametrize(
     "a, b, fragment",
     [
-        ({"a": 1}, {"b": 1}, "at <root>: dict with keys ['a'] vs dict with keys ['b']"),
-        ([1, 2], (1, 2), "at <root>: list of length 2 vs tuple of length 2"),
-        ({"x": [None]}, {"x": [1]}, "at ['x'][0]: None vs leaf"),
-        ([Point(1, [2])], [Point(1, 2)], "at [0].y: list of length 1 vs leaf"),
-        (Layer(1, (2,)), Layer(1, (2, 3)), "at .b: tuple of length 1 vs tuple of length 2"),
-        ([Box(1, "a")], [Box(1, "b")], "at [0]: Box of length 1 (aux_data 'a') vs Box"),
+        ({"a": 1}, {"b": 1}, "at <root>: a dict with keys ['a'] vs a dict with keys ['b']"),
+        ([1, 2], (1, 2), "at <root>: a list of 2 vs a tuple of 2"),
+        ({"x": [None]}, {"x": [1]}, "at ['x'][0]: None vs a leaf"),
+        ([Point(1, [2])], [Point(1, 2)], "at [0].y: a list of 1 vs a leaf"),
+        (Layer(1, (2,)), Layer(1, (2, 3)), "at .b: a tuple of 1 vs a tuple of 2"),
+        ([Box(1, "a")], [Box(1, "b")], "at [0]: a Box with 1 child (aux_data 'a') vs a Box"),
     ],
 )
 def test_map_mismatch_paths(a, b, fragment):
@@ -229,8 +232,48 @@ def test_map_mismatch_paths(a, b, fragment):
 
 
 def test_map_mismatch_in_later_tree():
-    with pytest.raises(ValueError, match=r"at \['b'\]: leaf vs list"):
+    with pytest.raises(ValueError, match=r"tree 1 and tree 3 at \['b'\]: a leaf vs a list"):
         tree.map(lambda *xs: 0, {"a": 1, "b": 2}, {"a": 1, "b": 2}, {"a": 1, "b": [2]})
+
+
+@pytest.mark.parametrize(
+    "b, fragment",
+    [
+        (  # a key the first tree lacks
+            {"layers": [{"w": 1}, {"b": 2, "w": 3}]},
+            "at ['layers'][1]: a dict with keys ['w'] vs a dict with keys ['b', 'w']",
+        ),
+        ({"layers": [{"w": 1}, {"w": 3}, {"w": 4}]}, "at ['layers']: a list of 2 vs a list of 3"),
+        ({"layers": [{"w": 1}, 3]}, "at ['layers'][1]: a dict with keys ['w'] vs a leaf"),
+        ({"layers": [{"w": 1}, {"w": (3, 4)}]}, "at ['layers'][1]['w']: a leaf vs a tuple of 2"),
+        ([{"w": 1}, {"w": 3}], "at <root>: a dict with keys ['layers'] vs a list of 2"),
+    ],
+)
+def test_map_mismatch_names_the_callers_line(b, fragment):
+    a = {"layers": [{"w": 1}, {"w": 3}]}
+    with pytest.raises(tree.StructureError) as e:
+        tree.map(lambda x, y: x, a, b)
+    message = str(e.value)
+    assert fragment in message
+    assert re.search(r" at \S*test_tree\.py:\d+$", message), message
+
+
+def test_structure_error_is_a_value_error_and_a_funcgrad_error():
+    assert issubclass(tree.StructureError, ValueError)
+    assert issubclass(tree.StructureError, fg.FuncgradError)
+
+
+def test_map_mismatch_tells_apart_what_describes_alike():
+    # The same type name and keys: what differs is the class, or the default_factory.
+    Twin = collections.namedtuple("Point", ["x", "y"])
+    with pytest.raises(tree.StructureError, match="a Point vs another class named Point"):
+        tree.map(lambda x, y: x, Point(1, 2), Twin(1, 2))
+    Elsewhere = collections.namedtuple("Point", ["x", "y"], module="elsewhere")
+    with pytest.raises(tree.StructureError, match=r"a \S*test_tree\.Point vs an elsewhere\.Point"):
+        tree.map(lambda x, y: x, Point(1, 2), Elsewhere(1, 2))
+    a, b = collections.defaultdict(list, x=1), collections.defaultdict(dict, x=1)
+    with pytest.raises(tree.StructureError, match=r"aux_data \(<class 'list'>.* vs .*'dict'>"):
+        tree.map(lambda x, y: x, a, b)
 
 
 def test_flatten_with_path_and_keystr():

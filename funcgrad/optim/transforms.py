@@ -105,14 +105,56 @@ def _moment(old, new, decay):
     return _cast(decay * old + (1.0 - decay) * new, old)
 
 
+def _error(head, name, tail):
+    """A StructureError about the argument ``name``; one about the state (``"state.mu"``) is
+    re-raised by :func:`chain` with the index there, so it names a path in the user's state."""
+    error = tree.StructureError(f"{head}{name}{tail}")
+    error._parts = head, name, tail
+    return error
+
+
+def _map(where, f, a, b, b_name, a_name="updates"):
+    """``tree.map(f, a, b)`` whose structure-mismatch error names ``where`` and the arguments
+    ``a_name`` and ``b_name``, so that a user sees which of the trees they passed do not fit."""
+    a_flat, a_td = tree.flatten(a)
+    b_flat, b_td = tree.flatten(b)
+    if a_td != b_td:
+        head = f"{where}: structure mismatch between {a_name} and "
+        raise _error(head, b_name, f" {tree._where_differ(a_td, b_td)} at {user_frame()}")
+    return a_td.unflatten([f(x, y) for x, y in zip(a_flat, b_flat)])
+
+
+def _state_error(where, state, expected):
+    got = tree._describe(tree.structure(state))
+    tail = f" is {got}, expected {expected} (the state of another optimizer?) at {user_frame()}"
+    return _error(f"{where}: ", "state", tail)
+
+
+def _check_state(where, state, cls):
+    """Raises unless ``state`` has ``cls``'s fields, e.g. a state of another optimizer."""
+    # Fields, not the class: a checkpoint loaded without like= has namedtuples of the same
+    # name and fields but another class.
+    if getattr(state, "_fields", None) != cls._fields:
+        raise _state_error(where, state, tree._a(cls.__name__))
+
+
+def _check_empty(where, state):
+    """Raises if a stateless transformation is given a non-empty state (another optimizer's)."""
+    if not (state is None or (isinstance(state, tuple) and not state)):
+        raise _state_error(where, state, "an EmptyState")
+
+
 # ---------------------------------------------------------------- building blocks
 
 
 def identity():
     """Pass updates through unchanged."""
-    return GradientTransformation(
-        lambda params: EmptyState(), lambda updates, state, params=None: (updates, state)
-    )
+
+    def update(updates, state, params=None):
+        _check_empty("identity.update", state)
+        return updates, state
+
+    return GradientTransformation(lambda params: EmptyState(), update)
 
 
 def scale(step_size):
@@ -123,6 +165,7 @@ def scale(step_size):
     """
 
     def update(updates, state, params=None):
+        _check_empty("scale.update", state)
         return tree.map(lambda u: u * _cast(step_size, u), updates), state
 
     return GradientTransformation(lambda params: EmptyState(), update)
@@ -140,6 +183,7 @@ def scale_by_schedule(step_size_fn):
     """
 
     def update(updates, state, params=None):
+        _check_state("scale_by_schedule.update", state, ScaleByScheduleState)
         step = step_size_fn(state.count)
         updates = tree.map(lambda u: u * _cast(step, u), updates)
         return updates, ScaleByScheduleState(_increment(state.count))
@@ -171,8 +215,10 @@ def scale_by_adam(b1=0.9, b2=0.999, eps=1e-8):
         return ScaleByAdamState(_zeros_count(), zeros, zeros)
 
     def update(updates, state, params=None):
-        mu = tree.map(lambda m, g: _moment(m, g, b1), state.mu, updates)
-        nu = tree.map(lambda v, g: _moment(v, g * g, b2), state.nu, updates)
+        where = "scale_by_adam.update"
+        _check_state(where, state, ScaleByAdamState)
+        mu = _map(where, lambda g, m: _moment(m, g, b1), updates, state.mu, "state.mu")
+        nu = _map(where, lambda g, v: _moment(v, g * g, b2), updates, state.nu, "state.nu")
         count = _increment(state.count)
         correction1 = 1.0 - fnp.power(b1, count)
         correction2 = 1.0 - fnp.power(b2, count)
@@ -195,7 +241,14 @@ def scale_by_rms(decay=0.9, eps=1e-8, eps_in_sqrt=True):
     """
 
     def update(updates, state, params=None):
-        nu = tree.map(lambda v, g: _moment(v, g * g, decay), state.nu, updates)
+        _check_state("scale_by_rms.update", state, ScaleByRmsState)
+        nu = _map(
+            "scale_by_rms.update",
+            lambda g, v: _moment(v, g * g, decay),
+            updates,
+            state.nu,
+            "state.nu",
+        )
         if eps_in_sqrt:
             out = tree.map(lambda g, v: g / fnp.sqrt(v + eps), updates, nu)
         else:
@@ -215,7 +268,14 @@ def scale_by_rss(initial_accumulator_value=0.1, eps=1e-7):
         return g / fnp.sqrt(fnp.where(s > 0, s + eps, 1.0))
 
     def update(updates, state, params=None):
-        sums = tree.map(lambda s, g: _cast(s + g * g, s), state.sum_of_squares, updates)
+        _check_state("scale_by_rss.update", state, ScaleByRssState)
+        sums = _map(
+            "scale_by_rss.update",
+            lambda g, s: _cast(s + g * g, s),
+            updates,
+            state.sum_of_squares,
+            "state.sum_of_squares",
+        )
         return tree.map(direction, updates, sums), ScaleByRssState(sums)
 
     def init(params):
@@ -232,7 +292,15 @@ def add_decayed_weights(weight_decay):
     def update(updates, state, params=None):
         if params is None:
             raise ValueError(f"add_decayed_weights needs update(..., params) at {user_frame()}")
-        return tree.map(lambda u, p: u + _cast(weight_decay * p, u), updates, params), state
+        _check_empty("add_decayed_weights.update", state)
+        decayed = _map(
+            "add_decayed_weights.update",
+            lambda u, p: u + _cast(weight_decay * p, u),
+            updates,
+            params,
+            "params",
+        )
+        return decayed, state
 
     return GradientTransformation(lambda params: EmptyState(), update)
 
@@ -248,7 +316,14 @@ def trace(decay, nesterov=False):
     """
 
     def update(updates, state, params=None):
-        new = tree.map(lambda g, t: _cast(g + decay * t, t), updates, state.trace)
+        _check_state("trace.update", state, TraceState)
+        new = _map(
+            "trace.update",
+            lambda g, t: _cast(g + decay * t, t),
+            updates,
+            state.trace,
+            "state.trace",
+        )
         out = tree.map(lambda g, t: g + decay * t, updates, new) if nesterov else new
         return out, TraceState(new)
 
@@ -274,6 +349,7 @@ def clip_by_global_norm(max_norm):
     """
 
     def update(updates, state, params=None):
+        _check_empty("clip_by_global_norm.update", state)
         # max_norm / max(norm, max_norm) is exactly 1 below the threshold, and never 0/0.
         factor = max_norm / fnp.maximum(global_norm(updates), max_norm)
         return tree.map(lambda u: u * _cast(factor, u), updates), state
@@ -293,9 +369,20 @@ def chain(*transforms):
         return tuple(t.init(params) for t in transforms)
 
     def update(updates, state, params=None):
+        n = len(transforms)
+        if not (isinstance(state, (tuple, list)) and len(state) == n) or hasattr(state, "_fields"):
+            raise _state_error("chain.update", state, f"a tuple of {n}")
         states = []
-        for t, s in zip(transforms, state, strict=True):
-            updates, s = t.update(updates, s, params)
+        for i, (t, s) in enumerate(zip(transforms, state)):
+            try:
+                updates, s = t.update(updates, s, params)
+            except tree.StructureError as e:
+                head, name, tail = getattr(e, "_parts", (None, "", None))
+                if not name.startswith("state"):
+                    raise
+                # Name the path in the state the user passed, e.g. state[0].mu, not state.mu.
+                error = _error(head, f"state[{i}]{name[len('state') :]}", tail)
+                raise error.with_traceback(e.__traceback__) from None
             states.append(s)
         return updates, tuple(states)
 
@@ -363,4 +450,4 @@ def apply_updates(params, updates):
     >>> apply_updates({"w": np.ones(2, np.float32)}, {"w": np.array([0.5, -0.5])})
     {'w': array([1.5, 0.5], dtype=float32)}
     """
-    return tree.map(lambda p, u: _cast(p + u, p), params, updates)
+    return _map("apply_updates", lambda p, u: _cast(p + u, p), params, updates, "updates", "params")
