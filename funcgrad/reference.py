@@ -4,7 +4,7 @@ fallback backend (``FUNCGRAD_BACKEND=numpy``)."""
 
 import numpy as np
 
-from .core import Var, dce, eval_impl
+from .core import Var, dce, eval_impl, native
 from .errors import user_frame
 
 
@@ -56,7 +56,11 @@ class ReferenceProgram:
 
     def __call__(self, consts, args):
         env = list(self.template)
-        env[: self.n_inputs] = [np.asarray(a) for a in (*consts, *args)]
+        # (in native byte order, as the graph's dtypes are)
+        env[: self.n_inputs] = [
+            a if a.dtype.isnative else a.astype(native(a.dtype))
+            for a in map(np.asarray, (*consts, *args))
+        ]
         inputs = {id(a) for a in env[: self.n_inputs]}
         for prim, ins, out, params, dtype, dead in self.steps:
             try:

@@ -307,3 +307,18 @@ def test_memory_stays_bounded_over_many_shapes_and_a_clear_gives_it_back(clear):
     assert many - base < 64 + 150, (base, many)
     assert cleared - base < 50, (base, many, cleared)
     assert size == 0
+
+
+def test_bools_added_under_jit_are_true_not_two():
+    # The integer kernel stored True + True (NumPy's logical or) as the byte 2, which a
+    # later cast turned into 2. Found by tests/test_fuzz.py.
+    b = np.array([True, False, True])
+    for f in (
+        lambda a: (a + a).astype(np.int32),
+        lambda a: fnp.sum(a + a),
+        lambda a: (a + a) * np.int8(3),
+    ):
+        expected = f(b)
+        got = fg.jit(f)(b)
+        assert got.dtype == expected.dtype
+        np.testing.assert_array_equal(got, expected)

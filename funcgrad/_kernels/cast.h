@@ -86,7 +86,8 @@ static void fg_load_int(int from, const void *src, long stride, int64_t *dst, lo
 }
 
 /* ... and n int64 values stored as dtype `to` (wrapping modulo its size, as NumPy's integer
-   arithmetic does; bool: 0/1 values as they are). */
+   arithmetic does; bool: nonzero is true, so that True + True, NumPy's logical or, is
+   stored as 1, not 2). */
 #define FG_STORE_INT(DT)                                                                    \
     {                                                                                       \
         DT *b = (DT *)dst;                                                                  \
@@ -95,7 +96,10 @@ static void fg_load_int(int from, const void *src, long stride, int64_t *dst, lo
     return;
 static void fg_store_int(int to, const int64_t *src, void *dst, long n) {
     switch (to) {
-    case FG_BOOL: case FG_UINT8: FG_STORE_INT(uint8_t)
+    case FG_BOOL:
+        for (long j = 0; j < n; j++) ((uint8_t *)dst)[j] = src[j] != 0;
+        return;
+    case FG_UINT8: FG_STORE_INT(uint8_t)
     case FG_INT8: FG_STORE_INT(int8_t)
     case FG_INT16: FG_STORE_INT(int16_t)
     case FG_UINT16: FG_STORE_INT(uint16_t)

@@ -675,6 +675,7 @@ class CompiledProgram:
         self._temp_sizes = temps
         self._temps = None  # allocated on the first call, given back when idle (_resident)
         self._resident_key = weakref.ref(self, lambda key: _resident._drop(key))
+        hash(self._resident_key)  # now, while the program lives: a dead ref cannot hash
 
     def _nbytes(self):
         """storage -> bytes (the largest of the Vars viewing it)."""
