@@ -2,12 +2,17 @@
 error, never a crash, a silently wrong result or a hang (issue 16's findings, each a
 regression test that failed before its fix)."""
 
+import re
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import optim
+from funcgrad import testing as fgt
 
 RNG = np.random.default_rng(0)
 
@@ -322,3 +327,58 @@ def test_bools_added_under_jit_are_true_not_two():
         got = fg.jit(f)(b)
         assert got.dtype == expected.dtype
         np.testing.assert_array_equal(got, expected)
+
+
+# ---------------------------------------------------------------- reductions of broadcasts
+
+
+def test_a_reduction_of_a_broadcast_never_builds_the_broadcast():
+    # 2**41 float32 elements (8 TiB) once raised a bare OSError after trying to build them.
+    x = np.array([1.0, 2.0, 3.0], np.float32)
+    big = (2**20, 2**20, 3)
+    np.testing.assert_allclose(
+        fg.jit(lambda x: fnp.sum(fnp.broadcast_to(x, big) * 2.0))(x), 2.0**40 * 6 * 2, rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        fg.grad(lambda x: fnp.sum(fnp.broadcast_to(x, big) * 2.0))(x), [2.0**41] * 3, rtol=1e-6
+    )
+    np.testing.assert_array_equal(
+        fg.jit(lambda x: fnp.max(fnp.broadcast_to(x[:, None], (3, 2**40)), axis=1))(x), x
+    )
+
+
+def test_the_gradient_of_an_outer_product_holds_no_outer_product():
+    from funcgrad.compiler.lower import CompiledProgram
+
+    a, b = RNG.standard_normal(3000), RNG.standard_normal(2000)
+    f = fg.grad(lambda a, b: fnp.sum(fnp.outer(a, b)), argnums=(0, 1))
+    program = CompiledProgram(fg.make_graph(f)(a, b))
+    nbytes = int(re.search(r"temporaries \((\d+) bytes\)", str(program)).group(1))
+    assert nbytes < a.nbytes, str(program)
+    ga, gb = f(a, b)
+    np.testing.assert_allclose(ga, np.full(3000, b.sum()), rtol=1e-9)
+    np.testing.assert_allclose(gb, np.full(2000, a.sum()), rtol=1e-9)
+
+
+@pytest.mark.parametrize("reduce", ["sum", "max", "min"])
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_reductions_of_broadcasts_match_numpy(reduce, data):
+    x_shape = data.draw(fgt.shapes(0, 3, min_side=1))
+    extra = data.draw(fgt.shapes(0, 2, min_side=0))
+    target = extra + tuple(data.draw(st.sampled_from([n, 3])) if n == 1 else n for n in x_shape)
+    ndim = len(target)
+    axes = data.draw(st.sets(st.integers(0, max(ndim - 1, 0)), max_size=ndim)) if ndim else set()
+    axes = tuple(sorted(axes)) or None
+    x = RNG.standard_normal(x_shape)
+    scale = data.draw(st.sampled_from([1.0, -2.5]))
+
+    def f(x):
+        return getattr(fnp, reduce)(fnp.broadcast_to(x, target) * scale, axis=axes)
+
+    if 0 in target and reduce != "sum" and (axes is None or any(target[a] == 0 for a in axes)):
+        return  # NumPy refuses max/min of nothing
+    expected = getattr(np, reduce)(np.broadcast_to(x, target) * scale, axis=axes)
+    for got in (fg.jit(f)(x), f(x)):
+        assert got.shape == expected.shape
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)

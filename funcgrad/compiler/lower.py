@@ -674,6 +674,12 @@ class CompiledProgram:
         self._out_meta = {s: var_of[s] for s in out_list}
         self._temp_sizes = temps
         self._temps = None  # allocated on the first call, given back when idle (_resident)
+        # What each slot first holds, for an allocation failure's message.
+        self._temp_names = ["a kernel's workspace"] * len(temps)
+        for s, slot in sorted(slot_of.items(), reverse=True):
+            if s in var_of:
+                v = var_of[s]
+                self._temp_names[slot] = f"a temporary {aval_str(v.shape, v.dtype)}"
         self._resident_key = weakref.ref(self, lambda key: _resident._drop(key))
         hash(self._resident_key)  # now, while the program lives: a dead ref cannot hash
 
@@ -966,7 +972,9 @@ class CompiledProgram:
         with self._lock:  # the temporaries are shared by every call of this program
             temps = self._temps
             if temps is None:
-                temps = self._temps = [_temporary(size) for size in self._temp_sizes]
+                temps = self._temps = [
+                    _temporary(size, name) for size, name in zip(self._temp_sizes, self._temp_names)
+                ]
             _resident.used(self)
             arrays += temps
             try:
@@ -980,6 +988,11 @@ class CompiledProgram:
                     threads.release_blas()
             except IndexError as e:
                 raise self._index_error(e, arrays) from None
+
+    def _output_out_of_memory(self, error):
+        shape, dtype = max(self._out_alloc, key=lambda a: math.prod(a[0]) * np.dtype(a[1]).itemsize)
+        nbytes = math.prod(shape) * np.dtype(dtype).itemsize
+        return _out_of_memory(f"a result {aval_str(shape, dtype)}", nbytes, error)
 
     def release(self):
         """Give the temporaries back (the next call allocates them again). Returns the
@@ -1021,7 +1034,10 @@ class CompiledProgram:
             a if type(a) is np.ndarray and a.flags.carray and a.dtype.isnative else _walkable(a)
             for a in (*consts, *args)
         ]
-        outs = [np.empty(shape, dtype) for shape, dtype in self._out_alloc]
+        try:
+            outs = [np.empty(shape, dtype) for shape, dtype in self._out_alloc]
+        except MemoryError as e:
+            raise self._output_out_of_memory(e) from None
         self._run(arrays + outs)
         results = []
         for kind, x, shape in self._results:
@@ -1335,13 +1351,23 @@ def _compiled_cast(x, out):
     return not (x.dtype.kind == "f" and out.dtype.kind in "iu")
 
 
-def _temporary(nbytes):
+def _temporary(nbytes, name):
     """A program's scratch buffer. Large ones are mapped with plain pages: NumPy asks the
     kernel for huge pages, whose first touch cost several times more, and unpredictably so,
     for the cnn step's buffers (the kernel may compact memory to find them)."""
-    if nbytes < 1 << 22:
-        return np.empty(nbytes, np.uint8)
-    return np.frombuffer(mmap.mmap(-1, nbytes), np.uint8)
+    try:
+        if nbytes < 1 << 22:
+            return np.empty(nbytes, np.uint8)
+        return np.frombuffer(mmap.mmap(-1, nbytes), np.uint8)
+    except (MemoryError, OSError) as e:  # mmap says OSError(ENOMEM)
+        raise _out_of_memory(name, nbytes, e) from None
+
+
+def _out_of_memory(name, nbytes, error):
+    return MemoryError(
+        f"funcgrad: cannot allocate {nbytes / 2**30:.3g} GiB ({nbytes} bytes) for {name} of a "
+        f"compiled function called at {user_frame()} ({error})"
+    )
 
 
 def _view(array, shape, dtype):

@@ -6,6 +6,8 @@ lets broadcasts that NumPy broadcasting can express stay implicit, and removes c
 subexpressions; ``dce`` then drops what no output needs. Neither recurses.
 """
 
+import math
+
 import numpy as np
 
 from .. import primitives as P
@@ -170,6 +172,73 @@ def _nested_broadcast(inputs, params, defs):
     return src.prim, src.inputs, {"shape": params["shape"], "broadcast_dimensions": composed}
 
 
+def _reduced_copies(prim, x, dims, shape, axes, out):
+    """``prim`` (a sum, max or min over ``axes``) of ``x`` broadcast to ``shape`` along
+    ``dims``, as steps over ``x`` alone: a reduction over x's own reduced axes, for a sum
+    times the number of copies, then a broadcast of that to ``out``. The last step is the
+    rewritten equation; None where the copies are none (an empty axis: NumPy's rules)."""
+    if any(shape[a] == 0 for a in axes) or out.dtype.kind not in "fiu" or x.dtype != out.dtype:
+        return None
+    x_axes = tuple(i for i, d in enumerate(dims) if d in axes)
+    copies = math.prod(shape[a] for a in axes) // math.prod(x.shape[i] for i in x_axes)
+    kept = [d for d in range(len(shape)) if d not in axes]  # out's axes, as axes of shape
+    steps, value = [], x
+    if x_axes:
+        reduced = Var(tuple(n for i, n in enumerate(x.shape) if i not in x_axes), x.dtype)
+        steps.append((prim, (x,), {"axes": x_axes}, reduced))
+        value = reduced
+    if prim is P.reduce_sum and copies != 1:
+        scaled = Var(value.shape, x.dtype)
+        steps.append((P.mul, (value, Literal(np.array(copies, x.dtype))), {}, scaled))
+        value = scaled
+    new_dims = tuple(kept.index(d) for i, d in enumerate(dims) if i not in x_axes)
+    if value.shape != out.shape or new_dims != tuple(range(len(out.shape))):
+        spread = Var(out.shape, x.dtype)
+        params = {"shape": out.shape, "broadcast_dimensions": new_dims}
+        steps.append((P.broadcast_in_dim, (value,), params, spread))
+    if not steps:
+        return value
+    *before, (p, ins, ps, _) = steps
+    return _Emit(before, (p, ins, ps)) if before else (p, ins, ps)
+
+
+def _reduction_of_copies(prim, inputs, params, out, defs):
+    """A sum, max or min of a broadcast reduces the broadcast's operand instead (copies
+    add up to a multiple, or change nothing), and a sum of a scalar times a broadcast is
+    the scalar times the smaller sum (a gradient of an outer product): neither builds the
+    broadcast, which can be vastly larger than its operand."""
+    (x,), axes = inputs, set(params["axes"])
+    src = defs.get(x)
+    if src is None:
+        return None
+    if src.prim is P.broadcast_in_dim and isinstance(src.inputs[0], Var):
+        dims, shape = src.params["broadcast_dimensions"], src.params["shape"]
+        return _reduced_copies(prim, src.inputs[0], dims, shape, axes, out)
+    if prim is P.reduce_sum and src.prim is P.mul:
+        a, b = src.inputs
+        c, y = (_splat(a, defs), b) if _splat(a, defs) is not None else (_splat(b, defs), a)
+        if c is None or not isinstance(y, Var) or y.dtype != out.dtype or not np.isfinite(c):
+            return None  # (inf * [0, 1] sums to NaN, inf * sum([0, 1]) is inf)
+        dims = tuple(range(len(x.shape) - len(y.shape), len(x.shape)))  # NumPy's alignment
+        spread = defs.get(y)
+        if y.shape == x.shape:  # a broadcast of its own, or nothing to gain
+            if spread is None or spread.prim is not P.broadcast_in_dim:
+                return None
+            if not isinstance(spread.inputs[0], Var):
+                return None
+            y, dims = spread.inputs[0], spread.params["broadcast_dimensions"]
+        total = Var(out.shape, out.dtype)
+        steps = _reduced_copies(prim, y, dims, x.shape, axes, total)
+        if steps is None:
+            return None
+        if isinstance(steps, Var):
+            return P.mul, (steps, Literal(np.array(c, out.dtype))), {}
+        before, last = (steps.before, steps.then) if isinstance(steps, _Emit) else ([], steps)
+        emitted = [*before, (*last, total)]
+        return _Emit(emitted, (P.mul, (total, Literal(np.array(c, out.dtype))), {}))
+    return None
+
+
 def _rewrite(prim, inputs, params, out, defs):
     """Return an atom equal to ``prim(*inputs)``, a rewritten (prim, inputs, params), an
     _Emit, or None to keep the equation as it is."""
@@ -206,6 +275,10 @@ def _rewrite(prim, inputs, params, out, defs):
         return prim, (src.inputs[0],), {"perm": perm}
     if prim is P.broadcast_in_dim:
         return _nested_broadcast(inputs, params, defs)
+    if prim in (P.reduce_sum, P.reduce_max, P.reduce_min) and isinstance(inputs[0], Var):
+        rewritten = _reduction_of_copies(prim, inputs, params, out, defs)
+        if rewritten is not None:
+            return rewritten
     if prim in (P.scatter_add, P.reduce_sum):
         return _one_hot_rules(prim, inputs, params, out, defs)
     if "elementwise" in prim.traits and len(inputs) > 1:  # operands broadcast NumPy-style
