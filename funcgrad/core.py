@@ -11,6 +11,7 @@ import numpy as np
 
 from .errors import (
     ConcretizationError,
+    DtypeError,
     FuncgradError,
     TracerLeakError,
     located,
@@ -45,6 +46,12 @@ def native(dtype):
     """``dtype`` in this machine's byte order: graphs and kernels know no other (arrays
     in the other order are converted where they enter a program)."""
     dtype = np.dtype(dtype)
+    if dtype.kind not in "biufc":  # strings, objects, dates, records, bfloat16 (ml_dtypes)...
+        raise DtypeError(
+            f"funcgrad computes on bool, integer, floating-point (float16, float32, float64) "
+            f"and complex arrays, not on dtype {dtype.name} ({dtype.str}): convert with "
+            f".astype(np.float32) or keep the value out of the traced function (at {user_frame()})"
+        )
     return dtype if dtype.isnative else dtype.newbyteorder("=")
 
 

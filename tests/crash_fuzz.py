@@ -213,15 +213,16 @@ class Worker:
         import subprocess
         import tempfile
 
-        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
+        import subprocesses
+
         self.stderr = tempfile.TemporaryFile()  # (a pipe nobody reads could fill and block it)
         self.process = subprocess.Popen(
             [sys.executable, os.path.abspath(__file__)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.stderr,
-            env=env,
+            env=subprocesses.env(),
+            cwd=subprocesses.CWD,
         )
 
     def run(self, case):

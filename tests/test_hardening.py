@@ -3,9 +3,12 @@ error, never a crash, a silently wrong result or a hang (issue 16's findings, ea
 regression test that failed before its fix)."""
 
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
+import subprocesses
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -298,13 +301,12 @@ print(base, many, rss_mb(), step.cache_info().size)
 @pytest.mark.parametrize("clear", ["all", "function"])
 def test_memory_stays_bounded_over_many_shapes_and_a_clear_gives_it_back(clear):
     # 300 batch sizes once took the process from 62 MB to 1.6 GB, and clearing freed nothing.
-    import os
-    import subprocess
-    import sys
-
-    env = dict(os.environ, FUNCGRAD_TEMP_BYTES=str(64 << 20))
     run = subprocess.run(
-        [sys.executable, "-c", _MANY_SHAPES, clear], capture_output=True, text=True, env=env
+        [sys.executable, "-c", _MANY_SHAPES, clear],
+        capture_output=True,
+        text=True,
+        env=subprocesses.env(FUNCGRAD_TEMP_BYTES=str(64 << 20)),
+        cwd=subprocesses.CWD,
     )
     assert run.returncode == 0, run.stderr
     base, many, cleared, size = map(float, run.stdout.split())
@@ -382,3 +384,22 @@ def test_reductions_of_broadcasts_match_numpy(reduce, data):
     for got in (fg.jit(f)(x), f(x)):
         assert got.shape == expected.shape
         np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "array",
+    [
+        np.array(["a", "b"]),
+        np.array([1, None], dtype=object),
+        np.array(["2020-01-01"], dtype="datetime64[D]"),
+        np.zeros(2, dtype=[("a", "f4")]),
+    ],
+    ids=["str", "object", "datetime", "record"],
+)
+def test_arrays_of_what_is_not_a_number_are_refused_at_trace_time(array):
+    # (these raised KeyError('U') and the like from deep inside the tracer)
+    message = r"not on dtype .*test_hardening"
+    with pytest.raises(TypeError, match=message):
+        fg.jit(lambda x: x * 2)(array)
+    with pytest.raises(TypeError, match=message):
+        fg.jit(lambda x, n: fnp.sum(x) * n)(np.ones(2), array)

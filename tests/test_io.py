@@ -14,6 +14,7 @@ import zipfile
 
 import numpy as np
 import pytest
+import subprocesses
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -399,13 +400,11 @@ save(sys.argv[1], {"v": np.ones(3)})
 
 def test_the_temp_of_a_killed_save_is_removed_by_the_next_save(tmp_path):
     path = _saved(tmp_path, {"v": np.zeros(3)})
-    root = os.path.dirname(os.path.dirname(os.path.abspath(fg.__file__)))
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [root, os.getenv("PYTHONPATH")])),
-    }
     child = subprocess.Popen(
-        [sys.executable, "-c", _STALLED_SAVE, str(path)], stdout=subprocess.PIPE, env=env
+        [sys.executable, "-c", _STALLED_SAVE, str(path)],
+        stdout=subprocess.PIPE,
+        env=subprocesses.env(),
+        cwd=subprocesses.CWD,
     )
     try:
         assert child.stdout.readline() == b"writing\n"

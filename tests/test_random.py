@@ -12,6 +12,7 @@ import sys
 
 import numpy as np
 import pytest
+import subprocesses
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -187,7 +188,12 @@ def test_pinned_values():
 
 def test_pinned_values_in_a_fresh_process():
     out = subprocess.run(
-        [sys.executable, "-c", _PINNED_SCRIPT], capture_output=True, text=True, check=True
+        [sys.executable, "-c", _PINNED_SCRIPT],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=subprocesses.env(),
+        cwd=subprocesses.CWD,
     ).stdout.splitlines()
     assert [eval(line) for line in out[:-1]] == _pinned_now()
     assert eval(out[-1]) == R.normal(R.key(2), (3,)).view(U32).tolist()  # bitwise here

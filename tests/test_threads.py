@@ -8,6 +8,7 @@ import threading
 
 import numpy as np
 import pytest
+import subprocesses
 from threadpoolctl import ThreadpoolController
 
 import funcgrad as fg
@@ -266,7 +267,12 @@ def test_a_child_forked_while_another_thread_runs_a_program_can_run_it(tmp_path)
     with open(log, "w") as out:
         try:
             code = subprocess.run(
-                [sys.executable, "-c", _FORK_WHILE_RUNNING], stdout=out, stderr=out, timeout=120
+                [sys.executable, "-c", _FORK_WHILE_RUNNING],
+                stdout=out,
+                stderr=out,
+                timeout=120,
+                env=subprocesses.env(),
+                cwd=subprocesses.CWD,
             ).returncode
         except subprocess.TimeoutExpired:
             pytest.fail("the parent hung at fork")
