@@ -18,12 +18,14 @@ import math
 import os
 import tempfile
 import urllib.request
+import zipfile
 import zlib
 
 import numpy as np
 
 from . import random
 from .errors import FuncgradError, user_frame
+from .io import _read_npy_entry
 
 __all__ = [
     "DatasetError",
@@ -210,9 +212,10 @@ _IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 
 
 
 _CHUNK = 1 << 20  # IDX data is read, and inflated, this much at a time
-# Deflate compresses at most 1032:1, so a gzip file can hold no more than this many
-# times its own size: a header promising more is refused before anything is inflated.
-_GZIP_MAX_RATIO = 1032
+# Deflate compresses at most 1032:1, so a gzip file or a deflated zip entry holds no more
+# than this many times its own size: a header promising more is refused before anything
+# is allocated or inflated.
+_DEFLATE_MAX_RATIO = 1032
 
 
 class _Gunzip:
@@ -312,7 +315,7 @@ def _parse_idx(path, source, size, gzipped, ndim):
     dtype = np.dtype(_IDX_DTYPES[code])
     expected = math.prod(shape) * dtype.itemsize
     promise = f"the header promises {expected} bytes of data for shape {shape}"
-    if gzipped and header + expected > size * _GZIP_MAX_RATIO:
+    if gzipped and header + expected > size * _DEFLATE_MAX_RATIO:
         raise DatasetError(f"{path}: truncated: {promise}, more than {size} bytes of gzip can hold")
     if not gzipped and size - header != expected:
         what = "truncated" if size - header < expected else "has trailing bytes"
@@ -458,16 +461,71 @@ def _check_mnist(sources, arrays):
     )
 
 
+def _npz_entries(path, archive, size):
+    """``{name: ZipInfo}`` of the entries that ``mnist`` reads (``.npy`` dropped from the
+    names), once their declared sizes are checked against the file's ``size`` bytes.
+
+    Entries may be stored or deflated (``np.savez_compressed``): a stored entry's data is
+    as long as it declares and a deflated one's at most 1032 times its compressed data
+    (deflate's limit), so reading them never yields, or allocates, more than that.
+    """
+    entries = {}
+    for info in archive.infolist():
+        name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+        if name in entries:
+            raise DatasetError(f"{path}: entry {name!r} appears twice")
+        entries[name] = info
+    missing = [k for k in _MNIST_IDX if k not in entries]
+    if missing:
+        raise DatasetError(f"{path}: no arrays named {missing} (it has {list(entries)})")
+    total = 0
+    for name in _MNIST_IDX:
+        info = entries[name]
+        declares = f"entry {name!r} declares {info.file_size} bytes"
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise DatasetError(
+                f"{path}: entry {name!r} uses compression method {info.compress_type}; "
+                "only stored and deflated entries are read"
+            )
+        if info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size:
+            raise DatasetError(f"{path}: {declares} but stores {info.compress_size}")
+        if info.compress_type == zipfile.ZIP_DEFLATED and (
+            info.file_size > info.compress_size * _DEFLATE_MAX_RATIO
+        ):
+            raise DatasetError(
+                f"{path}: {declares}, more than {info.compress_size} deflated bytes can hold"
+            )
+        total += info.compress_size
+    if total > size:
+        raise DatasetError(
+            f"{path}: its arrays declare {total} bytes of zip data, more than the file's {size}"
+        )
+    return {k: entries[k] for k in _MNIST_IDX}
+
+
 def _read_npz(path):
+    def check(name, dtype):
+        if dtype.hasobject:  # np.load(allow_pickle=False) refuses these too
+            raise DatasetError(
+                f"{path}: entry {name!r} has dtype {dtype}, which needs pickle to read; "
+                "mnist.npz is read without it"
+            )
+
+    arrays = {}
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            missing = [k for k in _MNIST_IDX if k not in archive.files]
-            if missing:
-                raise DatasetError(f"{path}: no arrays named {missing} (it has {archive.files})")
-            arrays = {k: archive[k] for k in _MNIST_IDX}
+        with open(path, "rb") as f, zipfile.ZipFile(f) as archive:
+            entries = _npz_entries(path, archive, os.fstat(f.fileno()).st_size)
+            for name, info in entries.items():
+                with archive.open(info) as entry:
+                    arrays[name] = _read_npy_entry(
+                        entry,
+                        info.file_size,
+                        lambda dtype, shape, name=name: check(name, dtype),
+                        lambda what, name=name: DatasetError(f"{path}: entry {name!r} {what}"),
+                    )
     except DatasetError:
         raise
-    except Exception as e:  # not a zip, a bad CRC, pickled object arrays...
+    except Exception as e:  # not a zip, a bad CRC, a bad .npy header...
         raise DatasetError(
             f"{path}: not a readable .npz of arrays ({type(e).__name__}: {e})"
         ) from e
@@ -485,8 +543,10 @@ def mnist(path=None, *, download=True, mirrors=None, checksums=None, timeout=30.
     IDX files ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
     ``t10k-images-idx3-ubyte`` and ``t10k-labels-idx1-ubyte`` (each may end in ``.gz``)
     are read if all are there; otherwise a ``mnist.npz`` with arrays ``x_train``,
-    ``y_train``, ``x_test``, ``y_test`` (read without pickle); otherwise the missing
-    gzipped IDX files are downloaded into the directory and checked against their SHA-256.
+    ``y_train``, ``x_test``, ``y_test`` (from ``np.savez`` or ``np.savez_compressed``; read
+    without pickle, its declared sizes checked against the file's before anything is
+    allocated); otherwise the missing gzipped IDX files are downloaded into the directory
+    and checked against their SHA-256.
 
     Args:
       path: the data directory (``~`` is expanded).

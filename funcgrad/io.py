@@ -274,29 +274,41 @@ def _read_npy(path, archive, entries, name, check):
         raise _fail(path, f"entry {name!r} is missing")
     info = entries[name]
     with archive.open(info) as f:
-        version = np.lib.format.read_magic(f)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
-        elif version == (2, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
-        else:
-            raise _fail(path, f"entry {name!r} has an unsupported .npy version {version}")
-        if any(n < 0 for n in shape):
-            raise _fail(path, f"entry {name!r} has a malformed shape {shape}")
-        check(dtype, shape)
-        nbytes = math.prod(shape) * dtype.itemsize
-        if f.tell() + nbytes != info.file_size:
-            raise _fail(
-                path,
-                f"entry {name!r} declares {nbytes} bytes of data for shape {list(shape)} "
-                f"but holds {info.file_size - f.tell()}",
-            )
-        array = np.empty(math.prod(shape), dtype)
-        buffer = memoryview(array.view(np.uint8))
-        for start in range(0, nbytes, _CHUNK):  # reading the last byte checks the CRC
-            piece = buffer[start : start + _CHUNK]
-            if f.readinto(piece) != len(piece):
-                raise _fail(path, f"entry {name!r} is truncated")
+        return _read_npy_entry(
+            f, info.file_size, check, lambda what: _fail(path, f"entry {name!r} {what}")
+        )
+
+
+def _read_npy_entry(f, size, check, fail):
+    """The array in ``f``, an open ``.npy`` zip entry that declares ``size`` bytes.
+
+    Shared with :mod:`funcgrad.datasets`. ``check(dtype, shape)`` vets the header, which
+    must account for exactly ``size`` bytes, before the array is allocated; the data is
+    then read straight into the array in pieces, so an entry holding less than it declares
+    fails without ever costing more than ``size``. Problems raise ``fail(what)``, ``what``
+    saying what is wrong with the entry ("is truncated").
+    """
+    version = np.lib.format.read_magic(f)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+    elif version == (2, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+    else:
+        raise fail(f"has an unsupported .npy version {version}")
+    if any(n < 0 for n in shape):
+        raise fail(f"has a malformed shape {shape}")
+    check(dtype, shape)
+    nbytes = math.prod(shape) * dtype.itemsize
+    if f.tell() + nbytes != size:
+        raise fail(
+            f"declares {nbytes} bytes of data for shape {list(shape)} but holds {size - f.tell()}"
+        )
+    array = np.empty(math.prod(shape), dtype)
+    buffer = memoryview(array.view(np.uint8))
+    for start in range(0, nbytes, _CHUNK):  # reading the last byte checks the CRC
+        piece = buffer[start : start + _CHUNK]
+        if f.readinto(piece) != len(piece):
+            raise fail("is truncated")
     return array.reshape(shape[::-1]).T if fortran else array.reshape(shape)
 
 

@@ -5,12 +5,14 @@ import functools
 import gzip
 import hashlib
 import http.server
+import io
 import os
 import socket
 import struct
 import sys
 import threading
 import tracemalloc
+import zipfile
 import zlib
 
 import numpy as np
@@ -181,9 +183,13 @@ def test_mnist_reads_raw_and_gzipped_idx_files(tmp_path, gz):
     assert_mnist(mnist(tmp_path / "data"), arrays)
 
 
-def test_mnist_reads_an_npz(tmp_path):
+@pytest.mark.parametrize("fortran", [False, True])
+@pytest.mark.parametrize("save", [np.savez, np.savez_compressed])
+def test_mnist_reads_an_npz(tmp_path, save, fortran):
     arrays = fake_mnist()
-    np.savez(tmp_path / "mnist.npz", **arrays)
+    if fortran:
+        arrays["x_train"] = np.asfortranarray(arrays["x_train"])
+    save(tmp_path / "mnist.npz", **arrays)
     assert_mnist(mnist(str(tmp_path)), arrays)
 
 
@@ -349,13 +355,130 @@ def test_malformed_npz_files(tmp_path):
     with pytest.raises(DatasetError, match=r"mnist\.npz: no arrays named \['y_test'\]"):
         mnist(tmp_path)
     np.savez(tmp_path / "mnist.npz", **{**arrays, "y_test": np.array([None, 1, 2])})
-    with pytest.raises(DatasetError, match=r"mnist\.npz: not a readable .npz.*pickle"):
+    with pytest.raises(
+        DatasetError, match=r"mnist\.npz: entry 'y_test' has dtype object, which needs pickle"
+    ):
         mnist(tmp_path)
     np.savez(tmp_path / "mnist.npz", **{**arrays, "x_test": arrays["x_test"].astype(float)})
     with pytest.raises(DatasetError, match=r"mnist\.npz: images must be uint8"):
         mnist(tmp_path)
     (tmp_path / "mnist.npz").write_bytes(b"garbage")
     with pytest.raises(DatasetError, match=r"mnist\.npz: not a readable"):
+        mnist(tmp_path)
+
+
+def npy_bytes(array):
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def npy_header(shape):
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buffer, {"descr": "|u1", "fortran_order": False, "shape": tuple(shape)}
+    )
+    return buffer.getvalue()
+
+
+def npz_with_x_train(path, data, compression):
+    """A mnist.npz whose x_train entry, written last, holds the bytes ``data``."""
+    with zipfile.ZipFile(path, "w", compression) as archive:
+        for what, array in fake_mnist().items():
+            if what != "x_train":
+                archive.writestr(what + ".npy", npy_bytes(array))
+        archive.writestr("x_train.npy", data)
+
+
+def redeclare_x_train(path, compressed=None, size=None):
+    """Makes x_train's zip record claim other compressed and uncompressed sizes."""
+    raw = bytearray(path.read_bytes())
+    record = raw.rindex(b"PK\x01\x02")  # the central directory record of the last entry
+    old = struct.unpack_from("<II", raw, record + 20)
+    new = (old[0] if compressed is None else compressed, old[1] if size is None else size)
+    struct.pack_into("<II", raw, record + 20, *new)
+    path.write_bytes(bytes(raw))
+
+
+def _huge_header(path, compression):
+    """x_train's .npy header declares 10**12 bytes; the entry holds 16 after it."""
+    npz_with_x_train(path, npy_header([10**4] * 3) + bytes(16), compression)
+
+
+def _huge_uncompressed_size(path, compressed):
+    """x_train's zip record and .npy header agree on 2 GB; ``compressed`` bytes hold it."""
+    size = 2 * 10**9
+    header = npy_header([size - len(npy_header([size]))])
+    npz_with_x_train(path, header + bytes(16), zipfile.ZIP_DEFLATED)
+    redeclare_x_train(path, compressed, size)
+
+
+def _bzip2(path):
+    """7.5 MiB of images in a bzip2 entry of a few hundred bytes."""
+    npz_with_x_train(path, npy_bytes(np.zeros((10**4, 28, 28), np.uint8)), zipfile.ZIP_BZIP2)
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        pytest.param(
+            lambda p: _huge_header(p, zipfile.ZIP_STORED),
+            r"entry 'x_train' declares 1000000000000 bytes of data .* but holds 16",
+            id="stored-header",
+        ),
+        pytest.param(
+            lambda p: _huge_header(p, zipfile.ZIP_DEFLATED),
+            r"entry 'x_train' declares 1000000000000 bytes of data .* but holds 16",
+            id="deflated-header",
+        ),
+        pytest.param(  # more than deflate can make of the entry's compressed bytes
+            lambda p: _huge_uncompressed_size(p, 100),
+            r"entry 'x_train' declares 2000000000 bytes, more than 100 deflated bytes can",
+            id="deflate-ratio",
+        ),
+        pytest.param(  # compressed bytes that the file does not have
+            lambda p: _huge_uncompressed_size(p, 2 * 10**6),
+            r"its arrays declare 2\d{6} bytes of zip data, more than the file's \d+",
+            id="compressed-sizes",
+        ),
+        pytest.param(  # bzip2 inflates far beyond deflate's 1032:1
+            _bzip2,
+            r"entry 'x_train' uses compression method 12; only stored and deflated",
+            id="bzip2",
+        ),
+    ],
+)
+def test_hostile_npz_files_are_refused_before_allocating(tmp_path, make, message):
+    path = tmp_path / "mnist.npz"
+    make(path)
+    assert path.stat().st_size < 100_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(DatasetError) as info:
+            mnist(tmp_path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20, f"{peak} bytes allocated to refuse a {path.stat().st_size}-byte file"
+    info.match(r"mnist\.npz: " + message)
+
+
+@pytest.mark.parametrize(
+    "declared, held, message",
+    [
+        (8192, 4096, r"entry 'x_train' is truncated"),
+        (4096, 8192, r"not a readable .npz of arrays \(BadZipFile: Bad CRC-32"),
+    ],
+)
+def test_a_deflated_entry_that_inflates_to_other_than_it_declares_is_refused(
+    tmp_path, declared, held, message
+):
+    path = tmp_path / "mnist.npz"
+    header = npy_header([declared])
+    data = np.random.default_rng(0).bytes(held)  # random: deflate cannot shrink it
+    npz_with_x_train(path, header + data, zipfile.ZIP_DEFLATED)
+    redeclare_x_train(path, size=len(header) + declared)
+    with pytest.raises(DatasetError, match=r"mnist\.npz: " + message):
         mnist(tmp_path)
 
 
