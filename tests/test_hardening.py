@@ -403,3 +403,20 @@ def test_arrays_of_what_is_not_a_number_are_refused_at_trace_time(array):
         fg.jit(lambda x: x * 2)(array)
     with pytest.raises(TypeError, match=message):
         fg.jit(lambda x, n: fnp.sum(x) * n)(np.ones(2), array)
+
+
+def test_a_jit_function_keeps_its_most_recently_called_signatures(monkeypatch):
+    import funcgrad.jit as jit_module
+
+    monkeypatch.setattr(jit_module, "CACHE_SIZE", 4)
+    f = fg.jit(lambda x: x * 2)
+    for n in range(1, 5):
+        f(np.ones(n))
+    f(np.ones(1))  # called again: the least recent is now n = 2
+    f(np.ones(5))
+    assert f.cache_info().size == 4
+    misses = f.cache_info().misses
+    f(np.ones(1))
+    assert f.cache_info().misses == misses  # kept
+    f(np.ones(2))
+    assert f.cache_info().misses == misses + 1  # forgotten, traced again

@@ -13,13 +13,13 @@ per program; each call allocates only its outputs.
 """
 
 import ctypes
+import itertools
 import logging
 import math
 import mmap
 import os
 import threading
 import weakref
-from collections import OrderedDict
 
 import numpy as np
 
@@ -970,12 +970,13 @@ class CompiledProgram:
 
     def _run(self, arrays, times=None):
         with self._lock:  # the temporaries are shared by every call of this program
+            self._called = next(_calls)
             temps = self._temps
             if temps is None:
                 temps = self._temps = [
                     _temporary(size, name) for size, name in zip(self._temp_sizes, self._temp_names)
                 ]
-            _resident.used(self)
+                _resident.allocated(self)
             arrays += temps
             try:
                 if not self._threaded or threads.get_num_threads() == 1:
@@ -1237,33 +1238,30 @@ if hasattr(os, "register_at_fork"):
 
 
 class _Resident:
-    """The programs holding temporaries, least recently called first. Past ``limit``
-    bytes the least recent give theirs back, so a process that meets many input shapes
-    (a program each) holds a bounded amount, and programs called again keep theirs.
-    Entries are weak: a program dropped from every cache is forgotten here too."""
+    """The programs holding temporaries. Past ``limit`` bytes the least recently called
+    give theirs back, so a process that meets many input shapes (a program each) holds a
+    bounded amount, and programs called again keep theirs. A call only stamps its program
+    (``_called``): the order is worked out when something must be given back. Entries
+    are weak: a program dropped from every cache is forgotten here too."""
 
     def __init__(self, limit):
         self.limit = limit
-        self.programs = OrderedDict()  # weakref to a program -> its temporaries' bytes
+        self.programs = {}  # weakref to a program -> its temporaries' bytes
         self.bytes = 0
         self.lock = threading.RLock()  # (a weakref callback may run inside it)
 
-    def used(self, program):
-        key = program._resident_key
+    def allocated(self, program):
+        """``program`` has just allocated its temporaries (it holds its own lock)."""
         with self.lock:
-            if key in self.programs:
-                self.programs.move_to_end(key)
-                return
-            self.programs[key] = size = sum(program._temp_sizes)
-            self.bytes += size
+            self.programs[program._resident_key] = sum(program._temp_sizes)
+            self.bytes += self.programs[program._resident_key]
             if self.bytes <= self.limit:
                 return
-            older = [ref() for ref in self.programs if ref is not key]
-        for other in older:
+            others = [ref() for ref in self.programs if ref is not program._resident_key]
+        for other in sorted(filter(None, others), key=lambda p: p._called):
             if self.bytes <= self.limit:
                 break
-            if other is not None:
-                self.forget(other)
+            self.forget(other)
 
     def forget(self, program):
         """Release ``program``'s temporaries, unless it is running, and stop counting them."""
@@ -1279,6 +1277,9 @@ class _Resident:
             program = ref()
             if program is not None:
                 self.forget(program)
+
+
+_calls = itertools.count()  # (next() on a count is atomic under the GIL)
 
 
 def _temp_limit():
