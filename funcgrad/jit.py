@@ -108,6 +108,7 @@ def jit(fun, static_argnums=(), static_argnames=()):
             call = functools.partial(fun, **static_kwargs) if static_kwargs else fun
             traced = trace(call, args, dyn_kwargs, abstract=True, static=static)
             entry = _Entry(traced.graph, traced.out_tree)
+            entry.called = next(_calls)
             # A graph closing over an enclosing trace's tracers is valid only in that trace.
             if not any(isinstance(c, Tracer) for c in traced.graph.consts):
                 cache[key] = entry
@@ -117,7 +118,7 @@ def jit(fun, static_argnums=(), static_argnames=()):
             last["key"] = key
         else:
             counts["hits"] += 1
-        entry.called = next(_calls)
+            entry.called = next(_calls)
         outs = runtime.call(entry.graph, entry.graph.consts, leaves)
         return entry.out_tree.unflatten(outs)
 

@@ -406,9 +406,7 @@ def test_arrays_of_what_is_not_a_number_are_refused_at_trace_time(array):
 
 
 def test_a_jit_function_keeps_its_most_recently_called_signatures(monkeypatch):
-    import funcgrad.jit as jit_module
-
-    monkeypatch.setattr(jit_module, "CACHE_SIZE", 4)
+    monkeypatch.setattr(sys.modules["funcgrad.jit"], "CACHE_SIZE", 4)  # (fg.jit: the function)
     f = fg.jit(lambda x: x * 2)
     for n in range(1, 5):
         f(np.ones(n))
