@@ -52,11 +52,11 @@ from .passes import optimize
 from .templates import match as match_template
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-# What a fill writes (value + index * step), in the executor's order.
 # The executor's dtype codes, keyed by the dtype itself (native byte order), never by its
 # name: ">f4" is named float32 too.
 _DTYPE_CODES = {np.dtype(name): code for name, code in CAST_DTYPES.items()}
 _RANDOM_BITS_CODES = {np.dtype(name): code for name, code in RANDOM_BITS_KINDS.items()}
+# What a fill writes (value + index * step), in the executor's order.
 _FILL_DTYPES = tuple(map(np.dtype, (np.float32, np.float64, np.int32, np.int64)))
 TEMPLATE_NAMES = {code: name for name, code in TEMPLATE_KINDS.items()}
 isa.check_build(COMPILED_VM_OPS, COMPILED_INT_OPS)
@@ -673,15 +673,13 @@ class CompiledProgram:
         self._out_storages = out_list
         self._out_meta = {s: var_of[s] for s in out_list}
         self._temp_sizes = temps
-        self._temps = None  # allocated on the first call, given back when idle (_resident)
+        self._temps = None  # allocated on the first call, given back when idle
         # What each slot first holds, for an allocation failure's message.
         self._temp_names = ["a kernel's workspace"] * len(temps)
         for s, slot in sorted(slot_of.items(), reverse=True):
             if s in var_of:
                 v = var_of[s]
                 self._temp_names[slot] = f"a temporary {aval_str(v.shape, v.dtype)}"
-        self._resident_key = weakref.ref(self, lambda key: _resident._drop(key))
-        hash(self._resident_key)  # now, while the program lives: a dead ref cannot hash
 
     def _nbytes(self):
         """storage -> bytes (the largest of the Vars viewing it)."""
@@ -976,7 +974,7 @@ class CompiledProgram:
                 temps = self._temps = [
                     _temporary(size, name) for size, name in zip(self._temp_sizes, self._temp_names)
                 ]
-                _resident.allocated(self)
+                _bound_temporaries(self)
             arrays += temps
             try:
                 if not self._threaded or threads.get_num_threads() == 1:
@@ -1224,7 +1222,6 @@ def _after_fork_in_parent():
 
 def _after_fork_in_child():
     _held_for_fork.clear()
-    _resident.lock = threading.RLock()
     for program in list(_live_programs):
         program._lock = threading.Lock()
 
@@ -1235,48 +1232,6 @@ if hasattr(os, "register_at_fork"):
         after_in_parent=_after_fork_in_parent,
         after_in_child=_after_fork_in_child,
     )
-
-
-class _Resident:
-    """The programs holding temporaries. Past ``limit`` bytes the least recently called
-    give theirs back, so a process that meets many input shapes (a program each) holds a
-    bounded amount, and programs called again keep theirs. A call only stamps its program
-    (``_called``): the order is worked out when something must be given back. Entries
-    are weak: a program dropped from every cache is forgotten here too."""
-
-    def __init__(self, limit):
-        self.limit = limit
-        self.programs = {}  # weakref to a program -> its temporaries' bytes
-        self.bytes = 0
-        self.lock = threading.RLock()  # (a weakref callback may run inside it)
-
-    def allocated(self, program):
-        """``program`` has just allocated its temporaries (it holds its own lock)."""
-        with self.lock:
-            self.programs[program._resident_key] = sum(program._temp_sizes)
-            self.bytes += self.programs[program._resident_key]
-            if self.bytes <= self.limit:
-                return
-            others = [ref() for ref in self.programs if ref is not program._resident_key]
-        for other in sorted(filter(None, others), key=lambda p: p._called):
-            if self.bytes <= self.limit:
-                break
-            self.forget(other)
-
-    def forget(self, program):
-        """Release ``program``'s temporaries, unless it is running, and stop counting them."""
-        if program.release() or program._temps is None:
-            self._drop(program._resident_key)
-
-    def _drop(self, key):
-        with self.lock:
-            self.bytes -= self.programs.pop(key, 0)
-
-    def clear(self):
-        for ref in list(self.programs):
-            program = ref()
-            if program is not None:
-                self.forget(program)
 
 
 _calls = itertools.count()  # (next() on a count is atomic under the GIL)
@@ -1293,12 +1248,27 @@ def _temp_limit():
     return limit
 
 
-_resident = _Resident(_temp_limit())
+TEMP_LIMIT = _temp_limit()
+
+
+def _bound_temporaries(program):
+    """``program`` has just allocated its temporaries (it holds its own lock). Past
+    ``TEMP_LIMIT`` bytes held by all programs, the least recently called others give
+    theirs back, so a process that meets many input shapes (a program each) holds a
+    bounded amount and programs called again keep theirs. A call only stamps its program
+    (``_called``); the bytes and the order are worked out here, on allocation, alone."""
+    holding = [p for p in list(_live_programs) if p._temps is not None and p is not program]
+    held = sum(program._temp_sizes) + sum(sum(p._temp_sizes) for p in holding)
+    for other in sorted(holding, key=lambda p: p._called):
+        if held <= TEMP_LIMIT:
+            break
+        held -= other.release()  # (0 if it is running: it keeps them)
 
 
 def release_temporaries():
     """Give back every idle program's temporaries (they are allocated again when needed)."""
-    _resident.clear()
+    for program in list(_live_programs):
+        program.release()
     trim_heap()
 
 
