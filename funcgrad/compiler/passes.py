@@ -172,34 +172,32 @@ def _nested_broadcast(inputs, params, defs):
     return src.prim, src.inputs, {"shape": params["shape"], "broadcast_dimensions": composed}
 
 
-def _reduced_copies(prim, x, dims, shape, axes, out):
+def _reduced_copies(prim, x, dims, shape, axes, out_shape):
     """``prim`` (a sum, max or min over ``axes``) of ``x`` broadcast to ``shape`` along
-    ``dims``, as steps over ``x`` alone: a reduction over x's own reduced axes, for a sum
-    times the number of copies, then a broadcast of that to ``out``. The last step is the
-    rewritten equation; None where the copies are none (an empty axis: NumPy's rules)."""
-    if any(shape[a] == 0 for a in axes) or out.dtype.kind not in "fiu" or x.dtype != out.dtype:
+    ``dims``, as equations over ``x`` alone: a reduction over x's own reduced axes, for a
+    sum times the number of copies, then a broadcast of that to ``out_shape``. Returns
+    (equations as (prim, inputs, params, Var), the Var or atom holding the result), or
+    None where the copies are none (an empty axis: NumPy's rules)."""
+    if any(shape[a] == 0 for a in axes) or x.dtype.kind not in "fiu":
         return None
     x_axes = tuple(i for i, d in enumerate(dims) if d in axes)
     copies = math.prod(shape[a] for a in axes) // math.prod(x.shape[i] for i in x_axes)
-    kept = [d for d in range(len(shape)) if d not in axes]  # out's axes, as axes of shape
+    kept = [d for d in range(len(shape)) if d not in axes]  # the result's axes, of shape
     steps, value = [], x
     if x_axes:
-        reduced = Var(tuple(n for i, n in enumerate(x.shape) if i not in x_axes), x.dtype)
-        steps.append((prim, (x,), {"axes": x_axes}, reduced))
-        value = reduced
+        value = Var(tuple(n for i, n in enumerate(x.shape) if i not in x_axes), x.dtype)
+        steps.append((prim, (x,), {"axes": x_axes}, value))
     if prim is P.reduce_sum and copies != 1:
         scaled = Var(value.shape, x.dtype)
         steps.append((P.mul, (value, Literal(np.array(copies, x.dtype))), {}, scaled))
         value = scaled
     new_dims = tuple(kept.index(d) for i, d in enumerate(dims) if i not in x_axes)
-    if value.shape != out.shape or new_dims != tuple(range(len(out.shape))):
-        spread = Var(out.shape, x.dtype)
-        params = {"shape": out.shape, "broadcast_dimensions": new_dims}
+    if value.shape != out_shape or new_dims != tuple(range(len(out_shape))):
+        spread = Var(out_shape, x.dtype)
+        params = {"shape": out_shape, "broadcast_dimensions": new_dims}
         steps.append((P.broadcast_in_dim, (value,), params, spread))
-    if not steps:
-        return value
-    *before, (p, ins, ps, _) = steps
-    return _Emit(before, (p, ins, ps)) if before else (p, ins, ps)
+        value = spread
+    return steps, value
 
 
 def _reduction_of_copies(prim, inputs, params, out, defs):
@@ -209,33 +207,37 @@ def _reduction_of_copies(prim, inputs, params, out, defs):
     broadcast, which can be vastly larger than its operand."""
     (x,), axes = inputs, set(params["axes"])
     src = defs.get(x)
-    if src is None:
+    if src is None or x.dtype != out.dtype:
         return None
     if src.prim is P.broadcast_in_dim and isinstance(src.inputs[0], Var):
         dims, shape = src.params["broadcast_dimensions"], src.params["shape"]
-        return _reduced_copies(prim, src.inputs[0], dims, shape, axes, out)
+        reduced = _reduced_copies(prim, src.inputs[0], dims, shape, axes, out.shape)
+        if reduced is None:
+            return None
+        steps, value = reduced
+        if not steps:
+            return value
+        *before, (p, ins, ps, _) = steps
+        return _Emit(before, (p, ins, ps)) if before else (p, ins, ps)
     if prim is P.reduce_sum and src.prim is P.mul:
         a, b = src.inputs
         c, y = (_splat(a, defs), b) if _splat(a, defs) is not None else (_splat(b, defs), a)
         if c is None or not isinstance(y, Var) or y.dtype != out.dtype or not np.isfinite(c):
             return None  # (inf * [0, 1] sums to NaN, inf * sum([0, 1]) is inf)
         dims = tuple(range(len(x.shape) - len(y.shape), len(x.shape)))  # NumPy's alignment
-        spread = defs.get(y)
         if y.shape == x.shape:  # a broadcast of its own, or nothing to gain
+            spread = defs.get(y)
             if spread is None or spread.prim is not P.broadcast_in_dim:
                 return None
             if not isinstance(spread.inputs[0], Var):
                 return None
             y, dims = spread.inputs[0], spread.params["broadcast_dimensions"]
-        total = Var(out.shape, out.dtype)
-        steps = _reduced_copies(prim, y, dims, x.shape, axes, total)
-        if steps is None:
+        reduced = _reduced_copies(prim, y, dims, x.shape, axes, out.shape)
+        if reduced is None:
             return None
-        if isinstance(steps, Var):
-            return P.mul, (steps, Literal(np.array(c, out.dtype))), {}
-        before, last = (steps.before, steps.then) if isinstance(steps, _Emit) else ([], steps)
-        emitted = [*before, (*last, total)]
-        return _Emit(emitted, (P.mul, (total, Literal(np.array(c, out.dtype))), {}))
+        steps, value = reduced
+        scaled = (P.mul, (value, Literal(np.array(c, out.dtype))), {})
+        return _Emit(steps, scaled) if steps else scaled
     return None
 
 
