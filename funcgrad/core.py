@@ -141,7 +141,7 @@ LOWERINGS = frozenset(
 
 
 class Primitive:
-    """One record per primitive operation (see ``primitives.py`` for the registry).
+    """One record per primitive operation (see ``primitives/`` for the registry).
 
     Attributes:
       name: the name printed in graphs.

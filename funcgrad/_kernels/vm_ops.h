@@ -9,7 +9,7 @@
        r[j] is the expression of a[j], b[j], c[j] (its operand registers), for j < n;
      L(name, number, arity, float statement, double statement)
        the statement computes the whole block r[0..n) itself (a loop written to vectorize).
-   Adding an operation is one line here and one declaration in funcgrad/primitives.py; then
+   Adding an operation is one line here and one declaration in funcgrad/primitives/__init__.py; then
    rebuild the extension (pip install ., or setup.py build_ext --inplace): the compiler
    refuses a build whose table differs from this file. */
 #ifndef FUNCGRAD_VM_OPS_H

@@ -10,6 +10,7 @@ import numpy as np
 from .. import numpy as fnp
 from .. import primitives as P
 from ..errors import ShapeError, user_frame
+from ..numpy._base import _axes, _keep, _to_float
 
 
 def relu(x):
@@ -32,7 +33,7 @@ def sigmoid(x):
     >>> sigmoid(np.array([0.0]))
     array([0.5])
     """
-    x = fnp._to_float(x)  # (integers as NumPy's transcendental functions take them)
+    x = _to_float(x)  # (integers as NumPy's transcendental functions take them)
     return fnp.add(fnp.multiply(fnp.tanh(fnp.multiply(x, 0.5)), 0.5), 0.5)
 
 
@@ -44,7 +45,7 @@ def softplus(x):
     """
     # Each branch sees only the inputs it is selected for, so neither overflows (an inf in
     # the unselected branch would still poison the gradient with 0 * inf).
-    x = fnp._to_float(x)  # (negating an unsigned integer would wrap)
+    x = _to_float(x)  # (negating an unsigned integer would wrap)
     positive = fnp.greater(x, 0)
     xp, xn = fnp.where(positive, x, 0), fnp.where(positive, 0, x)
     upper = fnp.add(xp, fnp.log1p(fnp.exp(fnp.negative(xp))))
@@ -54,8 +55,8 @@ def softplus(x):
 def _rows(name, x, axis):
     """``x`` as floats (integers as NumPy's transcendental functions take them) and
     ``axis`` as sorted axes."""
-    x = fnp._to_float(x)
-    return x, fnp._axes(name, axis, x.ndim)
+    x = _to_float(x)
+    return x, _axes(name, axis, x.ndim)
 
 
 def logsumexp(x, axis=None, keepdims=False):
@@ -65,7 +66,7 @@ def logsumexp(x, axis=None, keepdims=False):
     1000.693...
     """
     x, axes = _rows("logsumexp", x, axis)
-    return fnp._keep(x, P.logsumexp(x, axes=axes), axes, keepdims)
+    return _keep(x, P.logsumexp(x, axes=axes), axes, keepdims)
 
 
 def log_softmax(x, axis=-1):

@@ -21,9 +21,9 @@ import math
 
 import numpy as np
 
-from . import conv_numpy
-from .core import Primitive, is_float
-from .errors import DtypeError, ShapeError
+from .. import conv_numpy
+from ..core import Primitive, is_float
+from ..errors import DtypeError, ShapeError
 
 REGISTRY = {}
 

@@ -1,0 +1,20 @@
+"""NumPy-named functions composed from primitives: ``import funcgrad.numpy as fnp``.
+
+They follow NumPy's semantics (broadcasting, ``axis``, ``keepdims``, negative axes)
+and its dtype rules, with Python scalars weak: ``x32 * 2.0`` stays float32. Called on
+plain arrays they compute at once and return ``numpy.ndarray``; called on tracers they
+record equations. Each module holds one family and lists its names in ``__all__``.
+
+>>> import funcgrad.numpy as fnp
+>>> fnp.sum(fnp.square(fnp.arange(4.0)))
+array(14.)
+"""
+
+from . import _methods  # noqa: F401  (installs the tracer methods)
+from ._base import *  # noqa: F403
+from ._creation import *  # noqa: F403
+from ._elementwise import *  # noqa: F403
+from ._indexing import *  # noqa: F403
+from ._products import *  # noqa: F403
+from ._reductions import *  # noqa: F403
+from ._shapes import *  # noqa: F403
