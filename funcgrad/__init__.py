@@ -5,10 +5,12 @@
 array([0., 0., 0.])
 """
 
-from . import data, datasets, io, metrics, nn, numpy, optim, random, tree
+from . import data, datasets, flatten_util, io, metrics, nn, numpy, optim, random, testing, tree
 from .api import (
+    elementwise_grad,
     grad,
     hessian,
+    hessian_vector_product,
     jacfwd,
     jacobian,
     jacrev,
@@ -60,9 +62,12 @@ __all__ = [
     "TracerLeakError",
     "data",
     "datasets",
+    "elementwise_grad",
+    "flatten_util",
     "get_num_threads",
     "grad",
     "hessian",
+    "hessian_vector_product",
     "io",
     "jacfwd",
     "jacobian",
@@ -78,6 +83,7 @@ __all__ = [
     "random",
     "set_num_threads",
     "stop_gradient",
+    "testing",
     "tree",
     "value_and_grad",
     "vjp",

@@ -72,9 +72,23 @@ def _split_grads(traced, nums, grads):
     return [by_arg[n] for n in nums]
 
 
-def _trace_scalar(who, fun, args, kwargs, has_aux):
+def _holds_tracer(x):
+    return any(isinstance(leaf, Tracer) for leaf in tree.leaves(x))
+
+
+def _held_fixed(fun, args, kwargs, nums):
+    """What ``grad`` does not differentiate passes through as it is (an int step counter
+    stays an int, as in JAX and autograd), unless it holds an enclosing trace's values:
+    ``(fun with the keyword arguments bound, remaining kwargs, fixed positions)``."""
+    fixed = frozenset(i for i, a in enumerate(args) if i not in nums and not _holds_tracer(a))
+    if kwargs and not _holds_tracer(kwargs):
+        fun, kwargs = functools.wraps(fun)(functools.partial(fun, **kwargs)), {}
+    return fun, kwargs, fixed
+
+
+def _trace_scalar(who, fun, args, kwargs, has_aux, static=None):
     """Trace ``fun`` and check that it returns a float scalar (first, with has_aux)."""
-    traced = trace(fun, args, kwargs)
+    traced = trace(fun, args, kwargs, static=static)
     position = traced.out_tree.unflatten(list(range(traced.out_tree.num_leaves)))
     if has_aux:
         if not (isinstance(position, (tuple, list)) and len(position) == 2):
@@ -84,6 +98,12 @@ def _trace_scalar(who, fun, args, kwargs, has_aux):
             )
         position = position[0]
     out = traced.graph.outvars[0] if isinstance(position, int) else None
+    if out is not None and out.dtype.kind == "c":
+        raise TypeError(
+            f"{who}: the function returns a complex value ({aval_str(out.shape, out.dtype)}); "
+            "grad needs a real scalar (complex differentiation is not supported) "
+            f"({user_frame()})"
+        )
     if out is None or out.shape != () or not is_float(out.dtype):
         shown = aval_str(out.shape, out.dtype) if out is not None else "a pytree"
         raise ShapeError(
@@ -107,9 +127,10 @@ def value_and_grad(fun, argnums=0, has_aux=False):
     def value_and_grad_fun(*args, **kwargs):
         single, nums = _argnums(fun, argnums, len(args))
         _check_differentiable("grad", fun, args, nums)
-        traced = _trace_scalar("grad", fun, args, kwargs, has_aux)
+        f, kwargs, fixed = _held_fixed(fun, args, kwargs, nums)
+        traced = _trace_scalar("grad", f, args, kwargs, has_aux, fixed)
         wrt = tuple(a in nums for a in traced.arg_of_input)
-        flat_args = _input_values(args, kwargs)
+        flat_args = input_leaves(args, kwargs, fixed)
         derived = derive("vjp", traced.graph, wrt)
         outvars = traced.graph.outvars
         seed = [np.ones((), outvars[0].dtype)] + [np.zeros(v.shape, v.dtype) for v in outvars[1:]]
@@ -334,6 +355,45 @@ def hessian(fun, argnums=0):
     return jacfwd(jacrev(fun, argnums), argnums)
 
 
+def elementwise_grad(fun, argnum=0):
+    """The derivative of an elementwise ``fun`` at every element (autograd's name): the
+    VJP with a cotangent of ones, so for a function whose output element i depends on
+    input element i only, element i of the result is d out_i / d x_i.
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp
+    >>> fg.elementwise_grad(fnp.sin)(fnp.array([0.0, fnp.pi]))
+    array([ 1., -1.])
+    """
+
+    @functools.wraps(fun)
+    def elementwise_grad_fun(*args, **kwargs):
+        _, nums = _argnums(fun, argnum, len(args))
+        out, vjp_fn = vjp(_restrict(fun, args, kwargs, nums), args[nums[0]])
+        return vjp_fn(tree.map(fnp.ones_like, out))[0]
+
+    return elementwise_grad_fun
+
+
+def hessian_vector_product(fun, argnum=0):
+    """``hvp(*args, vector)``: the Hessian of scalar ``fun`` in argument ``argnum`` times
+    ``vector``, by forward mode over reverse mode, without forming the Hessian.
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp
+    >>> hvp = fg.hessian_vector_product(lambda x: fnp.sum(x ** 3))
+    >>> hvp(fnp.array([1.0, 2.0]), fnp.array([1.0, 0.0]))
+    array([6., 0.])
+    """
+
+    @functools.wraps(fun)
+    def hvp_fun(*args_and_vector, **kwargs):
+        *args, vector = args_and_vector
+        _, nums = _argnums(fun, argnum, len(args))
+        g = grad(_restrict(fun, args, kwargs, nums))
+        return jvp(g, (args[nums[0]],), (vector,))[1]
+
+    return hvp_fun
+
+
 def stop_gradient(x):
     """Treat ``x`` (a pytree) as a constant for differentiation."""
     return tree.map(fnp.stop_gradient, x)
@@ -508,7 +568,9 @@ def _place_output(out, batched, axis, size, k):
 
 
 __all__ = [
+    "elementwise_grad",
     "grad",
+    "hessian_vector_product",
     "hessian",
     "jacfwd",
     "jacobian",

@@ -52,8 +52,10 @@ def _leaf_sig(leaf):
     return arr.shape, arr.dtype, is_weak_scalar(leaf)
 
 
-def jit(fun, static_argnums=(), static_argnames=()):
+def jit(fun=None, static_argnums=(), static_argnames=()):
     """Compile ``fun``: trace it abstractly once per argument signature and reuse the graph.
+
+    Without ``fun`` it returns a decorator: ``@fg.jit(static_argnums=(1,))``.
 
     Array arguments are abstract inside ``fun`` (shape and dtype only): Python control
     flow on their values raises a ConcretizationError; mark such arguments static or use
@@ -67,6 +69,12 @@ def jit(fun, static_argnums=(), static_argnames=()):
     >>> f.cache_info()
     CacheInfo(hits=0, misses=1, size=1)
     """
+    if fun is None:
+        return functools.partial(
+            jit, static_argnums=static_argnums, static_argnames=static_argnames
+        )
+    if not callable(fun):
+        raise TypeError(f"jit: expected a function, got {type(fun).__name__} ({user_frame()})")
     cache = {}  # signature -> _Entry
     counts = {"hits": 0, "misses": 0}
     last = {}  # previous signature, to explain a re-trace

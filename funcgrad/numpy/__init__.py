@@ -13,8 +13,16 @@ array(14.)
 from . import _methods  # noqa: F401  (installs the tracer methods)
 from ._base import *  # noqa: F403
 from ._creation import *  # noqa: F403
+from ._dtype_utils import *  # noqa: F403
 from ._elementwise import *  # noqa: F403
 from ._indexing import *  # noqa: F403
 from ._products import *  # noqa: F403
 from ._reductions import *  # noqa: F403
 from ._shapes import *  # noqa: F403
+
+
+def __getattr__(name):
+    from ._missing import missing
+
+    public = [n for n in globals() if not n.startswith("_")]
+    raise missing(__name__, name, public)

@@ -34,6 +34,10 @@ def getitem(x, index):
     return _index(x, flat)
 
 
+def _is_basic(i):
+    return i is None or i is Ellipsis or isinstance(i, builtins.slice)
+
+
 def _is_bool_mask(i):
     return isinstance(i, (Tracer, np.ndarray)) and i.dtype == np.bool_
 
@@ -56,6 +60,12 @@ def _index(x, index):
     ellipses = [k for k, i in enumerate(index) if i is Ellipsis]  # `in` would compare arrays
     if len(ellipses) > 1:
         raise _error(IndexError, "an index can only have a single ellipsis ('...')")
+    # NumPy counts an ellipsis between advanced indices (arrays, and ints beside arrays) as
+    # separating them, even when it stands for no axis (then the gathered axes go first).
+    at = []
+    if builtins.any(_is_index_array(i) for i in index):
+        at = [k for k, i in enumerate(index) if not _is_basic(i)]
+    split_by_ellipsis = bool(ellipses and at) and at[0] < ellipses[0] < at[-1]
     if ellipses:
         k = ellipses[0]
         index = index[:k] + [builtins.slice(None)] * (x.ndim - consumed) + index[k + 1 :]
@@ -108,7 +118,8 @@ def _index(x, index):
         if not isinstance(idx, Tracer):
             n = x.shape[a]
             if idx.size and (idx.min() < -n or idx.max() >= n):
-                raise _error(IndexError, f"index out of bounds for axis with size {n}")
+                bad = idx.min() if idx.min() < -n else idx.max()
+                raise _error(IndexError, f"index {bad} is out of bounds for axis with size {n}")
             idx = np.where(idx < 0, idx + n, idx)
             if current_builder() is not None and _is_arange(idx):
                 idx = P.iota(size=idx.size, dtype=idx.dtype)  # known to the compiler
@@ -117,7 +128,7 @@ def _index(x, index):
     out = P.gather(x, *indices)
     batch = out.ndim - len(rest)
     # NumPy keeps the gathered axes in place when the index arrays are adjacent.
-    contiguous = axes == list(range(axes[0], axes[0] + len(axes)))
+    contiguous = axes == list(range(axes[0], axes[0] + len(axes))) and not split_by_ellipsis
     if contiguous and axes[0] > 0:
         first = builtins.sum(1 for a in rest if a < axes[0])
         perm = (

@@ -41,8 +41,15 @@ def var(x, axis=None, keepdims=False, ddof=0):
 
 
 def std(x, axis=None, keepdims=False, ddof=0):
-    """Standard deviation over ``axis``."""
-    return sqrt(var(x, axis=axis, keepdims=keepdims, ddof=ddof))
+    """Standard deviation over ``axis``.
+
+    >>> std(np.array([1.0, 3.0]))
+    array(1.)
+    """
+    v = var(x, axis=axis, keepdims=keepdims, ddof=ddof)
+    if ddof == 0 and math.prod(np.shape(v)) == math.prod(np.shape(x)):
+        return v  # over one element: identically 0, with slope 0 (sqrt's is infinite at 0)
+    return sqrt(v)
 
 
 def _chooser(prim, name):

@@ -334,7 +334,11 @@ div = _binary(
 
 
 def _pow_scale_x(g, ans, x, y):
-    return mul(g, mul(y, pow(x, sub(y, _lit(1, y)))))
+    # 0**0 is constant in x: its slope is 0, where y * x**(y-1) would be 0 * inf (x moved
+    # to 1 there, not the slope selected: the unselected side's gradient would be NaN).
+    zero = _lit(0, x)
+    safe_x = select(eq(x, zero), select(eq(y, zero), _lit(1, x), x), x)
+    return mul(g, mul(y, pow(safe_x, sub(y, _lit(1, y)))))
 
 
 def _pow_scale_y(g, ans, x, y):
