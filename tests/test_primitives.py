@@ -618,6 +618,121 @@ def ref_iota(size, dtype):
     return np.array(list(range(size)), dtype)
 
 
+# ---------------------------------------------------------------- rounding, scans, integers
+
+
+def _each(fn, dtype=None):
+    """``fn`` of Python scalars applied to every element (an independent reference)."""
+
+    def ref(*arrays):
+        arrays = np.broadcast_arrays(*arrays)
+        flat = [fn(*(v.item() for v in vs)) for vs in zip(*(a.ravel() for a in arrays))]
+        out_dtype = dtype or arrays[0].dtype
+        return (
+            np.array(flat, dtype=np.float64 if out_dtype.kind == "f" else object)
+            .reshape(arrays[0].shape)
+            .astype(out_dtype)
+        )
+
+    return ref
+
+
+def _off_kinks(x, y):
+    """(x, y) with y away from 0 and x / y a half-integer: fmod is smooth there."""
+    y = _off_zero(y, 0.5)
+    return y * (np.trunc(x) + 0.5 * np.sign(x)), y
+
+
+def _draw_ints(data, shape, lo, hi):
+    dtype = data.draw(st.sampled_from([np.int8, np.int32, np.int64]))
+    return data.draw(hnp.arrays(dtype, shape, elements=st.integers(lo, hi)))
+
+
+def _int_binary(y_range=(-100, 100)):
+    def draw(data):
+        sx, sy = _broadcastable(data, 2)
+        x = _draw_ints(data, sx, -100, 100)
+        y = data.draw(hnp.arrays(x.dtype, sy, elements=st.integers(*y_range)))
+        return Call((x, y), {})
+
+    return draw
+
+
+def _wrap(value, dtype):
+    """A Python int wrapped to ``dtype``'s two's-complement range."""
+    bits = 8 * np.dtype(dtype).itemsize
+    value &= (1 << bits) - 1
+    return value - (1 << bits) if value >= 1 << (bits - 1) else value
+
+
+def _int_ref(fn):
+    def ref(x, y):
+        x, y = np.broadcast_arrays(x, y)
+        bits = 8 * x.dtype.itemsize
+        out = [_wrap(fn(int(a), int(b), bits), x.dtype) for a, b in zip(x.ravel(), y.ravel())]
+        return np.array(out, dtype=x.dtype).reshape(x.shape)
+
+    return ref
+
+
+def _trunc_div(a, b, bits):
+    if b == 0:
+        return 0
+    q = abs(a) // abs(b)
+    return q if (a < 0) == (b < 0) else -q
+
+
+def _left_shift(a, b, bits):
+    return a << b if 0 <= b < bits else 0
+
+
+def _right_shift(a, b, bits):
+    return a >> b if 0 <= b < bits else (-1 if a < 0 else 0)
+
+
+def _draw_along(values):
+    def draw(data):
+        shape = _shape(data, min_dims=1)
+        return Call(
+            (values(data, shape),), {"axis": data.draw(st.integers(0, len(shape) - 1))}, (0,)
+        )
+
+    return draw
+
+
+def _scan_ref(step):
+    def ref(x, axis):
+        out = np.moveaxis(np.array(x, dtype=F64), axis, 0).copy()
+        for i in range(1, out.shape[0]):
+            out[i] = step(out[i - 1], out[i])
+        return np.moveaxis(out, 0, axis).astype(x.dtype)
+
+    return ref
+
+
+def _with_nans(data, shape):
+    x = np.round(_array(data, shape))  # ties: the stable order keeps them in place
+    if x.size and _rarely(data):
+        x.flat[data.draw(st.integers(0, x.size - 1))] = np.nan
+    return x
+
+
+def ref_argsort(x, axis):
+    rows = np.moveaxis(x, axis, -1)
+    out = np.empty(rows.shape, np.int64)
+    for i in np.ndindex(rows.shape[:-1]):
+        row = rows[i].tolist()
+        out[i] = sorted(
+            range(len(row)), key=lambda k: (math.isnan(row[k]), row[k] if row[k] == row[k] else 0)
+        )
+    return np.moveaxis(out, -1, axis)
+
+
+def draw_reduce_prod_smooth(data):
+    call = draw_reduce_sum(data)
+    return call._replace(args=(_off_zero(call.args[0], 0.25),))
+
+
 # ---------------------------------------------------------------- the table
 
 
@@ -685,11 +800,47 @@ CASES = {
     "avg_pool2d_transpose": Case(draw_avg_pool2d_transpose, ref_avg_pool2d_transpose),
     "random_bits": Case(draw_random_bits, ref_random_bits, grads=False),
     "iota": Case(draw_iota, ref_iota, grads=False),
+    "expm1": Case(_unary(), lambda x: (np.exp(x.astype(np.longdouble)) - 1).astype(x.dtype)),
+    "cbrt": Case(_unary(gap=0.25), lambda x: np.sign(x) * np.abs(x) ** (1 / 3)),
+    "floor": Case(_unary(), _each(math.floor), grads=False),
+    "rint": Case(_unary(), _each(round), grads=False),  # (Python's round: half to even)
+    "arctan2": Case(
+        _binary(adjust=lambda y, x: (_off_zero(y, 0.25), x)), lambda y, x: np.angle(x + 1j * y)
+    ),
+    "copysign": Case(
+        _binary(adjust=lambda x, y: (_off_zero(x, 0.25), _off_zero(y, 0.25))),
+        lambda x, y: np.where(y < 0, -np.abs(x), np.abs(x)),
+    ),
+    "fmod": Case(_binary(adjust=_off_kinks), _each(math.fmod)),
+    "int_div": Case(_int_binary(), _int_ref(_trunc_div), grads=False),
+    "bitwise_and": Case(_int_binary(), _int_ref(lambda a, b, bits: a & b), grads=False),
+    "bitwise_or": Case(_int_binary(), _int_ref(lambda a, b, bits: a | b), grads=False),
+    "bitwise_xor": Case(_int_binary(), _int_ref(lambda a, b, bits: a ^ b), grads=False),
+    "left_shift": Case(_int_binary((-2, 70)), _int_ref(_left_shift), grads=False),
+    "right_shift": Case(_int_binary((-2, 70)), _int_ref(_right_shift), grads=False),
+    "cumsum": Case(_draw_along(_array), _scan_ref(lambda acc, v: acc + v)),
+    "cumprod": Case(
+        _draw_along(_array),
+        _scan_ref(lambda acc, v: acc * v),
+        grad_draw=_draw_along(lambda data, shape: _off_zero(_array(data, shape), 0.25)),
+    ),
+    # first-order zero safety: tests/test_reductions.py; second order divides by x
+    "reduce_prod": Case(
+        draw_reduce_sum, ref_reduce(np.multiply.reduce), grad_draw=draw_reduce_prod_smooth
+    ),
+    "argsort": Case(_draw_along(_with_nans), ref_argsort, grads=False),
 }
 NAMES = sorted(CASES)
 DIFFERENTIABLE = [n for n in NAMES if CASES[n].grads]
 # random_bits and iota have no float operand to differentiate: they are not in this list.
-NOT_DIFFERENTIABLE = [n for n in NAMES if not CASES[n].grads and n not in ("random_bits", "iota")]
+# Nor have the integer operations (bitwise, int_div).
+NOT_DIFFERENTIABLE = [
+    n
+    for n in NAMES
+    if not CASES[n].grads
+    and n not in ("random_bits", "iota")
+    and "int" not in P.REGISTRY[n].lowering
+]
 
 
 def test_table_covers_exactly_the_registry():
@@ -861,7 +1012,8 @@ def test_compiled_executor_takes_other_float_dtypes_and_byte_orders(name, dtype,
 
 
 def _fused_float_elementwise(prim):
-    return "elementwise" in prim.traits and prim is not P.cast
+    # (integer operations, lowered to the integer kernels alone, take no floats)
+    return "elementwise" in prim.traits and prim is not P.cast and "fused" in prim.lowering
 
 
 @pytest.mark.parametrize("name", [n for n in NAMES if _fused_float_elementwise(P.REGISTRY[n])])
@@ -893,7 +1045,10 @@ def test_every_vm_operation_belongs_to_a_primitive():
     for prim in P.REGISTRY.values():
         if "elementwise" in prim.traits:
             arity = 3 if prim is P.select else 1 if "unary" in prim.traits else 2
-            assert VM_OPS[prim.kernel].arity == arity, prim.name
+            if "fused" in prim.lowering:
+                assert VM_OPS[prim.kernel].arity == arity, prim.name
+            else:  # an integer operation: the integer kernels' table has it
+                assert prim.lowering == ("int",) and prim.kernel not in VM_OPS, prim.name
             if prim.kernel in INT_OPS:
                 assert INT_OPS[prim.kernel].arity == arity, prim.name
 

@@ -43,6 +43,10 @@
     E(sinh, 13, 1, sinhf(a[j]), sinh(a[j]))                                                 \
     E(cosh, 14, 1, coshf(a[j]), cosh(a[j]))                                                 \
     E(arcsinh, 15, 1, asinhf(a[j]), asinh(a[j]))                                            \
+    E(expm1, 50, 1, expm1f(a[j]), expm1(a[j]))                                              \
+    E(cbrt, 51, 1, cbrtf(a[j]), cbrt(a[j]))                                                 \
+    E(floor, 52, 1, floorf(a[j]), floor(a[j]))                                              \
+    E(rint, 53, 1, rintf(a[j]), rint(a[j]))                                                 \
     E(add, 20, 2, a[j] + b[j], a[j] + b[j])                                                 \
     E(sub, 21, 2, a[j] - b[j], a[j] - b[j])                                                 \
     E(mul, 22, 2, a[j] * b[j], a[j] * b[j])                                                 \
@@ -56,10 +60,15 @@
     E(le, 30, 2, a[j] <= b[j], a[j] <= b[j])                                                \
     E(eq, 31, 2, a[j] == b[j], a[j] == b[j])                                                \
     E(ne, 32, 2, a[j] != b[j], a[j] != b[j])                                                \
+    E(arctan2, 54, 2, atan2f(a[j], b[j]), atan2(a[j], b[j]))                                \
+    E(copysign, 55, 2, copysignf(a[j], b[j]), copysign(a[j], b[j]))                         \
+    E(fmod, 56, 2, fmodf(a[j], b[j]), fmod(a[j], b[j]))                                     \
     L(select, 40, 3, fg_select_f(r, a, b, c, n), fg_select_d(r, a, b, c, n))
 
 /* The integer kernels (run_int) compute on int64 blocks; sums and products wrap through
-   uint64, as NumPy's do. One line of FG_INT_OPS per operation:
+   uint64, as NumPy's do. Results narrow to the result dtype by truncation, so a shift or a
+   quotient of int8s computed in int64 wraps as NumPy's int8 loop does; shifts by a count
+   outside [0, 64) give NumPy's results (0, or -1 for negative values shifted right). One line of FG_INT_OPS per operation:
      I(name, number, arity, expression of a[j], b[j], c[j]) */
 #define FG_INT_OPS(I)                                                                       \
     I(add, 0, 2, (int64_t)((uint64_t)a[j] + (uint64_t)b[j]))                                \
@@ -76,7 +85,14 @@
     I(le, 11, 2, a[j] <= b[j])                                                              \
     I(eq, 12, 2, a[j] == b[j])                                                              \
     I(ne, 13, 2, a[j] != b[j])                                                              \
-    I(select, 14, 3, a[j] != 0 ? b[j] : c[j])
+    I(select, 14, 3, a[j] != 0 ? b[j] : c[j])                                               \
+    I(fmod, 30, 2, b[j] == 0 || b[j] == -1 ? 0 : a[j] % b[j])                               \
+    I(int_div, 31, 2, b[j] == 0 ? 0 : b[j] == -1 ? (int64_t)(0 - (uint64_t)a[j]) : a[j] / b[j]) \
+    I(bitwise_and, 32, 2, a[j] & b[j])                                                      \
+    I(bitwise_or, 33, 2, a[j] | b[j])                                                       \
+    I(bitwise_xor, 34, 2, a[j] ^ b[j])                                                      \
+    I(left_shift, 35, 2, (uint64_t)b[j] < 64 ? (int64_t)((uint64_t)a[j] << b[j]) : 0)      \
+    I(right_shift, 36, 2, (uint64_t)b[j] < 64 ? a[j] >> b[j] : (a[j] < 0 ? -1 : 0))
 
 /* sign keeps NaN (and the sign of zero's absence: sign(-0.0) is 0) */
 #define FG_SIGN(v) ((v) == (v) ? (__typeof__(v))(((v) > 0) - ((v) < 0)) : (v))

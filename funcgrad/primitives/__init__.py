@@ -73,7 +73,7 @@ def _broadcast_shapes(name, shapes):
     return tuple(out)
 
 
-def _elementwise_rule(name, result_dtype=None, float_only=False, bool_instead=None):
+def _elementwise_rule(name, result_dtype=None, float_only=False, bool_instead=None, int_only=False):
     """The shape/dtype rule of an elementwise primitive. ``bool_instead``: the operation
     NumPy suggests for bools, where it refuses them (negative, subtract, sign)."""
 
@@ -87,6 +87,8 @@ def _elementwise_rule(name, result_dtype=None, float_only=False, bool_instead=No
                 shape = None
         if float_only and dtype.kind not in "fc":
             raise DtypeError(f"{name}: expected a floating-point array, got {dtype.name}")
+        if int_only and dtype.kind not in "biu":
+            raise DtypeError(f"{name}: expected an integer or bool array, got {dtype.name}")
         if bool_instead and dtype == _BOOL:
             raise DtypeError(f"{name}: not defined on bool arrays (as in NumPy): {bool_instead}")
         if shape is None:
@@ -219,10 +221,12 @@ def _elementwise(
     kernel=None,
     traits=(),
     bool_instead=None,
+    int_only=False,
 ):
     """Register an elementwise primitive from its per-argument ``scale`` rules: its VJP,
     JVP, shape rule, batching rule, traits and fused kernel (``kernel``, by default the
-    operation named ``name`` in vm_ops.h) all follow from them."""
+    operation named ``name`` in vm_ops.h) all follow from them. ``int_only``: an operation
+    of integers and bools (bitwise ones), run by the integer kernels alone."""
 
     def vjp_of(scale):
         if scale is None:
@@ -242,16 +246,17 @@ def _elementwise(
     arity = ("unary", "binary")[len(scales) - 1]
     kinds = ("elementwise", arity) + (("float_only",) if float_only else ())
     kinds += ("comparison",) if result_dtype == _BOOL else ()
+    # integer kernels too, unless it takes floats only or has no integer operation
+    lowering = ("fused",) if float_only or kernel == "copy" else ("fused", "int")
     prim = _register(
         name,
-        _elementwise_rule(name, result_dtype, float_only, bool_instead),
+        _elementwise_rule(name, result_dtype, float_only, bool_instead, int_only),
         impl,
         tuple(vjp_of(s) for s in scales),
         jvp,
         traits=kinds + tuple(traits),
         kernel=name if kernel is None else kernel,
-        # integer kernels too, unless it takes floats only or has no integer operation
-        lowering=("fused",) if float_only or kernel == "copy" else ("fused", "int"),
+        lowering=("int",) if int_only else lowering,
     )
     prim.batch = _elementwise_batch(prim)
     return prim
@@ -305,6 +310,17 @@ arcsinh = _unary("arcsinh", np.arcsinh, lambda g, ans, x: div(g, sqrt(add(mul(x,
 abs = _unary("abs", np.abs, lambda g, ans, x: mul(g, sign(x)), float_only=False)
 sign = _unary("sign", np.sign, None, float_only=False, bool_instead="cast to an int first")
 stop_gradient = _unary("stop_gradient", lambda x: x, None, float_only=False, kernel="copy")
+# exp(x) - 1 loses every digit below |x| ~ 1e-16 (and most below 1e-8): expm1, and the
+# composites that need it (logaddexp's tail, sinh near 0 in float32), cannot be composed.
+expm1 = _unary("expm1", np.expm1, lambda g, ans, x: mul(g, add(ans, _lit(1, ans))))
+# pow(|x|, 1/3) is not correctly rounded (27 ** (1/3) is 2.9999999999999996) and its
+# derivative through abs is NaN at 0: libm's cbrt is exact on cubes, as NumPy's.
+cbrt = _unary("cbrt", np.cbrt, lambda g, ans, x: div(g, mul(_lit(3, ans), mul(ans, ans))))
+# floor and rint (half to even) cannot be composed exactly from arithmetic (the 2**52 trick
+# fails for large values and under fast rounding modes); ceil, trunc, round and floor_divide
+# are composed from them. Zero derivative (piecewise constant).
+floor = _unary("floor", np.floor, None)
+rint = _unary("rint", np.rint, None)
 
 add = _binary(
     "add", np.add, lambda g, ans, x, y: g, lambda g, ans, x, y: g, traits=["linear", "commutative"]
@@ -348,6 +364,68 @@ def _pow_scale_y(g, ans, x, y):
 
 
 pow = _binary("pow", np.power, _pow_scale_x, _pow_scale_y, float_only=True)
+
+
+def _hypot_sq(x, y):
+    return add(mul(x, x), mul(y, y))
+
+
+# atan2 keeps the quadrant and the full range near the axes, which atan(y / x) loses; arctan,
+# arcsin and arccos are composed from it (accurately: arcsin(x) = atan2(x, sqrt((1-x)(1+x)))).
+arctan2 = _binary(
+    "arctan2",
+    np.arctan2,
+    lambda g, ans, y, x: div(mul(g, x), _hypot_sq(x, y)),
+    lambda g, ans, y, x: neg(div(mul(g, y), _hypot_sq(x, y))),
+    float_only=True,
+)
+
+
+def _trunc(q):
+    return select(lt(q, _lit(0, q)), neg(floor(neg(q))), floor(q))
+
+
+def _sign_product(g, ans, x, y):
+    return mul(g, mul(sign(x), sign(ans)))
+
+
+# The sign of a zero or a NaN cannot be read arithmetically (-0.0 == 0.0): copysign is the
+# primitive that sets it (and signbit reads it back), so remainder's -0.0 results match NumPy.
+copysign = _binary("copysign", np.copysign, _sign_product, None, float_only=True)
+# C's fmod is exact (no rounding at all); x - y * trunc(x / y) is not. NumPy's remainder and
+# floor_divide are fmod plus a sign fix (npy_divmod): fnp builds them the same way. Integers:
+# C's %, 0 for a zero divisor (NumPy's result).
+fmod = _binary(
+    "fmod",
+    np.fmod,
+    lambda g, ans, x, y: g,
+    lambda g, ans, x, y: neg(mul(g, _trunc(div(x, y)))),
+    bool_instead="cast to an int first",
+)
+
+
+def _integer_op(name, impl, **kind):
+    """An integer (or bool) elementwise operation with no derivative: run by the integer
+    kernels, which compute on int64 and narrow to the result as NumPy's typed loops wrap."""
+    return _elementwise(name, impl, [None, None], int_only=True, **kind)
+
+
+def _int_div_impl(x, y):
+    """C's truncating division, 0 where y is 0 (NumPy's integer result there)."""
+    with np.errstate(divide="ignore", over="ignore"):
+        q = np.floor_divide(x, y)
+    fix = (q < 0) & (q * y != x) & (y != 0)  # floor rounded down: trunc rounds to zero
+    return np.where(fix, q + 1, q).astype(q.dtype)
+
+
+# Integer division has no exact float composite for int64 (2**53); floor_divide of integers
+# is composed from it and fmod.
+int_div = _integer_op("int_div", _int_div_impl, bool_instead="cast to an int first")
+bitwise_and = _integer_op("bitwise_and", np.bitwise_and, traits=["commutative"])
+bitwise_or = _integer_op("bitwise_or", np.bitwise_or, traits=["commutative"])
+bitwise_xor = _integer_op("bitwise_xor", np.bitwise_xor, traits=["commutative"])
+left_shift = _integer_op("left_shift", np.left_shift, bool_instead="cast to an int first")
+right_shift = _integer_op("right_shift", np.right_shift, bool_instead="cast to an int first")
 
 
 def _chooser_scales(wins):
@@ -556,6 +634,132 @@ argmax = _register(
     lowering=("argmax",),
 )
 
+
+def _axis_rule(name, index_dtype=None):
+    """A primitive along one axis that keeps the shape (scans, argsort)."""
+
+    def rule(x, axis):
+        _check_axes(name, len(x.shape), (axis,))
+        return x.shape, x.dtype if index_dtype is None else np.dtype(index_dtype)
+
+    return rule
+
+
+def _along_batch(prim):
+    return lambda batched, x, axis: prim(x, axis=axis + 1)
+
+
+def _reverse_cumsum(g, axis):
+    return rev(cumsum(rev(g, axes=(axis,)), axis=axis), axes=(axis,))
+
+
+# Scans are primitives (the NumPy reference runs them inside compiled programs): a composite
+# would be a triangular matmul, O(n^2) work and memory per row. cumsum is linear, its VJP
+# the reversed scan.
+cumsum = _linear(
+    "cumsum",
+    _axis_rule("cumsum"),
+    lambda x, axis: np.cumsum(x, axis=axis),
+    (lambda g, ans, x, axis: _reverse_cumsum(g, axis),),
+)
+cumsum.batch = _along_batch(cumsum)
+
+
+def _cumprod_vjp(g, ans, x, axis):
+    # d out_j / d x_i = out_j / x_i for i <= j: divides by x, so NaN where an x is 0 (the
+    # zero-safe product of the others is reduce_prod's rule; documented in fnp.cumprod).
+    return div(_reverse_cumsum(mul(g, ans), axis), x)
+
+
+def _cumprod_jvp(tangents, ans, x, axis):
+    (t,) = tangents
+    return None if t is None else mul(ans, cumsum(div(t, x), axis=axis))
+
+
+cumprod = _register(
+    "cumprod",
+    _axis_rule("cumprod"),
+    lambda x, axis: np.cumprod(x, axis=axis),
+    (_cumprod_vjp,),
+    _cumprod_jvp,
+)
+cumprod.batch = _along_batch(cumprod)
+
+
+def _reduce_prod_rule(x, axes):
+    _check_axes("reduce_prod", len(x.shape), axes)
+    return tuple(d for i, d in enumerate(x.shape) if i not in axes), x.dtype
+
+
+def _exclusive_products(x, axis):
+    """Along ``axis``: the product of the elements before each one (1 for the first)."""
+    n, rank = x.shape[axis], len(x.shape)
+    head = slice(
+        x,
+        start=(0,) * rank,
+        limit=tuple(n - 1 if i == axis else d for i, d in enumerate(x.shape)),
+        strides=(1,) * rank,
+    )
+    lo = tuple(1 if i == axis else 0 for i in range(rank))
+    shifted = pad(head, lo=lo, hi=(0,) * rank, interior=(0,) * rank, value=1.0)
+    return cumprod(shifted, axis=axis)
+
+
+def _product_of_others(x, axes):
+    """For each element, the product of all the other elements over ``axes``, without
+    dividing (exact where some are 0): the reduced axes flattened last, then the product
+    of the elements before it times the product of those after it."""
+    kept = _kept(x, axes)
+    perm = kept + tuple(axes)
+    moved = transpose(x, perm=perm)
+    n = math.prod(x.shape[a] for a in axes)
+    flat = reshape(moved, new_shape=tuple(x.shape[a] for a in kept) + (n,))
+    last = len(kept)
+    before = _exclusive_products(flat, last)
+    after = rev(_exclusive_products(rev(flat, axes=(last,)), last), axes=(last,))
+    others = reshape(mul(before, after), new_shape=moved.shape)
+    return transpose(others, perm=tuple(np.argsort(perm).tolist()))
+
+
+def _reduce_prod_vjp(g, ans, x, axes):
+    if math.prod(x.shape) == 0:
+        return zeros(x.shape, x.dtype)
+    return mul(_spread(g, x, axes), _product_of_others(x, axes))
+
+
+def _reduce_prod_jvp(tangents, ans, x, axes):
+    (t,) = tangents
+    if t is None:
+        return None
+    if math.prod(x.shape) == 0:
+        return zeros(ans.shape, ans.dtype)
+    return reduce_sum(mul(t, _product_of_others(x, axes)), axes=axes)
+
+
+# A primitive for its gradient: g * prod / x (the composite's) is NaN at a zero element;
+# the product of the other elements is not.
+reduce_prod = _register(
+    "reduce_prod",
+    _reduce_prod_rule,
+    lambda x, axes: np.prod(x, axis=axes),
+    (_reduce_prod_vjp,),
+    _reduce_prod_jvp,
+    traits=["reduction"],
+)
+reduce_prod.batch = _axes_batch(reduce_prod)
+
+# The stable sorting permutation (NaN last, as NumPy's sort): sort is a gather by it, so its
+# gradient is the gather's scatter and the quantiles built on sort differentiate. No
+# derivative (integer output); the NumPy reference runs it inside compiled programs.
+argsort = _register(
+    "argsort",
+    _axis_rule("argsort", index_dtype=np.int64),
+    lambda x, axis: np.argsort(x, axis=axis, kind="stable"),
+    (None,),
+    lambda tangents, ans, x, axis: None,
+)
+argsort.batch = _along_batch(argsort)
+
 # ---------------------------------------------------------------- softmax rows
 # logsumexp, log_softmax and softmax along ``axes`` are primitives rather than compositions
 # so that the executor can run each as one row kernel (max, exp-sum and output while the
@@ -598,7 +802,7 @@ def _log_softmax_impl(x, axes):
 
 
 def _softmax_impl(x, axes):
-    if x.size == 0:
+    if math.prod(x.shape) == 0:
         return x.copy()
     m = np.max(x, axis=axes, keepdims=True)
     m = np.where(m == -np.inf, 0, m).astype(x.dtype)  # a row holding +inf: all NaN (SciPy)
