@@ -47,6 +47,14 @@ NOT_PROVIDED = {
         "writes into its argument in place, and funcgrad's arrays are immutable: build the "
         "new array with fnp.where instead",
     ),
+    "random": "for host-side random numbers use numpy.random; inside transformed functions "
+    "funcgrad.random (explicit keys, as jax.random)",
+    "fft": "not provided yet (complex arrays and the FFT are a later addition)",
+    "ma": "masked arrays: use fnp.where with a mask",
+    "char": _TEXT,
+    "strings": _TEXT,
+    "rec": "record arrays: not numeric arrays to differentiate",
+    "polynomial": _POLY,
 }
 
 
