@@ -19,7 +19,9 @@ from ._elementwise import *  # noqa: F403
 from ._indexing import *  # noqa: F403
 from ._products import *  # noqa: F403
 from ._reductions import *  # noqa: F403
+from ._sets import *  # noqa: F403
 from ._shapes import *  # noqa: F403
+from ._windows import *  # noqa: F403
 
 
 def __getattr__(name):
