@@ -12,6 +12,7 @@ array(14.)
 
 from . import _methods  # noqa: F401  (installs the tracer methods)
 from ._base import *  # noqa: F403
+from ._calculus import *  # noqa: F403
 from ._creation import *  # noqa: F403
 from ._dtype_utils import *  # noqa: F403
 from ._einsum import *  # noqa: F403
