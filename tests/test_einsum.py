@@ -154,6 +154,10 @@ def test_einsum_interleaved_form_paths_dtype_and_scalars():
     )
     assert_same(fnp.einsum(a, [Ellipsis, 1], [Ellipsis]), np.einsum(a, [Ellipsis, 1], [Ellipsis]))
     path = np.einsum_path("ij,jk,kl->il", a, b, c, optimize="greedy")[0]
+    assert fnp.einsum_path("ij,jk,kl->il", a, b, c)[0] == path
+    args = lambda a, b: (a, [0, 1], b, [1, 2])  # noqa: E731  (the interleaved form)
+    traced = fg.jit(lambda a, b: fnp.einsum(*args(a, b), optimize=fnp.einsum_path(*args(a, b))[0]))
+    assert_same(traced(a, b), np.einsum(*args(a, b)))
     for optimize in (path, True, False, "greedy", "optimal"):
         got = fg.jit(lambda *xs: fnp.einsum("ij,jk,kl->il", *xs, optimize=optimize))(a, b, c)
         assert_same(got, np.einsum("ij,jk,kl->il", a, b, c))

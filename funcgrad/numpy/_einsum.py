@@ -23,11 +23,11 @@ import numpy as np
 
 from .. import primitives as P
 from ..errors import ShapeError
-from ._base import _error, asarray, ndim, promote
+from ._base import _error, asarray, ndim, promote, result_type, shape
 from ._elementwise import multiply
 from ._shapes import reshape, transpose
 
-__all__ = ["einsum"]
+__all__ = ["einsum", "einsum_path"]
 
 _LETTERS = string.ascii_uppercase + string.ascii_lowercase  # sublist ints 0..51, as NumPy
 
@@ -53,6 +53,23 @@ def einsum(*operands, out=None, dtype=None, order="K", casting="safe", optimize=
     terms, output = _parse(subscripts, [ndim(x) for x in operands])
     arrays = _cast(operands, dtype, casting)
     return contract(arrays, terms, output, path=_path(optimize, len(arrays)))
+
+
+def einsum_path(*operands, optimize="greedy", einsum_call=False):
+    """NumPy's contraction path for these operands (from their shapes alone, so traced
+    operands are fine): ``(path, description)``, a path ``einsum(optimize=path)`` follows.
+
+    >>> einsum_path("ij,jk,kl->il", np.ones((2, 3)), np.ones((3, 4)), np.ones((4, 5)))[0]
+    ['einsum_path', (1, 2), (0, 1)]
+    """
+    if isinstance(operands[0], str):
+        arrays = range(1, len(operands))
+    else:  # op, sublist, op, sublist, ..., maybe the output's sublist
+        arrays = range(0, len(operands) - 1, 2)
+    stand_ins = list(operands)
+    for k in arrays:
+        stand_ins[k] = np.broadcast_to(np.zeros((), result_type(operands[k])), shape(operands[k]))
+    return np.einsum_path(*stand_ins, optimize=optimize, einsum_call=einsum_call)
 
 
 # ---------------------------------------------------------------- parsing
