@@ -11,12 +11,14 @@ array(14.)
 """
 
 from . import _methods  # noqa: F401  (installs the tracer methods)
+from ._aliases import *  # noqa: F403
 from ._base import *  # noqa: F403
 from ._calculus import *  # noqa: F403
 from ._creation import *  # noqa: F403
 from ._dtype_utils import *  # noqa: F403
 from ._einsum import *  # noqa: F403
 from ._elementwise import *  # noqa: F403
+from ._floating import *  # noqa: F403
 from ._indexing import *  # noqa: F403
 from ._products import *  # noqa: F403
 from ._reductions import *  # noqa: F403
