@@ -19,6 +19,7 @@ from ._dtype_utils import *  # noqa: F403
 from ._einsum import *  # noqa: F403
 from ._elementwise import *  # noqa: F403
 from ._floating import *  # noqa: F403
+from ._functional import *  # noqa: F403
 from ._indexing import *  # noqa: F403
 from ._products import *  # noqa: F403
 from ._reductions import *  # noqa: F403
