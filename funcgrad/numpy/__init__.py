@@ -18,3 +18,4 @@ from ._indexing import *  # noqa: F403
 from ._products import *  # noqa: F403
 from ._reductions import *  # noqa: F403
 from ._shapes import *  # noqa: F403
+from ._sorting import *  # noqa: F403

@@ -1,7 +1,7 @@
 """The NumPy methods and operators of tracers (``x.sum()``, ``x @ w``, ``x[i]``)."""
 
 from ..core import Tracer
-from ._base import asarray, astype
+from ._base import astype
 from ._elementwise import (
     _power,
     absolute,
