@@ -210,10 +210,14 @@ def ediff1d(ary, to_end=None, to_begin=None):
     """Differences of the flattened array, with ``to_begin``/``to_end`` joined on."""
     ary = ravel(asarray(ary))
     parts = [diff(ary)] if ary.shape[0] else [ary]
+    dtype = parts[0].dtype
+    for name, edge in (("to_begin", to_begin), ("to_end", to_end)):
+        if edge is not None and not np.can_cast(result_type(edge), dtype, "same_kind"):
+            raise _error(TypeError, f"dtype of `{name}` must be compatible with input `ary`")
     if to_begin is not None:
-        parts.insert(0, ravel(asarray(to_begin, parts[-1].dtype)))
+        parts.insert(0, ravel(asarray(to_begin, dtype)))
     if to_end is not None:
-        parts.append(ravel(asarray(to_end, parts[0].dtype)))
+        parts.append(ravel(asarray(to_end, dtype)))
     return concatenate(parts) if len(parts) > 1 else parts[0]
 
 
@@ -305,6 +309,9 @@ def _nan_arg(arg, fill):
     def fn(a, axis=None, out=None, *, keepdims=False):
         if not _is_float_array(a):
             return arg(a, axis=axis, keepdims=keepdims)
+        a = asarray(a)
+        if not isinstance(a, Tracer) and np.any(np.all(np.isnan(a), axis=axis)):
+            raise _error(ValueError, "All-NaN slice encountered")  # (traced: the fill's index)
         return arg(_without_nans(a, fill), axis=axis, keepdims=keepdims)
 
     fn.__name__ = "nan" + arg.__name__
@@ -356,7 +363,7 @@ def _rows(m, rowvar, dtype):
     if m.ndim > 2:
         raise _error(ValueError, "m has more than 2 dimensions")
     x = reshape(m, (1, -1) if m.ndim < 2 else m.shape)
-    return transpose(x) if not rowvar and x.shape[0] != 1 else x
+    return transpose(x) if not rowvar and m.ndim != 1 else x
 
 
 def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None, *, dtype=None):

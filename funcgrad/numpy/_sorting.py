@@ -277,9 +277,11 @@ def _virtual_index(q, n, method):
     return subtract(add(multiply(q, n), add(alpha, multiply(q, 1 - alpha - beta))), 1.0)
 
 
-def _lerp(a, b, t):
-    """NumPy's interpolation: from the nearer end, so that t = 1 gives b exactly."""
-    d = subtract(b, a)
+def _lerp(a, b, t, dtype):
+    """NumPy's interpolation: ``b - a`` in the data's dtype, the rest in the result's, and
+    from the nearer end, so that t = 1 gives b exactly."""
+    d = asarray(subtract(b, a), dtype)
+    a, b, t = asarray(a, dtype), asarray(b, dtype), asarray(t, dtype)
     return where(
         greater_equal(t, 0.5), subtract(b, multiply(d, subtract(1.0, t))), add(a, multiply(d, t))
     )
@@ -297,10 +299,11 @@ def _quantile(a, q, axis, method, keepdims, skip_nan):
     if not isinstance(q, Tracer) and q.size and (np.min(q) < 0 or np.max(q) > 1):
         raise _error(ValueError, "Quantiles must be in the range [0, 1]")
     flat, axes = _moved_last(a, axis)
-    s = sort(asarray(flat, dtype), axis=-1)
+    data_dtype = a.dtype if a.dtype.kind == "f" or discrete else np.dtype(np.float64)
+    s = sort(asarray(flat, data_dtype), axis=-1)
     n = s.shape[-1]
     if skip_nan:
-        return _nan_quantile(s, q, method, a, axes, keepdims)
+        return _nan_quantile(s, q, method, a, axes, keepdims, dtype)
     if n == 0:
         raise _error(IndexError, "quantile: cannot take a quantile of an empty slice")
     virtual = _virtual_index(q, n, method)
@@ -312,14 +315,13 @@ def _quantile(a, q, axis, method, keepdims, skip_nan):
     moved = moveaxis(s, -1, 0)
     lo, hi = getitem(moved, prev), getitem(moved, nxt)
     gamma = reshape(gamma, gamma.shape + (1,) * (moved.ndim - 1))
-    gamma = asarray(gamma, dtype) if dtype.kind == "f" else gamma
-    out = lo if discrete else _lerp(lo, hi, gamma)
+    out = lo if discrete else _lerp(lo, hi, gamma, dtype)
     if dtype.kind == "f":
         out = where(isnan(_last(s, n - 1)), np.nan, out)
     return _keep_q(a, out, axes, keepdims, q.ndim)
 
 
-def _nan_quantile(s, q, method, a, axes, keepdims):
+def _nan_quantile(s, q, method, a, axes, keepdims, dtype):
     """Quantiles of each row's non-NaN values (NaN sorts last: the first ``valid``); an
     all-NaN row gives NaN."""
     n = s.shape[-1]
@@ -339,7 +341,7 @@ def _nan_quantile(s, q, method, a, axes, keepdims):
     lo = take_along_axis(_broadcast_rows(s, q.ndim), reshape(prev, prev.shape + (1,)), -1)
     hi = take_along_axis(_broadcast_rows(s, q.ndim), reshape(nxt, nxt.shape + (1,)), -1)
     lo, hi = reshape(lo, lo.shape[:-1]), reshape(hi, hi.shape[:-1])
-    out = _lerp(lo, hi, asarray(gamma, s.dtype))
+    out = _lerp(lo, hi, gamma, dtype)
     out = where(less(count, 1), np.nan, out)
     return _keep_q(a, out, axes, keepdims, q.ndim)
 
