@@ -25,6 +25,7 @@ from ._products import *  # noqa: F403
 from ._reductions import *  # noqa: F403
 from ._sets import *  # noqa: F403
 from ._shapes import *  # noqa: F403
+from ._sorting import *  # noqa: F403
 from ._windows import *  # noqa: F403
 
 

@@ -322,7 +322,7 @@ def arccosh(x):
     t = subtract(where(big, 2.0, x), 1.0)  # (the unused branch is kept finite for grad)
     near = log1p(add(t, sqrt(multiply(t, add(t, 2.0)))))
     far = add(log(where(big, x, 2.0)), math.log(2.0))
-    return where(big, far, near)
+    return where(big, far, where(less(x, 1.0), np.nan, near))  # (t * t overflows far below 1)
 
 
 def _arctanh_positive(a):

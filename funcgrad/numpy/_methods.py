@@ -34,8 +34,24 @@ from ._elementwise import (
 )
 from ._indexing import getitem
 from ._products import dot, matmul
-from ._reductions import argmax, argmin, max, mean, min, std, sum, var
+from ._reductions import (
+    all,
+    any,
+    argmax,
+    argmin,
+    cumprod,
+    cumsum,
+    max,
+    mean,
+    min,
+    prod,
+    std,
+    sum,
+    trace,
+    var,
+)
 from ._shapes import ravel, reshape, squeeze, swapaxes, transpose
+from ._sorting import argsort
 
 
 def _install_tracer_methods():
@@ -95,6 +111,13 @@ def _install_tracer_methods():
         "min": min,
         "argmax": argmax,
         "argmin": argmin,
+        "prod": prod,
+        "cumsum": cumsum,
+        "cumprod": cumprod,
+        "all": all,
+        "any": any,
+        "trace": trace,
+        "argsort": argsort,  # (not sort: NumPy's sorts in place)
         "astype": astype,
         "squeeze": squeeze,
         "ravel": ravel,

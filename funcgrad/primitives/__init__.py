@@ -653,9 +653,9 @@ def _reverse_cumsum(g, axis):
     return rev(cumsum(rev(g, axes=(axis,)), axis=axis), axes=(axis,))
 
 
-# Scans are primitives (the NumPy reference runs them inside compiled programs): a composite
-# would be a triangular matmul, O(n^2) work and memory per row. cumsum is linear, its VJP
-# the reversed scan.
+# cumsum is a primitive (the NumPy reference runs it inside compiled programs): a composite
+# would be a triangular matmul, O(n^2) work and memory per row, or a doubling scan whose
+# additions round differently from NumPy's running sum. Linear; its VJP is the reversed scan.
 cumsum = _linear(
     "cumsum",
     _axis_rule("cumsum"),
@@ -665,25 +665,35 @@ cumsum = _linear(
 cumsum.batch = _along_batch(cumsum)
 
 
-def _cumprod_vjp(g, ans, x, axis):
-    # d out_j / d x_i = out_j / x_i for i <= j: divides by x, so NaN where an x is 0 (the
-    # zero-safe product of the others is reduce_prod's rule; documented in fnp.cumprod).
-    return div(_reverse_cumsum(mul(g, ans), axis), x)
+def _shifted(x, axis, k):
+    """``x`` moved ``k`` places along ``axis``, the first ``k`` places filled with 1."""
+    n, rank = x.shape[axis], len(x.shape)
+    k = builtins.min(k, n)
+    head = slice(
+        x,
+        start=(0,) * rank,
+        limit=tuple(n - k if i == axis else d for i, d in enumerate(x.shape)),
+        strides=(1,) * rank,
+    )
+    lo = tuple(k if i == axis else 0 for i in range(rank))
+    return pad(head, lo=lo, hi=(0,) * rank, interior=(0,) * rank, value=1)
 
 
-def _cumprod_jvp(tangents, ans, x, axis):
-    (t,) = tangents
-    return None if t is None else mul(ans, cumsum(div(t, x), axis=axis))
+def scan_prod(x, axis, exclusive=False):
+    """Cumulative products along ``axis`` by doubling (Hillis and Steele): log2(n) steps of
+    ``y * (y shifted by 2**i)``, only multiplications, so every derivative (of any order)
+    is exact where elements are 0 (the running product's x_j / x_i rule divides by 0).
+    Not a primitive: fnp.cumprod and reduce_prod's gradient are built from it.
 
-
-cumprod = _register(
-    "cumprod",
-    _axis_rule("cumprod"),
-    lambda x, axis: np.cumprod(x, axis=axis),
-    (_cumprod_vjp,),
-    _cumprod_jvp,
-)
-cumprod.batch = _along_batch(cumprod)
+    >>> scan_prod(np.array([2.0, 0.0, 3.0, 4.0]), 0, exclusive=True)
+    array([1., 2., 0., 0.])
+    """
+    y = _shifted(x, axis, 1) if exclusive else x
+    k = 1
+    while k < x.shape[axis]:
+        y = mul(y, _shifted(y, axis, k))
+        k *= 2
+    return y
 
 
 def _reduce_prod_rule(x, axes):
@@ -692,17 +702,7 @@ def _reduce_prod_rule(x, axes):
 
 
 def _exclusive_products(x, axis):
-    """Along ``axis``: the product of the elements before each one (1 for the first)."""
-    n, rank = x.shape[axis], len(x.shape)
-    head = slice(
-        x,
-        start=(0,) * rank,
-        limit=tuple(n - 1 if i == axis else d for i, d in enumerate(x.shape)),
-        strides=(1,) * rank,
-    )
-    lo = tuple(1 if i == axis else 0 for i in range(rank))
-    shifted = pad(head, lo=lo, hi=(0,) * rank, interior=(0,) * rank, value=1.0)
-    return cumprod(shifted, axis=axis)
+    return scan_prod(x, axis, exclusive=True)
 
 
 def _product_of_others(x, axes):
