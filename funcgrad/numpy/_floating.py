@@ -1,10 +1,8 @@
 """Floating-point decomposition and NaN-aware choices: frexp, ldexp, modf, fmax, fmin;
-the real-input cases of angle and the complex predicates; whole-array comparisons
-(allclose, array_equal, array_equiv), which return a Python bool as in NumPy."""
+the real-input cases of angle and the complex predicates."""
 
 import numpy as np
 
-from ..core import Tracer
 from ._base import _error, _to_float, asarray, promote, result_type, shape
 from ._elementwise import (
     absolute,
@@ -14,7 +12,6 @@ from ._elementwise import (
     exp2,
     floor,
     greater_equal,
-    isclose,
     isfinite,
     isinf,
     isnan,
@@ -22,7 +19,6 @@ from ._elementwise import (
     log2,
     logical_and,
     logical_not,
-    logical_or,
     maximum,
     minimum,
     multiply,
@@ -32,14 +28,10 @@ from ._elementwise import (
     trunc,
     where,
 )
-from ._reductions import sum
 from ._shapes import broadcast_to
 
 __all__ = [
-    "allclose",
     "angle",
-    "array_equal",
-    "array_equiv",
     "fmax",
     "fmin",
     "frexp",
@@ -160,38 +152,3 @@ def isrealobj(x):
 def real_if_close(a, tol=100):
     """``a`` itself for a real array, as NumPy (which drops imaginary parts near 0)."""
     return _real(a, "real_if_close")
-
-
-def _python_bool(value, name):
-    if isinstance(value, Tracer):
-        return bool(value.concrete(f"{name}'s Python bool result"))
-    return bool(value)
-
-
-def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
-    """Whether every element of ``a`` is close to ``b``: a Python bool, as NumPy."""
-    far = logical_not(isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
-    return _python_bool(equal(sum(far), 0), "allclose")
-
-
-def array_equal(a1, a2, equal_nan=False):
-    """Whether ``a1`` and ``a2`` have the same shape and elements: a Python bool."""
-    if shape(a1) != shape(a2):
-        return False
-    return _array_equiv(a1, a2, equal_nan, "array_equal")
-
-
-def array_equiv(a1, a2):
-    """Whether ``a1`` and ``a2`` broadcast together and are equal: a Python bool."""
-    try:
-        np.broadcast_shapes(shape(a1), shape(a2))
-    except ValueError:
-        return False
-    return _array_equiv(a1, a2, False, "array_equiv")
-
-
-def _array_equiv(a1, a2, equal_nan, name):
-    same = equal(a1, a2)
-    if equal_nan and result_type(a1).kind in "fc" and result_type(a2).kind in "fc":
-        same = logical_or(same, logical_and(isnan(a1), isnan(a2)))
-    return _python_bool(equal(sum(logical_not(same)), 0), name)

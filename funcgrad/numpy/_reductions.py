@@ -79,6 +79,7 @@ __all__ = [
     "trace",
     "allclose",
     "array_equal",
+    "array_equiv",
 ]
 
 
@@ -449,6 +450,16 @@ def array_equal(a1, a2, equal_nan=False):
     if equal_nan:
         same = logical_or(same, logical_and(isnan(a1), isnan(a2)))
     return _as_bool(all(same))
+
+
+def array_equiv(a1, a2):
+    """Whether two arrays broadcast together and are equal everywhere."""
+    a1, a2 = asarray(a1), asarray(a2)
+    try:
+        np.broadcast_shapes(a1.shape, a2.shape)
+    except ValueError:
+        return False
+    return _as_bool(all(equal(a1, a2)))
 
 
 def _as_bool(x):
