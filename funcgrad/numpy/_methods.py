@@ -25,7 +25,7 @@ from ._elementwise import (
 from ._indexing import getitem
 from ._products import dot, matmul
 from ._reductions import argmax, argmin, max, mean, min, std, sum, var
-from ._shapes import ravel, reshape, squeeze, swapaxes, transpose
+from ._shapes import _reshape_method, ravel, squeeze, swapaxes, transpose
 
 
 def _install_tracer_methods():
@@ -60,7 +60,7 @@ def _install_tracer_methods():
         "__ror__": flipped(logical_or),
         "__invert__": logical_not,
         "__getitem__": getitem,
-        "reshape": reshape,
+        "reshape": _reshape_method,
         "transpose": lambda self, *axes: transpose(
             self, axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes or None
         ),
