@@ -4,7 +4,7 @@ import numpy as np
 
 from .. import primitives as P
 from ..core import Literal, Tracer, is_float
-from ..errors import ShapeError, user_frame
+from ..errors import FuncgradError, ShapeError, user_frame
 
 # Dtypes and constants, so user code needs only fnp.
 __all__ = [
@@ -43,6 +43,29 @@ ndarray = np.ndarray
 
 def _error(cls, message):
     return cls(f"{message} at {user_frame()}")
+
+
+def _via_numpy(name, fn, *args, **kwargs):
+    """``fn(*args, **kwargs)``, a NumPy function, with its errors naming the user's line."""
+    try:
+        return fn(*args, **kwargs)
+    except (ValueError, IndexError, TypeError) as e:
+        if isinstance(e, FuncgradError):
+            raise
+        cls = next(c for c in (ValueError, IndexError, TypeError) if isinstance(e, c))
+        raise _error(cls, f"{name}: {e}") from None
+
+
+def _numpy_constant(fn):
+    """A NumPy constructor whose arguments are all concrete (sizes, dtypes), with its
+    errors located; its docstring is NumPy's."""
+
+    def wrapped(*args, **kwargs):
+        return _via_numpy(fn.__name__, fn, *args, **kwargs)
+
+    wrapped.__name__ = fn.__name__
+    wrapped.__doc__ = f"``np.{fn.__name__}`` (a constant array)."
+    return wrapped
 
 
 # ---------------------------------------------------------------- dtypes and promotion
@@ -100,7 +123,7 @@ def asarray(x, dtype=None, order=None, *, copy=None):
         return x
     if isinstance(x, (list, tuple)) and _holds_tracer(x):
         return _stack_nested(x, _discover(x)[1] if dtype is None else np.dtype(dtype))
-    return np.asarray(x, dtype=dtype, order=order, copy=copy)
+    return _via_numpy("asarray", np.asarray, x, dtype=dtype, order=order, copy=copy)
 
 
 def array(object, dtype=None, *, copy=True, order="K", ndmin=0):
@@ -111,7 +134,9 @@ def array(object, dtype=None, *, copy=True, order="K", ndmin=0):
     (1, 1, 2)
     """
     if not isinstance(object, Tracer) and not _holds_tracer(object):
-        return np.array(object, dtype=dtype, copy=copy, order=order, ndmin=ndmin)
+        return _via_numpy(
+            "array", np.array, object, dtype=dtype, copy=copy, order=order, ndmin=ndmin
+        )
     x = asarray(object, dtype)
     if x.ndim < ndmin:
         x = P.reshape(x, new_shape=(1,) * (ndmin - x.ndim) + x.shape)

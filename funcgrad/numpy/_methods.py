@@ -22,10 +22,10 @@ from ._elementwise import (
     power,
     subtract,
 )
-from ._indexing import getitem
+from ._indexing import diagonal, getitem, nonzero, take
 from ._products import dot, matmul
 from ._reductions import argmax, argmin, max, mean, min, std, sum, var
-from ._shapes import _reshape_method, ravel, squeeze, swapaxes, transpose
+from ._shapes import _reshape_method, ravel, repeat, squeeze, swapaxes, transpose
 
 
 def _install_tracer_methods():
@@ -76,6 +76,11 @@ def _install_tracer_methods():
         "squeeze": squeeze,
         "ravel": ravel,
         "flatten": ravel,
+        "repeat": repeat,
+        "diagonal": diagonal,
+        "take": take,
+        "nonzero": nonzero,
+        "copy": asarray,  # tracers are immutable: a copy is the same value
         "swapaxes": swapaxes,
         "clip": clip,
         "dot": dot,

@@ -63,6 +63,8 @@ def reshape(a, shape=None, order="C", *, newshape=None, copy=None):
     shape = newshape if shape is None else shape
     if shape is None:
         raise _error(TypeError, "reshape: missing the new shape")
+    if order == "K":
+        raise _error(ValueError, "reshape: order 'K' is not permitted for reshaping")
     if _memory_order("reshape", a, order) == "F":
         newshape = shape if isinstance(shape, (tuple, list)) else (shape,)
         return transpose(_reshape_c(transpose(x), tuple(newshape)[::-1]))
@@ -220,9 +222,10 @@ def concatenate(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
     array([1., 1., 0., 0.])
     """
     _no_out("concatenate", out)
-    arrays = promote(*arrays, dtype=dtype)
+    arrays = list(arrays)
     if not arrays:
         raise _error(ValueError, "concatenate: need at least one array to concatenate")
+    arrays = promote(*arrays, dtype=dtype)
     if axis is None:
         arrays, axis = [ravel(a) for a in arrays], 0
     if arrays[0].ndim == 0:
@@ -252,9 +255,10 @@ def stack(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
     (2, 2)
     """
     _no_out("stack", out)
-    arrays = promote(*arrays, dtype=dtype)
+    arrays = list(arrays)
     if not arrays:
         raise _error(ValueError, "stack: need at least one array to stack")
+    arrays = promote(*arrays, dtype=dtype)
     shapes = {a.shape for a in arrays}
     if len(shapes) > 1:
         raise _error(ShapeError, f"stack: all input arrays must have the same shape, got {shapes}")
