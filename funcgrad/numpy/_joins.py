@@ -54,8 +54,10 @@ __all__ = [
 
 
 def _sequence(name, tup):
-    if not isinstance(tup, (list, tuple)):
-        raise _error(TypeError, f"{name}: arrays to stack must be passed as a sequence")
+    if not isinstance(tup, (list, tuple, np.ndarray, Tracer)):
+        raise _error(
+            TypeError, f"{name}: arrays to stack must be passed as a sequence (list or tuple)"
+        )
     return list(tup)
 
 

@@ -8,7 +8,16 @@ import numpy as np
 from .. import primitives as P
 from ..core import Tracer
 from ..errors import ShapeError
-from ._base import _axes, _error, _holds_tracer, _normalize_axis, asarray, operator_index, promote
+from ._base import (
+    _axes,
+    _error,
+    _holds_tracer,
+    _normalize_axis,
+    asarray,
+    operator_index,
+    promote,
+    result_type,
+)
 
 __all__ = [
     "reshape",
@@ -31,6 +40,7 @@ __all__ = [
     "roll",
     "tile",
     "repeat",
+    "resize",
     "atleast_1d",
     "atleast_2d",
     "atleast_3d",
@@ -165,6 +175,9 @@ def expand_dims(x, axis):
 def squeeze(x, axis=None):
     """Remove size-1 axes (all of them, or those in ``axis``)."""
     x = asarray(x)
+    if x.ndim == 0 and axis is not None:  # NumPy lets a scalar's "axis 0" be squeezed
+        _axes("squeeze", axis, 1)
+        return x
     if axis is None:
         axes = tuple(i for i, d in enumerate(x.shape) if d == 1)
     else:
@@ -222,10 +235,7 @@ def concatenate(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
     array([1., 1., 0., 0.])
     """
     _no_out("concatenate", out)
-    arrays = list(arrays)
-    if not arrays:
-        raise _error(ValueError, "concatenate: need at least one array to concatenate")
-    arrays = promote(*arrays, dtype=dtype)
+    arrays = _joined("concatenate", arrays, dtype, casting)
     if axis is None:
         arrays, axis = [ravel(a) for a in arrays], 0
     if arrays[0].ndim == 0:
@@ -243,6 +253,23 @@ def concatenate(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
     return P.concatenate(*arrays, axis=axis)
 
 
+def _joined(name, arrays, dtype, casting):
+    """The arrays to join, in their common dtype (or ``dtype``, if ``casting`` allows)."""
+    arrays = list(arrays)
+    if not arrays:
+        raise _error(ValueError, f"{name}: need at least one array to {name}")
+    if dtype is None:
+        return promote(*arrays)
+    common = result_type(*arrays)
+    if not np.can_cast(common, dtype, casting):
+        raise _error(
+            TypeError,
+            f"{name}: cannot cast {common.name} to {np.dtype(dtype).name} under "
+            f"casting={casting!r}",
+        )
+    return promote(*arrays, dtype=dtype)
+
+
 def _no_out(name, out):
     if out is not None:
         raise _error(TypeError, f"{name}: out= is not supported (arrays are immutable)")
@@ -255,10 +282,7 @@ def stack(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
     (2, 2)
     """
     _no_out("stack", out)
-    arrays = list(arrays)
-    if not arrays:
-        raise _error(ValueError, "stack: need at least one array to stack")
-    arrays = promote(*arrays, dtype=dtype)
+    arrays = _joined("stack", arrays, dtype, casting)
     shapes = {a.shape for a in arrays}
     if len(shapes) > 1:
         raise _error(ShapeError, f"stack: all input arrays must have the same shape, got {shapes}")
@@ -306,6 +330,8 @@ def pad(array, pad_width, mode="constant", constant_values=0):
     widths = np.broadcast_to(widths.astype(np.int64), (x.ndim, 2))
     if (widths < 0).any():
         raise _error(ShapeError, f"pad: negative pad width {pad_width}")
+    if x.ndim == 0:
+        return x
     if mode in ("constant", "empty"):
         return _pad_constant(x, widths, 0 if mode == "empty" else constant_values)
     if mode not in _PAD_SOURCES:
@@ -492,6 +518,27 @@ def repeat(a, repeats, axis=None):
     dims = tuple(range(axis + 1)) + tuple(range(axis + 2, x.ndim + 1))
     x = P.broadcast_in_dim(x, shape=spread, broadcast_dimensions=dims)
     return reshape(x, spread[:axis] + (n * r,) + spread[axis + 2 :])
+
+
+def resize(a, new_shape):
+    """``a``'s elements, flattened and repeated cyclically, in ``new_shape``.
+
+    >>> resize(np.array([1, 2, 3]), (2, 2))
+    array([[1, 2],
+           [3, 1]])
+    """
+    x = ravel(asarray(a))
+    shape = new_shape if isinstance(new_shape, (tuple, list)) else (new_shape,)
+    shape = tuple(operator_index(d) for d in shape)
+    if any(d < 0 for d in shape):
+        raise _error(
+            ValueError, f"resize: all elements of `new_shape` {shape} must be non-negative"
+        )
+    size = math.prod(shape)
+    if size == 0 or x.size == 0:
+        return P.zeros(shape, x.dtype) if isinstance(x, Tracer) else np.zeros(shape, x.dtype)
+    x = tile(x, -(-size // x.size))
+    return reshape(_slice_axis(x, 0, 0, size), shape)
 
 
 def _at_least(arys, make):
