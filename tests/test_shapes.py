@@ -110,6 +110,11 @@ CASES = {
     "take_along_none": (lambda m, a: m.take_along_axis(a, np.array([5, 0]), None), [(2, 3)]),
     "select": (lambda m, a, b: m.select([a > 0.3, b < 0.1], [a, b], 0.5), [(2, 3), (3,)]),
     "choose": (lambda m, a, b: m.choose(np.array([[0, 1, 1], [1, 0, 0]]), [a, b]), [(3,), (2, 3)]),
+    "piecewise": (
+        lambda m, a: m.piecewise(a, [a < -0.5, a > 0.5], [lambda v: v * v, lambda v: -v, 2.0]),
+        [(2, 3)],
+    ),
+    "piecewise_one": (lambda m, a: m.piecewise(a, a > 0.2, [m.sin, m.cos]), [(4,)]),
     "r_": (lambda m, a, b: m.r_[a, 0:3, 7.0, b], [(2,), ()]),
     "r_linspace": (lambda m, a: m.r_[a, 0:1:5j], [(2,)]),
     "r_directive": (lambda m, a, b: m.r_["0,2,0", a, b], [(2,), (2,)]),

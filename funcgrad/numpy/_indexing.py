@@ -7,8 +7,17 @@ import numpy as np
 from .. import primitives as P
 from ..core import Tracer, current_builder
 from ..errors import ConcretizationError, ShapeError
-from ._base import _error, _normalize_axis, _via_numpy, asarray, operator_index, result_type, shape
-from ._elementwise import add, less, where
+from ._base import (
+    _error,
+    _holds_tracer,
+    _normalize_axis,
+    _via_numpy,
+    asarray,
+    operator_index,
+    result_type,
+    shape,
+)
+from ._elementwise import add, less, logical_not, logical_or, not_equal, where
 from ._shapes import broadcast_arrays, broadcast_shapes, moveaxis, ravel, reshape, transpose
 
 __all__ = [
@@ -23,6 +32,7 @@ __all__ = [
     "unravel_index",
     "select",
     "choose",
+    "piecewise",
 ]
 
 
@@ -358,3 +368,39 @@ def choose(a, choices, out=None, mode="raise"):
         )
         picked = P.select(hit, asarray(choices[k], dtype), picked)
     return _broadcast_result(picked, index, *choices)
+
+
+def piecewise(x, condlist, funclist, *args, **kw):
+    """``funclist[k](x)`` (or the constant ``funclist[k]``) where ``condlist[k]`` holds,
+    later conditions winning, an extra last function where none holds, else 0.
+
+    Traced, every function runs on the whole of ``x`` and the results are selected,
+    so a function must not fail off its piece (its values there are discarded).
+
+    >>> piecewise(np.array([-1.0, 2.0]), [np.array([True, False])], [lambda v: -v, 5.0])
+    array([1., 5.])
+    """
+    if not _holds_tracer([x, condlist, list(args)]):
+        return _via_numpy("piecewise", np.piecewise, x, condlist, funclist, *args, **kw)
+    x = asarray(x)
+    if isinstance(condlist, (Tracer, np.ndarray, bool)) and (x.ndim != 0 or np.ndim(condlist) == 0):
+        condlist = [condlist]
+    conds = [asarray(c) for c in condlist]
+    conds = [c if c.dtype == np.bool_ else not_equal(c, 0) for c in conds]
+    funclist = list(funclist)
+    if len(conds) == len(funclist) - 1:
+        none = conds[0]
+        for c in conds[1:]:
+            none = logical_or(none, c)
+        conds.append(logical_not(none))
+    elif len(conds) != len(funclist):
+        raise _error(
+            ValueError,
+            f"piecewise: with {len(conds)} condition(s), either {len(conds)} or "
+            f"{len(conds) + 1} functions are expected",
+        )
+    y = np.zeros(x.shape, x.dtype)
+    for cond, fn in zip(conds, funclist):
+        value = fn(x, *args, **kw) if callable(fn) else fn
+        y = P.select(P.broadcast_to(cond, x.shape), asarray(value, x.dtype), y)
+    return y
