@@ -121,6 +121,8 @@ def asarray(x, dtype=None, order=None, *, copy=None):
         if dtype is not None and np.dtype(dtype) != x.dtype:
             return P.cast(x, dtype=np.dtype(dtype))
         return x
+    if type(x) is np.ndarray and dtype is None and order is None and copy is None:
+        return x  # the common case, first
     if isinstance(x, (list, tuple)) and _holds_tracer(x):
         return _stack_nested(x, _discover(x)[1] if dtype is None else np.dtype(dtype))
     return _via_numpy("asarray", np.asarray, x, dtype=dtype, order=order, copy=copy)

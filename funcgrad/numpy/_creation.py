@@ -102,20 +102,32 @@ empty_like = zeros_like
 
 
 def full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None):
-    """``a``'s shape filled with ``fill_value`` in ``a``'s dtype (or the given ones)."""
+    """``a``'s shape filled with ``fill_value`` in ``a``'s dtype (or the given ones).
+
+    >>> full_like(np.ones(2, np.float32), 3)
+    array([3., 3.], dtype=float32)
+    """
     target, dtype = _like(a, dtype, shape)
     return _fill(target, fill_value, dtype)
 
 
 def copy(a, order="K", subok=False):
-    """A copy of ``a`` (a tracer is immutable: it is its own copy)."""
+    """A copy of ``a`` (a tracer is immutable: it is its own copy).
+
+    >>> copy([1, 2])
+    array([1, 2])
+    """
     if isinstance(a, Tracer) or _holds_tracer(a):
         return asarray(a)
     return np.array(a, order=order, copy=True)
 
 
 def ascontiguousarray(a, dtype=None):
-    """``a`` as a C-contiguous array of at least one axis, as NumPy."""
+    """``a`` as a C-contiguous array of at least one axis, as NumPy.
+
+    >>> ascontiguousarray(2.0)
+    array([2.])
+    """
     return array(a, dtype=dtype, copy=None, ndmin=1, order="C")
 
 
@@ -143,7 +155,12 @@ def tril(m, k=0):
 
 
 def triu(m, k=0):
-    """The upper triangle of the last two axes (entries below diagonal ``k`` zeroed)."""
+    """The upper triangle of the last two axes (entries below diagonal ``k`` zeroed).
+
+    >>> triu(np.ones((2, 2)))
+    array([[1., 1.],
+           [0., 1.]])
+    """
     return _triangle("triu", m, k, upper=True)
 
 
@@ -176,7 +193,12 @@ def diag(v, k=0):
 
 
 def diagflat(v, k=0):
-    """The flattened ``v`` as the ``k``-th diagonal of a square 2-D array."""
+    """The flattened ``v`` as the ``k``-th diagonal of a square 2-D array.
+
+    >>> diagflat(np.array([[1, 2]]))
+    array([[1, 0],
+           [0, 2]])
+    """
     return diag(ravel(asarray(v)), k)
 
 

@@ -272,12 +272,21 @@ def _nonzero(name, a):
 
 
 def argwhere(a):
-    """The indices of the non-zero entries, one row per entry (host only, as nonzero)."""
+    """The indices of the non-zero entries, one row per entry (host only, as nonzero).
+
+    >>> argwhere(np.array([[0, 1], [2, 0]]))
+    array([[0, 1],
+           [1, 0]])
+    """
     return np.argwhere(_host_value("argwhere", a, _THREE_ARGUMENT_WHERE))
 
 
 def flatnonzero(a):
-    """The indices of the non-zero entries of the flattened array (host only)."""
+    """The indices of the non-zero entries of the flattened array (host only).
+
+    >>> flatnonzero(np.array([[0, 1], [2, 0]]))
+    array([1, 2])
+    """
     return np.flatnonzero(_host_value("flatnonzero", a, _THREE_ARGUMENT_WHERE))
 
 

@@ -90,7 +90,11 @@ def hstack(tup, *, dtype=None, casting="same_kind"):
 
 
 def dstack(tup):
-    """Stack arrays along the third axis (after :func:`atleast_3d`)."""
+    """Stack arrays along the third axis (after :func:`atleast_3d`).
+
+    >>> dstack([np.array([1, 2]), np.array([3, 4])]).shape
+    (1, 2, 2)
+    """
     return concatenate(_at_least_each(atleast_3d, tup, "dstack"), axis=2)
 
 
@@ -175,11 +179,23 @@ def _split_from(name, min_ndim, axis_of):
 
 
 hsplit = _split_from("hsplit", 1, lambda nd: 1 if nd > 1 else 0)
-hsplit.__doc__ = "Split along axis 1 (axis 0 for 1-D arrays)."
+hsplit.__doc__ = """Split along axis 1 (axis 0 for 1-D arrays).
+
+    >>> [p.shape for p in hsplit(np.ones((2, 4)), 2)]
+    [(2, 2), (2, 2)]
+    """
 vsplit = _split_from("vsplit", 2, lambda nd: 0)
-vsplit.__doc__ = "Split along axis 0 (arrays of rank >= 2)."
+vsplit.__doc__ = """Split along axis 0 (arrays of rank >= 2).
+
+    >>> [p.shape for p in vsplit(np.ones((4, 2)), [1])]
+    [(1, 2), (3, 2)]
+    """
 dsplit = _split_from("dsplit", 3, lambda nd: 2)
-dsplit.__doc__ = "Split along axis 2 (arrays of rank >= 3)."
+dsplit.__doc__ = """Split along axis 2 (arrays of rank >= 3).
+
+    >>> [p.shape for p in dsplit(np.ones((1, 1, 4)), 2)]
+    [(1, 1, 2), (1, 1, 2)]
+    """
 
 
 # ---------------------------------------------------------------- append, insert, delete

@@ -393,7 +393,11 @@ def flip(m, axis=None):
 
 
 def fliplr(m):
-    """Reverse the columns (axis 1) of an array of rank >= 2."""
+    """Reverse the columns (axis 1) of an array of rank >= 2.
+
+    >>> fliplr(np.array([[1, 2, 3]]))
+    array([[3, 2, 1]])
+    """
     x = asarray(m)
     if x.ndim < 2:
         raise _error(ValueError, "fliplr: input must be >= 2-d")
@@ -401,7 +405,11 @@ def fliplr(m):
 
 
 def flipud(m):
-    """Reverse the rows (axis 0) of an array of rank >= 1."""
+    """Reverse the rows (axis 0) of an array of rank >= 1.
+
+    >>> flipud(np.array([1, 2, 3]))
+    array([3, 2, 1])
+    """
     x = asarray(m)
     if x.ndim < 1:
         raise _error(ValueError, "flipud: input must be >= 1-d")
@@ -556,7 +564,11 @@ def atleast_1d(*arys):
 
 
 def atleast_2d(*arys):
-    """Each array with at least two axes: (N,) becomes (1, N)."""
+    """Each array with at least two axes: (N,) becomes (1, N).
+
+    >>> atleast_2d(np.arange(3)).shape
+    (1, 3)
+    """
     return _at_least(arys, lambda x: reshape(x, (1,) * (2 - x.ndim) + x.shape))
 
 
@@ -567,5 +579,9 @@ def _to_3d(x):
 
 
 def atleast_3d(*arys):
-    """Each array with at least three axes: (N,) becomes (1, N, 1), (M, N) (M, N, 1)."""
+    """Each array with at least three axes: (N,) becomes (1, N, 1), (M, N) (M, N, 1).
+
+    >>> [a.shape for a in atleast_3d(np.arange(3), np.ones((2, 3)))]
+    [(1, 3, 1), (2, 3, 1)]
+    """
     return _at_least(arys, _to_3d)
