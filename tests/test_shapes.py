@@ -489,3 +489,23 @@ def test_split_pieces_join_back(n, sections, split_at):
         assert len(pieces) == len(expected)
         for p, e in zip(pieces, expected):
             assert_same(p, e, 0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 5),
+    positions=st.lists(st.integers(-5, 5), max_size=4),
+    shift=st.integers(-7, 7),
+    reps=st.tuples(st.integers(0, 3), st.integers(1, 2)),
+)
+def test_positions_and_repetitions_match_numpy(n, positions, shift, reps):
+    x = np.arange(2.0 * n).reshape(2, n)
+    inside = [p for p in positions if -n <= p < n]
+    assert_same(fnp.delete(x, inside, axis=1), np.delete(x, inside, axis=1), 0)
+    at = [p for p in positions if -n <= p <= n]
+    assert_same(fnp.insert(x, at, -1.0, axis=1), np.insert(x, at, -1.0, axis=1), 0)
+    assert_same(fnp.roll(x, shift, axis=-1), np.roll(x, shift, axis=-1), 0)
+    assert_same(fnp.roll(x, (shift, 1)), np.roll(x, (shift, 1)), 0)
+    assert_same(fnp.tile(x, reps), np.tile(x, reps), 0)
+    counts = [abs(p) for p in (positions + [1] * n)[:n]]
+    assert_same(fnp.repeat(x, counts, axis=1), np.repeat(x, counts, axis=1), 0)
