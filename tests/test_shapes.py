@@ -135,6 +135,10 @@ CASES = {
     "resize": (lambda m, a: m.resize(a, (3, 3)), [(2, 2)]),
     "resize_smaller": (lambda m, a: m.resize(a, 3), [(2, 2)]),
     "resize_empty": (lambda m, a: m.resize(a, (2, 0)), [(2,)]),
+    "pad_traced_value": (
+        lambda m, a, b: m.pad(a, ((1, 0), (2, 1)), constant_values=b),
+        [(2, 2), ()],
+    ),
     "moveaxis": (lambda m, a: m.moveaxis(a, (0, 1), (-1, 0)), [(2, 3, 4)]),
     "reshape_f": (lambda m, a: m.reshape(a, (3, -1), order="F"), [(2, 3, 2)]),
     "ravel_f": (lambda m, a: m.ravel(a, order="F"), [(2, 3)]),

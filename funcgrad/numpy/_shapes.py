@@ -317,8 +317,9 @@ _PAD_SOURCES = {"edge": _edge, "wrap": _wrap, "symmetric": _symmetric, "reflect"
 def pad(array, pad_width, mode="constant", constant_values=0):
     """Pad ``array``; ``pad_width`` in NumPy's forms (int, (before, after), or per axis).
 
-    Modes: "constant" (``constant_values``: a number, or per-axis (before, after)
-    pairs), "edge", "wrap", "symmetric" and "reflect" (NumPy's default even reflection).
+    Modes: "constant" (``constant_values``: a number, which may be traced, or concrete
+    per-axis (before, after) pairs), "edge", "wrap", "symmetric" and "reflect" (NumPy's
+    default even reflection).
 
     >>> pad(np.array([1, 2, 3]), (2, 1), mode="reflect")
     array([3, 2, 1, 2, 3, 2])
@@ -348,8 +349,18 @@ def pad(array, pad_width, mode="constant", constant_values=0):
 
 
 def _pad_constant(x, widths, constant_values):
+    if isinstance(constant_values, Tracer) and constant_values.ndim == 0:
+        # A traced fill: pad with zeros, then select the value where a mask marks the border.
+        lo, hi = tuple(widths[:, 0].tolist()), tuple(widths[:, 1].tolist())
+        interior = (0,) * x.ndim
+        border = np.pad(np.zeros(x.shape, bool), widths, constant_values=True)
+        value = asarray(constant_values, x.dtype)
+        zero_padded = P.pad(x, lo=lo, hi=hi, interior=interior, value=0.0)
+        return P.select(border, P.broadcast_to(value, border.shape), zero_padded)
     if isinstance(constant_values, Tracer) or _holds_tracer(constant_values):
-        raise _error(TypeError, "pad: constant_values must be Python numbers or a concrete array")
+        raise _error(
+            TypeError, "pad: a traced constant_values must be a scalar (per-axis values: concrete)"
+        )
     values = np.broadcast_to(np.asarray(constant_values, dtype=np.float64), (x.ndim, 2))
     if np.all(values == values.flat[0]):  # one pad for all axes
         lo, hi = tuple(widths[:, 0].tolist()), tuple(widths[:, 1].tolist())
