@@ -4,7 +4,7 @@ import numpy as np
 
 from .. import primitives as P
 from ..core import Literal, Tracer, is_float
-from ..errors import ShapeError, user_frame
+from ..errors import FuncgradError, ShapeError, user_frame
 
 # Dtypes and constants, so user code needs only fnp.
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "operator_index",
     "shape",
     "ndim",
+    "size",
 ]
 
 float16, float32, float64 = np.float16, np.float32, np.float64
@@ -42,6 +43,29 @@ ndarray = np.ndarray
 
 def _error(cls, message):
     return cls(f"{message} at {user_frame()}")
+
+
+def _via_numpy(name, fn, *args, **kwargs):
+    """``fn(*args, **kwargs)``, a NumPy function, with its errors naming the user's line."""
+    try:
+        return fn(*args, **kwargs)
+    except (ValueError, IndexError, TypeError) as e:
+        if isinstance(e, FuncgradError):
+            raise
+        cls = next(c for c in (ValueError, IndexError, TypeError) if isinstance(e, c))
+        raise _error(cls, f"{name}: {e}") from None
+
+
+def _numpy_constant(fn):
+    """A NumPy constructor whose arguments are all concrete (sizes, dtypes), with its
+    errors located; its docstring is NumPy's."""
+
+    def wrapped(*args, **kwargs):
+        return _via_numpy(fn.__name__, fn, *args, **kwargs)
+
+    wrapped.__name__ = fn.__name__
+    wrapped.__doc__ = f"``np.{fn.__name__}`` (a constant array)."
+    return wrapped
 
 
 # ---------------------------------------------------------------- dtypes and promotion
@@ -61,6 +85,8 @@ def _dtype(x):
         return np.dtype(x.dtype)
     if isinstance(x, (bool, int, float, complex)):
         return _PY_SCALAR_DTYPE.get(type(x), np.dtype(np.complex128))
+    if _holds_tracer(x):
+        return _discover(x)[1]
     return np.asarray(x).dtype
 
 
@@ -81,16 +107,76 @@ def result_type(*args):
     return dtype
 
 
-def asarray(x, dtype=None):
-    """``x`` as an array (a tracer stays a tracer), cast to ``dtype`` if given."""
+def asarray(x, dtype=None, order=None, *, copy=None):
+    """``x`` as an array (a tracer stays a tracer), cast to ``dtype`` if given.
+
+    Lists and tuples that hold tracers are stacked into one traced array, with the
+    shape and dtype NumPy would give the list (Python scalars in a list count as int64 /
+    float64, as in ``np.array``); any other list is plain ``np.asarray``.
+
+    >>> asarray([np.float32(1.0), 2.0]).dtype
+    dtype('float64')
+    """
     if isinstance(x, Tracer):
         if dtype is not None and np.dtype(dtype) != x.dtype:
             return P.cast(x, dtype=np.dtype(dtype))
         return x
-    return np.asarray(x, dtype=dtype)
+    if type(x) is np.ndarray and dtype is None and order is None and copy is None:
+        return x  # the common case, first
+    if isinstance(x, (list, tuple)) and _holds_tracer(x):
+        return _stack_nested(x, _discover(x)[1] if dtype is None else np.dtype(dtype))
+    return _via_numpy("asarray", np.asarray, x, dtype=dtype, order=order, copy=copy)
 
 
-array = asarray
+def array(object, dtype=None, *, copy=True, order="K", ndmin=0):
+    """``np.array``: a copy of ``object`` as an array, with at least ``ndmin`` axes;
+    lists of tracers are stacked (see :func:`asarray`).
+
+    >>> array([[1, 2]], ndmin=3).shape
+    (1, 1, 2)
+    """
+    if not isinstance(object, Tracer) and not _holds_tracer(object):
+        return _via_numpy(
+            "array", np.array, object, dtype=dtype, copy=copy, order=order, ndmin=ndmin
+        )
+    x = asarray(object, dtype)
+    if x.ndim < ndmin:
+        x = P.reshape(x, new_shape=(1,) * (ndmin - x.ndim) + x.shape)
+    return x
+
+
+def _holds_tracer(x):
+    if isinstance(x, Tracer):
+        return True
+    return isinstance(x, (list, tuple)) and any(map(_holds_tracer, x))
+
+
+def _discover(x):
+    """(shape, dtype) of the array NumPy would build from the nested sequence ``x``."""
+    if not isinstance(x, (list, tuple)):
+        if isinstance(x, Tracer):
+            return x.shape, x.dtype
+        leaf = np.asarray(x)
+        return leaf.shape, leaf.dtype
+    parts = [_discover(i) for i in x]
+    shapes = {s for s, _ in parts}
+    if len(shapes) > 1:
+        raise _error(
+            ShapeError,
+            "array: the nested sequence is ragged (its elements have shapes "
+            f"{', '.join(map(str, sorted(shapes)))}): every element must have the same shape",
+        )
+    inner = shapes.pop() if shapes else ()
+    dtype = np.result_type(*[d for _, d in parts]) if parts else np.dtype(np.float64)
+    return (len(x),) + inner, dtype
+
+
+def _stack_nested(x, dtype):
+    if not isinstance(x, (list, tuple)) or not _holds_tracer(x):
+        return asarray(x, dtype)
+    rows = [_stack_nested(i, dtype) for i in x]
+    rows = [P.reshape(r, new_shape=(1,) + tuple(r.shape)) for r in rows]
+    return rows[0] if len(rows) == 1 else P.concatenate(*rows, axis=0)
 
 
 def astype(x, dtype):
@@ -151,8 +237,28 @@ def _keep(x, reduced, axes, keepdims):
 
 
 def shape(x):
-    return tuple(asarray(x).shape) if not isinstance(x, Tracer) else x.shape
+    """The shape of ``x`` (an array, tracer, scalar or nested list).
+
+    >>> shape([[1, 2, 3]])
+    (1, 3)
+    """
+    if isinstance(x, Tracer):
+        return x.shape
+    return _discover(x)[0] if _holds_tracer(x) else tuple(np.shape(x))
 
 
 def ndim(x):
+    """The number of axes of ``x``."""
     return len(shape(x))
+
+
+def size(x, axis=None):
+    """The number of elements of ``x`` (along ``axis`` if given).
+
+    >>> size(np.ones((2, 3)), axis=-1)
+    3
+    """
+    dims = shape(x)
+    if axis is None:
+        return int(np.prod(dims, dtype=np.int64))
+    return dims[_normalize_axis("size", operator_index(axis), len(dims))]

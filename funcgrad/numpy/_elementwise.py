@@ -219,12 +219,22 @@ def _power(x, y):
     return power(x, y)
 
 
-def where(condition, x, y):
+_MISSING = object()
+
+
+def where(condition, x=_MISSING, y=_MISSING):
     """Elementwise ``x`` where ``condition`` else ``y`` (the traceable ``if``).
+    With ``condition`` alone it is ``nonzero(condition)`` (host only).
 
     >>> where(np.array([True, False]), 1.0, 2.0)
     array([1., 2.])
     """
+    if x is _MISSING and y is _MISSING:
+        from ._indexing import _nonzero  # (indexing builds on this module)
+
+        return _nonzero("where", condition)
+    if x is _MISSING or y is _MISSING:
+        raise _error(TypeError, "where: either both or neither of x and y should be given")
     condition = asarray(condition)
     if condition.dtype != np.bool_:
         condition = not_equal(condition, 0)

@@ -1,17 +1,16 @@
 """Functions that call a Python function on arrays: apply_along_axis, apply_over_axes,
-fromfunction, piecewise. The function is called on traced values, so it must itself
-be written with fnp (it runs once per slice: the graph grows with their number)."""
+fromfunction (piecewise is with select, in _indexing). The function is called on traced
+values, so it must itself be written with fnp (it runs once per slice: the graph grows with
+their number)."""
 
 import numpy as np
 
-from ..core import Tracer
-from ._base import _error, _normalize_axis, asarray, result_type, shape
-from ._elementwise import where
+from ._base import _error, _normalize_axis, asarray, shape
 from ._indexing import getitem
-from ._shapes import broadcast_to, expand_dims, moveaxis, reshape, stack, transpose
+from ._shapes import expand_dims, moveaxis, reshape, stack, transpose
 from ._windows import indices
 
-__all__ = ["apply_along_axis", "apply_over_axes", "fromfunction", "piecewise"]
+__all__ = ["apply_along_axis", "apply_over_axes", "fromfunction"]
 
 
 def apply_along_axis(func1d, axis, arr, *args, **kwargs):
@@ -66,37 +65,3 @@ def fromfunction(function, shape, *, dtype=float, **kwargs):
            [ 1, 11]])
     """
     return function(*indices(shape, dtype=dtype), **kwargs)
-
-
-def piecewise(x, condlist, funclist, *args, **kw):
-    """``funclist[k]`` (a function of x, or a constant) where ``condlist[k]``; one extra
-    entry is the value where no condition holds; later conditions win, as in NumPy.
-    Each function is evaluated on all of ``x`` (NumPy: on the selected elements only), so
-    one undefined outside its piece (a log of negatives) needs a safe argument for its
-    gradient to stay finite, as with ``where``.
-
-    >>> piecewise(np.array([-2.0, 3.0]), [np.array([True, False])], [lambda x: -x, 0.0])
-    array([2., 0.])
-    """
-    x = asarray(x)
-    if isinstance(condlist, (Tracer, np.ndarray, bool, np.bool_)) or (
-        len(condlist) and np.isscalar(condlist[0]) and x.ndim > 0
-    ):
-        condlist = [condlist]  # one condition, not a list of them
-    n = len(condlist)
-    if len(funclist) not in (n, n + 1):
-        raise _error(
-            ValueError,
-            f"piecewise: with {n} condition(s), either {n} or {n + 1} functions are expected",
-        )
-    dtype = result_type(x)
-    out = broadcast_to(np.zeros((), dtype), shape(x))
-    if len(funclist) == n + 1:
-        out = asarray(_evaluate(funclist[-1], x, args, kw), dtype)
-    for cond, fn in zip(condlist, funclist):
-        out = where(cond, asarray(_evaluate(fn, x, args, kw), dtype), out)
-    return broadcast_to(out, shape(x))
-
-
-def _evaluate(fn, x, args, kw):
-    return fn(x, *args, **kw) if callable(fn) else fn

@@ -7,10 +7,33 @@ import numpy as np
 from .. import primitives as P
 from ..core import Tracer, current_builder
 from ..errors import ConcretizationError, ShapeError
-from ._base import _error, _normalize_axis, asarray, operator_index
-from ._shapes import ravel, reshape, transpose
+from ._base import (
+    _error,
+    _holds_tracer,
+    _normalize_axis,
+    _via_numpy,
+    asarray,
+    operator_index,
+    result_type,
+    shape,
+)
+from ._elementwise import add, less, logical_not, logical_or, not_equal, where
+from ._shapes import broadcast_arrays, broadcast_shapes, moveaxis, ravel, reshape, transpose
 
-__all__ = ["getitem", "take"]
+__all__ = [
+    "getitem",
+    "take",
+    "take_along_axis",
+    "diagonal",
+    "nonzero",
+    "argwhere",
+    "flatnonzero",
+    "ravel_multi_index",
+    "unravel_index",
+    "select",
+    "choose",
+    "piecewise",
+]
 
 
 def _is_arange(idx):
@@ -140,11 +163,264 @@ def _index(x, index):
     return out
 
 
-def take(x, indices, axis=None):
-    """Gather ``x[..., indices, ...]`` along ``axis`` (the flattened array by default)."""
-    x = asarray(x)
+def take(a, indices, axis=None, out=None, mode="raise"):
+    """Gather ``a[..., indices, ...]`` along ``axis`` (the flattened array by default).
+
+    >>> take(np.array([[1, 2], [3, 4]]), [1, 0], axis=1)
+    array([[2, 1],
+           [4, 3]])
+    """
+    if out is not None or mode != "raise":
+        raise _error(TypeError, "take: out= and modes other than 'raise' are not supported")
+    x = asarray(a)
     if axis is None:
         x, axis = ravel(x), 0
     axis = _normalize_axis("take", axis, x.ndim)
     index = (builtins.slice(None),) * axis + (indices,)
     return getitem(x, index)  # not x[index]: eagerly that would be NumPy's, returning scalars
+
+
+def take_along_axis(arr, indices, axis=-1):
+    """``arr``'s entries at ``indices`` along ``axis``, matched to ``arr`` on the other
+    axes (``indices`` may be traced, e.g. from argsort/argmax with keepdims).
+
+    >>> take_along_axis(np.array([[10, 30, 20]]), np.array([[0, 2, 1]]), axis=1)
+    array([[10, 20, 30]])
+    """
+    x, indices = asarray(arr), asarray(indices)
+    if not np.issubdtype(indices.dtype, np.integer):
+        raise _error(IndexError, "take_along_axis: `indices` must be an integer array")
+    if axis is None:
+        if indices.ndim != 1:
+            raise _error(
+                ValueError, "take_along_axis: with axis=None, `indices` must have one dimension"
+            )
+        x, axis = ravel(x), 0
+    axis = _normalize_axis("take_along_axis", operator_index(axis), x.ndim)
+    if x.ndim != indices.ndim:
+        raise _error(
+            ValueError,
+            f"take_along_axis: `indices` (shape {indices.shape}) and `arr` (shape {x.shape}) "
+            "must have the same number of dimensions",
+        )
+    if isinstance(indices, Tracer):  # negative positions count from the end, as NumPy's
+        indices = where(less(indices, 0), add(indices, x.shape[axis]), indices)
+    index = []
+    for dim, n in enumerate(x.shape):
+        shape = [1] * x.ndim
+        shape[dim] = n
+        index.append(indices if dim == axis else np.arange(n).reshape(shape))
+    return getitem(x, tuple(index))
+
+
+def diagonal(a, offset=0, axis1=0, axis2=1):
+    """The ``offset``-th diagonal of the ``axis1`` x ``axis2`` planes, as the last axis.
+
+    >>> diagonal(np.arange(6).reshape(2, 3), offset=1)
+    array([1, 5])
+    """
+    x = asarray(a)
+    if x.ndim < 2:
+        raise _error(ValueError, "diagonal: the array must have at least two dimensions")
+    axes = (operator_index(axis1), operator_index(axis2))
+    a1, a2 = (_normalize_axis("diagonal", ax, x.ndim) for ax in axes)
+    if a1 == a2:
+        raise _error(ValueError, "diagonal: axis1 and axis2 cannot be the same")
+    offset = operator_index(offset)
+    x = moveaxis(x, (a1, a2), (-2, -1))
+    *lead, n, m = x.shape
+    # In the flattened plane the diagonal is every (m + 1)-th element from its first.
+    if offset >= 0:
+        count, first = builtins.max(0, builtins.min(n, m - offset)), offset
+    else:
+        count, first = builtins.max(0, builtins.min(n + offset, m)), -offset * m
+    flat = reshape(x, (*lead, n * m))
+    start = first if count else 0
+    limit = first + (count - 1) * (m + 1) + 1 if count else 0
+    return P.slice(
+        flat,
+        start=(0,) * len(lead) + (start,),
+        limit=tuple(lead) + (limit,),
+        strides=(1,) * len(lead) + (m + 1,),
+    )
+
+
+# ---------------------------------------------------------------- host-only: value-dependent shapes
+
+
+def _host_value(name, x, instead):
+    """The concrete value of ``x``: a tracer's only when it has one (not under jit)."""
+    if not isinstance(x, Tracer):
+        return np.asarray(x)
+    try:
+        return x.concrete(f"argument of {name}")
+    except ConcretizationError:
+        raise _error(
+            ConcretizationError,
+            f"{name}: the output's shape depends on the values, which jit cannot compile; "
+            f"use {instead} instead",
+        ) from None
+
+
+_THREE_ARGUMENT_WHERE = "the three-argument form fnp.where(condition, x, y)"
+
+
+def nonzero(a):
+    """The indices of the non-zero entries, one array per axis (host only: the number
+    of entries depends on the values; under jit it raises ConcretizationError).
+
+    >>> nonzero(np.array([0, 3, 0, 4]))
+    (array([1, 3]),)
+    """
+    return _nonzero("nonzero", a)
+
+
+def _nonzero(name, a):
+    value = _host_value(name, a, _THREE_ARGUMENT_WHERE)
+    if value.ndim == 0:
+        raise _error(ValueError, f"{name}: calling nonzero on 0d arrays is not allowed")
+    return _via_numpy(name, np.nonzero, value)
+
+
+def argwhere(a):
+    """The indices of the non-zero entries, one row per entry (host only, as nonzero).
+
+    >>> argwhere(np.array([[0, 1], [2, 0]]))
+    array([[0, 1],
+           [1, 0]])
+    """
+    return np.argwhere(_host_value("argwhere", a, _THREE_ARGUMENT_WHERE))
+
+
+def flatnonzero(a):
+    """The indices of the non-zero entries of the flattened array (host only).
+
+    >>> flatnonzero(np.array([[0, 1], [2, 0]]))
+    array([1, 2])
+    """
+    return np.flatnonzero(_host_value("flatnonzero", a, _THREE_ARGUMENT_WHERE))
+
+
+def ravel_multi_index(multi_index, dims, mode="raise", order="C"):
+    """Flat indices from per-axis indices (concrete values), as NumPy.
+
+    >>> ravel_multi_index((np.array([1, 0]), np.array([2, 1])), (2, 3))
+    array([5, 1])
+    """
+    parts = tuple(_host_value("ravel_multi_index", i, "concrete indices") for i in multi_index)
+    return _via_numpy(
+        "ravel_multi_index", np.ravel_multi_index, parts, dims, mode=mode, order=order
+    )
+
+
+def unravel_index(indices, shape, order="C"):
+    """Per-axis indices from flat ones (concrete values), as NumPy.
+
+    >>> unravel_index(5, (2, 3))
+    (np.int64(1), np.int64(2))
+    """
+    flat = _host_value("unravel_index", indices, "concrete indices")
+    return _via_numpy("unravel_index", np.unravel_index, flat, shape, order=order)
+
+
+# ---------------------------------------------------------------- choosing
+
+
+def select(condlist, choicelist, default=0):
+    """The entry of the first choice whose condition holds, else ``default``
+    (conditions and choices broadcast together).
+
+    >>> select([np.array([True, False, False]), np.array([True, True, False])], [1, 2], 9)
+    array([1, 2, 9])
+    """
+    condlist, choicelist = list(condlist), list(choicelist)
+    if len(condlist) != len(choicelist):
+        raise _error(ValueError, "select: list of cases must be same length as list of conditions")
+    if not condlist:
+        raise _error(ValueError, "select: select with an empty condition list is not possible")
+    dtype = result_type(*choicelist, default)
+    conds = broadcast_arrays(*condlist)
+    for i, c in enumerate(conds):
+        if c.dtype != np.bool_:
+            raise _error(TypeError, f"select: invalid entry {i} in condlist: should be boolean")
+    out = asarray(default, dtype)
+    for cond, choice in zip(reversed(conds), reversed(choicelist)):
+        out = P.select(cond, asarray(choice, dtype), out)
+    return _broadcast_result(out, conds[0], *choicelist)
+
+
+def _broadcast_result(out, *operands):
+    target = broadcast_shapes(*[shape(o) for o in operands])
+    return out if out.shape == target else P.broadcast_to(out, target)
+
+
+def choose(a, choices, out=None, mode="raise"):
+    """``choices[a[i]][i]`` at each position ``i`` (``a`` integers, which may be traced;
+    all broadcast together). Mode "raise" checks concrete indices, "clip" clamps them,
+    "wrap" (concrete indices only) wraps them around.
+
+    >>> choose(np.array([1, 0, 1]), [np.array([1, 2, 3]), np.array([10, 20, 30])])
+    array([10,  2, 30])
+    """
+    if out is not None:
+        raise _error(TypeError, "choose: out= is not supported (arrays are immutable)")
+    if mode not in ("raise", "clip", "wrap"):
+        raise _error(ValueError, f"choose: mode must be 'raise', 'clip' or 'wrap', got {mode!r}")
+    index = asarray(a)
+    if not np.issubdtype(index.dtype, np.integer):
+        raise _error(TypeError, "choose: the index array must hold integers")
+    choices = list(choices)
+    n = len(choices)
+    if isinstance(index, Tracer):
+        if mode == "wrap":
+            raise _error(TypeError, "choose: mode='wrap' needs concrete indices")
+    elif mode == "raise" and index.size and (index.min() < 0 or index.max() >= n):
+        raise _error(ValueError, "choose: invalid entry in choice array")
+    else:
+        index = np.clip(index, 0, n - 1) if mode == "clip" else index % n
+    dtype = result_type(*choices)
+    picked = asarray(choices[-1], dtype)
+    for k in range(n - 2, -1, -1):  # nested selects, the lowest index first; clip for free
+        hit = (
+            P.le(index, np.asarray(k, index.dtype))
+            if mode == "clip"
+            else P.eq(index, np.asarray(k, index.dtype))
+        )
+        picked = P.select(hit, asarray(choices[k], dtype), picked)
+    return _broadcast_result(picked, index, *choices)
+
+
+def piecewise(x, condlist, funclist, *args, **kw):
+    """``funclist[k](x)`` (or the constant ``funclist[k]``) where ``condlist[k]`` holds,
+    later conditions winning, an extra last function where none holds, else 0.
+
+    Traced, every function runs on the whole of ``x`` and the results are selected,
+    so a function must not fail off its piece (its values there are discarded).
+
+    >>> piecewise(np.array([-1.0, 2.0]), [np.array([True, False])], [lambda v: -v, 5.0])
+    array([1., 5.])
+    """
+    if not _holds_tracer([x, condlist, list(args)]):
+        return _via_numpy("piecewise", np.piecewise, x, condlist, funclist, *args, **kw)
+    x = asarray(x)
+    if isinstance(condlist, (Tracer, np.ndarray, bool)) and (x.ndim != 0 or np.ndim(condlist) == 0):
+        condlist = [condlist]
+    conds = [asarray(c) for c in condlist]
+    conds = [c if c.dtype == np.bool_ else not_equal(c, 0) for c in conds]
+    funclist = list(funclist)
+    if len(conds) == len(funclist) - 1:
+        none = conds[0]
+        for c in conds[1:]:
+            none = logical_or(none, c)
+        conds.append(logical_not(none))
+    elif len(conds) != len(funclist):
+        raise _error(
+            ValueError,
+            f"piecewise: with {len(conds)} condition(s), either {len(conds)} or "
+            f"{len(conds) + 1} functions are expected",
+        )
+    y = np.zeros(x.shape, x.dtype)
+    for cond, fn in zip(conds, funclist):
+        value = fn(x, *args, **kw) if callable(fn) else fn
+        y = P.select(P.broadcast_to(cond, x.shape), asarray(value, x.dtype), y)
+    return y

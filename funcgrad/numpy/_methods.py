@@ -1,7 +1,7 @@
 """The NumPy methods and operators of tracers (``x.sum()``, ``x @ w``, ``x[i]``)."""
 
 from ..core import Tracer
-from ._base import astype
+from ._base import asarray, astype
 from ._elementwise import (
     _power,
     absolute,
@@ -32,7 +32,7 @@ from ._elementwise import (
     round,
     subtract,
 )
-from ._indexing import getitem
+from ._indexing import diagonal, getitem, nonzero, take
 from ._products import dot, matmul
 from ._reductions import (
     all,
@@ -50,7 +50,7 @@ from ._reductions import (
     trace,
     var,
 )
-from ._shapes import ravel, reshape, squeeze, swapaxes, transpose
+from ._shapes import _reshape_method, ravel, repeat, squeeze, swapaxes, transpose
 from ._sorting import argsort
 
 
@@ -99,7 +99,7 @@ def _install_tracer_methods():
         "__rrshift__": flipped(right_shift),
         "__invert__": invert,
         "__getitem__": getitem,
-        "reshape": reshape,
+        "reshape": _reshape_method,
         "transpose": lambda self, *axes: transpose(
             self, axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes or None
         ),
@@ -122,6 +122,11 @@ def _install_tracer_methods():
         "squeeze": squeeze,
         "ravel": ravel,
         "flatten": ravel,
+        "repeat": repeat,
+        "diagonal": diagonal,
+        "take": take,
+        "nonzero": nonzero,
+        "copy": asarray,  # tracers are immutable: a copy is the same value
         "swapaxes": swapaxes,
         "clip": clip,
         "round": round,
