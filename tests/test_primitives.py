@@ -1024,6 +1024,13 @@ def test_elementwise_float_primitives_run_as_fused_kernels(name, dtype, data):
     assert "python" not in kinds and kinds.count("fused") <= 1, str(program)
 
 
+@pytest.mark.parametrize("name", [n for n in NAMES if P.REGISTRY[n].lowering == ("int",)])
+def test_integer_operations_run_as_integer_kernels(name):
+    x, y = np.arange(-3, 3, dtype=np.int32), np.full(6, 2, np.int32)
+    program = CompiledProgram(fg.make_graph(P.REGISTRY[name])(x, y))
+    assert [kind for kind, _ in program._steps] == ["int"], str(program)
+
+
 def test_every_vm_operation_belongs_to_a_primitive():
     # vm_ops.h's table and the registry agree: no operation without a primitive using it,
     # and each elementwise primitive's operation reads as many operands as it has.

@@ -55,6 +55,8 @@ CASES = {
     "count_nonzero": R(lambda m, x: m.count_nonzero(x > 0), min_dims=0, empty=True, grads=False),
     "nansum": R(lambda m, x: m.nansum(x, axis=0), empty=True, nans=True),
     "nanprod": R(lambda m, x: m.nanprod(x, axis=-1), empty=True, nans=True),
+    "nancumsum": R(lambda m, x: m.nancumsum(x, axis=0), empty=True, nans=True),
+    "nancumprod": R(lambda m, x: m.nancumprod(x), min_dims=0, empty=True, nans=True),
     "nanmean": R(lambda m, x: m.nanmean(x, axis=0), nans=True),
     "nanmax": R(lambda m, x: m.nanmax(x, axis=-1), nans=True),
     "nanmin": R(lambda m, x: m.nanmin(x), nans=True),

@@ -65,6 +65,8 @@ __all__ = [
     "count_nonzero",
     "nansum",
     "nanprod",
+    "nancumsum",
+    "nancumprod",
     "nanmean",
     "nanmax",
     "nanmin",
@@ -262,6 +264,16 @@ def nansum(a, axis=None, dtype=None, out=None, keepdims=False):
 def nanprod(a, axis=None, dtype=None, out=None, keepdims=False):
     """Product treating NaN as 1."""
     return prod(_without_nans(a, 1), axis=axis, dtype=dtype, keepdims=keepdims)
+
+
+def nancumsum(a, axis=None, dtype=None, out=None):
+    """Cumulative sums treating NaN as 0."""
+    return cumsum(_without_nans(a, 0), axis=axis, dtype=dtype)
+
+
+def nancumprod(a, axis=None, dtype=None, out=None):
+    """Cumulative products treating NaN as 1."""
+    return cumprod(_without_nans(a, 1), axis=axis, dtype=dtype)
 
 
 def _nan_count(a, axis, keepdims):
