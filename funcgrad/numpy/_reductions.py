@@ -19,6 +19,7 @@ from ._base import (
     operator_index,
     promote,
     result_type,
+    shape,
 )
 from ._elementwise import (
     clip,
@@ -502,7 +503,7 @@ def std(x, axis=None, keepdims=False, ddof=0):
     array(1.)
     """
     v = var(x, axis=axis, keepdims=keepdims, ddof=ddof)
-    if ddof == 0 and math.prod(np.shape(v)) == math.prod(np.shape(x)):
+    if ddof == 0 and math.prod(shape(v)) == math.prod(shape(x)):
         return v  # over one element: identically 0, with slope 0 (sqrt's is infinite at 0)
     return sqrt(v)
 
