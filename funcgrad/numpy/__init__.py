@@ -20,7 +20,9 @@ from ._einsum import *  # noqa: F403
 from ._elementwise import *  # noqa: F403
 from ._floating import *  # noqa: F403
 from ._functional import *  # noqa: F403
+from ._histograms import *  # noqa: F403
 from ._indexing import *  # noqa: F403
+from ._integers import *  # noqa: F403
 from ._joins import *  # noqa: F403
 from ._products import *  # noqa: F403
 from ._reductions import *  # noqa: F403

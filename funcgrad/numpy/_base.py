@@ -25,6 +25,8 @@ __all__ = [
     "ndarray",
     "result_type",
     "asarray",
+    "asanyarray",
+    "asarray_chkfinite",
     "array",
     "astype",
     "promote",
@@ -126,6 +128,25 @@ def asarray(x, dtype=None, order=None, *, copy=None):
     if isinstance(x, (list, tuple)) and _holds_tracer(x):
         return _stack_nested(x, _discover(x)[1] if dtype is None else np.dtype(dtype))
     return _via_numpy("asarray", np.asarray, x, dtype=dtype, order=order, copy=copy)
+
+
+def asanyarray(a, dtype=None, order=None, *, copy=None):
+    """:func:`asarray` (funcgrad has no array subclasses to keep)."""
+    return asarray(a, dtype, order, copy=copy)
+
+
+def asarray_chkfinite(a, dtype=None, order=None):
+    """:func:`asarray`, refusing NaN and infinities (a check of the values: concrete
+    arrays only, so not under jit).
+
+    >>> asarray_chkfinite([1.0, 2.0])
+    array([1., 2.])
+    """
+    x = asarray(a, dtype, order)
+    finite = x.concrete("asarray_chkfinite's check") if isinstance(x, Tracer) else x
+    if finite.dtype.kind in "fc" and not np.isfinite(finite).all():
+        raise _error(ValueError, "asarray_chkfinite: array must not contain infs or NaNs")
+    return x
 
 
 def array(object, dtype=None, *, copy=True, order="K", ndmin=0):

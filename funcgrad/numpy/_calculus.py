@@ -1,4 +1,4 @@
-"""Numerical calculus on samples: trapezoid, gradient; and the Vandermonde matrix. All
+"""Numerical calculus on samples: trapezoid, gradient, unwrap; the Vandermonde matrix. All
 are differentiable in the samples (and in the coordinates, where NumPy takes them)."""
 
 import builtins
@@ -14,12 +14,25 @@ from ._base import (
     operator_index,
     shape,
 )
-from ._elementwise import add, divide, multiply, power, subtract
+from ._elementwise import (
+    absolute,
+    add,
+    divide,
+    equal,
+    greater,
+    less,
+    logical_and,
+    mod,
+    multiply,
+    power,
+    subtract,
+    where,
+)
 from ._indexing import getitem
-from ._reductions import sum
+from ._reductions import cumsum, sum
 from ._shapes import concatenate, reshape, stack
 
-__all__ = ["gradient", "trapezoid", "vander"]
+__all__ = ["gradient", "trapezoid", "unwrap", "vander"]
 
 
 def _along(x, axis, start, stop):
@@ -190,3 +203,26 @@ def vander(x, N=None, increasing=False):
     if n == 0:
         return np.zeros((shape(x)[0], 0), np.result_type(x.dtype, int))
     return stack([power(x, p) if p else power(x, 0) for p in powers], axis=1)
+
+
+def unwrap(p, discont=None, axis=-1, *, period=2 * np.pi):
+    """Remove jumps larger than ``discont`` (default ``period / 2``) between neighbours
+    along ``axis`` by adding multiples of ``period``, as NumPy (float samples).
+
+    >>> unwrap(np.array([0.0, 3.0, 6.5]), period=4.0)
+    array([ 0. , -1. , -1.5])
+    """
+    p = _to_mean_float(p)
+    axis = _normalize_axis("unwrap", axis, p.ndim)
+    n = shape(p)[axis]
+    if n < 2:
+        return p
+    discont = period / 2 if discont is None else discont
+    high = period / 2
+    dd = _diff(p, axis)
+    ddmod = add(mod(add(dd, high), period), -high)
+    # the half-period boundary goes to +high for a rising step, as NumPy
+    ddmod = where(logical_and(equal(ddmod, -high), greater(dd, 0)), high, ddmod)
+    correct = where(less(absolute(dd), discont), 0.0, subtract(ddmod, dd))
+    rest = add(_along(p, axis, 1, n), cumsum(correct, axis=axis))
+    return asarray(concatenate([_along(p, axis, 0, 1), rest], axis=axis), p.dtype)

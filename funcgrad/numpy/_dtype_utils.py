@@ -1,6 +1,7 @@
 """NumPy's own dtype machinery and settings, re-exported: they take dtypes, Python
 values or flags, never arrays to differentiate, so NumPy's objects are the right ones."""
 
+import numpy as np
 from numpy import (
     can_cast,
     complex64,
@@ -80,3 +81,7 @@ __all__ = [
     "uintp",
     "unsignedinteger",
 ]
+
+if hasattr(np, "isdtype"):  # (NumPy >= 2)
+    isdtype = np.isdtype
+    __all__.append("isdtype")

@@ -21,8 +21,12 @@ from ._elementwise import add, less, logical_not, logical_or, not_equal, where
 from ._shapes import broadcast_arrays, broadcast_shapes, moveaxis, ravel, reshape, transpose
 
 __all__ = [
+    "compress",
+    "extract",
     "getitem",
+    "ix_",
     "take",
+    "trim_zeros",
     "take_along_axis",
     "diagonal",
     "nonzero",
@@ -262,6 +266,37 @@ def _host_value(name, x, instead):
         ) from None
 
 
+def _host_argument(name, x, instead):
+    """A concrete argument for NumPy: traced integers and bools by their values (when
+    known: not under jit); traced floats are refused, as the result would carry no
+    gradient back to them."""
+    if isinstance(x, Tracer) and x.dtype.kind in "fc":
+        raise _error(
+            ConcretizationError,
+            f"{name} is computed by NumPy on concrete values, so a traced floating-point "
+            f"argument would get no gradient: call it on concrete arrays, or use {instead}",
+        )
+    return _host_value(name, x, instead)
+
+
+def host_function(name, instead):
+    """NumPy's function ``name`` applied to concrete arguments (see _host_argument): for
+    results whose shape depends on the values."""
+    np_fn = getattr(np, name)
+
+    def fn(*args, **kwargs):
+        args = [_host_argument(name, a, instead) for a in args]
+        kwargs = {
+            k: _host_argument(name, v, instead) if isinstance(v, Tracer) else v
+            for k, v in kwargs.items()
+        }
+        return np_fn(*args, **kwargs)
+
+    fn.__name__ = name
+    fn.__doc__ = f"NumPy's ``{name}`` of concrete arrays (see the set and histogram notes)."
+    return fn
+
+
 _THREE_ARGUMENT_WHERE = "the three-argument form fnp.where(condition, x, y)"
 
 
@@ -424,3 +459,82 @@ def piecewise(x, condlist, funclist, *args, **kw):
         value = fn(x, *args, **kw) if callable(fn) else fn
         y = P.select(P.broadcast_to(cond, x.shape), asarray(value, x.dtype), y)
     return y
+
+
+def compress(condition, a, axis=None):
+    """The slices of ``a`` along ``axis`` (the flattened array for None) where the
+    concrete 1-D ``condition`` is true (a shorter condition selects from the start).
+
+    >>> compress([False, True, True], np.array([[1, 2], [3, 4], [5, 6]]), axis=0)
+    array([[3, 4],
+           [5, 6]])
+    """
+    keep = np.asarray(_host_value("compress", condition, "fnp.where with a mask"), bool)
+    if keep.ndim != 1:
+        raise _error(ValueError, "compress: condition must be a 1-d array")
+    a = asarray(a)
+    if axis is None:
+        a, axis = ravel(a), 0
+    axis = _normalize_axis("compress", axis, a.ndim)
+    if keep.size > shape(a)[axis]:
+        raise _error(
+            IndexError, f"compress: condition of length {keep.size} is longer than the axis"
+        )
+    return take(a, np.flatnonzero(keep), axis=axis)
+
+
+def extract(condition, arr):
+    """The elements of ``arr`` where the concrete ``condition`` is true, flattened.
+
+    >>> extract(np.array([[True, False], [False, True]]), np.array([[1, 2], [3, 4]]))
+    array([1, 4])
+    """
+    keep = np.asarray(_host_value("extract", condition, "fnp.where with a mask"))
+    return take(ravel(arr), np.flatnonzero(keep.ravel()))
+
+
+def trim_zeros(filt, trim="fb", axis=None):
+    """``filt`` without its leading (``"f"``) and/or trailing (``"b"``) zeros. Which ones
+    are zeros must be known: ``filt``'s values must be concrete (not under jit).
+
+    >>> trim_zeros(np.array([0.0, 1.0, 0.0, 2.0, 0.0]))
+    array([1., 0., 2.])
+    """
+    value = _host_value("trim_zeros", filt, "slices with concrete bounds")
+    kept = _via_numpy("trim_zeros", np.trim_zeros, value, trim, axis)  # NumPy's checks too
+    if not isinstance(filt, Tracer):
+        return kept
+    axes = range(value.ndim) if axis is None else [_normalize_axis("trim_zeros", axis, value.ndim)]
+    index = [builtins.slice(None)] * value.ndim
+    for ax in axes:
+        others = tuple(a for a in range(value.ndim) if a != ax)
+        along = np.flatnonzero(np.any(value != 0, axis=others))
+        if not along.size:
+            index[ax] = builtins.slice(0, 0)
+            continue
+        start = along[0] if "f" in trim.lower() else 0
+        stop = along[-1] + 1 if "b" in trim.lower() else value.shape[ax]
+        index[ax] = builtins.slice(int(start), int(stop))
+    return getitem(filt, tuple(index))
+
+
+def ix_(*args):
+    """Open meshes from 1-D index sequences (bools: their true positions), for
+    ``x[ix_(rows, cols)]``; traced index arrays work.
+
+    >>> x = np.arange(9).reshape(3, 3)
+    >>> x[ix_([0, 2], [1])]
+    array([[1],
+           [7]])
+    """
+    out, n = [], len(args)
+    for k, a in enumerate(args):
+        a = asarray(a) if isinstance(a, Tracer) else np.asarray(a)
+        if a.ndim != 1:
+            raise _error(ValueError, "ix_: Cross index must be 1 dimensional")
+        if a.dtype == np.bool_:
+            a = np.flatnonzero(_host_value("ix_", a, "integer index arrays"))
+        if not isinstance(a, Tracer) and a.size == 0:
+            a = a.astype(np.intp)
+        out.append(reshape(a, (1,) * k + (shape(a)[0],) + (1,) * (n - k - 1)))
+    return tuple(out)

@@ -1,4 +1,5 @@
-"""Joining and splitting: the stacks, split, append, insert, delete, ``r_`` and ``c_``.
+"""Joining and splitting: the stacks, block, split, unstack, append, insert, delete,
+``r_`` and ``c_``.
 
 Positions are static: which element goes where is worked out on concrete indices (with
 NumPy's own rules and errors, applied to ``arange``), and the data moves with slices,
@@ -20,6 +21,7 @@ from ._base import (
     shape,
 )
 from ._creation import linspace
+from ._indexing import getitem
 from ._shapes import (
     _slice_axis,
     _take_static,
@@ -30,11 +32,14 @@ from ._shapes import (
     concatenate,
     moveaxis,
     ravel,
+    reshape,
     swapaxes,
     transpose,
 )
 
 __all__ = [
+    "block",
+    "unstack",
     "hstack",
     "vstack",
     "row_stack",
@@ -358,3 +363,57 @@ def _raise_rank(item, ndmin, trans1d):
 
 r_ = _Concatenator(0, 1, -1)
 c_ = _Concatenator(-1, 2, 0)
+
+
+def _block_depth(arrays, where="arrays"):
+    if isinstance(arrays, tuple):
+        raise _error(
+            TypeError, f"block: {where} is a tuple. Only lists can be used to arrange blocks"
+        )
+    if not isinstance(arrays, list):
+        return 0, [arrays]
+    if not arrays:
+        raise _error(ValueError, f"block: List at {where} cannot be empty")
+    depths, leaves = set(), []
+    for k, item in enumerate(arrays):
+        d, ls = _block_depth(item, f"{where}[{k}]")
+        depths.add(d)
+        leaves.extend(ls)
+    if len(depths) > 1:
+        raise _error(ValueError, f"block: List depths are mismatched in {where}")
+    return depths.pop() + 1, leaves
+
+
+def block(arrays):
+    """Assemble an array from nested lists of blocks: the innermost lists join along
+    the last axis, the next ones along the one before, as NumPy.
+
+    >>> block([[np.eye(2), np.zeros((2, 1))], [np.ones((1, 2)), np.full((1, 1), 5.0)]])
+    array([[1., 0., 0.],
+           [0., 1., 0.],
+           [1., 1., 5.]])
+    """
+    depth, leaves = _block_depth(arrays)
+    ndim = max([depth] + [len(shape(a)) for a in leaves])
+
+    def assemble(item, level):
+        if level == depth:
+            x = asarray(item)
+            return reshape(x, (1,) * (ndim - x.ndim) + shape(x))
+        return concatenate([assemble(i, level + 1) for i in item], axis=level - depth)
+
+    return assemble(arrays, 0)
+
+
+def unstack(x, /, *, axis=0):
+    """The slices of ``x`` along ``axis``, as a tuple (the inverse of ``stack``).
+
+    >>> unstack(np.arange(4).reshape(2, 2))
+    (array([0, 1]), array([2, 3]))
+    """
+    x = asarray(x)
+    if x.ndim == 0:
+        raise _error(ValueError, "unstack: Input array must be at least 1-d.")
+    axis = _normalize_axis("unstack", axis, x.ndim)
+    moved = moveaxis(x, axis, 0)
+    return tuple(getitem(moved, k) for k in range(shape(x)[axis]))

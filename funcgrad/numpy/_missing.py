@@ -43,6 +43,15 @@ NOT_PROVIDED = {
     ),
     **dict.fromkeys("packbits unpackbits bitwise_count".split(), _BITS),
     **dict.fromkeys(
+        "nextafter spacing".split(),
+        "steps of one unit in the last place: bit-level float operations with no "
+        "gradient; use numpy's",
+    ),
+    "i0": "a Bessel function: special functions belong in funcgrad.scipy.special",
+    "sort_complex": "complex arrays are not supported yet",
+    "put_along_axis": "writes into its argument in place, and funcgrad's arrays are "
+    "immutable: scatter with fnp.where, or build the result with take_along_axis",
+    **dict.fromkeys(
         "place put putmask fill_diagonal".split(),
         "writes into its argument in place, and funcgrad's arrays are immutable: build the "
         "new array with fnp.where instead",

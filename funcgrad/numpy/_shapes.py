@@ -20,6 +20,7 @@ from ._base import (
 )
 
 __all__ = [
+    "rollaxis",
     "reshape",
     "ravel",
     "transpose",
@@ -596,3 +597,21 @@ def atleast_3d(*arys):
     [(1, 3, 1), (2, 3, 1)]
     """
     return _at_least(arys, _to_3d)
+
+
+def rollaxis(a, axis, start=0):
+    """Move ``axis`` to before position ``start`` (the older spelling of moveaxis).
+
+    >>> rollaxis(np.ones((3, 4, 5)), 2).shape
+    (5, 3, 4)
+    """
+    a = asarray(a)
+    n = a.ndim
+    axis = _normalize_axis("rollaxis", axis, n)
+    start = operator_index(start)
+    start += n if start < 0 else 0
+    if not 0 <= start <= n:
+        raise _error(ShapeError, f"rollaxis: start {start} is out of bounds for rank {n}")
+    if axis < start:
+        start -= 1
+    return moveaxis(a, axis, start) if axis != start else a

@@ -7,6 +7,7 @@ One primitive, ``argsort`` (the stable permutation, NaN last, as NumPy's sort or
 
 import builtins
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -21,6 +22,7 @@ from ._base import (
     operator_index,
     promote,
     result_type,
+    shape,
 )
 from ._elementwise import (
     add,
@@ -52,6 +54,11 @@ __all__ = [
     "argpartition",
     "searchsorted",
     "unique",
+    "unique_all",
+    "unique_counts",
+    "unique_inverse",
+    "unique_values",
+    "lexsort",
     "median",
     "nanmedian",
     "quantile",
@@ -390,3 +397,72 @@ def nanpercentile(
 ):
     """:func:`percentile` ignoring NaNs."""
     return nanquantile(a, _percent(q), axis, method=method, keepdims=keepdims)
+
+
+class UniqueAllResult(NamedTuple):
+    values: object
+    indices: object
+    inverse_indices: object
+    counts: object
+
+
+class UniqueCountsResult(NamedTuple):
+    values: object
+    counts: object
+
+
+class UniqueInverseResult(NamedTuple):
+    values: object
+    inverse_indices: object
+
+
+def unique_all(x):
+    """The array API's ``unique`` with everything: values (sorted), first indices,
+    inverse indices (x's shape) and counts; concrete values only, as :func:`unique`.
+
+    >>> unique_all(np.array([3, 1, 3])).counts
+    array([1, 2])
+    """
+    values, indices, inverse, counts = unique(x, True, True, True, equal_nan=False)
+    return UniqueAllResult(values, indices, inverse.reshape(shape(x)), counts)
+
+
+def unique_counts(x):
+    """``(values, counts)`` of the flattened ``x`` (see :func:`unique_all`)."""
+    values, counts = unique(x, return_counts=True, equal_nan=False)
+    return UniqueCountsResult(values, counts)
+
+
+def unique_inverse(x):
+    """``(values, inverse_indices)``, the indices in x's shape (see :func:`unique_all`)."""
+    values, inverse = unique(x, return_inverse=True, equal_nan=False)
+    return UniqueInverseResult(values, inverse.reshape(shape(x)))
+
+
+def unique_values(x):
+    """The distinct values of the flattened ``x`` (sorted: NumPy leaves the order open)."""
+    return unique(ravel(x), equal_nan=False)
+
+
+def lexsort(keys, axis=-1):
+    """Indices that sort by the last key, then the one before...: stable sorts by each
+    key in turn, first to last. Not differentiable (integer indices).
+
+    >>> lexsort((np.array([2, 1, 3]), np.array([0, 1, 0])))
+    array([0, 2, 1])
+    """
+    keys = list(keys) if isinstance(keys, (list, tuple)) else [keys[i] for i in range(len(keys))]
+    if not keys:
+        raise _error(TypeError, "lexsort: need sequence of keys with len > 0 in lexsort")
+    keys = [asarray(k) for k in keys]
+    shapes = {shape(k) for k in keys}
+    if len(shapes) > 1:
+        raise _error(ValueError, "lexsort: all keys need to be the same shape")
+    order = None
+    for key in keys:
+        if order is None:
+            order = argsort(key, axis=axis)
+        else:
+            within = argsort(take_along_axis(key, order, axis=axis), axis=axis)
+            order = take_along_axis(order, within, axis=axis)
+    return order

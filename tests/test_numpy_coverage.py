@@ -1,0 +1,93 @@
+"""funcgrad.numpy against NumPy's own list of names: every public NumPy function is
+provided or its absence is explained (funcgrad/numpy/_missing.py), and the small
+families that only wrap NumPy (sets, windows, index generators) return what it does."""
+
+import inspect
+
+import numpy as np
+import pytest
+
+import funcgrad as fg
+import funcgrad.numpy as fnp
+from funcgrad.errors import ConcretizationError
+from funcgrad.numpy._missing import NOT_PROVIDED
+
+
+def _public_functions(module):
+    for name in dir(module):
+        obj = getattr(module, name)
+        if name.startswith("_") or inspect.ismodule(obj) or isinstance(obj, type):
+            continue
+        if callable(obj):
+            yield name
+
+
+def _provided(module, name):
+    try:
+        getattr(module, name)
+    except AttributeError:
+        return False
+    return True
+
+
+def test_every_public_numpy_function_is_provided_or_explained():
+    lacking = [n for n in _public_functions(np) if not _provided(fnp, n) and n not in NOT_PROVIDED]
+    assert lacking == [], f"funcgrad.numpy lacks, without a reason in _missing.py: {lacking}"
+
+
+def test_the_reasons_name_only_what_numpy_has_and_funcgrad_lacks():
+    provided = [n for n in NOT_PROVIDED if _provided(fnp, n)]
+    assert provided == [], f"listed as missing but provided: {provided}"
+    unknown = [n for n in NOT_PROVIDED if not hasattr(np, n)]
+    assert unknown == [], f"not NumPy names: {unknown}"
+
+
+# ---------------------------------------------------------------- sets
+
+
+@pytest.mark.parametrize("invert", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.int64])
+def test_isin_matches_numpy_eagerly_and_under_jit(dtype, invert):
+    x = np.array([[1, 2, 3], [2, 0, 7]], dtype)
+    test = [2, 7, 7, 9]
+    expected = np.isin(x, test, invert=invert)
+    np.testing.assert_array_equal(fnp.isin(x, test, invert=invert), expected)
+    np.testing.assert_array_equal(fg.jit(lambda x: fnp.isin(x, test, invert=invert))(x), expected)
+    np.testing.assert_array_equal(fnp.isin(x[:0], test), np.isin(x[:0], test))
+
+
+@pytest.mark.parametrize("name", ["intersect1d", "union1d", "setdiff1d", "setxor1d"])
+def test_set_operations_match_numpy_and_refuse_traced_values(name):
+    a, b = np.array([3.0, 1.0, 2.0, 1.0]), np.array([2.0, 5.0])
+    np.testing.assert_array_equal(getattr(fnp, name)(a, b), getattr(np, name)(a, b))
+    with pytest.raises(ConcretizationError, match=f"{name}.*test_numpy_coverage"):
+        fg.jit(lambda a: getattr(fnp, name)(a, b))(a)
+
+
+# ---------------------------------------------------------------- windows and indices
+
+
+@pytest.mark.parametrize("name", ["bartlett", "blackman", "hamming", "hanning"])
+@pytest.mark.parametrize("m", [0, 1, 5])
+def test_windows_are_numpys(name, m):
+    np.testing.assert_array_equal(getattr(fnp, name)(m), getattr(np, name)(m))
+
+
+@pytest.mark.parametrize("name", ["tril_indices_from", "triu_indices_from"])
+@pytest.mark.parametrize("shape, k", [((3, 3), 0), ((2, 4), 1), ((4, 2), -1)])
+def test_triangle_indices_from_an_array_or_a_tracer_match_numpy(name, shape, k):
+    x = np.arange(float(np.prod(shape))).reshape(shape)
+    expected = x[getattr(np, name)(x, k)]
+    np.testing.assert_array_equal(x[getattr(fnp, name)(x, k)], expected)
+    np.testing.assert_array_equal(fg.jit(lambda x: x[getattr(fnp, name)(x, k)])(x), expected)
+    with pytest.raises(ValueError, match="2-d"):
+        getattr(fnp, name)(np.zeros(3))
+
+
+def test_diag_indices_from_checks_the_array_is_square():
+    for g, e in zip(
+        fnp.diag_indices_from(np.zeros((3, 3, 3))), np.diag_indices_from(np.zeros((3,) * 3))
+    ):
+        np.testing.assert_array_equal(g, e)
+    with pytest.raises(ValueError, match="must be equal"):
+        fnp.diag_indices_from(np.zeros((2, 3)))
