@@ -99,7 +99,7 @@ def _per_matrix(fn, out_shape, *args):
     try:
         with np.errstate(all="ignore"):
             return np.asarray(fn(*args)).astype(args[0].dtype, copy=False)
-    except (LinAlgError, ValueError):
+    except LinAlgError:
         if args[0].ndim == 2:
             return np.full(out_shape, np.nan, dtype)
     out = np.empty(out_shape, dtype)
@@ -270,11 +270,12 @@ cholesky = _linalg(
 
 def _triangular_impl(a, b, lower, transpose_a):
     def solve(a, b):
-        if a.ndim == 2:
-            return scipy.linalg.solve_triangular(
-                a, b, trans=int(transpose_a), lower=lower, check_finite=False
+        out = np.empty(b.shape, b.dtype)
+        for i in np.ndindex(a.shape[:-2]):
+            out[i] = scipy.linalg.solve_triangular(
+                a[i], b[i], trans=int(transpose_a), lower=lower, check_finite=False
             )
-        return np.stack([solve(a[i], b[i]) for i in range(a.shape[0])]).reshape(b.shape)
+        return out
 
     return _per_matrix(solve, b.shape, a, b).astype(b.dtype)
 
@@ -380,13 +381,16 @@ slogdet = _linalg(
 # the eigenvectors V (columns), a = V diag(w) V^T. vectors=False -> w (..., n) alone.
 
 
-def _eigh_impl(a, vectors):
-    x = np.asarray(a, _lapack_dtype(a))
-    if not vectors:
-        return _per_matrix(np.linalg.eigvalsh, a.shape[:-1], x).astype(a.dtype)
+def _eigh_vectors(x):
     w, v = np.linalg.eigh(x)
     v = v * _largest_positive(v)[..., None, :]
-    return np.concatenate([w[..., None, :], v], axis=-2).astype(a.dtype)
+    return np.concatenate([w[..., None, :], v], axis=-2)
+
+
+def _eigh_impl(a, vectors):
+    shape, _ = _eigh_rule(a, vectors)
+    fn = _eigh_vectors if vectors else np.linalg.eigvalsh
+    return _per_matrix(fn, shape, a).astype(a.dtype)
 
 
 def _eigh_rule(a, vectors):
