@@ -381,15 +381,15 @@ slogdet = _linalg(
 # the eigenvectors V (columns), a = V diag(w) V^T. vectors=False -> w (..., n) alone.
 
 
-def _eigh_vectors(x):
-    w, v = np.linalg.eigh(x)
+def pack_eigh(w, v):
+    """The packed eigh result from LAPACK's (w, v), with the signs made unique."""
     v = v * _largest_positive(v)[..., None, :]
     return np.concatenate([w[..., None, :], v], axis=-2)
 
 
 def _eigh_impl(a, vectors):
     shape, _ = _eigh_rule(a, vectors)
-    fn = _eigh_vectors if vectors else np.linalg.eigvalsh
+    fn = (lambda x: pack_eigh(*np.linalg.eigh(x))) if vectors else np.linalg.eigvalsh
     return _per_matrix(fn, shape, a).astype(a.dtype)
 
 
@@ -443,8 +443,8 @@ def _svd_rule(a, compute_uv):
     return tuple(batch) + ((m + 1 + n, k) if compute_uv else (k,)), a.dtype
 
 
-def _svd_vectors(x):
-    u, s, vt = np.linalg.svd(x, full_matrices=False)
+def pack_svd(u, s, vt):
+    """The packed svd result from LAPACK's reduced (u, s, vt), with the signs unique."""
     v = np.swapaxes(vt, -1, -2)
     signs = _largest_positive(v)[..., None, :]
     return np.concatenate([u * signs, s[..., None, :], v * signs], axis=-2)
@@ -452,7 +452,10 @@ def _svd_vectors(x):
 
 def _svd_impl(a, compute_uv):
     shape, _ = _svd_rule(a, compute_uv)
-    fn = _svd_vectors if compute_uv else lambda x: np.linalg.svd(x, compute_uv=False)
+    if compute_uv:
+        fn = lambda x: pack_svd(*np.linalg.svd(x, full_matrices=False))
+    else:
+        fn = lambda x: np.linalg.svd(x, compute_uv=False)
     return _per_matrix(fn, shape, a).astype(a.dtype)
 
 
@@ -529,9 +532,9 @@ def _qr_rule(a, complete):
     return tuple(batch) + (m + n, m if complete else n), a.dtype
 
 
-def _qr_factor(x, complete):
-    q, r = np.linalg.qr(x, mode="complete" if complete else "reduced")
-    n = x.shape[-1]
+def pack_qr(q, r):
+    """The packed qr result from LAPACK's (q, r) (m >= n), with diag(R) >= 0."""
+    n = r.shape[-1]
     signs = np.where(np.diagonal(r[..., :n, :], axis1=-2, axis2=-1) < 0, -1, 1).astype(q.dtype)
     q[..., :, :n] *= signs[..., None, :]
     r[..., :n, :] *= signs[..., :, None]
@@ -540,7 +543,8 @@ def _qr_factor(x, complete):
 
 def _qr_impl(a, complete):
     shape, _ = _qr_rule(a, complete)
-    return _per_matrix(lambda x: _qr_factor(x, complete), shape, a).astype(a.dtype)
+    mode = "complete" if complete else "reduced"
+    return _per_matrix(lambda x: pack_qr(*np.linalg.qr(x, mode=mode)), shape, a).astype(a.dtype)
 
 
 def _right_solve(lower_l, x, transpose_l):
