@@ -1,13 +1,15 @@
 """The batched LAPACK kernels (funcgrad/_kernels/linalg.pyx) against the linear-algebra
 primitives' NumPy references: the same packed results, float32 and float64, batched and
-empty, and NaN for exactly the matrices LAPACK refuses. (The kernels are not yet the
-primitives' compiled lowering: these tests keep them ready for it.)"""
+empty, and NaN for exactly the matrices LAPACK refuses; and compiled programs run them
+(the "lapack" lowering) for float32 and float64, the reference for other dtypes."""
 
 import numpy as np
 import pytest
 
+import funcgrad as fg
 import funcgrad.primitives as P
 from funcgrad._kernels import linalg as K
+from funcgrad.compiler.lower import CompiledProgram
 
 PL = P.linalg
 SHAPES = [(3, 3), (2, 4, 4), (2, 1, 2, 2), (1, 1), (0, 3, 3), (2, 0, 0)]
@@ -68,3 +70,24 @@ def test_refused_matrices_are_nan_alone():
     np.testing.assert_array_equal(K.solve(singular, b), PL.solve.impl(singular, b))
     got = K.triangular_solve(singular, b, True, False)
     np.testing.assert_array_equal(got, PL.triangular_solve.impl(singular, b, True, False))
+
+
+WIRED = {
+    "cholesky": ((np.eye(3),), {}),
+    "triangular_solve": ((np.eye(3), np.ones((3, 2))), {"lower": True, "transpose_a": False}),
+    "solve": ((np.eye(3), np.ones((3, 2))), {}),
+    "eigh": ((np.eye(3),), {"vectors": True}),
+    "svd": ((np.ones((3, 2)),), {"compute_uv": True}),
+    "qr": ((np.ones((3, 2)),), {"complete": False}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WIRED))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16])
+def test_compiled_programs_run_the_kernels_for_lapack_dtypes(name, dtype):
+    args, params = WIRED[name]
+    args = [a.astype(dtype) for a in args]
+    prim = P.REGISTRY[name]
+    program = str(CompiledProgram(fg.make_graph(lambda *xs: prim(*xs, **params))(*args)))
+    kind = "python" if dtype == np.float16 else "lapack"
+    assert f"= {kind} " in program, program

@@ -638,9 +638,9 @@ def _orthogonal(rng, batch, n):
     return np.linalg.qr(rng.standard_normal(batch + (n, n)))[0]
 
 
-def _spread(rng, batch, k, low):
-    """Values ``low`` + increments of at least 0.5, in random order along the last axis."""
-    steps = np.cumsum(0.5 + rng.uniform(0, 1, batch + (k,)), axis=-1)
+def _spread(rng, batch, k, low, gap=0.5):
+    """Values ``low`` + increments of at least ``gap``, in random order along the last axis."""
+    steps = np.cumsum(gap + rng.uniform(0, 1, batch + (k,)), axis=-1)
     return rng.permuted(low + steps, axis=-1)
 
 
@@ -684,7 +684,8 @@ def draw_slogdet(data):
 def draw_eigh(data):
     rng, batch, n = _linalg_rng(data), _linalg_batch(data), data.draw(st.integers(0, 4))
     q = _orthogonal(rng, batch, n)
-    a = q @ (_spread(rng, batch, n, -2.0)[..., None] * _mT(q))
+    # gaps of 1+: second derivatives of eigenvectors grow as 1/gap^3 (finite differences)
+    a = q @ (_spread(rng, batch, n, -2.0, gap=1.0)[..., None] * _mT(q))
     return Call(
         (np.tril(a) + np.triu(rng.uniform(-1, 1, a.shape), 1),),
         {"vectors": data.draw(st.booleans())},

@@ -11,8 +11,9 @@ LAPACK. Each kernel works on that transpose where it can (the triangle it reads 
 operation are swapped: a lower Cholesky factor of A is LAPACK's upper factor of A^T), and
 copies operands into column-major order where it cannot (right-hand sides, QR, SVD).
 
-Not yet wired into the compiler: the primitives' NumPy references run inside compiled
-programs; these kernels are checked against them (tests/test_linalg_kernels.py).
+They are the "lapack" lowering of the primitives of the same names (compiler/lapack.py
+packs their results as the primitives do) and are checked against the primitives' NumPy
+references (tests/test_linalg_kernels.py).
 """
 
 import numpy as np

@@ -16,6 +16,9 @@ Conventions shared by all of them:
   a kernel reporting LAPACK's ``info`` per matrix would. ``fnp.linalg`` raises NumPy's
   ``LinAlgError`` for such inputs when it is called on concrete arrays.
 - Symmetric inputs (cholesky, eigh) read the lower triangle only, as NumPy's UPLO='L'.
+- The NumPy/SciPy functions are the references; compiled programs run the batched LAPACK
+  kernels of ``_kernels/linalg.pyx`` instead (the "lapack" lowering), which give the same
+  results to rounding (slogdet and pinv: the reference, for now).
 - Factors unique only up to signs are made unique: eigenvectors and singular-vector pairs
   have their largest-magnitude entry positive (in V), QR has diag(R) >= 0. The signs are
   locally constant, so the derivative rules are those of the factorization.
@@ -127,8 +130,11 @@ def _batch_of(prim):
     return rule
 
 
-def _linalg(name, rule, impl, vjp, jvp):
-    prim = _register(name, rule, impl, vjp, jvp, traits=["float_only"])
+def _linalg(name, rule, impl, vjp, jvp, lapack=True):
+    """A primitive over trailing matrices; ``lapack``: compiled programs run its batched
+    LAPACK kernel (the operation of the same name in ``_kernels/linalg.pyx``)."""
+    record = {"kernel": name, "lowering": ("lapack",)} if lapack else {}
+    prim = _register(name, rule, impl, vjp, jvp, traits=["float_only"], **record)
     prim.batch = _batch_of(prim)
     return prim
 
@@ -629,4 +635,5 @@ def _pinv_jvp(tangents, ans, a, rcond):
     return add(add(first, second), third)
 
 
-pinv = _linalg("pinv", _pinv_rule, _pinv_impl, (_pinv_vjp,), _pinv_jvp)
+# (no kernel yet: NumPy's gesdd runs in the program)
+pinv = _linalg("pinv", _pinv_rule, _pinv_impl, (_pinv_vjp,), _pinv_jvp, lapack=False)
