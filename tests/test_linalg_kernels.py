@@ -41,6 +41,7 @@ def test_square_kernels_match_the_references(shape, dtype):
     b = rng.standard_normal(shape[:-1] + (2,)).astype(dtype)
     dominant = x + 3 * shape[-1] * np.eye(shape[-1], dtype=dtype)
     _close(K.solve(dominant, b), PL.solve.impl(dominant, b), dtype)
+    _close(np.stack(K.slogdet(dominant), axis=-1), PL.slogdet.impl(dominant), dtype)
     for lower in (True, False):
         for transpose_a in (False, True):
             got = K.triangular_solve(dominant, b, lower, transpose_a)
@@ -68,6 +69,8 @@ def test_refused_matrices_are_nan_alone():
     singular = np.stack([np.eye(2), np.zeros((2, 2))])
     b = np.ones((2, 2, 1))
     np.testing.assert_array_equal(K.solve(singular, b), PL.solve.impl(singular, b))
+    sign, logdet = K.slogdet(singular)
+    np.testing.assert_array_equal(np.stack([sign, logdet], -1), PL.slogdet.impl(singular))
     got = K.triangular_solve(singular, b, True, False)
     np.testing.assert_array_equal(got, PL.triangular_solve.impl(singular, b, True, False))
 
@@ -76,6 +79,7 @@ WIRED = {
     "cholesky": ((np.eye(3),), {}),
     "triangular_solve": ((np.eye(3), np.ones((3, 2))), {"lower": True, "transpose_a": False}),
     "solve": ((np.eye(3), np.ones((3, 2))), {}),
+    "slogdet": ((np.eye(3),), {}),
     "eigh": ((np.eye(3),), {"vectors": True}),
     "svd": ((np.ones((3, 2)),), {"compute_uv": True}),
     "qr": ((np.ones((3, 2)),), {"complete": False}),

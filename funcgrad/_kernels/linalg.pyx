@@ -18,7 +18,7 @@ references (tests/test_linalg_kernels.py).
 
 import numpy as np
 
-from libc.math cimport NAN
+from libc.math cimport INFINITY, NAN, log
 from libc.stdlib cimport free, malloc
 from scipy.linalg cimport cython_lapack as lapack
 
@@ -163,6 +163,47 @@ def solve(a, b):
     else:
         _gesv[double](x, y)
     return np.swapaxes(y, -1, -2).reshape(batch + np.shape(b)[-2:])
+
+
+# ---------------------------------------------------------------- slogdet: getrf
+
+
+cdef void _slogdet(real[:, :, ::1] a, real[:, ::1] out) noexcept nogil:
+    # out[k] = (sign, log|det|); det A = det A^T, which LAPACK factors
+    cdef int n = a.shape[1], info = 0
+    cdef Py_ssize_t k, i
+    cdef double logdet, sign, d
+    cdef int *ipiv = <int *> malloc(max(n, 1) * sizeof(int))
+    for k in range(a.shape[0]):
+        sign, logdet = 1, 0
+        if n > 0:
+            if real is float:
+                lapack.sgetrf(&n, &n, &a[k, 0, 0], &n, ipiv, &info)
+            else:
+                lapack.dgetrf(&n, &n, &a[k, 0, 0], &n, ipiv, &info)
+        for i in range(n):
+            d = a[k, i, i]
+            if ipiv[i] != i + 1:  # a row swap
+                sign = -sign
+            if d < 0:
+                sign, d = -sign, -d
+            logdet += log(d)
+        if info > 0:  # exactly singular: NumPy's (0, -inf)
+            sign, logdet = 0, -INFINITY
+        out[k, 0], out[k, 1] = <real> sign, <real> logdet
+    free(ipiv)
+
+
+def slogdet(a):
+    """``(sign, logabsdet)`` of each matrix, as ``numpy.linalg.slogdet``."""
+    x, batch = _stack(a, 2)
+    out = np.empty((x.shape[0], 2), x.dtype)
+    if x.dtype == np.float32:
+        _slogdet[float](x, out)
+    else:
+        _slogdet[double](x, out)
+    out = out.reshape(batch + (2,))
+    return out[..., 0], out[..., 1]
 
 
 # ---------------------------------------------------------------- symmetric eigenproblem: syevd

@@ -20,6 +20,7 @@ RUNNERS = {
     "cholesky": kernels.cholesky,
     "triangular_solve": kernels.triangular_solve,
     "solve": kernels.solve,
+    "slogdet": lambda a: np.stack(kernels.slogdet(a), axis=-1),
     "eigh": lambda a, vectors: (
         PL.pack_eigh(*kernels.eigh(a)) if vectors else kernels.eigh(a, vectors=False)
     ),

@@ -18,7 +18,7 @@ Conventions shared by all of them:
 - Symmetric inputs (cholesky, eigh) read the lower triangle only, as NumPy's UPLO='L'.
 - The NumPy/SciPy functions are the references; compiled programs run the batched LAPACK
   kernels of ``_kernels/linalg.pyx`` instead (the "lapack" lowering), which give the same
-  results to rounding (slogdet and pinv: the reference, for now).
+  results to rounding (pinv: the reference, for now).
 - Factors unique only up to signs are made unique: eigenvectors and singular-vector pairs
   have their largest-magnitude entry positive (in V), QR has diag(R) >= 0. The signs are
   locally constant, so the derivative rules are those of the factorization.
