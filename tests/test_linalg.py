@@ -8,6 +8,8 @@ funcgrad fixes the signs, NumPy returns LAPACK's.
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
@@ -559,3 +561,24 @@ def test_results_have_numpys_field_names():
     u, s, vh = L.svd(a)
     assert L.svd(a).Vh.shape == vh.shape and L.qr(a).R.shape == (2, 2)
     assert L.LinAlgError is np.linalg.LinAlgError
+
+
+# ---------------------------------------------------------------- any batch, any size
+
+PROPERTY_NAMES = ["inv", "solve", "det", "slogdet", "cholesky", "eigh", "svd", "qr", "pinv"]
+
+
+@pytest.mark.parametrize("name", PROPERTY_NAMES)
+@settings(max_examples=20, deadline=None)
+@given(
+    batch=fgt.shapes(max_dims=2, max_side=3),
+    sides=st.tuples(st.integers(0, 5), st.integers(0, 5)),
+    dtype=st.sampled_from([F64, F32]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_values_match_numpy_for_any_batch_and_size(name, batch, sides, dtype, seed):
+    square = TABLE[name][3] is SQUARE
+    shape = batch + ((sides[0], sides[0]) if square else sides)
+    fn, np_fn, *_ = TABLE[name]
+    args = _operands(name, shape, dtype, seed)
+    _assert_matches(name, fn(*args), np_fn(*args), dtype)

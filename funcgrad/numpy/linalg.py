@@ -460,7 +460,8 @@ def _norm_axes(axis, ndim):
 
 def norm(x, ord=None, axis=None, keepdims=False):
     """Vector or matrix norm with NumPy's ``ord`` (None, 'fro', 'nuc', inf, -inf, 0, 1,
-    -1, 2, -2, other p), ``axis`` and ``keepdims``.
+    -1, 2, -2, other p), ``axis`` and ``keepdims``. The gradient of a 2-norm (or
+    Frobenius norm) at zero is NaN (0/0), as in JAX; inf-norms split ties evenly.
 
     >>> norm(np.array([3.0, 4.0])), norm(np.eye(3), ord="nuc")
     (array(5.), array(3.))
