@@ -9,6 +9,7 @@ import pytest
 import funcgrad as fg
 import funcgrad.primitives as P
 from funcgrad._kernels import linalg as K
+from funcgrad.compiler import lapack
 from funcgrad.compiler.lower import CompiledProgram
 
 PL = P.linalg
@@ -50,10 +51,13 @@ def test_square_kernels_match_the_references(shape, dtype):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("shape", RECTANGULAR)
-def test_svd_and_qr_kernels_match_the_references(shape, dtype):
+def test_svd_qr_and_pinv_kernels_match_the_references(shape, dtype):
     _, _, x = _draw(shape, dtype)
     _close(PL.pack_svd(*K.svd(x)), PL.svd.impl(x, compute_uv=True), dtype)
     _close(K.svd(x, compute_uv=False), PL.svd.impl(x, compute_uv=False), dtype)
+    pinv = lapack.RUNNERS["pinv"]
+    for rcond in (1e-15, 0.5):  # (0.5: singular values dropped)
+        _close(pinv(x, rcond), PL.pinv.impl(x, rcond=rcond), dtype)
     if shape[-2] >= shape[-1]:
         for complete in (False, True):
             _close(PL.pack_qr(*K.qr(x, complete)), PL.qr.impl(x, complete=complete), dtype)
@@ -83,6 +87,7 @@ WIRED = {
     "eigh": ((np.eye(3),), {"vectors": True}),
     "svd": ((np.ones((3, 2)),), {"compute_uv": True}),
     "qr": ((np.ones((3, 2)),), {"complete": False}),
+    "pinv": ((np.ones((3, 2)),), {"rcond": 1e-15}),
 }
 
 

@@ -16,6 +16,15 @@ from ..core import Var
 
 PL = P.linalg
 
+
+def _pinv(a, rcond):
+    """NumPy's pseudo-inverse (singular values <= rcond * max(s) dropped) from the SVD kernel."""
+    u, s, vt = kernels.svd(a)
+    cutoff = rcond * np.max(s, axis=-1, keepdims=True, initial=0)
+    inverse = np.divide(1, s, where=s > cutoff, out=np.zeros_like(s))
+    return np.swapaxes(vt, -1, -2) @ (inverse[..., None] * np.swapaxes(u, -1, -2))
+
+
 RUNNERS = {
     "cholesky": kernels.cholesky,
     "triangular_solve": kernels.triangular_solve,
@@ -28,6 +37,7 @@ RUNNERS = {
         PL.pack_svd(*kernels.svd(a)) if compute_uv else kernels.svd(a, compute_uv=False)
     ),
     "qr": lambda a, complete: PL.pack_qr(*kernels.qr(a, complete)),
+    "pinv": _pinv,
 }
 _KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 

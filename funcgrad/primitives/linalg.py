@@ -18,7 +18,7 @@ Conventions shared by all of them:
 - Symmetric inputs (cholesky, eigh) read the lower triangle only, as NumPy's UPLO='L'.
 - The NumPy/SciPy functions are the references; compiled programs run the batched LAPACK
   kernels of ``_kernels/linalg.pyx`` instead (the "lapack" lowering), which give the same
-  results to rounding (pinv: the reference, for now).
+  results to rounding.
 - Factors unique only up to signs are made unique: eigenvectors and singular-vector pairs
   have their largest-magnitude entry positive (in V), QR has diag(R) >= 0. The signs are
   locally constant, so the derivative rules are those of the factorization.
@@ -130,11 +130,12 @@ def _batch_of(prim):
     return rule
 
 
-def _linalg(name, rule, impl, vjp, jvp, lapack=True):
-    """A primitive over trailing matrices; ``lapack``: compiled programs run its batched
-    LAPACK kernel (the operation of the same name in ``_kernels/linalg.pyx``)."""
-    record = {"kernel": name, "lowering": ("lapack",)} if lapack else {}
-    prim = _register(name, rule, impl, vjp, jvp, traits=["float_only"], **record)
+def _linalg(name, rule, impl, vjp, jvp):
+    """A primitive over trailing matrices, whose compiled programs run its batched LAPACK
+    kernel (compiler/lapack.py's runner of the same name)."""
+    prim = _register(
+        name, rule, impl, vjp, jvp, traits=["float_only"], kernel=name, lowering=("lapack",)
+    )
     prim.batch = _batch_of(prim)
     return prim
 
@@ -635,5 +636,4 @@ def _pinv_jvp(tangents, ans, a, rcond):
     return add(add(first, second), third)
 
 
-# (no kernel yet: NumPy's gesdd runs in the program)
-pinv = _linalg("pinv", _pinv_rule, _pinv_impl, (_pinv_vjp,), _pinv_jvp, lapack=False)
+pinv = _linalg("pinv", _pinv_rule, _pinv_impl, (_pinv_vjp,), _pinv_jvp)
