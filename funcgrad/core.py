@@ -136,7 +136,8 @@ TRAITS = frozenset(
 # The kinds of instruction the compiler may lower a primitive to (Primitive.lowering), tried
 # in the declared order; an equation none of them takes runs the NumPy reference.
 LOWERINGS = frozenset(
-    "fused int view gemm reduce softmax fill copy indexed cast argmax random_bits conv".split()
+    "fused int view gemm reduce softmax fill copy indexed cast argmax random_bits conv "
+    "lapack".split()
 )
 
 

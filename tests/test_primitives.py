@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 import pytest
+import scipy.linalg
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -728,6 +729,203 @@ def ref_argsort(x, axis):
     return np.moveaxis(out, -1, axis)
 
 
+# ---------------------------------------------------------------- linear algebra
+# Well-conditioned draws: SPD A A^T + n I, diagonally dominant systems, spectra spaced at
+# least 0.5 apart (Q diag(w) Q^T with a random orthogonal Q). Batches of 0..2 dims; the
+# triangle a symmetric primitive does not read holds garbage.
+
+
+def _linalg_rng(data):
+    return np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+
+
+def _linalg_batch(data):
+    batch = data.draw(fgt.shapes(max_dims=2, min_side=1, max_side=2))
+    return (0,) + batch[1:] if batch and _rarely(data) else batch
+
+
+def _orthogonal(rng, batch, n):
+    return np.linalg.qr(rng.standard_normal(batch + (n, n)))[0]
+
+
+def _spread(rng, batch, k, low, gap=0.5):
+    """Values ``low`` + increments of at least ``gap``, in random order along the last axis."""
+    steps = np.cumsum(gap + rng.uniform(0, 1, batch + (k,)), axis=-1)
+    return rng.permuted(low + steps, axis=-1)
+
+
+def _with_upper_garbage(rng, a):
+    return a + np.triu(rng.uniform(-1, 1, a.shape), 1)
+
+
+def _mT(a):
+    return np.swapaxes(a, -1, -2)
+
+
+def draw_cholesky(data):
+    rng, batch, n = _linalg_rng(data), _linalg_batch(data), data.draw(st.integers(0, 4))
+    x = rng.standard_normal(batch + (n, n))
+    return Call((_with_upper_garbage(rng, x @ _mT(x) + n * np.eye(n)),), {}, (0,))
+
+
+def _dominant(rng, batch, n):
+    signs = rng.choice([-1.0, 1.0], batch + (n, 1))  # determinants of both signs
+    return signs * (rng.uniform(-1, 1, batch + (n, n)) + (n + 1) * np.eye(n))
+
+
+def draw_triangular_solve(data):
+    rng, batch = _linalg_rng(data), _linalg_batch(data)
+    n, k = data.draw(st.integers(0, 4)), data.draw(st.integers(1, 3))
+    params = {"lower": data.draw(st.booleans()), "transpose_a": data.draw(st.booleans())}
+    args = (_dominant(rng, batch, n), rng.uniform(-3, 3, batch + (n, k)))
+    return Call(args, params, (0, 1))
+
+
+def draw_solve(data):
+    call = draw_triangular_solve(data)
+    return call._replace(params={})
+
+
+def draw_slogdet(data):
+    rng, batch, n = _linalg_rng(data), _linalg_batch(data), data.draw(st.integers(0, 4))
+    return Call((_dominant(rng, batch, n),), {}, (0,))
+
+
+def draw_eigh(data):
+    rng, batch, n = _linalg_rng(data), _linalg_batch(data), data.draw(st.integers(0, 4))
+    q = _orthogonal(rng, batch, n)
+    # gaps of 1+: second derivatives of eigenvectors grow as 1/gap^3 (finite differences)
+    a = q @ (_spread(rng, batch, n, -2.0, gap=1.0)[..., None] * _mT(q))
+    return Call(
+        (np.tril(a) + np.triu(rng.uniform(-1, 1, a.shape), 1),),
+        {"vectors": data.draw(st.booleans())},
+        (0,),
+    )
+
+
+def _draw_svd_operand(data):
+    rng, batch = _linalg_rng(data), _linalg_batch(data)
+    m, n = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4))
+    k = min(m, n)
+    u, v = _orthogonal(rng, batch, m)[..., :k], _orthogonal(rng, batch, n)[..., :k]
+    return u @ (_spread(rng, batch, k, 0.0)[..., None] * _mT(v))
+
+
+def draw_svd(data):
+    a = _draw_svd_operand(data)
+    return Call((a,), {"compute_uv": data.draw(st.booleans())}, (0,))
+
+
+def draw_qr(data, complete=None):
+    rng, batch = _linalg_rng(data), _linalg_batch(data)
+    n = data.draw(st.integers(0, 3))
+    m = n + data.draw(st.integers(0, 2))
+    complete = data.draw(st.booleans()) if complete is None else complete
+    diff = () if complete and m > n else (0,)  # (no derivative: see the table)
+    u, v = _orthogonal(rng, batch, m)[..., :n], _orthogonal(rng, batch, n)
+    a = u @ (_spread(rng, batch, n, 0.5)[..., None] * _mT(v))  # singular values >= 1
+    return Call((a,), {"complete": complete}, diff)
+
+
+def draw_pinv(data):
+    a = _draw_svd_operand(data)
+    return Call((a,), {"rcond": data.draw(st.sampled_from([1e-15, 1e-10]))}, (0,))
+
+
+def _each_matrix(fn, *arrays):
+    """Apply ``fn`` matrix by matrix (the independent references loop in Python)."""
+    batch = arrays[0].shape[:-2]
+    outs = [np.asarray(fn(*(a[i].astype(F64) for a in arrays))) for i in np.ndindex(batch)]
+    if not outs:  # an empty batch: the shape of one result on zeros
+        probe = fn(*(np.eye(*a.shape[-2:]) for a in arrays))
+        return np.zeros(batch + np.shape(probe))
+    return np.stack(outs).reshape(batch + outs[0].shape)
+
+
+def _sym(a):
+    return np.tril(a) + np.tril(a, -1).T
+
+
+def ref_cholesky(a):
+    def banachiewicz(s):
+        s, n = _sym(s), len(s)
+        out = np.zeros((n, n))
+        for i in range(n):
+            for j in range(i + 1):
+                rest = s[i, j] - out[i, :j] @ out[j, :j]
+                out[i, j] = np.sqrt(rest) if i == j else rest / out[j, j]
+        return out
+
+    return _each_matrix(banachiewicz, a).astype(a.dtype)
+
+
+def ref_triangular_solve(a, b, lower, transpose_a):
+    def solve(a, b):
+        t = np.tril(a) if lower else np.triu(a)
+        return scipy.linalg.solve(t.T if transpose_a else t, b)
+
+    return _each_matrix(solve, a, b).astype(a.dtype)
+
+
+def ref_solve(a, b):
+    return _each_matrix(lambda a, b: scipy.linalg.lu_solve(scipy.linalg.lu_factor(a), b), a, b)
+
+
+def ref_slogdet(a):
+    def slogdet(a):
+        det = scipy.linalg.det(a)
+        return np.array([np.sign(det), np.log(np.abs(det))])
+
+    return _each_matrix(slogdet, a).astype(a.dtype)
+
+
+def _signed_by_largest(*vectors):
+    """Flip columns so that those of the first array have their largest entry positive."""
+    for j in range(vectors[0].shape[1]):
+        if vectors[0][np.argmax(np.abs(vectors[0][:, j])), j] < 0:
+            for v in vectors:
+                v[:, j] = -v[:, j]
+    return vectors
+
+
+def ref_eigh(a, vectors):
+    def eigh(a):
+        w, v = scipy.linalg.eigh(_sym(a), driver="ev")
+        return np.vstack([w, _signed_by_largest(v)[0]]) if vectors else w
+
+    return _each_matrix(eigh, a).astype(a.dtype)
+
+
+def ref_svd(a, compute_uv):
+    def svd(a):
+        u, s, vt = scipy.linalg.svd(a, full_matrices=False, lapack_driver="gesvd")
+        if not compute_uv:
+            return s
+        v, u = _signed_by_largest(vt.T.copy(), u)
+        return np.vstack([u, s, v])
+
+    return _each_matrix(svd, a).astype(a.dtype)
+
+
+def ref_qr(a, complete):
+    def qr(a):
+        q, r = scipy.linalg.qr(a, mode="full" if complete else "economic")
+        for j in range(a.shape[1]):
+            if r[j, j] < 0:
+                q[:, j], r[j, :] = -q[:, j], -r[j, :]
+        return np.vstack([q, r.T])
+
+    return _each_matrix(qr, a).astype(a.dtype)
+
+
+def ref_pinv(a, rcond):
+    def pinv(a):  # full rank: the normal equations of the side with independent columns
+        m, n = a.shape
+        return np.linalg.solve(a.T @ a, a.T) if m >= n else a.T @ np.linalg.inv(a @ a.T)
+
+    return _each_matrix(pinv, a).astype(a.dtype)
+
+
 # ---------------------------------------------------------------- the table
 
 
@@ -816,6 +1014,15 @@ CASES = {
     "cumsum": Case(_draw_along(_array), _scan_ref(lambda acc, v: acc + v)),
     "reduce_prod": Case(draw_reduce_sum, ref_reduce(np.multiply.reduce)),  # zeros included
     "argsort": Case(_draw_along(_with_nans), ref_argsort, grads=False),
+    "cholesky": Case(draw_cholesky, ref_cholesky),
+    "triangular_solve": Case(draw_triangular_solve, ref_triangular_solve),
+    "solve": Case(draw_solve, ref_solve),
+    "slogdet": Case(draw_slogdet, ref_slogdet),
+    "eigh": Case(draw_eigh, ref_eigh),
+    "svd": Case(draw_svd, ref_svd),
+    # mode='complete' with m > n has no derivative (the completed basis is arbitrary)
+    "qr": Case(draw_qr, ref_qr, grad_draw=lambda data: draw_qr(data, complete=False)),
+    "pinv": Case(draw_pinv, ref_pinv),
 }
 NAMES = sorted(CASES)
 DIFFERENTIABLE = [n for n in NAMES if CASES[n].grads]

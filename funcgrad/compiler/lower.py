@@ -43,7 +43,7 @@ from .._kernels.executor import (
 )
 from ..core import Eqn, Literal, Var, aval_str, eval_impl, native
 from ..errors import user_frame
-from . import isa
+from . import isa, lapack
 from .fusion import fuse_elementwise, is_fused_reduction, vm_dtype
 from .image_loops import ROLE_CODES, Partial, form_image_loops, partial_code
 from .image_loops import describe as describe_loop
@@ -502,6 +502,12 @@ class CompiledProgram:
         code = INT_OPS[e.prim.kernel].code
         self._steps.append(("int", (code, out, self._out(out), shape, operands)))
 
+    def _lower_lapack(self, e, folded):
+        """A linear-algebra equation: its batched LAPACK kernel (compiler/lapack.py)."""
+        if lapack.runner(e) is None:
+            return False
+        self._steps.append(("lapack", (e, self._out(e.outputs[0]))))
+
     def _lower_python(self, e):
         """No compiled kernel takes ``e``: its NumPy reference runs inside the program.
         Never silent: print(program) marks the step, and a debug log says it once."""
@@ -728,7 +734,7 @@ class CompiledProgram:
             return [self._storage[p[1]]]
         if kind == "fused":
             return [self._storage[a] for a, _ in p[2]]
-        if kind == "python":
+        if kind in ("python", "lapack"):
             return [self._storage[a] for a in p[0].inputs if isinstance(a, Var)]
         if kind in ("gather", "scatter_add"):
             return [self._storage[p[0]]] + [self._storage[d[0]] for d in p[4]]
@@ -766,6 +772,7 @@ class CompiledProgram:
             "fill": lambda: [p[1]],
             "fused": lambda: [s for _, s, _ in p[3]] + [s for _, s, _, _ in p[5]],
             "python": lambda: [p[1]],
+            "lapack": lambda: [p[1]],
             "gather": lambda: [p[1]],
             "scatter_add": lambda: [p[1]],
             "random_bits": lambda: [p[2]],
@@ -782,7 +789,8 @@ class CompiledProgram:
         self._profile_slots = len(self._steps)
         for kind, p in self._steps:
             body = self._body(kind, p, consts, callbacks)
-            code += [len(body) + 2, OPCODES[kind]] + body
+            # (a LAPACK step is a callback of the executor's, as a NumPy reference is)
+            code += [len(body) + 2, OPCODES["python" if kind == "lapack" else kind]] + body
         self._executor = Executor(
             np.asarray(code, np.int64),
             np.asarray(consts or [0.0], np.float64),
@@ -890,9 +898,10 @@ class CompiledProgram:
             elif kernel == CONV_KERNELS["max_pool2d_scatter_index"]:  # a: the slots read
                 a = buf(slots)
             body = [kernel, int(out.dtype == np.float64), *geom, a, b, buf(dst), buf(scratch), ws]
-        elif kind == "python":
+        elif kind in ("python", "lapack"):
             e, dst = p
-            callbacks.append(self._callback(e, buf(dst)))
+            run = lapack.runner(e) if kind == "lapack" else None
+            callbacks.append(self._callback(e, buf(dst), run))
             body = [len(callbacks) - 1]
         return body
 
@@ -930,8 +939,9 @@ class CompiledProgram:
             body += [len(sub) + 2, OPCODES[kind]] + sub
         return body
 
-    def _callback(self, e, dst_buf):
-        """Run one equation with its NumPy reference implementation inside the executor."""
+    def _callback(self, e, dst_buf, kernel=None):
+        """Run one equation inside the executor: its NumPy reference implementation, or
+        ``kernel`` (same arguments) where a lowering supplies one."""
         ins = []
         for a in e.inputs:
             if isinstance(a, Literal):
@@ -945,7 +955,10 @@ class CompiledProgram:
                 value if b is None else _view(arrays[b], shape, dtype)
                 for b, value, shape, dtype in ins
             ]
-            result = eval_impl(e.prim, args, e.params, out.dtype)
+            if kernel is None:
+                result = eval_impl(e.prim, args, e.params, out.dtype)
+            else:
+                result = kernel(*args, **e.params)
             np.copyto(_view(arrays[dst_buf], out.shape, out.dtype), result)
 
         return run
@@ -1147,6 +1160,7 @@ class CompiledProgram:
         "random_bits": _lower_random_bits,
         "conv": _lower_conv,
         "copy": _lower_copy,
+        "lapack": _lower_lapack,
     }
 
 
@@ -1174,6 +1188,8 @@ def _describe(kind, p):
         return f"{name} -> {p[7].shape} geometry {p[1]}"
     if kind == "python":
         return p[0].prim.name
+    if kind == "lapack":
+        return f"{p[0].prim.name} over {list(p[0].outputs[0].shape)}, batched LAPACK"
     if kind in ("reduce", "int_reduce"):
         return f"shape {p[4]}"
     if kind == "softmax":

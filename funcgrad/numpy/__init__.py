@@ -10,7 +10,7 @@ record equations. Each module holds one family and lists its names in ``__all__`
 array(14.)
 """
 
-from . import _methods  # noqa: F401  (installs the tracer methods)
+from . import _methods, linalg  # noqa: F401  (_methods installs the tracer methods)
 from ._aliases import *  # noqa: F403
 from ._base import *  # noqa: F403
 from ._calculus import *  # noqa: F403

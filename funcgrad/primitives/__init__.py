@@ -1555,3 +1555,5 @@ def _random_bits_batch(batched, key, counts, **params):
 
 
 random_bits.batch = _random_bits_batch
+
+from . import linalg  # noqa: E402,F401  (registers the linear-algebra primitives)

@@ -1,0 +1,383 @@
+# cython: language_level=3, boundscheck=False, cdivision=True
+"""Batched LAPACK kernels (SciPy's ``cython_lapack``) for the linear-algebra primitives.
+
+Each function takes a stack of matrices (any leading batch axes, float32 or float64) and
+calls LAPACK once per matrix from a C loop without the GIL: no Python per matrix. They
+return what ``numpy.linalg`` returns, except that a matrix LAPACK refuses (``info > 0``:
+not positive definite, singular, no convergence) gives NaN for that matrix alone.
+
+LAPACK is column-major and NumPy row-major: a row-major matrix is its transpose to
+LAPACK. Each kernel works on that transpose where it can (the triangle it reads and the
+operation are swapped: a lower Cholesky factor of A is LAPACK's upper factor of A^T), and
+copies operands into column-major order where it cannot (right-hand sides, QR, SVD).
+
+They are the "lapack" lowering of the primitives of the same names (compiler/lapack.py
+packs their results as the primitives do) and are checked against the primitives' NumPy
+references (tests/test_linalg_kernels.py).
+"""
+
+import numpy as np
+
+from libc.math cimport INFINITY, NAN, log
+from libc.stdlib cimport free, malloc
+from scipy.linalg cimport cython_lapack as lapack
+
+ctypedef fused real:
+    float
+    double
+
+
+cdef inline void _nan_fill(real *x, Py_ssize_t count) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(count):
+        x[i] = <real>NAN
+
+
+cdef inline real *_work(real query, int *lwork) noexcept nogil:
+    """The workspace LAPACK asked for (``query``: its answer to lwork = -1)."""
+    lwork[0] = <int> query + 1
+    return <real *> malloc(lwork[0] * sizeof(real))
+
+
+cdef inline bint _missing(void *work, void *iwork) noexcept nogil:
+    """True (both freed) if either allocation failed."""
+    if work != NULL and iwork != NULL:
+        return False
+    free(work)
+    free(iwork)
+    return True
+
+
+def _stack(a, dims):
+    """``a`` as a C-contiguous float32/float64 stack (B, *dims), and the batch shape."""
+    a = np.asarray(a)
+    dtype = np.float32 if a.dtype == np.float32 else np.float64
+    batch = a.shape[: a.ndim - dims]
+    out = np.array(a, dtype=dtype, order="C", copy=True)
+    return out.reshape((int(np.prod(batch, dtype=np.int64)),) + a.shape[a.ndim - dims :]), batch
+
+
+def _column_major(b):
+    """Matrices (B, n, k) as LAPACK's column-major n x k: the (B, k, n) transpose, copied."""
+    return np.ascontiguousarray(np.swapaxes(b, -1, -2))
+
+
+# ---------------------------------------------------------------- Cholesky: potrf
+
+
+cdef void _potrf(real[:, :, ::1] a) noexcept nogil:
+    cdef int n = a.shape[1], info = 0
+    cdef char uplo = b"U"  # LAPACK's upper factor of A^T is our lower factor of A
+    cdef Py_ssize_t k, i, j
+    for k in range(a.shape[0]):
+        if n == 0:
+            break
+        if real is float:
+            lapack.spotrf(&uplo, &n, &a[k, 0, 0], &n, &info)
+        else:
+            lapack.dpotrf(&uplo, &n, &a[k, 0, 0], &n, &info)
+        if info != 0:
+            _nan_fill(&a[k, 0, 0], n * n)
+            continue
+        for i in range(n):  # the triangle LAPACK did not touch still holds A
+            for j in range(i + 1, n):
+                a[k, i, j] = 0
+
+
+def cholesky(a):
+    """The lower Cholesky factor of each matrix of ``a`` (its lower triangle read)."""
+    x, batch = _stack(a, 2)
+    if x.dtype == np.float32:
+        _potrf[float](x)
+    else:
+        _potrf[double](x)
+    return x.reshape(batch + x.shape[1:])
+
+
+# ---------------------------------------------------------------- triangular solve: trtrs
+
+
+cdef void _trtrs(real[:, :, ::1] a, real[:, :, ::1] b, bint lower, bint transpose_a) noexcept nogil:
+    # b: the right-hand sides column-major, (B, k, n); LAPACK sees a's transpose
+    cdef int n = a.shape[1], nrhs = b.shape[1], info = 0
+    cdef char uplo = b"U" if lower else b"L"
+    cdef char trans = b"N" if transpose_a else b"T"
+    cdef char diag = b"N"
+    cdef Py_ssize_t k
+    for k in range(a.shape[0]):
+        if n == 0 or nrhs == 0:
+            break
+        if real is float:
+            lapack.strtrs(&uplo, &trans, &diag, &n, &nrhs, &a[k, 0, 0], &n, &b[k, 0, 0], &n, &info)
+        else:
+            lapack.dtrtrs(&uplo, &trans, &diag, &n, &nrhs, &a[k, 0, 0], &n, &b[k, 0, 0], &n, &info)
+        if info != 0:
+            _nan_fill(&b[k, 0, 0], n * nrhs)
+
+
+def triangular_solve(a, b, lower, transpose_a):
+    """x with op(a) x = b for triangular a (..., n, n) (the other triangle not read) and
+    b (..., n, k) of the same batch; op(a) is a, or a^T with ``transpose_a``."""
+    x, batch = _stack(a, 2)
+    y, _ = _stack(b, 2)
+    y = _column_major(y.astype(x.dtype))
+    if x.dtype == np.float32:
+        _trtrs[float](x, y, lower, transpose_a)
+    else:
+        _trtrs[double](x, y, lower, transpose_a)
+    return np.swapaxes(y, -1, -2).reshape(batch + np.shape(b)[-2:])
+
+
+# ---------------------------------------------------------------- general solve: getrf + getrs
+
+
+cdef void _gesv(real[:, :, ::1] a, real[:, :, ::1] b) noexcept nogil:
+    cdef int n = a.shape[1], nrhs = b.shape[1], info = 0
+    cdef char trans = b"T"  # LAPACK factors A^T: solve (A^T)^T x = b
+    cdef Py_ssize_t k
+    cdef int *ipiv = <int *> malloc(max(n, 1) * sizeof(int))
+    for k in range(a.shape[0]):
+        if n == 0 or nrhs == 0:
+            break
+        if real is float:
+            lapack.sgetrf(&n, &n, &a[k, 0, 0], &n, ipiv, &info)
+        else:
+            lapack.dgetrf(&n, &n, &a[k, 0, 0], &n, ipiv, &info)
+        if info != 0:
+            _nan_fill(&b[k, 0, 0], n * nrhs)
+            continue
+        if real is float:
+            lapack.sgetrs(&trans, &n, &nrhs, &a[k, 0, 0], &n, ipiv, &b[k, 0, 0], &n, &info)
+        else:
+            lapack.dgetrs(&trans, &n, &nrhs, &a[k, 0, 0], &n, ipiv, &b[k, 0, 0], &n, &info)
+    free(ipiv)
+
+
+def solve(a, b):
+    """x with a x = b (LU with partial pivoting) for a (..., n, n), b (..., n, k)."""
+    x, batch = _stack(a, 2)
+    y, _ = _stack(b, 2)
+    y = _column_major(y.astype(x.dtype))
+    if x.dtype == np.float32:
+        _gesv[float](x, y)
+    else:
+        _gesv[double](x, y)
+    return np.swapaxes(y, -1, -2).reshape(batch + np.shape(b)[-2:])
+
+
+# ---------------------------------------------------------------- slogdet: getrf
+
+
+cdef void _slogdet(real[:, :, ::1] a, real[:, ::1] out) noexcept nogil:
+    # out[k] = (sign, log|det|); det A = det A^T, which LAPACK factors
+    cdef int n = a.shape[1], info = 0
+    cdef Py_ssize_t k, i
+    cdef double logdet, sign, d
+    cdef int *ipiv = <int *> malloc(max(n, 1) * sizeof(int))
+    for k in range(a.shape[0]):
+        sign, logdet = 1, 0
+        if n > 0:
+            if real is float:
+                lapack.sgetrf(&n, &n, &a[k, 0, 0], &n, ipiv, &info)
+            else:
+                lapack.dgetrf(&n, &n, &a[k, 0, 0], &n, ipiv, &info)
+        for i in range(n):
+            d = a[k, i, i]
+            if ipiv[i] != i + 1:  # a row swap
+                sign = -sign
+            if d < 0:
+                sign, d = -sign, -d
+            logdet += log(d)
+        if info > 0:  # exactly singular: NumPy's (0, -inf)
+            sign, logdet = 0, -INFINITY
+        out[k, 0], out[k, 1] = <real> sign, <real> logdet
+    free(ipiv)
+
+
+def slogdet(a):
+    """``(sign, logabsdet)`` of each matrix, as ``numpy.linalg.slogdet``."""
+    x, batch = _stack(a, 2)
+    out = np.empty((x.shape[0], 2), x.dtype)
+    if x.dtype == np.float32:
+        _slogdet[float](x, out)
+    else:
+        _slogdet[double](x, out)
+    out = out.reshape(batch + (2,))
+    return out[..., 0], out[..., 1]
+
+
+# ---------------------------------------------------------------- symmetric eigenproblem: syevd
+
+
+cdef int _syevd(real[:, :, ::1] a, real[:, ::1] w, bint vectors) noexcept nogil:
+    cdef int n = a.shape[1], info = 0, lwork = -1, liwork = -1, iquery = 0
+    cdef char jobz = b"V" if vectors else b"N"
+    cdef char uplo = b"U"  # LAPACK's upper triangle of A^T is our lower triangle of A
+    cdef real query = 0
+    cdef Py_ssize_t k
+    if n == 0 or a.shape[0] == 0:
+        return 0
+    if real is float:  # the workspace, asked once for the whole batch
+        lapack.ssyevd(&jobz, &uplo, &n, &a[0, 0, 0], &n, &w[0, 0], &query, &lwork, &iquery, &liwork, &info)
+    else:
+        lapack.dsyevd(&jobz, &uplo, &n, &a[0, 0, 0], &n, &w[0, 0], &query, &lwork, &iquery, &liwork, &info)
+    liwork = iquery + 1
+    cdef real *work = _work(query, &lwork)
+    cdef int *iwork = <int *> malloc(liwork * sizeof(int))
+    if _missing(work, iwork):
+        return -1
+    for k in range(a.shape[0]):
+        if real is float:
+            lapack.ssyevd(&jobz, &uplo, &n, &a[k, 0, 0], &n, &w[k, 0], work, &lwork, iwork, &liwork, &info)
+        else:
+            lapack.dsyevd(&jobz, &uplo, &n, &a[k, 0, 0], &n, &w[k, 0], work, &lwork, iwork, &liwork, &info)
+        if info != 0:
+            _nan_fill(&w[k, 0], n)
+            _nan_fill(&a[k, 0, 0], n * n)
+    free(work)
+    free(iwork)
+    return 0
+
+
+def eigh(a, vectors=True):
+    """Eigenvalues (ascending) and, with ``vectors``, eigenvectors (columns) of symmetric
+    matrices, their lower triangle read: ``numpy.linalg.eigh`` / ``eigvalsh``."""
+    x, batch = _stack(a, 2)
+    n = x.shape[-1]
+    w = np.empty((x.shape[0], n), x.dtype)
+    status = _syevd[float](x, w, vectors) if x.dtype == np.float32 else _syevd[double](x, w, vectors)
+    if status:
+        raise MemoryError("eigh: no memory for LAPACK's workspace")
+    w = w.reshape(batch + (n,))
+    if not vectors:
+        return w
+    return w, np.swapaxes(x, -1, -2).reshape(batch + (n, n))  # LAPACK's columns are our rows
+
+
+# ---------------------------------------------------------------- singular values: gesdd
+
+
+cdef int _gesdd(real[:, :, ::1] a, real[:, ::1] s, real[:, :, ::1] u, real[:, :, ::1] v, bint vectors) noexcept nogil:
+    # a: column-major (B, n, m) copies of the m x n matrices; u: (B, k, m) column-major U,
+    # v: (B, n, k) whose rows are LAPACK's column-major VT (k x n), that is V itself
+    cdef int m = a.shape[2], n = a.shape[1], info = 0, lwork = -1
+    cdef int kk = m if m < n else n
+    cdef int ldu = m if m > 1 else 1, ldvt = kk if kk > 1 else 1
+    cdef char jobz = b"S" if vectors else b"N"
+    cdef real query = 0
+    cdef Py_ssize_t k
+    cdef real *pu
+    cdef real *pv
+    if kk == 0 or a.shape[0] == 0:
+        return 0
+    cdef int *iwork = <int *> malloc(8 * kk * sizeof(int))
+    pu, pv = (&u[0, 0, 0], &v[0, 0, 0]) if vectors else (&s[0, 0], &s[0, 0])
+    if real is float:
+        lapack.sgesdd(&jobz, &m, &n, &a[0, 0, 0], &m, &s[0, 0], pu, &ldu, pv, &ldvt, &query, &lwork, iwork, &info)
+    else:
+        lapack.dgesdd(&jobz, &m, &n, &a[0, 0, 0], &m, &s[0, 0], pu, &ldu, pv, &ldvt, &query, &lwork, iwork, &info)
+    cdef real *work = _work(query, &lwork)
+    if _missing(work, iwork):
+        return -1
+    for k in range(a.shape[0]):
+        if vectors:
+            pu, pv = &u[k, 0, 0], &v[k, 0, 0]
+        if real is float:
+            lapack.sgesdd(&jobz, &m, &n, &a[k, 0, 0], &m, &s[k, 0], pu, &ldu, pv, &ldvt, work, &lwork, iwork, &info)
+        else:
+            lapack.dgesdd(&jobz, &m, &n, &a[k, 0, 0], &m, &s[k, 0], pu, &ldu, pv, &ldvt, work, &lwork, iwork, &info)
+        if info != 0:
+            _nan_fill(&s[k, 0], kk)
+            if vectors:
+                _nan_fill(&u[k, 0, 0], kk * m)
+                _nan_fill(&v[k, 0, 0], kk * n)
+    free(work)
+    free(iwork)
+    return 0
+
+
+def svd(a, compute_uv=True):
+    """The reduced SVD ``(u, s, vh)`` of each matrix (or ``s`` alone), as
+    ``numpy.linalg.svd(a, full_matrices=False)``."""
+    x, batch = _stack(a, 2)
+    m, n = x.shape[-2:]
+    k = min(m, n)
+    cols = _column_major(x)
+    s = np.empty((x.shape[0], k), x.dtype)
+    u = np.empty((x.shape[0], k, m), x.dtype)
+    v = np.empty((x.shape[0], n, k), x.dtype)
+    if x.dtype == np.float32:
+        status = _gesdd[float](cols, s, u, v, compute_uv)
+    else:
+        status = _gesdd[double](cols, s, u, v, compute_uv)
+    if status:
+        raise MemoryError("svd: no memory for LAPACK's workspace")
+    s = s.reshape(batch + (k,))
+    if not compute_uv:
+        return s
+    u = np.swapaxes(u, -1, -2).reshape(batch + (m, k))
+    return u, s, np.swapaxes(v, -1, -2).reshape(batch + (k, n))
+
+
+# ---------------------------------------------------------------- QR: geqrf + orgqr
+
+
+cdef int _geqrf(real[:, :, ::1] q, real[:, :, ::1] r, int n) noexcept nogil:
+    # q: (B, kq, m), each a column-major m x kq buffer holding A in its first n columns;
+    # r: (B, n, n), receives R^T row-major (R column-major)
+    cdef int m = q.shape[2], kq = q.shape[1], info = 0, lwork = -1
+    cdef real query = 0, zero = 0
+    cdef Py_ssize_t k, i, j
+    if m == 0 or q.shape[0] == 0:
+        return 0
+    cdef real *tau = <real *> malloc((n + 1) * sizeof(real))
+    if real is float:
+        lapack.sgeqrf(&m, &n, &q[0, 0, 0], &m, tau, &query, &lwork, &info)
+    else:
+        lapack.dgeqrf(&m, &n, &q[0, 0, 0], &m, tau, &query, &lwork, &info)
+    cdef int lwork_qr = <int> query + 1
+    lwork = -1
+    if real is float:
+        lapack.sorgqr(&m, &kq, &n, &q[0, 0, 0], &m, tau, &query, &lwork, &info)
+    else:
+        lapack.dorgqr(&m, &kq, &n, &q[0, 0, 0], &m, tau, &query, &lwork, &info)
+    cdef real *work = _work(query if query > lwork_qr else <real> lwork_qr, &lwork)
+    if _missing(work, tau):
+        return -1
+    for k in range(q.shape[0]):
+        if n > 0:
+            if real is float:
+                lapack.sgeqrf(&m, &n, &q[k, 0, 0], &m, tau, work, &lwork, &info)
+            else:
+                lapack.dgeqrf(&m, &n, &q[k, 0, 0], &m, tau, work, &lwork, &info)
+        for j in range(n):  # R's column j: rows 0..j of LAPACK's column j
+            for i in range(n):
+                r[k, j, i] = q[k, j, i] if i <= j else zero
+        if real is float:
+            lapack.sorgqr(&m, &kq, &n, &q[k, 0, 0], &m, tau, work, &lwork, &info)
+        else:
+            lapack.dorgqr(&m, &kq, &n, &q[k, 0, 0], &m, tau, work, &lwork, &info)
+    free(work)
+    free(tau)
+    return 0
+
+
+def qr(a, complete=False):
+    """``(q, r)`` of each matrix (m >= n), as ``numpy.linalg.qr`` in mode 'reduced' or
+    'complete'."""
+    x, batch = _stack(a, 2)
+    m, n = x.shape[-2:]
+    if m < n:
+        raise ValueError(f"qr: expected m >= n, got {x.shape[-2:]}")
+    kq = m if complete else n
+    q = np.zeros((x.shape[0], kq, m), x.dtype)
+    q[:, :n, :] = np.swapaxes(x, -1, -2)
+    r = np.empty((x.shape[0], n, n), x.dtype)
+    status = _geqrf[float](q, r, n) if x.dtype == np.float32 else _geqrf[double](q, r, n)
+    if status:
+        raise MemoryError("qr: no memory for LAPACK's workspace")
+    q = np.swapaxes(q, -1, -2).reshape(batch + (m, kq))
+    r = np.swapaxes(r, -1, -2).reshape(batch + (n, n))
+    if complete:  # R is m x n: zero rows below the n x n triangle
+        r = np.concatenate([r, np.zeros(batch + (m - n, n), r.dtype)], axis=-2)
+    return q, r

@@ -1,0 +1,52 @@
+"""The "lapack" lowering kind: linear-algebra equations run the batched LAPACK kernels of
+``_kernels/linalg.pyx`` (one C loop over the batch, the GIL released) in place of their
+NumPy references. The kernels return LAPACK's factors as ``numpy.linalg`` does; the
+primitives' packing (the signs made unique, the factors stacked) is applied here, so a
+compiled program and the reference interpreter agree to rounding.
+
+The executor calls these through its Python-callback instruction: one call per equation,
+none per matrix.
+"""
+
+import numpy as np
+
+from .. import primitives as P
+from .._kernels import linalg as kernels
+from ..core import Var
+
+PL = P.linalg
+
+
+def _pinv(a, rcond):
+    """NumPy's pseudo-inverse (singular values <= rcond * max(s) dropped) from the SVD kernel."""
+    u, s, vt = kernels.svd(a)
+    cutoff = rcond * np.max(s, axis=-1, keepdims=True, initial=0)
+    inverse = np.divide(1, s, where=s > cutoff, out=np.zeros_like(s))
+    return np.swapaxes(vt, -1, -2) @ (inverse[..., None] * np.swapaxes(u, -1, -2))
+
+
+RUNNERS = {
+    "cholesky": kernels.cholesky,
+    "triangular_solve": kernels.triangular_solve,
+    "solve": kernels.solve,
+    "slogdet": lambda a: np.stack(kernels.slogdet(a), axis=-1),
+    "eigh": lambda a, vectors: (
+        PL.pack_eigh(*kernels.eigh(a)) if vectors else kernels.eigh(a, vectors=False)
+    ),
+    "svd": lambda a, compute_uv: (
+        PL.pack_svd(*kernels.svd(a)) if compute_uv else kernels.svd(a, compute_uv=False)
+    ),
+    "qr": lambda a, complete: PL.pack_qr(*kernels.qr(a, complete)),
+    "pinv": _pinv,
+}
+_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def runner(eqn):
+    """The kernel for ``eqn``, or None where only the reference takes it (float16 and long
+    double, which LAPACK does not compute in)."""
+    if eqn.prim.kernel not in RUNNERS:
+        return None
+    if not all(isinstance(a, Var) and a.dtype in _KERNEL_DTYPES for a in eqn.inputs):
+        return None
+    return RUNNERS[eqn.prim.kernel]
