@@ -35,6 +35,55 @@ def test_every_public_numpy_function_is_provided_or_explained():
     assert lacking == [], f"funcgrad.numpy lacks, without a reason in _missing.py: {lacking}"
 
 
+def test_every_numpy_linalg_function_is_provided_or_explained():
+    lacking = []
+    for name in _public_functions(np.linalg):
+        try:
+            getattr(fnp.linalg, name)
+        except AttributeError as e:
+            if ":" not in str(e):  # (a reason follows a colon)
+                lacking.append(name)
+    assert lacking == [], f"funcgrad.numpy.linalg lacks, without a reason: {lacking}"
+
+
+@pytest.mark.parametrize(
+    "name, args, kwargs",
+    [
+        ("cross", (np.arange(12.0).reshape(4, 3), np.ones((4, 3))), {}),
+        ("cross", (np.arange(12.0).reshape(3, 4), np.ones((3, 4))), {"axis": 0}),
+        ("diagonal", (np.arange(24).reshape(2, 3, 4),), {"offset": 1}),
+        ("outer", (np.arange(3.0), np.arange(2.0)), {}),
+        ("tensordot", (np.ones((2, 3)), np.ones((3, 4))), {"axes": 1}),
+        ("trace", (np.arange(24).reshape(2, 3, 4),), {"offset": -1}),
+        ("vecdot", (np.arange(6.0).reshape(2, 3), np.ones((2, 3))), {"axis": 0}),
+    ],
+)
+def test_linalg_array_api_names_match_numpy(name, args, kwargs):
+    expected = getattr(np.linalg, name)(*args, **kwargs)
+    for got in (
+        getattr(fnp.linalg, name)(*args, **kwargs),
+        fg.jit(lambda *a: getattr(fnp.linalg, name)(*a, **kwargs))(*args),
+    ):
+        assert got.dtype == expected.dtype and got.shape == expected.shape
+        np.testing.assert_allclose(got, expected)
+
+
+@pytest.mark.parametrize(
+    "name, args",
+    [
+        ("cross", (np.ones(2), np.ones(2))),
+        ("outer", (np.ones((2, 2)), np.ones(2))),
+        ("trace", (np.ones(3),)),
+        ("diagonal", (np.ones(3),)),
+    ],
+)
+def test_linalg_array_api_names_refuse_what_numpy_refuses(name, args):
+    with pytest.raises(ValueError):
+        getattr(np.linalg, name)(*args)
+    with pytest.raises(ValueError, match="test_numpy_coverage"):
+        getattr(fnp.linalg, name)(*args)
+
+
 def test_the_reasons_name_only_what_numpy_has_and_funcgrad_lacks():
     provided = [n for n in NOT_PROVIDED if _provided(fnp, n)]
     assert provided == [], f"listed as missing but provided: {provided}"

@@ -37,6 +37,7 @@ from .. import primitives as P
 from ..core import Tracer
 from ..errors import DtypeError, ShapeError
 from ..primitives import linalg as PL
+from . import _indexing, _products, _reductions
 from ._base import _error, _normalize_axis, asarray, operator_index, result_type
 from ._elementwise import (
     abs,
@@ -57,7 +58,9 @@ __all__ = [
     "LinAlgError",
     "cholesky",
     "cond",
+    "cross",
     "det",
+    "diagonal",
     "eigh",
     "eigvalsh",
     "inv",
@@ -69,14 +72,18 @@ __all__ = [
     "matrix_transpose",
     "multi_dot",
     "norm",
+    "outer",
     "pinv",
     "qr",
     "slogdet",
     "solve",
     "svd",
     "svdvals",
+    "tensordot",
     "tensorinv",
     "tensorsolve",
+    "trace",
+    "vecdot",
     "vector_norm",
 ]
 
@@ -715,3 +722,72 @@ def matrix_transpose(x, /):
     if x.ndim < 2:
         raise _error(ValueError, "matrix_transpose: input array must be at least 2-dimensional")
     return swapaxes(x, -1, -2)
+
+
+# ---------------------------------------------------------------- the array API's names
+# (numpy.linalg's versions of functions fnp has: they act on the last axes)
+
+
+def cross(x1, x2, /, *, axis=-1):
+    """The cross product of 3-vectors along ``axis``.
+
+    >>> cross(np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]))
+    array([0., 0., 1.])
+    """
+    x1, x2 = asarray(x1), asarray(x2)
+    for x in (x1, x2):
+        if x.ndim == 0 or x.shape[_normalize_axis("cross", axis, x.ndim)] != 3:
+            raise _error(
+                ValueError, "cross: both input arrays must be (arrays of) 3-dimensional vectors"
+            )
+    return _products.cross(x1, x2, axis=axis)
+
+
+def diagonal(x, /, *, offset=0):
+    """The diagonals of the matrices in the last two axes."""
+    return _indexing.diagonal(_stack_of_matrices("diagonal", x), offset, -2, -1)
+
+
+def outer(x1, x2, /):
+    """The outer product of two 1-D arrays."""
+    x1, x2 = asarray(x1), asarray(x2)
+    if x1.ndim != 1 or x2.ndim != 1:
+        raise _error(ValueError, "outer: input arrays must be one-dimensional")
+    return _products.outer(x1, x2)
+
+
+def tensordot(x1, x2, /, *, axes=2):
+    """``fnp.tensordot`` with the array API's signature."""
+    return _products.tensordot(x1, x2, axes)
+
+
+def trace(x, /, *, offset=0, dtype=None):
+    """The traces of the matrices in the last two axes."""
+    return _reductions.trace(_stack_of_matrices("trace", x), offset, -2, -1, dtype)
+
+
+def _stack_of_matrices(name, x):
+    x = asarray(x)
+    if x.ndim < 2:
+        raise _error(ValueError, f"linalg.{name}: input array must be at least 2-dimensional")
+    return x
+
+
+def vecdot(x1, x2, /, *, axis=-1):
+    """The dot products of vectors along ``axis``."""
+    return _products.vecdot(x1, x2, axis=axis)
+
+
+def __getattr__(name):
+    from ._missing import missing
+
+    reasons = {
+        "eig": "general eigenvalues are complex, which funcgrad does not support yet: for "
+        "symmetric matrices use eigh",
+        "eigvals": "general eigenvalues are complex, which funcgrad does not support yet: "
+        "for symmetric matrices use eigvalsh",
+        "test": "NumPy's own test runner",
+    }
+    if name in reasons:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}: {reasons[name]}")
+    raise missing(__name__, name, __all__)
