@@ -4,6 +4,7 @@ eagerly, under jit and vmap, gradients against finite differences, NumPy's error
 
 import numpy as np
 import pytest
+from compare import assert_same
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -12,19 +13,6 @@ import funcgrad.numpy as fnp
 from funcgrad.testing import check_grads
 
 LABELS = "abcdA"
-
-
-def assert_same(actual, expected, rtol=1e-12):
-    assert isinstance(actual, np.ndarray), type(actual)
-    expected = np.asarray(expected)
-    assert actual.shape == expected.shape and actual.dtype == expected.dtype, (
-        (actual.shape, actual.dtype),
-        (expected.shape, expected.dtype),
-    )
-    if expected.dtype.kind == "f":
-        np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol)
-    else:
-        np.testing.assert_array_equal(actual, expected)
 
 
 @st.composite

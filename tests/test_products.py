@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+from compare import assert_same
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -79,19 +80,6 @@ def _call(lib, name, args, kw):
     with warnings.catch_warnings():  # 2-vector cross products are deprecated in NumPy 2
         warnings.simplefilter("ignore", DeprecationWarning)
         return getattr(lib, name)(*args, **kw)
-
-
-def assert_same(actual, expected, rtol=1e-12):
-    assert isinstance(actual, np.ndarray), type(actual)
-    expected = np.asarray(expected)
-    assert actual.shape == expected.shape and actual.dtype == expected.dtype, (
-        (actual.shape, actual.dtype),
-        (expected.shape, expected.dtype),
-    )
-    if expected.dtype.kind == "f":
-        np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol)
-    else:
-        np.testing.assert_array_equal(actual, expected)
 
 
 def _args(shapes, dtype, seed=0):
