@@ -729,6 +729,24 @@ def ref_argsort(x, axis):
     return np.moveaxis(out, -1, axis)
 
 
+def draw_searchsorted(data):
+    a = np.sort(_with_nans(data, (data.draw(st.integers(0, 6)),)))  # (NaN last)
+    v = _with_nans(data, _shape(data))
+    return Call((a, v), {"side": data.draw(st.sampled_from(["left", "right"]))})
+
+
+def ref_searchsorted(a, v, side):
+    """The number of elements of a before each v, in NaN-last order."""
+
+    def before(x, y):  # x sorts before y (left) or before-or-with y (right)
+        if math.isnan(y):
+            return side == "right" or not math.isnan(x)
+        return x < y or (side == "right" and x == y)
+
+    out = [sum(before(x, y) for x in a.tolist()) for y in v.ravel().tolist()]
+    return np.array(out, np.int64).reshape(v.shape)
+
+
 # ---------------------------------------------------------------- linear algebra
 # Well-conditioned draws: SPD A A^T + n I, diagonally dominant systems, spectra spaced at
 # least 0.5 apart (Q diag(w) Q^T with a random orthogonal Q). Batches of 0..2 dims; the
@@ -1014,6 +1032,7 @@ CASES = {
     "cumsum": Case(_draw_along(_array), _scan_ref(lambda acc, v: acc + v)),
     "reduce_prod": Case(draw_reduce_sum, ref_reduce(np.multiply.reduce)),  # zeros included
     "argsort": Case(_draw_along(_with_nans), ref_argsort, grads=False),
+    "searchsorted": Case(draw_searchsorted, ref_searchsorted, grads=False),
     "cholesky": Case(draw_cholesky, ref_cholesky),
     "triangular_solve": Case(draw_triangular_solve, ref_triangular_solve),
     "solve": Case(draw_solve, ref_solve),

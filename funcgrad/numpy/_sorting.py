@@ -31,10 +31,7 @@ from ._elementwise import (
     greater_equal,
     isnan,
     less,
-    less_equal,
-    logical_and,
     logical_not,
-    logical_or,
     maximum,
     minimum,
     multiply,
@@ -147,7 +144,6 @@ def argpartition(a, kth, axis=-1, kind="introselect", order=None):
 
 def searchsorted(a, v, side="left", sorter=None):
     """Where ``v`` would go in the sorted 1-D ``a`` to keep it sorted (NaN sorts last).
-    Counted by comparing every ``v`` with every ``a`` (O(len(a) * v.size), jit-able).
 
     >>> searchsorted(np.array([1.0, 2.0, 2.0, 3.0]), np.array([2.0, 5.0]), side="right")
     array([3, 4])
@@ -160,12 +156,7 @@ def searchsorted(a, v, side="left", sorter=None):
     if sorter is not None:
         a = take(a, sorter)
     a, v = promote(a, v)
-    col = reshape(v, v.shape + (1,))
-    if side == "left":  # elements before v in NaN-last order
-        before = logical_or(less(a, col), logical_and(isnan(col), logical_not(isnan(a))))
-    else:
-        before = logical_or(less_equal(a, col), isnan(col))
-    return sum(before, axis=-1)
+    return P.searchsorted(a, v, side=side)
 
 
 def unique(

@@ -760,6 +760,34 @@ argsort = _register(
 )
 argsort.batch = _along_batch(argsort)
 
+
+def _searchsorted_rule(a, v, side):
+    if len(a.shape) != 1:
+        raise ShapeError(f"searchsorted: the sorted array must be 1-D, got shape {a.shape}")
+    if side not in ("left", "right"):
+        raise ValueError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
+    _same_dtype("searchsorted", [a, v])
+    return v.shape, np.dtype(np.int64)
+
+
+def _searchsorted_batch(batched, a, v, side):
+    if batched[0]:  # one sorted array per example: rare, one search each
+        return _unrolled(searchsorted)(batched, a, v, side=side)
+    return searchsorted(a, v, side=side)  # the batch is one more axis of v
+
+
+# Where each element of v would go in the sorted 1-D a (NaN sorts last, as NumPy's):
+# a binary search per element. As a composite (comparing every v with every a) it would
+# hold len(a) * v.size booleans. No derivative (integer output).
+searchsorted = _register(
+    "searchsorted",
+    _searchsorted_rule,
+    lambda a, v, side: np.searchsorted(a, v, side=side).astype(np.int64),
+    (None, None),
+    lambda tangents, ans, a, v, side: None,
+    batch=_searchsorted_batch,
+)
+
 # ---------------------------------------------------------------- softmax rows
 # logsumexp, log_softmax and softmax along ``axes`` are primitives rather than compositions
 # so that the executor can run each as one row kernel (max, exp-sum and output while the
