@@ -94,11 +94,13 @@ def test_the_reasons_name_only_what_numpy_has_and_funcgrad_lacks():
 # ---------------------------------------------------------------- sets
 
 
+@pytest.mark.parametrize("test", [[2, 7, 7, 9], [], [np.nan, 1.0], [2.5]], ids=str)
 @pytest.mark.parametrize("invert", [False, True])
 @pytest.mark.parametrize("dtype", [np.float32, np.int64])
-def test_isin_matches_numpy_eagerly_and_under_jit(dtype, invert):
+def test_isin_matches_numpy_eagerly_and_under_jit(dtype, invert, test):
     x = np.array([[1, 2, 3], [2, 0, 7]], dtype)
-    test = [2, 7, 7, 9]
+    if dtype == np.float32:
+        x[0, 0] = np.nan
     expected = np.isin(x, test, invert=invert)
     np.testing.assert_array_equal(fnp.isin(x, test, invert=invert), expected)
     np.testing.assert_array_equal(fg.jit(lambda x: fnp.isin(x, test, invert=invert))(x), expected)

@@ -1,14 +1,14 @@
-"""Set operations. ``isin`` traces (a comparison against concrete test values); the
+"""Set operations. ``isin`` traces (a binary search in the concrete test values); the
 others return arrays whose length depends on the values, so they take concrete arrays."""
 
 import numpy as np
 
 from ..core import Tracer
-from ._base import asarray, shape
-from ._elementwise import equal, not_equal
-from ._indexing import _host_argument, host_function
-from ._reductions import sum
-from ._shapes import reshape
+from ._base import asarray, result_type, shape
+from ._elementwise import equal, logical_not, minimum
+from ._indexing import _host_argument, host_function, take
+from ._shapes import broadcast_to
+from ._sorting import searchsorted
 
 __all__ = ["intersect1d", "isin", "setdiff1d", "setxor1d", "union1d"]
 
@@ -23,9 +23,13 @@ def isin(element, test_elements, assume_unique=False, invert=False, *, kind=None
     element = asarray(element)
     if not isinstance(element, Tracer):
         return np.isin(element, test, assume_unique, invert, kind=kind)
-    test = np.unique(test.ravel())
-    hits = sum(equal(reshape(element, shape(element) + (1,)), test), axis=-1)
-    return equal(hits, 0) if invert else not_equal(hits, 0)
+    test = np.unique(test.ravel())  # sorted: a binary search per element
+    if test.size == 0:
+        return broadcast_to(np.array(invert), shape(element))
+    test = asarray(test, result_type(element, test))
+    at = minimum(searchsorted(test, element), test.size - 1)
+    hit = equal(take(test, at), element)
+    return logical_not(hit) if invert else hit
 
 
 _INSTEAD = "fnp.isin for membership tests, which traces"
