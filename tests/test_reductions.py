@@ -291,3 +291,69 @@ def test_tracer_methods():
     flags = fg.jit(lambda a: ((a > 0).all(axis=1), (a > 0).any()))(x)
     for g, e in zip(flags, ((x > 0).all(axis=1), (x > 0).any())):
         _check(g, e)
+
+
+# NumPy's reductions as they are named, with their arguments in NumPy's order (a positional
+# dtype must not land in keepdims), out= refused rather than ignored.
+WITH_OUT = (
+    "sum mean var std max amax min amin argmax argmin prod cumsum cumprod any all nansum "
+    "nanprod nancumsum nancumprod nanmean nanvar nanstd nanmax nanmin nanargmax nanargmin ptp "
+    "trace median nanmedian"
+).split()
+
+
+@pytest.mark.parametrize("name", WITH_OUT)
+def test_arguments_in_numpys_order_and_out_refused(name):
+    import inspect
+
+    ours = list(inspect.signature(getattr(fnp, name)).parameters)
+    theirs = list(inspect.signature(getattr(np, name)).parameters)
+    assert ours == theirs[: len(ours)] and "out" in ours, (ours, theirs)
+    alias = {"amax": "max", "amin": "min"}.get(name, name)
+    with pytest.raises(TypeError, match=f"{alias}: out= is not supported.*test_reductions"):
+        getattr(fnp, name)(np.ones((2, 2)), out=np.zeros(2))
+
+
+@pytest.mark.parametrize("name", ["quantile", "percentile", "nanquantile", "nanpercentile"])
+def test_quantiles_refuse_out(name):
+    with pytest.raises(TypeError, match=f"{name}: out= is not supported"):
+        getattr(fnp, name)(np.ones((2, 2)), 0.5, axis=0, out=np.zeros(2))
+
+
+@pytest.mark.parametrize("name", ["mean", "var", "std", "nanmean", "nanvar", "nanstd"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("src", [np.float64, np.float32, np.int32])
+def test_mean_family_computes_in_the_given_dtype(name, dtype, src):
+    x = (np.arange(6).reshape(2, 3) * 1.5).astype(src)
+    expected = getattr(np, name)(x, axis=1, dtype=dtype)
+    _check(getattr(fnp, name)(x, axis=1, dtype=dtype), expected)
+    _check(fg.jit(lambda a: getattr(fnp, name)(a, 1, dtype))(x), expected)  # positionally
+
+
+def test_mean_in_an_integer_dtype_truncates_as_numpy():
+    x = np.array([[1, 2], [4, 4]])
+    _check(fnp.mean(x, axis=1, dtype=np.int64), np.mean(x, axis=1, dtype=np.int64))
+
+
+def test_numpy_reductions_called_on_tracers_dispatch_to_their_methods():
+    # np.sum(x) calls x.sum(axis=None, dtype=None, out=None): the traced method must take
+    # NumPy's arguments, so the ports' np.* calls trace instead of failing
+    x = _distinct((2, 3), seed=1)
+    calls = [
+        lambda a: np.sum(a, axis=0),
+        lambda a: np.mean(a),
+        lambda a: np.std(a, axis=1),
+        lambda a: np.var(a),
+        lambda a: np.max(a, axis=1),
+        lambda a: np.min(a),
+        lambda a: np.prod(a),
+        lambda a: np.clip(a, -0.5, 0.5),
+        lambda a: np.round(a, 1),
+        lambda a: np.transpose(a),
+        lambda a: np.cumsum(a, axis=1),
+    ]
+    for call in calls:
+        _check(fg.jit(call)(x), call(x))
+    g = fg.grad(lambda a: np.sum(np.transpose(a) ** 2) + np.mean(a))(x)
+    np.testing.assert_allclose(g, 2 * x + 1 / 6, rtol=1e-12)
+    assert fg.jit(lambda a: np.argmax(a, axis=1))(x).tolist() == np.argmax(x, axis=1).tolist()

@@ -54,6 +54,14 @@ from ._shapes import _reshape_method, ravel, repeat, squeeze, swapaxes, transpos
 from ._sorting import argsort
 
 
+def _transpose_method(self, *axes):
+    """``x.transpose()``, ``x.transpose(1, 0)``, ``x.transpose((1, 0))`` and NumPy's
+    ``np.transpose(x)``, which calls ``x.transpose(None)``."""
+    if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+        axes = axes[0]
+    return transpose(self, axes or None)
+
+
 def _install_tracer_methods():
     def flipped(fn):
         return lambda self, other: fn(other, self)
@@ -100,9 +108,7 @@ def _install_tracer_methods():
         "__invert__": invert,
         "__getitem__": getitem,
         "reshape": _reshape_method,
-        "transpose": lambda self, *axes: transpose(
-            self, axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes or None
-        ),
+        "transpose": _transpose_method,
         "sum": sum,
         "mean": mean,
         "var": var,

@@ -13,6 +13,7 @@ from ._base import (
     _axes,
     _error,
     _keep,
+    _no_out,
     _normalize_axis,
     _to_mean_float,
     asarray,
@@ -95,10 +96,11 @@ def _accumulator(x, dtype):
     return asarray(x, dtype)
 
 
-def sum(x, axis=None, keepdims=False, dtype=None):
+def sum(a, axis=None, dtype=None, out=None, keepdims=False):
     """Sum over ``axis`` (all axes by default); bools and small ints sum as int64
     (small unsigned ints as uint64), as in NumPy."""
-    x = _accumulator(x, dtype)
+    _no_out("sum", out)
+    x = _accumulator(a, dtype)
     axes = _axes("sum", axis, x.ndim)
     return _keep(x, P.reduce_sum(x, axes=axes) if axes else x, axes, keepdims)
 
@@ -110,6 +112,7 @@ def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None):
     >>> prod(np.array([[1.0, 2.0], [3.0, 4.0]]), axis=1)
     array([ 2., 12.])
     """
+    _no_out("prod", out)
     x = _accumulator(a, dtype)
     axes = _axes("prod", axis, x.ndim)
     out = _keep(x, P.reduce_prod(x, axes=axes) if axes else x, axes, keepdims)
@@ -118,6 +121,7 @@ def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None):
 
 def _scan(prim, name):
     def fn(a, axis=None, dtype=None, out=None):
+        _no_out(name, out)
         x = _accumulator(a, dtype)
         if axis is None:
             x, axis = ravel(x), 0
@@ -142,6 +146,7 @@ cumprod.__doc__ = """Cumulative products along ``axis`` (the flattened array for
 
 def _cumulative(scan):
     def fn(x, /, *, axis=None, dtype=None, out=None, include_initial=False):
+        _no_out(scan.__name__, out)
         x = asarray(x)
         if axis is None:
             if x.ndim > 1:
@@ -232,11 +237,13 @@ def _truth(a):
 
 def any(a, axis=None, out=None, keepdims=False):
     """Whether any element along ``axis`` is true (nonzero; NaN counts as true)."""
+    _no_out("any", out)
     return greater(sum(_truth(a), axis=axis, keepdims=keepdims), 0)
 
 
 def all(a, axis=None, out=None, keepdims=False):
     """Whether every element along ``axis`` is true (True for an empty slice)."""
+    _no_out("all", out)
     return equal(sum(logical_not(_truth(a)), axis=axis, keepdims=keepdims), 0)
 
 
@@ -259,21 +266,25 @@ def _without_nans(a, fill):
 
 def nansum(a, axis=None, dtype=None, out=None, keepdims=False):
     """Sum treating NaN as 0."""
+    _no_out("nansum", out)
     return sum(_without_nans(a, 0), axis=axis, keepdims=keepdims, dtype=dtype)
 
 
 def nanprod(a, axis=None, dtype=None, out=None, keepdims=False):
     """Product treating NaN as 1."""
+    _no_out("nanprod", out)
     return prod(_without_nans(a, 1), axis=axis, dtype=dtype, keepdims=keepdims)
 
 
 def nancumsum(a, axis=None, dtype=None, out=None):
     """Cumulative sums treating NaN as 0."""
+    _no_out("nancumsum", out)
     return cumsum(_without_nans(a, 0), axis=axis, dtype=dtype)
 
 
 def nancumprod(a, axis=None, dtype=None, out=None):
     """Cumulative products treating NaN as 1."""
+    _no_out("nancumprod", out)
     return cumprod(_without_nans(a, 1), axis=axis, dtype=dtype)
 
 
@@ -284,6 +295,8 @@ def _nan_count(a, axis, keepdims):
 
 def nanmean(a, axis=None, dtype=None, out=None, keepdims=False):
     """Mean of the non-NaN elements (NaN where all are NaN)."""
+    _no_out("nanmean", out)
+    a = _in_dtype(a, dtype)
     if not _is_float_array(a):
         return mean(a, axis=axis, keepdims=keepdims)
     count = _nan_count(a, axis, keepdims)
@@ -292,6 +305,8 @@ def nanmean(a, axis=None, dtype=None, out=None, keepdims=False):
 
 def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     """Variance of the non-NaN elements."""
+    _no_out("nanvar", out)
+    a = _in_dtype(a, dtype)
     if not _is_float_array(a):
         return var(a, axis=axis, keepdims=keepdims, ddof=ddof)
     a = asarray(a)
@@ -303,11 +318,13 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
 
 def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     """Standard deviation of the non-NaN elements."""
-    return sqrt(nanvar(a, axis=axis, ddof=ddof, keepdims=keepdims))
+    _no_out("nanstd", out)
+    return sqrt(nanvar(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims))
 
 
 def _nan_chooser(chooser, fill):
     def fn(a, axis=None, out=None, keepdims=False):
+        _no_out("nan" + chooser.__name__, out)
         if not _is_float_array(a):
             return chooser(a, axis=axis, keepdims=keepdims)
         a = asarray(a)
@@ -321,6 +338,7 @@ def _nan_chooser(chooser, fill):
 
 def _nan_arg(arg, fill):
     def fn(a, axis=None, out=None, *, keepdims=False):
+        _no_out("nan" + arg.__name__, out)
         if not _is_float_array(a):
             return arg(a, axis=axis, keepdims=keepdims)
         a = asarray(a)
@@ -369,6 +387,7 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
 
 def ptp(a, axis=None, out=None, keepdims=False):
     """Peak to peak: max - min along ``axis``."""
+    _no_out("ptp", out)
     return subtract(max(a, axis=axis, keepdims=keepdims), min(a, axis=axis, keepdims=keepdims))
 
 
@@ -437,6 +456,7 @@ def corrcoef(x, y=None, rowvar=True, *, dtype=None):
 
 def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
     """The sum along a diagonal of the (``axis1``, ``axis2``) planes (integers as sum)."""
+    _no_out("trace", out)
     a = asarray(a)
     if a.ndim < 2:
         raise _error(ValueError, "diag requires an array of at least two dimensions")
@@ -479,38 +499,58 @@ def _as_bool(x):
     return x if isinstance(x, Tracer) else bool(x)
 
 
-def mean(x, axis=None, keepdims=False):
-    """Arithmetic mean over ``axis``; integers average in float64."""
-    x = _to_mean_float(x)
+def _in_dtype(a, dtype):
+    """``a`` converted to ``dtype`` when one is given (the dtype NumPy computes in)."""
+    return asarray(a) if dtype is None else asarray(a, dtype)
+
+
+def _in_result_dtype(result, dtype):
+    """A float mean of an integer ``dtype`` cast back to it, as NumPy returns it."""
+    return result if dtype is None else asarray(result, dtype)
+
+
+def mean(a, axis=None, dtype=None, out=None, keepdims=False):
+    """Arithmetic mean over ``axis``, computed in ``dtype`` if given; integers average in
+    float64.
+
+    >>> mean(np.array([1, 2]), dtype=np.float32)
+    array(1.5, dtype=float32)
+    """
+    _no_out("mean", out)
+    x = _to_mean_float(_in_dtype(a, dtype))
     axes = _axes("mean", axis, x.ndim)
     count = math.prod(x.shape[a] for a in axes)
-    return divide(sum(x, axis=axes, keepdims=keepdims), float(count))
+    return _in_result_dtype(divide(sum(x, axis=axes, keepdims=keepdims), float(count)), dtype)
 
 
-def var(x, axis=None, keepdims=False, ddof=0):
-    """Variance over ``axis`` with ``ddof`` delta degrees of freedom."""
-    x = _to_mean_float(x)
+def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    """Variance over ``axis`` with ``ddof`` delta degrees of freedom (in ``dtype`` if given)."""
+    _no_out("var", out)
+    x = _to_mean_float(_in_dtype(a, dtype))
     axes = _axes("var", axis, x.ndim)
     count = math.prod(x.shape[a] for a in axes)
     centered = subtract(x, mean(x, axis=axes, keepdims=True))
-    return divide(sum(square(centered), axis=axes, keepdims=keepdims), float(count - ddof))
+    total = sum(square(centered), axis=axes, keepdims=keepdims)
+    return _in_result_dtype(divide(total, float(count - ddof)), dtype)
 
 
-def std(x, axis=None, keepdims=False, ddof=0):
-    """Standard deviation over ``axis``.
+def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    """Standard deviation over ``axis`` (in ``dtype`` if given).
 
     >>> std(np.array([1.0, 3.0]))
     array(1.)
     """
-    v = var(x, axis=axis, keepdims=keepdims, ddof=ddof)
-    if ddof == 0 and math.prod(shape(v)) == math.prod(shape(x)):
+    _no_out("std", out)
+    v = var(a, axis=axis, dtype=dtype, keepdims=keepdims, ddof=ddof)
+    if ddof == 0 and math.prod(shape(v)) == math.prod(shape(a)):
         return v  # over one element: identically 0, with slope 0 (sqrt's is infinite at 0)
     return sqrt(v)
 
 
 def _chooser(prim, name):
-    def fn(x, axis=None, keepdims=False):
-        x = asarray(x)
+    def fn(a, axis=None, out=None, keepdims=False):
+        _no_out(name, out)
+        x = asarray(a)
         axes = _axes(name, axis, x.ndim)
         return _keep(x, prim(x, axes=axes) if axes else x, axes, keepdims)
 
@@ -523,9 +563,10 @@ max = amax = _chooser(P.reduce_max, "max")
 min = amin = _chooser(P.reduce_min, "min")
 
 
-def argmax(x, axis=None, keepdims=False):
+def argmax(a, axis=None, out=None, *, keepdims=False):
     """Indices of the maxima (not differentiable)."""
-    x = asarray(x)
+    _no_out("argmax", out)
+    x = asarray(a)
     if axis is None:  # over the flattened array; keepdims keeps every axis, as NumPy
         out = argmax(ravel(x), axis=0)
         return reshape(out, (1,) * x.ndim) if keepdims else out
@@ -534,9 +575,10 @@ def argmax(x, axis=None, keepdims=False):
     return _keep(x, out, (axis,), keepdims)
 
 
-def argmin(x, axis=None, keepdims=False):
+def argmin(a, axis=None, out=None, *, keepdims=False):
     """Indices of the minima (not differentiable)."""
-    x = asarray(x)
+    _no_out("argmin", out)
+    x = asarray(a)
     # The argmax of an order-reversing map that cannot wrap around (-x overflows at the
     # signed minimum, wraps for unsigned ints, and is undefined for bools).
     if x.dtype.kind == "b":

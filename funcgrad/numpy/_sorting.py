@@ -16,6 +16,7 @@ from ..errors import ConcretizationError
 from ._base import (
     _error,
     _keep,
+    _no_out,
     _normalize_axis,
     asarray,
     operator_index,
@@ -225,6 +226,7 @@ def _last(x, i):
 def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     """The median along ``axis`` (the mean of the middle two for an even count; NaN if the
     slice holds a NaN, as NumPy)."""
+    _no_out("median", out)
     a = asarray(a)
     flat, axes = _moved_last(a, axis)
     n = flat.shape[-1]
@@ -242,6 +244,7 @@ def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
 
 def nanmedian(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     """The median ignoring NaNs (a quantile at 0.5 of the non-NaN values)."""
+    _no_out("nanmedian", out)
     return nanquantile(a, 0.5, axis=axis, keepdims=keepdims)
 
 
@@ -366,11 +369,13 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", 
     >>> quantile(np.array([1.0, 2.0, 4.0, 8.0]), [0.25, 0.5])
     array([1.75, 3.  ])
     """
+    _no_out("quantile", out)
     return _quantile(a, q, axis, method, keepdims, skip_nan=False)
 
 
 def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False):
     """The ``q``-th percentiles (``q`` in [0, 100]): :func:`quantile` of ``q / 100``."""
+    _no_out("percentile", out)
     return quantile(a, _percent(q), axis, method=method, keepdims=keepdims)
 
 
@@ -382,6 +387,7 @@ def _percent(q):
 
 def nanquantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False):
     """:func:`quantile` ignoring NaNs (method 'linear'); NaN for an all-NaN slice."""
+    _no_out("nanquantile", out)
     return _quantile(a, q, axis, method, keepdims, skip_nan=True)
 
 
@@ -389,4 +395,5 @@ def nanpercentile(
     a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False
 ):
     """:func:`percentile` ignoring NaNs."""
+    _no_out("nanpercentile", out)
     return nanquantile(a, _percent(q), axis, method=method, keepdims=keepdims)
