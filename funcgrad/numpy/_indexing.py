@@ -29,6 +29,7 @@ __all__ = [
     "argwhere",
     "flatnonzero",
     "ravel_multi_index",
+    "ix_",
     "unravel_index",
     "select",
     "choose",
@@ -280,6 +281,29 @@ def _nonzero(name, a):
     if value.ndim == 0:
         raise _error(ValueError, f"{name}: calling nonzero on 0d arrays is not allowed")
     return _via_numpy(name, np.nonzero, value)
+
+
+def ix_(*args):
+    """Open-mesh index arrays from 1-D sequences: ``x[ix_(rows, cols)]`` picks the
+    cross product. Integer arrays may be traced; a boolean one is taken by its nonzero
+    positions (host only, as :func:`nonzero`).
+
+    >>> x = np.arange(12).reshape(3, 4)
+    >>> x[ix_([0, 2], [1, 3])]
+    array([[ 1,  3],
+           [ 9, 11]])
+    """
+    out = []
+    for k, a in enumerate(args):
+        a = asarray(a)
+        if a.ndim != 1:
+            raise _error(ValueError, "ix_: cross index must be 1 dimensional")
+        if a.dtype == np.bool_:
+            a = _nonzero("ix_", a)[0]
+        elif a.size == 0:
+            a = asarray(a, np.intp)  # (an empty list is float64, NumPy's index is intp)
+        out.append(reshape(a, (1,) * k + (a.shape[0],) + (1,) * (len(args) - k - 1)))
+    return tuple(out)
 
 
 def argwhere(a):

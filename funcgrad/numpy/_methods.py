@@ -1,7 +1,7 @@
 """The NumPy methods and operators of tracers (``x.sum()``, ``x @ w``, ``x[i]``)."""
 
 from ..core import Tracer
-from ._base import asarray, astype
+from ._base import _error, asarray, astype
 from ._elementwise import (
     _power,
     absolute,
@@ -62,6 +62,15 @@ def _transpose_method(self, *axes):
     return transpose(self, axes or None)
 
 
+def _setitem(self, index, value):
+    raise _error(
+        TypeError,
+        "a traced array does not support item assignment (x[i] = v): arrays are immutable "
+        "inside grad/jit/vmap; build the new array instead, e.g. fnp.where(mask, v, x) with "
+        "a boolean mask of the positions, or fnp.concatenate of the pieces",
+    )
+
+
 def _install_tracer_methods():
     def flipped(fn):
         return lambda self, other: fn(other, self)
@@ -107,6 +116,7 @@ def _install_tracer_methods():
         "__rrshift__": flipped(right_shift),
         "__invert__": invert,
         "__getitem__": getitem,
+        "__setitem__": _setitem,
         "reshape": _reshape_method,
         "transpose": _transpose_method,
         "sum": sum,
