@@ -57,6 +57,7 @@ __all__ = [
     "meshgrid",
     "copy",
     "ascontiguousarray",
+    "asanyarray",
 ]
 
 arange, eye, identity, tri = map(_numpy_constant, (np.arange, np.eye, np.identity, np.tri))
@@ -129,6 +130,15 @@ def ascontiguousarray(a, dtype=None):
     array([2.])
     """
     return array(a, dtype=dtype, copy=None, ndmin=1, order="C")
+
+
+def asanyarray(a, dtype=None, order=None, *, copy=None):
+    """``a`` as an array (as :func:`asarray`: funcgrad has no ndarray subclasses to keep).
+
+    >>> asanyarray([1.0, 2.0])
+    array([1., 2.])
+    """
+    return asarray(a, dtype, order, copy=copy)
 
 
 # ---------------------------------------------------------------- triangles and diagonals
