@@ -55,13 +55,18 @@ def _cross_entropy(params, x, onehot):
     return -fnp.mean(fnp.sum(log_probs * onehot, axis=1))
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize(
-    "make_opt", [lambda: optim.sgd(0.5, momentum=0.9), lambda: optim.adam(0.02)]
+    "make_opt",
+    [lambda: optim.sgd(0.5, momentum=0.9), lambda: optim.adam(0.02)],
+    ids=["sgd", "adam"],
 )
-def test_mlp_classifier_on_digits_learns(make_opt):
+def test_mlp_classifier_on_digits_learns(make_opt, dtype):
     x, y = _digits(400)
-    onehot = np.eye(10)[y]
-    params = _init_mlp([64, 32, 10], np.random.default_rng(0))
+    x, onehot = x.astype(dtype), np.eye(10, dtype=dtype)[y]
+    params = fg.tree.map(
+        lambda p: p.astype(dtype), _init_mlp([64, 32, 10], np.random.default_rng(0))
+    )
     opt = make_opt()
     state = opt.init(params)
 
@@ -76,8 +81,9 @@ def test_mlp_classifier_on_digits_learns(make_opt):
     for it in range(60):
         sl = slice((it % (len(x) // batch)) * batch, None)
         params, state, _ = step(params, state, x[sl][:batch], onehot[sl][:batch])
-    last = float(_cross_entropy(params, x, onehot))
-    assert last < first / 4
+    last = _cross_entropy(params, x, onehot)
+    assert last.dtype == dtype and all(p.dtype == dtype for p in fg.tree.leaves(params))
+    assert float(last) < first / 4
     accuracy = np.mean(np.argmax(_mlp_logits(params, x), axis=1) == y)
     assert accuracy > 0.9
 
@@ -217,6 +223,19 @@ def test_hand_written_convolution_matches_conv2d_with_its_gradients():
     theirs = fg.grad(lambda x, w: fnp.sum(nn.conv2d(x, w) ** 2 * probe), argnums=(0, 1))(x, w)
     for a, b in zip(mine, theirs, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
+    # and 2x2 max pooling by a reshape and a max over the window axes
+    y = _conv_by_slices(x, w)[:, :, :4, :4]
+
+    def pool(y):
+        n, c, h, wd = y.shape
+        return fnp.max(y.reshape(n, c, h // 2, 2, wd // 2, 2), axis=(3, 5))
+
+    np.testing.assert_allclose(pool(y), nn.max_pool2d(y, 2), rtol=1e-12)
+    np.testing.assert_allclose(
+        fg.grad(lambda y: fnp.sum(pool(y) * probe[:, :, :2, :2]))(y),
+        fg.grad(lambda y: fnp.sum(nn.max_pool2d(y, 2) * probe[:, :, :2, :2]))(y),
+        rtol=1e-12,
+    )
 
 
 def test_small_convnet_on_digits_learns():
@@ -304,6 +323,15 @@ def test_bayesian_neural_net_by_black_box_svi_fits_the_data():
         residual = predict(weights, inputs) - targets
         return prior - 0.5 * fnp.sum(residual**2) / 0.1**2
 
+    # predictions for a stack of weight samples: vmap of the single-sample net against the
+    # same net written over the sample axis with einsum
+    samples = rng.standard_normal((3, dim))
+    stacked = fg.vmap(unravel)(samples)
+    hidden = fnp.tanh(fnp.einsum("nd,mdh->mnh", inputs, stacked["w1"]) + stacked["b1"][:, None])
+    by_einsum = fnp.einsum("mnh,mho->mno", hidden, stacked["w2"])[..., 0] + stacked["b2"]
+    np.testing.assert_allclose(
+        fg.vmap(predict, in_axes=(0, None))(samples, inputs), by_einsum, rtol=1e-12
+    )
     neg_elbo = _black_box_elbo(fg.vmap(log_posterior), dim)
     params = np.r_[0.5 * rng.standard_normal(dim), -3.0 * np.ones(dim)]
     step = fg.jit(fg.value_and_grad(neg_elbo))
