@@ -840,3 +840,52 @@ def test_neural_ode_by_runge_kutta_fits_a_spiral():
         updates, state = opt.update(g, state, params)
         params = optim.apply_updates(params, updates)
     assert float(step(params)[0]) < first / 10
+
+
+# ---------------------------------------------------------------- looking at the trace
+
+
+def test_the_trace_of_a_function_and_of_its_gradient_can_be_printed():
+    def f(x):
+        return fnp.sum(fnp.tanh(x) * 2.0)
+
+    graph = fg.make_graph(f)(np.ones(3))
+    assert [e.prim.name for e in graph.eqns] == ["tanh", "mul", "reduce_sum"]
+    backward = fg.make_graph(fg.grad(f))(np.ones(3))
+    text = str(backward)
+    assert "tanh" in text and "sub" in text  # 1 - tanh^2, from the derivative rule
+    x = np.array([0.2, -1.0, 3.0])
+    np.testing.assert_allclose(fg.grad(f)(x), 2 * (1 - np.tanh(x) ** 2), rtol=1e-12)
+
+
+# ---------------------------------------------------------------- ensembles
+
+
+def test_an_ensemble_trained_by_vmap_of_the_step_matches_separate_runs():
+    rng = np.random.default_rng(17)
+    x = rng.standard_normal((50, 3))
+    t = (x[:, 0] - 0.5 * x[:, 2] > 0).astype(float)
+
+    def loss(p):
+        logit = x @ p["w"] + p["b"]
+        return fnp.mean(fnp.logaddexp(0.0, logit) - t * logit)
+
+    opt = optim.adam(0.1)
+
+    def step(p, s):
+        updates, s = opt.update(fg.grad(loss)(p), s, p)
+        return optim.apply_updates(p, updates), s
+
+    members = {"w": rng.standard_normal((4, 3)), "b": rng.standard_normal(4)}
+    params, states = members, fg.vmap(opt.init)(members)
+    ensemble_step = fg.jit(fg.vmap(step))
+    for _ in range(30):
+        params, states = ensemble_step(params, states)
+    for i in range(4):
+        p = {"w": members["w"][i], "b": members["b"][i]}
+        s = opt.init(p)
+        for _ in range(30):
+            p, s = step(p, s)
+        np.testing.assert_allclose(params["w"][i], p["w"], rtol=1e-10)
+        np.testing.assert_allclose(params["b"][i], p["b"], rtol=1e-10)
+    assert max(float(loss({"w": params["w"][i], "b": params["b"][i]})) for i in range(4)) < 0.3
