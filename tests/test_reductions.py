@@ -357,3 +357,59 @@ def test_numpy_reductions_called_on_tracers_dispatch_to_their_methods():
     g = fg.grad(lambda a: np.sum(np.transpose(a) ** 2) + np.mean(a))(x)
     np.testing.assert_allclose(g, 2 * x + 1 / 6, rtol=1e-12)
     assert fg.jit(lambda a: np.argmax(a, axis=1))(x).tolist() == np.argmax(x, axis=1).tolist()
+
+
+# NumPy's keyword arguments of the reductions: where= masks, initial=, var's correction=
+# and mean=, clip's min=/max= (each eager vs NumPy, under jit, grad and vmap).
+_MASK = np.array([[True, False, True, True], [False, True, True, False], [True] * 4])
+KEYWORDS = {
+    "sum_where": lambda m, x: m.sum(x, axis=1, where=_MASK),
+    "sum_initial": lambda m, x: m.sum(x, axis=0, initial=2.5),
+    "prod_where": lambda m, x: m.prod(x, axis=1, where=_MASK, keepdims=True),
+    "mean_where": lambda m, x: m.mean(x, axis=1, where=_MASK),
+    "mean_where_all": lambda m, x: m.mean(x, where=_MASK),
+    "var_where": lambda m, x: m.var(x, axis=1, where=_MASK, ddof=1),
+    "std_where": lambda m, x: m.std(x, axis=0, where=_MASK, keepdims=True),
+    "std_correction": lambda m, x: m.std(x, axis=1, correction=1),
+    "var_mean": lambda m, x: m.var(x, axis=1, mean=m.mean(x, axis=1, keepdims=True)),
+    "max_initial": lambda m, x: m.max(x, axis=0, initial=0.3),
+    "max_where": lambda m, x: m.max(x, axis=1, where=_MASK, initial=-5.0),
+    "min_where": lambda m, x: m.min(x, where=_MASK, initial=5.0),
+    "clip_min_max": lambda m, x: m.clip(x, min=-0.5, max=0.5),
+    "clip_min": lambda m, x: m.clip(x, min=-0.5),
+}
+
+
+@pytest.mark.parametrize("name", sorted(KEYWORDS))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_reduction_keywords_match_numpy(name, dtype):
+    fn = KEYWORDS[name]
+    x = _distinct((3, 4), seed=3).astype(dtype)
+    expected = fn(np, x)
+    _check(fn(fnp, x), expected)
+    _check(fg.jit(lambda a: fn(fnp, a))(x), expected)
+    if dtype == np.float64:
+        fgt.check_grads(lambda a: fn(fnp, a), (x,), order=2)
+        batch = np.stack([x, x + 0.25])
+        _check(fg.vmap(lambda a: fn(fnp, a))(batch), np.stack([fn(np, b) for b in batch]))
+
+
+def test_reduction_keywords_refuse_what_numpy_refuses():
+    x = np.ones((2, 3))
+    with pytest.raises(ValueError, match="'maximum' does not have an identity.*initial"):
+        fnp.max(x, where=x > 0)
+    with pytest.raises(ValueError, match="ddof and correction"):
+        fnp.var(x, ddof=1, correction=1)
+    with pytest.raises(ValueError, match="`min` or `max` keyword"):
+        fnp.clip(x, 0.0, 1.0, min=0.5)
+    # an empty reduction with initial is initial; integers take initial in their dtype
+    _check(
+        fnp.max(np.zeros((0, 2)), axis=0, initial=3.0),
+        np.max(np.zeros((0, 2)), axis=0, initial=3.0),
+    )
+    _check(fnp.sum(np.array([1, 2]), initial=0.5), np.sum(np.array([1, 2]), initial=0.5))
+    _check(fnp.prod(np.array([1, 2]), initial=0.5), np.prod(np.array([1, 2]), initial=0.5))
+    _check(
+        fnp.any(x > 0, axis=1, where=np.array([False] * 3)),
+        np.any(x > 0, axis=1, where=np.array([False] * 3)),
+    )

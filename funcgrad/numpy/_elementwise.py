@@ -242,9 +242,22 @@ def where(condition, x=_MISSING, y=_MISSING):
     return P.select(condition, x, y)
 
 
-def clip(a, a_min=None, a_max=None, out=None):
-    """Limit ``a`` to ``[a_min, a_max]`` (either may be None)."""
+def clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None):
+    """Limit ``a`` to ``[a_min, a_max]`` (either may be None; NumPy 2's ``min=`` and
+    ``max=`` are the same bounds by keyword).
+
+    >>> clip(np.array([-1.0, 0.5, 2.0]), min=0.0, max=1.0)
+    array([0. , 0.5, 1. ])
+    """
     _no_out("clip", out)
+    if (min is not None or max is not None) and (a_min is not None or a_max is not None):
+        raise _error(
+            ValueError,
+            "clip: passing `min` or `max` keyword argument when `a_min` and `a_max` are "
+            "provided is forbidden",
+        )
+    if a_min is None and a_max is None:
+        a_min, a_max = min, max
     x = a
     if a_min is not None:
         x = maximum(x, a_min)

@@ -23,6 +23,7 @@ from ._base import (
     shape,
 )
 from ._elementwise import (
+    add,
     clip,
     divide,
     equal,
@@ -32,6 +33,8 @@ from ._elementwise import (
     logical_and,
     logical_not,
     logical_or,
+    maximum,
+    minimum,
     multiply,
     negative,
     not_equal,
@@ -96,16 +99,36 @@ def _accumulator(x, dtype):
     return asarray(x, dtype)
 
 
-def sum(a, axis=None, dtype=None, out=None, keepdims=False):
-    """Sum over ``axis`` (all axes by default); bools and small ints sum as int64
-    (small unsigned ints as uint64), as in NumPy."""
+def _masked(x, mask, fill):
+    """``x`` with ``fill`` where the ``where=`` mask of a reduction is False."""
+    if mask is True:
+        return x
+    return where(broadcast_to(asarray(mask, bool), x.shape), x, asarray(fill, x.dtype))
+
+
+def _with_initial(reduced, initial, combine):
+    """``combine(reduced, initial)`` with ``initial`` in the result's dtype, as NumPy."""
+    if initial is None:
+        return reduced
+    return combine(reduced, asarray(initial, asarray(reduced).dtype))
+
+
+def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
+    """Sum over ``axis`` (all axes by default) of the elements ``where`` is True, plus
+    ``initial``; bools and small ints sum as int64 (small unsigned ints as uint64), as in
+    NumPy.
+
+    >>> sum(np.array([1.0, 2.0, 4.0]), where=np.array([True, False, True]), initial=10)
+    array(15.)
+    """
     _no_out("sum", out)
-    x = _accumulator(a, dtype)
+    x = _masked(_accumulator(a, dtype), where, 0)
     axes = _axes("sum", axis, x.ndim)
-    return _keep(x, P.reduce_sum(x, axes=axes) if axes else x, axes, keepdims)
+    total = _keep(x, P.reduce_sum(x, axes=axes) if axes else x, axes, keepdims)
+    return _with_initial(total, initial, add)
 
 
-def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None):
+def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
     """Product over ``axis`` (integers as :func:`sum`). Its gradient at an element is the
     product of all the others, exact where some are 0.
 
@@ -113,10 +136,10 @@ def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None):
     array([ 2., 12.])
     """
     _no_out("prod", out)
-    x = _accumulator(a, dtype)
+    x = _masked(_accumulator(a, dtype), where, 1)
     axes = _axes("prod", axis, x.ndim)
     out = _keep(x, P.reduce_prod(x, axes=axes) if axes else x, axes, keepdims)
-    return out if initial is None else multiply(out, initial)
+    return _with_initial(out, initial, multiply)
 
 
 def _scan(prim, name):
@@ -235,16 +258,18 @@ def _truth(a):
     return a if a.dtype == np.bool_ else not_equal(a, 0)
 
 
-def any(a, axis=None, out=None, keepdims=False):
-    """Whether any element along ``axis`` is true (nonzero; NaN counts as true)."""
+def any(a, axis=None, out=None, keepdims=False, *, where=True):
+    """Whether any element along ``axis`` (where ``where`` is True) is true (nonzero;
+    NaN counts as true)."""
     _no_out("any", out)
-    return greater(sum(_truth(a), axis=axis, keepdims=keepdims), 0)
+    return greater(sum(_truth(a), axis=axis, keepdims=keepdims, where=where), 0)
 
 
-def all(a, axis=None, out=None, keepdims=False):
-    """Whether every element along ``axis`` is true (True for an empty slice)."""
+def all(a, axis=None, out=None, keepdims=False, *, where=True):
+    """Whether every element along ``axis`` (where ``where`` is True) is true (True for an
+    empty slice)."""
     _no_out("all", out)
-    return equal(sum(logical_not(_truth(a)), axis=axis, keepdims=keepdims), 0)
+    return equal(sum(logical_not(_truth(a)), axis=axis, keepdims=keepdims, where=where), 0)
 
 
 def count_nonzero(a, axis=None, *, keepdims=False):
@@ -509,9 +534,18 @@ def _in_result_dtype(result, dtype):
     return result if dtype is None else asarray(result, dtype)
 
 
-def mean(a, axis=None, dtype=None, out=None, keepdims=False):
-    """Arithmetic mean over ``axis``, computed in ``dtype`` if given; integers average in
-    float64.
+def _count(x, axes, keepdims, mask):
+    """How many elements a reduction over ``axes`` takes: a Python int, or with a
+    ``where=`` mask an array of counts in ``x``'s dtype."""
+    if mask is True:
+        return float(math.prod(x.shape[a] for a in axes))
+    counts = sum(broadcast_to(asarray(mask, bool), x.shape), axis=axes, keepdims=keepdims)
+    return asarray(counts, x.dtype)
+
+
+def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
+    """Arithmetic mean over ``axis`` of the elements ``where`` is True, computed in
+    ``dtype`` if given; integers average in float64.
 
     >>> mean(np.array([1, 2]), dtype=np.float32)
     array(1.5, dtype=float32)
@@ -519,48 +553,106 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False):
     _no_out("mean", out)
     x = _to_mean_float(_in_dtype(a, dtype))
     axes = _axes("mean", axis, x.ndim)
-    count = math.prod(x.shape[a] for a in axes)
-    return _in_result_dtype(divide(sum(x, axis=axes, keepdims=keepdims), float(count)), dtype)
+    total = sum(x, axis=axes, keepdims=keepdims, where=where)
+    return _in_result_dtype(divide(total, _count(x, axes, keepdims, where)), dtype)
 
 
-def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    """Variance over ``axis`` with ``ddof`` delta degrees of freedom (in ``dtype`` if given)."""
-    _no_out("var", out)
-    x = _to_mean_float(_in_dtype(a, dtype))
-    axes = _axes("var", axis, x.ndim)
-    count = math.prod(x.shape[a] for a in axes)
-    centered = subtract(x, mean(x, axis=axes, keepdims=True))
-    total = sum(square(centered), axis=axes, keepdims=keepdims)
-    return _in_result_dtype(divide(total, float(count - ddof)), dtype)
+def _ddof(ddof, correction):
+    if correction is None:
+        return ddof
+    if ddof != 0:
+        raise _error(ValueError, "ddof and correction can't be provided simultaneously.")
+    return correction
 
 
-def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    """Standard deviation over ``axis`` (in ``dtype`` if given).
+def _spread(name, finish):
+    """var and std: the mean squared deviation over ``axis``, then ``finish(v, a, ddof)``."""
 
-    >>> std(np.array([1.0, 3.0]))
-    array(1.)
-    """
-    _no_out("std", out)
-    v = var(a, axis=axis, dtype=dtype, keepdims=keepdims, ddof=ddof)
+    def fn(
+        a,
+        axis=None,
+        dtype=None,
+        out=None,
+        ddof=0,
+        keepdims=False,
+        *,
+        where=True,
+        mean=None,
+        correction=None,
+    ):
+        _no_out(name, out)
+        ddof = _ddof(ddof, correction)
+        x = _to_mean_float(_in_dtype(a, dtype))
+        axes = _axes(name, axis, x.ndim)
+        if mean is None:
+            mean = _mean(x, axis=axes, keepdims=True, where=where)
+        total = sum(square(subtract(x, mean)), axis=axes, keepdims=keepdims, where=where)
+        count = _count(x, axes, keepdims, where)
+        dof = count - ddof if isinstance(count, float) else subtract(count, ddof)  # (weak)
+        return finish(_in_result_dtype(divide(total, dof), dtype), a, ddof)
+
+    fn.__name__ = fn.__qualname__ = name
+    return fn
+
+
+def _root(v, a, ddof):
     if ddof == 0 and math.prod(shape(v)) == math.prod(shape(a)):
         return v  # over one element: identically 0, with slope 0 (sqrt's is infinite at 0)
     return sqrt(v)
 
 
-def _chooser(prim, name):
-    def fn(a, axis=None, out=None, keepdims=False):
+_mean = mean  # (the spread's ``mean`` argument shadows the function there)
+var = _spread("var", lambda v, a, ddof: v)
+var.__doc__ = """Variance over ``axis`` with ``ddof`` (or ``correction``) delta degrees of
+    freedom, in ``dtype`` if given, of the elements ``where`` is True; ``mean``, if given,
+    is the mean with ``keepdims=True``.
+
+    >>> var(np.array([1.0, 2.0, 4.0]), ddof=1)
+    array(2.33333333)
+    """
+std = _spread("std", _root)
+std.__doc__ = """Standard deviation over ``axis`` (arguments as :func:`var`).
+
+    >>> std(np.array([1.0, 3.0]))
+    array(1.)
+    """
+
+
+def _chooser(prim, name, pairwise):
+    def fn(a, axis=None, out=None, keepdims=False, initial=None, where=True):
         _no_out(name, out)
         x = asarray(a)
+        if where is not True:
+            if initial is None:
+                raise _error(
+                    ValueError,
+                    f"reduction operation '{pairwise.__name__}' does not have an identity, "
+                    "so to use a where mask one has to specify 'initial'",
+                )
+            x = _masked(x, where, initial)
         axes = _axes(name, axis, x.ndim)
-        return _keep(x, prim(x, axes=axes) if axes else x, axes, keepdims)
+        if initial is not None and math.prod(x.shape[a] for a in axes) == 0:
+            x = concatenate(
+                [x, broadcast_to(asarray(initial, x.dtype), _one_along(x, axes))], axes[0]
+            )
+        best = _keep(x, prim(x, axes=axes) if axes else x, axes, keepdims)
+        return _with_initial(best, initial, pairwise)
 
     fn.__name__ = name
-    fn.__doc__ = f"The {name} over ``axis`` (all axes by default)."
+    fn.__doc__ = (
+        f"The {name} over ``axis`` (all axes by default), with ``initial`` taking part; a "
+        "``where=`` mask needs ``initial``, as in NumPy."
+    )
     return fn
 
 
-max = amax = _chooser(P.reduce_max, "max")
-min = amin = _chooser(P.reduce_min, "min")
+def _one_along(x, axes):
+    """``x``'s shape with the first of ``axes`` of size 1 (room for ``initial``)."""
+    return tuple(1 if i == axes[0] else d for i, d in enumerate(x.shape))
+
+
+max = amax = _chooser(P.reduce_max, "max", maximum)
+min = amin = _chooser(P.reduce_min, "min", minimum)
 
 
 def argmax(a, axis=None, out=None, *, keepdims=False):
