@@ -748,6 +748,11 @@ def test_ix_refuses_what_numpy_refuses():
         fg.jit(lambda m: fnp.ix_(m > 0))(np.ones(3))
 
 
+def test_isdtype_is_numpys():
+    assert fnp.isdtype is np.isdtype
+    assert fnp.isdtype(fnp.float32, "real floating") and not fnp.isdtype(fnp.int32, "bool")
+
+
 def test_item_assignment_on_a_tracer_says_arrays_are_immutable():
     def f(x):
         x[0] = 1.0

@@ -413,3 +413,25 @@ def test_reduction_keywords_refuse_what_numpy_refuses():
         fnp.any(x > 0, axis=1, where=np.array([False] * 3)),
         np.any(x > 0, axis=1, where=np.array([False] * 3)),
     )
+
+
+@pytest.mark.parametrize(
+    "bins",
+    [[0.0, 1.0, 2.5, 4.0], [4.0, 2.5, 1.0, 0.0], [1.0], [1.0, 1.0, 2.0], [2.0, 1.0, 1.0], []],
+    ids=["increasing", "decreasing", "one", "ties", "decreasing_ties", "empty"],
+)
+@pytest.mark.parametrize("right", [False, True])
+def test_digitize_matches_numpy_eagerly_under_jit_and_vmap(bins, right):
+    x = np.array([[-1.0, 0.2, 1.0, 2.5], [6.4, 3.0, 4.0, np.nan]])
+    bins = np.array(bins)
+    expected = np.digitize(x, bins, right)
+    _check(fnp.digitize(x, bins, right), expected)
+    _check(fg.jit(lambda x, b: fnp.digitize(x, b, right))(x, bins), expected)
+    _check(fg.vmap(lambda row: fnp.digitize(row, bins, right))(x), expected)
+
+
+def test_digitize_refuses_bins_that_are_not_monotonic():
+    with pytest.raises(ValueError, match="monotonically.*test_reductions"):
+        fnp.digitize(np.ones(2), np.array([1.0, 0.0, 2.0]))
+    with pytest.raises(ValueError, match="1-D"):
+        fnp.digitize(np.ones(2), np.ones((2, 2)))

@@ -52,6 +52,7 @@ __all__ = [
     "partition",
     "argpartition",
     "searchsorted",
+    "digitize",
     "unique",
     "median",
     "nanmedian",
@@ -160,6 +161,31 @@ def searchsorted(a, v, side="left", sorter=None):
     else:
         before = logical_or(less_equal(a, col), isnan(col))
     return sum(before, axis=-1)
+
+
+def digitize(x, bins, right=False):
+    """The index of the bin of ``bins`` (monotonic, increasing or decreasing) each ``x``
+    falls in, as NumPy: by :func:`searchsorted`, so it runs under jit (integer result, no
+    gradient).
+
+    >>> digitize(np.array([0.2, 6.4, 3.0]), np.array([0.0, 1.0, 2.5, 4.0]))
+    array([1, 4, 3])
+    """
+    bins = asarray(bins)
+    if bins.ndim != 1:
+        raise _error(ValueError, "digitize: object too deep for desired array (bins must be 1-D)")
+    if not isinstance(bins, Tracer):
+        steps = np.diff(bins)
+        if not (np.all(steps >= 0) or np.all(steps <= 0)):
+            raise _error(
+                ValueError, "digitize: bins must be monotonically increasing or decreasing"
+            )
+    increasing = searchsorted(bins, x, side="left" if right else "right")
+    reversed_bins = getitem(bins, builtins.slice(None, None, -1))
+    decreasing = bins.shape[0] - searchsorted(reversed_bins, x, side="left" if right else "right")
+    if bins.shape[0] < 2:
+        return increasing
+    return where(less_equal(getitem(bins, 0), getitem(bins, -1)), increasing, decreasing)
 
 
 def unique(
