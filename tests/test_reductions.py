@@ -435,3 +435,37 @@ def test_digitize_refuses_bins_that_are_not_monotonic():
         fnp.digitize(np.ones(2), np.array([1.0, 0.0, 2.0]))
     with pytest.raises(ValueError, match="1-D"):
         fnp.digitize(np.ones(2), np.ones((2, 2)))
+
+
+_XP, _FP = np.array([0.0, 1.0, 1.0, 3.0]), np.array([0.0, 1.0, 5.0, -2.0])
+INTERP = {
+    "plain": lambda m, x, xp, fp: m.interp(x, xp, fp),
+    "left_right": lambda m, x, xp, fp: m.interp(x, xp, fp, left=-9.0, right=9.0),
+    "period": lambda m, x, xp, fp: m.interp(x, xp, fp, period=2.5),
+    "one_point": lambda m, x, xp, fp: m.interp(x, xp[:1], fp[:1]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(INTERP))
+def test_interp_matches_numpy_under_jit_vmap_and_grad(name):
+    fn = INTERP[name]
+    x = np.array([-1.0, 0.0, 0.5, 1.0, 2.0, 3.0, 4.0, np.nan])
+    expected = fn(np, x, _XP, _FP)
+    _check(fn(fnp, x, _XP, _FP), expected)
+    _check(fg.jit(lambda *a: fn(fnp, *a))(x, _XP, _FP), expected)
+    rows = x[:6].reshape(2, 3)
+    _check(fg.vmap(lambda r: fn(fnp, r, _XP, _FP))(rows), fn(np, rows, _XP, _FP))
+    _check(fn(fnp, x.astype(np.float32), _XP, _FP), expected)  # float64, as NumPy
+    # away from the kinks, in x, the sample values and the sample points
+    points = np.array([0.3, 1.6, 2.2, 3.4, -0.3])
+    fgt.check_grads(lambda x, fp: fn(fnp, x, _XP, fp), (points, _FP), order=2)
+    fgt.check_grads(lambda xp: fn(fnp, points, xp, _FP), (np.array([0.1, 1.0, 1.9, 3.0]),), order=1)
+
+
+def test_interp_refuses_what_numpy_refuses():
+    with pytest.raises(ValueError, match="same length.*test_reductions"):
+        fnp.interp(1.0, [0.0, 1.0], [0.0])
+    with pytest.raises(ValueError, match="empty"):
+        fnp.interp(1.0, [], [])
+    with pytest.raises(ValueError, match="period must be a non-zero"):
+        fnp.interp(1.0, [0.0, 1.0], [0.0, 1.0], period=0)

@@ -24,9 +24,13 @@ from ._base import (
     result_type,
 )
 from ._elementwise import (
+    absolute,
     add,
+    clip,
     divide,
+    equal,
     floor,
+    greater,
     greater_equal,
     isnan,
     less,
@@ -37,13 +41,14 @@ from ._elementwise import (
     maximum,
     minimum,
     multiply,
+    remainder,
     rint,
     subtract,
     where,
 )
 from ._indexing import getitem, take
 from ._reductions import mean, sum
-from ._shapes import moveaxis, ravel, reshape, transpose
+from ._shapes import concatenate, moveaxis, ravel, reshape, transpose
 
 __all__ = [
     "sort",
@@ -53,6 +58,7 @@ __all__ = [
     "argpartition",
     "searchsorted",
     "digitize",
+    "interp",
     "unique",
     "median",
     "nanmedian",
@@ -186,6 +192,53 @@ def digitize(x, bins, right=False):
     if bins.shape[0] < 2:
         return increasing
     return where(less_equal(getitem(bins, 0), getitem(bins, -1)), increasing, decreasing)
+
+
+def _periodic(x, xp, fp, period):
+    """NumPy's interp with ``period``: everything modulo it, the samples sorted and
+    extended by one on each side across the wrap."""
+    period = absolute(period)
+    x, xp = remainder(x, period), remainder(xp, period)
+    order = argsort(xp)
+    xp, fp = take(xp, order), take(fp, order)
+    xp = concatenate([subtract(xp[-1:], period), xp, add(xp[:1], period)])
+    return x, xp, concatenate([fp[-1:], fp, fp[:1]])
+
+
+def interp(x, xp, fp, left=None, right=None, period=None):
+    """Piecewise-linear interpolation of the points (``xp``, ``fp``) (``xp`` increasing)
+    at ``x``, in float64 as NumPy; ``left``/``right`` outside (default: the end values),
+    or periodic with ``period``. Differentiable in ``x``, ``fp`` and ``xp``; runs under jit.
+
+    >>> interp(np.array([0.5, 2.0, 9.0]), np.array([0.0, 1.0, 3.0]), np.array([0.0, 1.0, 2.0]))
+    array([0.5, 1.5, 2. ])
+    """
+    x, xp, fp = (asarray(v, np.float64) for v in (x, xp, fp))
+    if xp.ndim != 1 or fp.ndim != 1:
+        raise _error(ValueError, "interp: xp and fp must be 1-D sequences")
+    if xp.shape[0] != fp.shape[0]:
+        raise _error(ValueError, "interp: fp and xp are not of the same length")
+    if xp.shape[0] == 0:
+        raise _error(ValueError, "interp: array of sample points is empty")
+    if period is not None:
+        if not isinstance(period, Tracer) and period == 0:
+            raise _error(ValueError, "interp: period must be a non-zero value")
+        x, xp, fp = _periodic(x, xp, fp, period)
+        left = right = None
+    n = xp.shape[0]
+    first, last = getitem(fp, 0), getitem(fp, -1)
+    inside = first  # (one sample point: the where()s below give x's shape)
+    if n > 1:
+        i = clip(searchsorted(xp, x, side="right"), 1, n - 1)
+        x0, x1, f0, f1 = take(xp, i - 1), take(xp, i), take(fp, i - 1), take(fp, i)
+        span = subtract(x1, x0)
+        span = where(equal(span, 0), 1.0, span)  # (a repeated last sample: x is at it)
+        inside = add(f0, multiply(divide(subtract(x, x0), span), subtract(f1, f0)))
+    below = first if left is None else asarray(left, np.float64)
+    above = last if right is None else asarray(right, np.float64)
+    out = where(less(x, getitem(xp, 0)), below, inside)
+    out = where(greater(x, getitem(xp, -1)), above, out)
+    return where(equal(x, getitem(xp, -1)), last, out)
 
 
 def unique(
