@@ -718,6 +718,56 @@ def test_tracer_attributes_and_methods():
     assert [o.shape for o in fg.jit(lambda x: list(x))(x)] == [(3, 4), (3, 4)]
 
 
+@pytest.mark.parametrize(
+    "index", [([0, 2], [1, 3]), ([2], [True, False, True, True]), ([], [1]), ([1, 0],)]
+)
+def test_ix_matches_numpy_and_indexes_under_grad_jit_vmap(index):
+    x = _data(1, (3, 4))
+    expected = np.ix_(*index)
+    got = fnp.ix_(*index)
+    assert len(got) == len(expected)
+    for g, e in zip(got, expected):
+        assert_same(g, e)
+    assert_same(x[fnp.ix_(*index)], x[np.ix_(*index)])
+    rows = np.array(index[0], np.intp)
+    rest = index[1:]
+    assert_same(fg.jit(lambda x, r: x[fnp.ix_(r, *rest)])(x, rows), x[np.ix_(rows, *rest)])
+    g = fg.grad(lambda x: fnp.sum(x[fnp.ix_(*index)] ** 2))(x)
+    mask = np.zeros_like(x)
+    mask[np.ix_(*index)] = 1.0
+    np.testing.assert_allclose(g, 2 * x * mask)
+    if rows.size:
+        batched = fg.vmap(lambda r, x: x[fnp.ix_(r, *rest)], in_axes=(0, None))(rows[None], x)
+        assert_same(batched, x[np.ix_(rows, *rest)][None])
+
+
+def test_ix_refuses_what_numpy_refuses():
+    with pytest.raises(ValueError, match="1 dimensional"):
+        fnp.ix_(np.ones((2, 2), int))
+    with pytest.raises(fg.ConcretizationError, match="ix_"):
+        fg.jit(lambda m: fnp.ix_(m > 0))(np.ones(3))
+
+
+def test_isdtype_is_numpys():
+    assert fnp.isdtype is np.isdtype
+    assert fnp.isdtype(fnp.float32, "real floating") and not fnp.isdtype(fnp.int32, "bool")
+
+
+def test_item_assignment_on_a_tracer_says_arrays_are_immutable():
+    def f(x):
+        x[0] = 1.0
+        return x
+
+    def g(x):
+        x[1:] += 2.0
+        return fnp.sum(x)
+
+    for transform in (fg.jit, fg.grad, fg.vmap):
+        fn = g if transform is fg.grad else f
+        with pytest.raises(TypeError, match=r"item assignment.*fnp\.where.*test_numpy"):
+            transform(fn)(np.ones((2, 3)))
+
+
 # ----------------------------------------------------------------------------- creation
 
 

@@ -291,3 +291,181 @@ def test_tracer_methods():
     flags = fg.jit(lambda a: ((a > 0).all(axis=1), (a > 0).any()))(x)
     for g, e in zip(flags, ((x > 0).all(axis=1), (x > 0).any())):
         _check(g, e)
+
+
+# NumPy's reductions as they are named, with their arguments in NumPy's order (a positional
+# dtype must not land in keepdims), out= refused rather than ignored.
+WITH_OUT = (
+    "sum mean var std max amax min amin argmax argmin prod cumsum cumprod any all nansum "
+    "nanprod nancumsum nancumprod nanmean nanvar nanstd nanmax nanmin nanargmax nanargmin ptp "
+    "trace median nanmedian"
+).split()
+
+
+@pytest.mark.parametrize("name", WITH_OUT)
+def test_arguments_in_numpys_order_and_out_refused(name):
+    import inspect
+
+    ours = list(inspect.signature(getattr(fnp, name)).parameters)
+    theirs = list(inspect.signature(getattr(np, name)).parameters)
+    assert ours == theirs[: len(ours)] and "out" in ours, (ours, theirs)
+    alias = {"amax": "max", "amin": "min"}.get(name, name)
+    with pytest.raises(TypeError, match=f"{alias}: out= is not supported.*test_reductions"):
+        getattr(fnp, name)(np.ones((2, 2)), out=np.zeros(2))
+
+
+@pytest.mark.parametrize("name", ["quantile", "percentile", "nanquantile", "nanpercentile"])
+def test_quantiles_refuse_out(name):
+    with pytest.raises(TypeError, match=f"{name}: out= is not supported"):
+        getattr(fnp, name)(np.ones((2, 2)), 0.5, axis=0, out=np.zeros(2))
+
+
+@pytest.mark.parametrize("name", ["mean", "var", "std", "nanmean", "nanvar", "nanstd"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("src", [np.float64, np.float32, np.int32])
+def test_mean_family_computes_in_the_given_dtype(name, dtype, src):
+    x = (np.arange(6).reshape(2, 3) * 1.5).astype(src)
+    expected = getattr(np, name)(x, axis=1, dtype=dtype)
+    _check(getattr(fnp, name)(x, axis=1, dtype=dtype), expected)
+    _check(fg.jit(lambda a: getattr(fnp, name)(a, 1, dtype))(x), expected)  # positionally
+
+
+def test_mean_in_an_integer_dtype_truncates_as_numpy():
+    x = np.array([[1, 2], [4, 4]])
+    _check(fnp.mean(x, axis=1, dtype=np.int64), np.mean(x, axis=1, dtype=np.int64))
+
+
+def test_numpy_reductions_called_on_tracers_dispatch_to_their_methods():
+    # np.sum(x) calls x.sum(axis=None, dtype=None, out=None): the traced method must take
+    # NumPy's arguments, so the ports' np.* calls trace instead of failing
+    x = _distinct((2, 3), seed=1)
+    calls = [
+        lambda a: np.sum(a, axis=0),
+        lambda a: np.mean(a),
+        lambda a: np.std(a, axis=1),
+        lambda a: np.var(a),
+        lambda a: np.max(a, axis=1),
+        lambda a: np.min(a),
+        lambda a: np.prod(a),
+        lambda a: np.clip(a, -0.5, 0.5),
+        lambda a: np.round(a, 1),
+        lambda a: np.transpose(a),
+        lambda a: np.cumsum(a, axis=1),
+    ]
+    for call in calls:
+        _check(fg.jit(call)(x), call(x))
+    g = fg.grad(lambda a: np.sum(np.transpose(a) ** 2) + np.mean(a))(x)
+    np.testing.assert_allclose(g, 2 * x + 1 / 6, rtol=1e-12)
+    assert fg.jit(lambda a: np.argmax(a, axis=1))(x).tolist() == np.argmax(x, axis=1).tolist()
+
+
+# NumPy's keyword arguments of the reductions: where= masks, initial=, var's correction=
+# and mean=, clip's min=/max= (each eager vs NumPy, under jit, grad and vmap).
+_MASK = np.array([[True, False, True, True], [False, True, True, False], [True] * 4])
+KEYWORDS = {
+    "sum_where": lambda m, x: m.sum(x, axis=1, where=_MASK),
+    "sum_initial": lambda m, x: m.sum(x, axis=0, initial=2.5),
+    "prod_where": lambda m, x: m.prod(x, axis=1, where=_MASK, keepdims=True),
+    "mean_where": lambda m, x: m.mean(x, axis=1, where=_MASK),
+    "mean_where_all": lambda m, x: m.mean(x, where=_MASK),
+    "var_where": lambda m, x: m.var(x, axis=1, where=_MASK, ddof=1),
+    "std_where": lambda m, x: m.std(x, axis=0, where=_MASK, keepdims=True),
+    "std_correction": lambda m, x: m.std(x, axis=1, correction=1),
+    "var_mean": lambda m, x: m.var(x, axis=1, mean=m.mean(x, axis=1, keepdims=True)),
+    "max_initial": lambda m, x: m.max(x, axis=0, initial=0.3),
+    "max_where": lambda m, x: m.max(x, axis=1, where=_MASK, initial=-5.0),
+    "min_where": lambda m, x: m.min(x, where=_MASK, initial=5.0),
+    "clip_min_max": lambda m, x: m.clip(x, min=-0.5, max=0.5),
+    "clip_min": lambda m, x: m.clip(x, min=-0.5),
+}
+
+
+@pytest.mark.parametrize("name", sorted(KEYWORDS))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_reduction_keywords_match_numpy(name, dtype):
+    fn = KEYWORDS[name]
+    x = _distinct((3, 4), seed=3).astype(dtype)
+    expected = fn(np, x)
+    _check(fn(fnp, x), expected)
+    _check(fg.jit(lambda a: fn(fnp, a))(x), expected)
+    if dtype == np.float64:
+        fgt.check_grads(lambda a: fn(fnp, a), (x,), order=2)
+        batch = np.stack([x, x + 0.25])
+        _check(fg.vmap(lambda a: fn(fnp, a))(batch), np.stack([fn(np, b) for b in batch]))
+
+
+def test_reduction_keywords_refuse_what_numpy_refuses():
+    x = np.ones((2, 3))
+    with pytest.raises(ValueError, match="'maximum' does not have an identity.*initial"):
+        fnp.max(x, where=x > 0)
+    with pytest.raises(ValueError, match="ddof and correction"):
+        fnp.var(x, ddof=1, correction=1)
+    with pytest.raises(ValueError, match="`min` or `max` keyword"):
+        fnp.clip(x, 0.0, 1.0, min=0.5)
+    # an empty reduction with initial is initial; integers take initial in their dtype
+    _check(
+        fnp.max(np.zeros((0, 2)), axis=0, initial=3.0),
+        np.max(np.zeros((0, 2)), axis=0, initial=3.0),
+    )
+    _check(fnp.sum(np.array([1, 2]), initial=0.5), np.sum(np.array([1, 2]), initial=0.5))
+    _check(fnp.prod(np.array([1, 2]), initial=0.5), np.prod(np.array([1, 2]), initial=0.5))
+    _check(
+        fnp.any(x > 0, axis=1, where=np.array([False] * 3)),
+        np.any(x > 0, axis=1, where=np.array([False] * 3)),
+    )
+
+
+@pytest.mark.parametrize(
+    "bins",
+    [[0.0, 1.0, 2.5, 4.0], [4.0, 2.5, 1.0, 0.0], [1.0], [1.0, 1.0, 2.0], [2.0, 1.0, 1.0], []],
+    ids=["increasing", "decreasing", "one", "ties", "decreasing_ties", "empty"],
+)
+@pytest.mark.parametrize("right", [False, True])
+def test_digitize_matches_numpy_eagerly_under_jit_and_vmap(bins, right):
+    x = np.array([[-1.0, 0.2, 1.0, 2.5], [6.4, 3.0, 4.0, np.nan]])
+    bins = np.array(bins)
+    expected = np.digitize(x, bins, right)
+    _check(fnp.digitize(x, bins, right), expected)
+    _check(fg.jit(lambda x, b: fnp.digitize(x, b, right))(x, bins), expected)
+    _check(fg.vmap(lambda row: fnp.digitize(row, bins, right))(x), expected)
+
+
+def test_digitize_refuses_bins_that_are_not_monotonic():
+    with pytest.raises(ValueError, match="monotonically.*test_reductions"):
+        fnp.digitize(np.ones(2), np.array([1.0, 0.0, 2.0]))
+    with pytest.raises(ValueError, match="1-D"):
+        fnp.digitize(np.ones(2), np.ones((2, 2)))
+
+
+_XP, _FP = np.array([0.0, 1.0, 1.0, 3.0]), np.array([0.0, 1.0, 5.0, -2.0])
+INTERP = {
+    "plain": lambda m, x, xp, fp: m.interp(x, xp, fp),
+    "left_right": lambda m, x, xp, fp: m.interp(x, xp, fp, left=-9.0, right=9.0),
+    "period": lambda m, x, xp, fp: m.interp(x, xp, fp, period=2.5),
+    "one_point": lambda m, x, xp, fp: m.interp(x, xp[:1], fp[:1]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(INTERP))
+def test_interp_matches_numpy_under_jit_vmap_and_grad(name):
+    fn = INTERP[name]
+    x = np.array([-1.0, 0.0, 0.5, 1.0, 2.0, 3.0, 4.0, np.nan])
+    expected = fn(np, x, _XP, _FP)
+    _check(fn(fnp, x, _XP, _FP), expected)
+    _check(fg.jit(lambda *a: fn(fnp, *a))(x, _XP, _FP), expected)
+    rows = x[:6].reshape(2, 3)
+    _check(fg.vmap(lambda r: fn(fnp, r, _XP, _FP))(rows), fn(np, rows, _XP, _FP))
+    _check(fn(fnp, x.astype(np.float32), _XP, _FP), expected)  # float64, as NumPy
+    # away from the kinks, in x, the sample values and the sample points
+    points = np.array([0.3, 1.6, 2.2, 3.4, -0.3])
+    fgt.check_grads(lambda x, fp: fn(fnp, x, _XP, fp), (points, _FP), order=2)
+    fgt.check_grads(lambda xp: fn(fnp, points, xp, _FP), (np.array([0.1, 1.0, 1.9, 3.0]),), order=1)
+
+
+def test_interp_refuses_what_numpy_refuses():
+    with pytest.raises(ValueError, match="same length.*test_reductions"):
+        fnp.interp(1.0, [0.0, 1.0], [0.0])
+    with pytest.raises(ValueError, match="empty"):
+        fnp.interp(1.0, [], [])
+    with pytest.raises(ValueError, match="period must be a non-zero"):
+        fnp.interp(1.0, [0.0, 1.0], [0.0, 1.0], period=0)

@@ -153,6 +153,10 @@ CASES = {
     "asarray_tuple": (lambda m, a, b: m.asarray((a, [b, 1.0])), [(2,), ()]),
     "copy": (lambda m, a: m.copy(a), [(2,)]),
     "ascontiguousarray": (lambda m, a: m.ascontiguousarray(a), [()]),
+    "asanyarray": (lambda m, a, b: m.asanyarray([a, b]), [(2,), (2,)]),
+    "block": (lambda m, a, b: m.block([[a, b], [b, a]]), [(2, 2), (2, 2)]),
+    "block_ranks": (lambda m, a, b: m.block([[a], [b]]), [(2, 3), (3,)]),
+    "block_scalars": (lambda m, a, b: m.block([[[a, b]], [[b, a]]]), [(), ()]),
     "mean_of_list": (lambda m, a, b: m.mean([a, b * 2], axis=0), [(3,), (3,)]),
     "sum_of_list": (lambda m, a, b: m.sum([a, b, 1.0]), [(), ()]),
     "std_of_list": (lambda m, a, b: m.std([[a, b], [b, 1.0]]), [(), ()]),
@@ -365,6 +369,18 @@ def test_errors_as_numpy(error, fn):
         fn(np)
     with pytest.raises(error, match=r"at .*test_shapes\.py:\d+"):
         fn(fnp)
+
+
+def test_block_refuses_what_numpy_refuses():
+    a = np.ones((2, 2))
+    with pytest.raises(TypeError, match="only lists.*test_shapes"):
+        fnp.block((a, a))
+    with pytest.raises(ValueError, match="cannot be empty"):
+        fnp.block([[a], []])
+    with pytest.raises(
+        ValueError, match=r"depths are mismatched: arrays\[0\] .* 1 deep, arrays\[1\] 2 deep"
+    ):
+        fnp.block([[a], [[a]]])
 
 
 def test_errors_under_jit_name_the_line():

@@ -47,6 +47,12 @@ def _error(cls, message):
     return cls(f"{message} at {user_frame()}")
 
 
+def _no_out(name, out):
+    """NumPy's ``out=`` writes into an array in place: refused, as arrays are immutable."""
+    if out is not None:
+        raise _error(TypeError, f"{name}: out= is not supported (arrays are immutable)")
+
+
 def _via_numpy(name, fn, *args, **kwargs):
     """``fn(*args, **kwargs)``, a NumPy function, with its errors naming the user's line."""
     try:

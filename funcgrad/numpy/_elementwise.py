@@ -8,7 +8,7 @@ import numpy as np
 from .. import primitives as P
 from ..core import is_float
 from ..errors import DtypeError
-from ._base import _error, _to_float, asarray, operator_index, promote, result_type, shape
+from ._base import _error, _no_out, _to_float, asarray, operator_index, promote, result_type, shape
 from ._shapes import broadcast_to
 
 __all__ = [
@@ -242,8 +242,23 @@ def where(condition, x=_MISSING, y=_MISSING):
     return P.select(condition, x, y)
 
 
-def clip(x, a_min=None, a_max=None):
-    """Limit ``x`` to ``[a_min, a_max]`` (either may be None)."""
+def clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None):
+    """Limit ``a`` to ``[a_min, a_max]`` (either may be None; NumPy 2's ``min=`` and
+    ``max=`` are the same bounds by keyword).
+
+    >>> clip(np.array([-1.0, 0.5, 2.0]), min=0.0, max=1.0)
+    array([0. , 0.5, 1. ])
+    """
+    _no_out("clip", out)
+    if (min is not None or max is not None) and (a_min is not None or a_max is not None):
+        raise _error(
+            ValueError,
+            "clip: passing `min` or `max` keyword argument when `a_min` and `a_max` are "
+            "provided is forbidden",
+        )
+    if a_min is None and a_max is None:
+        a_min, a_max = min, max
+    x = a
     if a_min is not None:
         x = maximum(x, a_min)
     if a_max is not None:
@@ -473,13 +488,14 @@ def rint(x):
     return P.rint(_to_float(x))
 
 
-def round(a, decimals=0):
+def round(a, decimals=0, out=None):
     """``a`` rounded to ``decimals`` decimals, halves to even, computed as NumPy does
     (``rint(a * 10**decimals) / 10**decimals``). Zero gradient.
 
     >>> round(np.array([0.5, 1.5, 2.675]), 2), round(np.array([1250, 1350]), -2)
     (array([0.5 , 1.5 , 2.68]), array([1200, 1400]))
     """
+    _no_out("round", out)
     a = asarray(a)
     decimals = operator_index(decimals)
     if not is_float(a.dtype):

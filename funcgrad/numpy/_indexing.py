@@ -33,6 +33,7 @@ __all__ = [
     "argwhere",
     "flatnonzero",
     "ravel_multi_index",
+    "ix_",
     "unravel_index",
     "select",
     "choose",
@@ -317,6 +318,29 @@ def _nonzero(name, a):
     return _via_numpy(name, np.nonzero, value)
 
 
+def ix_(*args):
+    """Open-mesh index arrays from 1-D sequences: ``x[ix_(rows, cols)]`` picks the
+    cross product. Integer arrays may be traced; a boolean one is taken by its nonzero
+    positions (host only, as :func:`nonzero`).
+
+    >>> x = np.arange(12).reshape(3, 4)
+    >>> x[ix_([0, 2], [1, 3])]
+    array([[ 1,  3],
+           [ 9, 11]])
+    """
+    out = []
+    for k, a in enumerate(args):
+        a = asarray(a)
+        if a.ndim != 1:
+            raise _error(ValueError, "ix_: cross index must be 1 dimensional")
+        if a.dtype == np.bool_:
+            a = _nonzero("ix_", a)[0]
+        elif a.size == 0:
+            a = asarray(a, np.intp)  # (an empty list is float64, NumPy's index is intp)
+        out.append(reshape(a, (1,) * k + (a.shape[0],) + (1,) * (len(args) - k - 1)))
+    return tuple(out)
+
+
 def argwhere(a):
     """The indices of the non-zero entries, one row per entry (host only, as nonzero).
 
@@ -516,25 +540,3 @@ def trim_zeros(filt, trim="fb", axis=None):
         stop = along[-1] + 1 if "b" in trim.lower() else value.shape[ax]
         index[ax] = builtins.slice(int(start), int(stop))
     return getitem(filt, tuple(index))
-
-
-def ix_(*args):
-    """Open meshes from 1-D index sequences (bools: their true positions), for
-    ``x[ix_(rows, cols)]``; traced index arrays work.
-
-    >>> x = np.arange(9).reshape(3, 3)
-    >>> x[ix_([0, 2], [1])]
-    array([[1],
-           [7]])
-    """
-    out, n = [], len(args)
-    for k, a in enumerate(args):
-        a = asarray(a) if isinstance(a, Tracer) else np.asarray(a)
-        if a.ndim != 1:
-            raise _error(ValueError, "ix_: Cross index must be 1 dimensional")
-        if a.dtype == np.bool_:
-            a = np.flatnonzero(_host_value("ix_", a, "integer index arrays"))
-        if not isinstance(a, Tracer) and a.size == 0:
-            a = a.astype(np.intp)
-        out.append(reshape(a, (1,) * k + (shape(a)[0],) + (1,) * (n - k - 1)))
-    return tuple(out)

@@ -32,7 +32,6 @@ from ._shapes import (
     concatenate,
     moveaxis,
     ravel,
-    reshape,
     swapaxes,
     transpose,
 )
@@ -119,6 +118,50 @@ def column_stack(tup):
 
 
 # ---------------------------------------------------------------- splitting
+
+
+def _block_depth(arrays, where="arrays"):
+    """The nesting depth of ``block``'s lists and the largest rank among its arrays, with
+    NumPy's errors for tuples, empty lists and mismatched depths."""
+    if isinstance(arrays, tuple):
+        raise _error(
+            TypeError, f"block: {where} is a tuple; only lists can be used to arrange blocks"
+        )
+    if not isinstance(arrays, list):
+        return 0, asarray(arrays).ndim
+    if not arrays:
+        raise _error(ValueError, f"block: lists cannot be empty ({where})")
+    found = [_block_depth(a, f"{where}[{i}]") for i, a in enumerate(arrays)]
+    odd = next((i for i, (d, _) in enumerate(found) if d != found[0][0]), None)
+    if odd is not None:
+        raise _error(
+            ValueError,
+            f"block: list depths are mismatched: {where}[0] holds lists {found[0][0]} deep, "
+            f"{where}[{odd}] {found[odd][0]} deep",
+        )
+    return found[0][0] + 1, max(n for _, n in found)
+
+
+def block(arrays):
+    """Assemble an array from nested lists of blocks: the innermost lists join along the
+    last axis, the next ones along the one before, each block first given leading axes
+    up to the result's rank.
+
+    >>> block([[np.eye(2), np.zeros((2, 1))], [np.ones((1, 2)), np.full((1, 1), 5.0)]])
+    array([[1., 0., 0.],
+           [0., 1., 0.],
+           [1., 1., 5.]])
+    """
+    depth, ndim = _block_depth(arrays)
+    ndim = max(depth, ndim)
+
+    def assemble(item, level):
+        if level == depth:
+            a = asarray(item)
+            return a.reshape((1,) * (ndim - a.ndim) + a.shape)
+        return concatenate([assemble(part, level + 1) for part in item], axis=level - depth)
+
+    return assemble(arrays, 0)
 
 
 def _division_points(name, n, indices_or_sections):
@@ -363,46 +406,6 @@ def _raise_rank(item, ndmin, trans1d):
 
 r_ = _Concatenator(0, 1, -1)
 c_ = _Concatenator(-1, 2, 0)
-
-
-def _block_depth(arrays, where="arrays"):
-    if isinstance(arrays, tuple):
-        raise _error(
-            TypeError, f"block: {where} is a tuple. Only lists can be used to arrange blocks"
-        )
-    if not isinstance(arrays, list):
-        return 0, [arrays]
-    if not arrays:
-        raise _error(ValueError, f"block: List at {where} cannot be empty")
-    depths, leaves = set(), []
-    for k, item in enumerate(arrays):
-        d, ls = _block_depth(item, f"{where}[{k}]")
-        depths.add(d)
-        leaves.extend(ls)
-    if len(depths) > 1:
-        raise _error(ValueError, f"block: List depths are mismatched in {where}")
-    return depths.pop() + 1, leaves
-
-
-def block(arrays):
-    """Assemble an array from nested lists of blocks: the innermost lists join along
-    the last axis, the next ones along the one before, as NumPy.
-
-    >>> block([[np.eye(2), np.zeros((2, 1))], [np.ones((1, 2)), np.full((1, 1), 5.0)]])
-    array([[1., 0., 0.],
-           [0., 1., 0.],
-           [1., 1., 5.]])
-    """
-    depth, leaves = _block_depth(arrays)
-    ndim = max([depth] + [len(shape(a)) for a in leaves])
-
-    def assemble(item, level):
-        if level == depth:
-            x = asarray(item)
-            return reshape(x, (1,) * (ndim - x.ndim) + shape(x))
-        return concatenate([assemble(i, level + 1) for i in item], axis=level - depth)
-
-    return assemble(arrays, 0)
 
 
 def unstack(x, /, *, axis=0):

@@ -1,7 +1,7 @@
 """The NumPy methods and operators of tracers (``x.sum()``, ``x @ w``, ``x[i]``)."""
 
 from ..core import Tracer
-from ._base import asarray, astype
+from ._base import _error, asarray, astype
 from ._elementwise import (
     _power,
     absolute,
@@ -54,6 +54,23 @@ from ._shapes import _reshape_method, ravel, repeat, squeeze, swapaxes, transpos
 from ._sorting import argsort
 
 
+def _transpose_method(self, *axes):
+    """``x.transpose()``, ``x.transpose(1, 0)``, ``x.transpose((1, 0))`` and NumPy's
+    ``np.transpose(x)``, which calls ``x.transpose(None)``."""
+    if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+        axes = axes[0]
+    return transpose(self, axes or None)
+
+
+def _setitem(self, index, value):
+    raise _error(
+        TypeError,
+        "a traced array does not support item assignment (x[i] = v): arrays are immutable "
+        "inside grad/jit/vmap; build the new array instead, e.g. fnp.where(mask, v, x) with "
+        "a boolean mask of the positions, or fnp.concatenate of the pieces",
+    )
+
+
 def _install_tracer_methods():
     def flipped(fn):
         return lambda self, other: fn(other, self)
@@ -99,10 +116,9 @@ def _install_tracer_methods():
         "__rrshift__": flipped(right_shift),
         "__invert__": invert,
         "__getitem__": getitem,
+        "__setitem__": _setitem,
         "reshape": _reshape_method,
-        "transpose": lambda self, *axes: transpose(
-            self, axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes or None
-        ),
+        "transpose": _transpose_method,
         "sum": sum,
         "mean": mean,
         "var": var,

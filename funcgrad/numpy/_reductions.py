@@ -13,6 +13,7 @@ from ._base import (
     _axes,
     _error,
     _keep,
+    _no_out,
     _normalize_axis,
     _to_mean_float,
     asarray,
@@ -22,6 +23,7 @@ from ._base import (
     shape,
 )
 from ._elementwise import (
+    add,
     clip,
     divide,
     equal,
@@ -31,6 +33,8 @@ from ._elementwise import (
     logical_and,
     logical_not,
     logical_or,
+    maximum,
+    minimum,
     multiply,
     negative,
     not_equal,
@@ -95,29 +99,52 @@ def _accumulator(x, dtype):
     return asarray(x, dtype)
 
 
-def sum(x, axis=None, keepdims=False, dtype=None):
-    """Sum over ``axis`` (all axes by default); bools and small ints sum as int64
-    (small unsigned ints as uint64), as in NumPy."""
-    x = _accumulator(x, dtype)
+def _masked(x, mask, fill):
+    """``x`` with ``fill`` where the ``where=`` mask of a reduction is False."""
+    if mask is True:
+        return x
+    return where(broadcast_to(asarray(mask, bool), x.shape), x, asarray(fill, x.dtype))
+
+
+def _with_initial(reduced, initial, combine):
+    """``combine(reduced, initial)`` with ``initial`` in the result's dtype, as NumPy."""
+    if initial is None:
+        return reduced
+    return combine(reduced, asarray(initial, asarray(reduced).dtype))
+
+
+def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
+    """Sum over ``axis`` (all axes by default) of the elements ``where`` is True, plus
+    ``initial``; bools and small ints sum as int64 (small unsigned ints as uint64), as in
+    NumPy.
+
+    >>> sum(np.array([1.0, 2.0, 4.0]), where=np.array([True, False, True]), initial=10)
+    array(15.)
+    """
+    _no_out("sum", out)
+    x = _masked(_accumulator(a, dtype), where, 0)
     axes = _axes("sum", axis, x.ndim)
-    return _keep(x, P.reduce_sum(x, axes=axes) if axes else x, axes, keepdims)
+    total = _keep(x, P.reduce_sum(x, axes=axes) if axes else x, axes, keepdims)
+    return _with_initial(total, initial, add)
 
 
-def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None):
+def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
     """Product over ``axis`` (integers as :func:`sum`). Its gradient at an element is the
     product of all the others, exact where some are 0.
 
     >>> prod(np.array([[1.0, 2.0], [3.0, 4.0]]), axis=1)
     array([ 2., 12.])
     """
-    x = _accumulator(a, dtype)
+    _no_out("prod", out)
+    x = _masked(_accumulator(a, dtype), where, 1)
     axes = _axes("prod", axis, x.ndim)
     out = _keep(x, P.reduce_prod(x, axes=axes) if axes else x, axes, keepdims)
-    return out if initial is None else multiply(out, initial)
+    return _with_initial(out, initial, multiply)
 
 
 def _scan(prim, name):
     def fn(a, axis=None, dtype=None, out=None):
+        _no_out(name, out)
         x = _accumulator(a, dtype)
         if axis is None:
             x, axis = ravel(x), 0
@@ -142,6 +169,7 @@ cumprod.__doc__ = """Cumulative products along ``axis`` (the flattened array for
 
 def _cumulative(scan):
     def fn(x, /, *, axis=None, dtype=None, out=None, include_initial=False):
+        _no_out(scan.__name__, out)
         x = asarray(x)
         if axis is None:
             if x.ndim > 1:
@@ -230,14 +258,18 @@ def _truth(a):
     return a if a.dtype == np.bool_ else not_equal(a, 0)
 
 
-def any(a, axis=None, out=None, keepdims=False):
-    """Whether any element along ``axis`` is true (nonzero; NaN counts as true)."""
-    return greater(sum(_truth(a), axis=axis, keepdims=keepdims), 0)
+def any(a, axis=None, out=None, keepdims=False, *, where=True):
+    """Whether any element along ``axis`` (where ``where`` is True) is true (nonzero;
+    NaN counts as true)."""
+    _no_out("any", out)
+    return greater(sum(_truth(a), axis=axis, keepdims=keepdims, where=where), 0)
 
 
-def all(a, axis=None, out=None, keepdims=False):
-    """Whether every element along ``axis`` is true (True for an empty slice)."""
-    return equal(sum(logical_not(_truth(a)), axis=axis, keepdims=keepdims), 0)
+def all(a, axis=None, out=None, keepdims=False, *, where=True):
+    """Whether every element along ``axis`` (where ``where`` is True) is true (True for an
+    empty slice)."""
+    _no_out("all", out)
+    return equal(sum(logical_not(_truth(a)), axis=axis, keepdims=keepdims, where=where), 0)
 
 
 def count_nonzero(a, axis=None, *, keepdims=False):
@@ -259,21 +291,25 @@ def _without_nans(a, fill):
 
 def nansum(a, axis=None, dtype=None, out=None, keepdims=False):
     """Sum treating NaN as 0."""
+    _no_out("nansum", out)
     return sum(_without_nans(a, 0), axis=axis, keepdims=keepdims, dtype=dtype)
 
 
 def nanprod(a, axis=None, dtype=None, out=None, keepdims=False):
     """Product treating NaN as 1."""
+    _no_out("nanprod", out)
     return prod(_without_nans(a, 1), axis=axis, dtype=dtype, keepdims=keepdims)
 
 
 def nancumsum(a, axis=None, dtype=None, out=None):
     """Cumulative sums treating NaN as 0."""
+    _no_out("nancumsum", out)
     return cumsum(_without_nans(a, 0), axis=axis, dtype=dtype)
 
 
 def nancumprod(a, axis=None, dtype=None, out=None):
     """Cumulative products treating NaN as 1."""
+    _no_out("nancumprod", out)
     return cumprod(_without_nans(a, 1), axis=axis, dtype=dtype)
 
 
@@ -284,6 +320,8 @@ def _nan_count(a, axis, keepdims):
 
 def nanmean(a, axis=None, dtype=None, out=None, keepdims=False):
     """Mean of the non-NaN elements (NaN where all are NaN)."""
+    _no_out("nanmean", out)
+    a = _in_dtype(a, dtype)
     if not _is_float_array(a):
         return mean(a, axis=axis, keepdims=keepdims)
     count = _nan_count(a, axis, keepdims)
@@ -292,6 +330,8 @@ def nanmean(a, axis=None, dtype=None, out=None, keepdims=False):
 
 def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     """Variance of the non-NaN elements."""
+    _no_out("nanvar", out)
+    a = _in_dtype(a, dtype)
     if not _is_float_array(a):
         return var(a, axis=axis, keepdims=keepdims, ddof=ddof)
     a = asarray(a)
@@ -303,11 +343,13 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
 
 def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     """Standard deviation of the non-NaN elements."""
-    return sqrt(nanvar(a, axis=axis, ddof=ddof, keepdims=keepdims))
+    _no_out("nanstd", out)
+    return sqrt(nanvar(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims))
 
 
 def _nan_chooser(chooser, fill):
     def fn(a, axis=None, out=None, keepdims=False):
+        _no_out("nan" + chooser.__name__, out)
         if not _is_float_array(a):
             return chooser(a, axis=axis, keepdims=keepdims)
         a = asarray(a)
@@ -321,6 +363,7 @@ def _nan_chooser(chooser, fill):
 
 def _nan_arg(arg, fill):
     def fn(a, axis=None, out=None, *, keepdims=False):
+        _no_out("nan" + arg.__name__, out)
         if not _is_float_array(a):
             return arg(a, axis=axis, keepdims=keepdims)
         a = asarray(a)
@@ -369,6 +412,7 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
 
 def ptp(a, axis=None, out=None, keepdims=False):
     """Peak to peak: max - min along ``axis``."""
+    _no_out("ptp", out)
     return subtract(max(a, axis=axis, keepdims=keepdims), min(a, axis=axis, keepdims=keepdims))
 
 
@@ -437,6 +481,7 @@ def corrcoef(x, y=None, rowvar=True, *, dtype=None):
 
 def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
     """The sum along a diagonal of the (``axis1``, ``axis2``) planes (integers as sum)."""
+    _no_out("trace", out)
     a = asarray(a)
     if a.ndim < 2:
         raise _error(ValueError, "diag requires an array of at least two dimensions")
@@ -479,53 +524,141 @@ def _as_bool(x):
     return x if isinstance(x, Tracer) else bool(x)
 
 
-def mean(x, axis=None, keepdims=False):
-    """Arithmetic mean over ``axis``; integers average in float64."""
-    x = _to_mean_float(x)
-    axes = _axes("mean", axis, x.ndim)
-    count = math.prod(x.shape[a] for a in axes)
-    return divide(sum(x, axis=axes, keepdims=keepdims), float(count))
+def _in_dtype(a, dtype):
+    """``a`` converted to ``dtype`` when one is given (the dtype NumPy computes in)."""
+    return asarray(a) if dtype is None else asarray(a, dtype)
 
 
-def var(x, axis=None, keepdims=False, ddof=0):
-    """Variance over ``axis`` with ``ddof`` delta degrees of freedom."""
-    x = _to_mean_float(x)
-    axes = _axes("var", axis, x.ndim)
-    count = math.prod(x.shape[a] for a in axes)
-    centered = subtract(x, mean(x, axis=axes, keepdims=True))
-    return divide(sum(square(centered), axis=axes, keepdims=keepdims), float(count - ddof))
+def _in_result_dtype(result, dtype):
+    """A float mean of an integer ``dtype`` cast back to it, as NumPy returns it."""
+    return result if dtype is None else asarray(result, dtype)
 
 
-def std(x, axis=None, keepdims=False, ddof=0):
-    """Standard deviation over ``axis``.
+def _count(x, axes, keepdims, mask):
+    """How many elements a reduction over ``axes`` takes: a Python int, or with a
+    ``where=`` mask an array of counts in ``x``'s dtype."""
+    if mask is True:
+        return float(math.prod(x.shape[a] for a in axes))
+    counts = sum(broadcast_to(asarray(mask, bool), x.shape), axis=axes, keepdims=keepdims)
+    return asarray(counts, x.dtype)
 
-    >>> std(np.array([1.0, 3.0]))
-    array(1.)
+
+def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
+    """Arithmetic mean over ``axis`` of the elements ``where`` is True, computed in
+    ``dtype`` if given; integers average in float64.
+
+    >>> mean(np.array([1, 2]), dtype=np.float32)
+    array(1.5, dtype=float32)
     """
-    v = var(x, axis=axis, keepdims=keepdims, ddof=ddof)
-    if ddof == 0 and math.prod(shape(v)) == math.prod(shape(x)):
+    _no_out("mean", out)
+    x = _to_mean_float(_in_dtype(a, dtype))
+    axes = _axes("mean", axis, x.ndim)
+    total = sum(x, axis=axes, keepdims=keepdims, where=where)
+    return _in_result_dtype(divide(total, _count(x, axes, keepdims, where)), dtype)
+
+
+def _ddof(ddof, correction):
+    if correction is None:
+        return ddof
+    if ddof != 0:
+        raise _error(ValueError, "ddof and correction can't be provided simultaneously.")
+    return correction
+
+
+def _spread(name, finish):
+    """var and std: the mean squared deviation over ``axis``, then ``finish(v, a, ddof)``."""
+
+    def fn(
+        a,
+        axis=None,
+        dtype=None,
+        out=None,
+        ddof=0,
+        keepdims=False,
+        *,
+        where=True,
+        mean=None,
+        correction=None,
+    ):
+        _no_out(name, out)
+        ddof = _ddof(ddof, correction)
+        x = _to_mean_float(_in_dtype(a, dtype))
+        axes = _axes(name, axis, x.ndim)
+        if mean is None:
+            mean = _mean(x, axis=axes, keepdims=True, where=where)
+        total = sum(square(subtract(x, mean)), axis=axes, keepdims=keepdims, where=where)
+        count = _count(x, axes, keepdims, where)
+        dof = count - ddof if isinstance(count, float) else subtract(count, ddof)  # (weak)
+        return finish(_in_result_dtype(divide(total, dof), dtype), a, ddof)
+
+    fn.__name__ = fn.__qualname__ = name
+    return fn
+
+
+def _root(v, a, ddof):
+    if ddof == 0 and math.prod(shape(v)) == math.prod(shape(a)):
         return v  # over one element: identically 0, with slope 0 (sqrt's is infinite at 0)
     return sqrt(v)
 
 
-def _chooser(prim, name):
-    def fn(x, axis=None, keepdims=False):
-        x = asarray(x)
+_mean = mean  # (the spread's ``mean`` argument shadows the function there)
+var = _spread("var", lambda v, a, ddof: v)
+var.__doc__ = """Variance over ``axis`` with ``ddof`` (or ``correction``) delta degrees of
+    freedom, in ``dtype`` if given, of the elements ``where`` is True; ``mean``, if given,
+    is the mean with ``keepdims=True``.
+
+    >>> var(np.array([1.0, 2.0, 4.0]), ddof=1)
+    array(2.33333333)
+    """
+std = _spread("std", _root)
+std.__doc__ = """Standard deviation over ``axis`` (arguments as :func:`var`).
+
+    >>> std(np.array([1.0, 3.0]))
+    array(1.)
+    """
+
+
+def _chooser(prim, name, pairwise):
+    def fn(a, axis=None, out=None, keepdims=False, initial=None, where=True):
+        _no_out(name, out)
+        x = asarray(a)
+        if where is not True:
+            if initial is None:
+                raise _error(
+                    ValueError,
+                    f"reduction operation '{pairwise.__name__}' does not have an identity, "
+                    "so to use a where mask one has to specify 'initial'",
+                )
+            x = _masked(x, where, initial)
         axes = _axes(name, axis, x.ndim)
-        return _keep(x, prim(x, axes=axes) if axes else x, axes, keepdims)
+        if initial is not None and math.prod(x.shape[a] for a in axes) == 0:
+            x = concatenate(
+                [x, broadcast_to(asarray(initial, x.dtype), _one_along(x, axes))], axes[0]
+            )
+        best = _keep(x, prim(x, axes=axes) if axes else x, axes, keepdims)
+        return _with_initial(best, initial, pairwise)
 
     fn.__name__ = name
-    fn.__doc__ = f"The {name} over ``axis`` (all axes by default)."
+    fn.__doc__ = (
+        f"The {name} over ``axis`` (all axes by default), with ``initial`` taking part; a "
+        "``where=`` mask needs ``initial``, as in NumPy."
+    )
     return fn
 
 
-max = amax = _chooser(P.reduce_max, "max")
-min = amin = _chooser(P.reduce_min, "min")
+def _one_along(x, axes):
+    """``x``'s shape with the first of ``axes`` of size 1 (room for ``initial``)."""
+    return tuple(1 if i == axes[0] else d for i, d in enumerate(x.shape))
 
 
-def argmax(x, axis=None, keepdims=False):
+max = amax = _chooser(P.reduce_max, "max", maximum)
+min = amin = _chooser(P.reduce_min, "min", minimum)
+
+
+def argmax(a, axis=None, out=None, *, keepdims=False):
     """Indices of the maxima (not differentiable)."""
-    x = asarray(x)
+    _no_out("argmax", out)
+    x = asarray(a)
     if axis is None:  # over the flattened array; keepdims keeps every axis, as NumPy
         out = argmax(ravel(x), axis=0)
         return reshape(out, (1,) * x.ndim) if keepdims else out
@@ -534,9 +667,10 @@ def argmax(x, axis=None, keepdims=False):
     return _keep(x, out, (axis,), keepdims)
 
 
-def argmin(x, axis=None, keepdims=False):
+def argmin(a, axis=None, out=None, *, keepdims=False):
     """Indices of the minima (not differentiable)."""
-    x = asarray(x)
+    _no_out("argmin", out)
+    x = asarray(a)
     # The argmax of an order-reversing map that cannot wrap around (-x overflows at the
     # signed minimum, wraps for unsigned ints, and is undefined for bools).
     if x.dtype.kind == "b":

@@ -12,6 +12,7 @@ from ._base import (
     _axes,
     _error,
     _holds_tracer,
+    _no_out,
     _normalize_axis,
     asarray,
     operator_index,
@@ -269,11 +270,6 @@ def _joined(name, arrays, dtype, casting):
             f"casting={casting!r}",
         )
     return promote(*arrays, dtype=dtype)
-
-
-def _no_out(name, out):
-    if out is not None:
-        raise _error(TypeError, f"{name}: out= is not supported (arrays are immutable)")
 
 
 def stack(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):

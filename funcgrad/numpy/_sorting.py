@@ -17,6 +17,7 @@ from ..errors import ConcretizationError
 from ._base import (
     _error,
     _keep,
+    _no_out,
     _normalize_axis,
     asarray,
     operator_index,
@@ -25,23 +26,29 @@ from ._base import (
     shape,
 )
 from ._elementwise import (
+    absolute,
     add,
+    clip,
     divide,
+    equal,
     floor,
+    greater,
     greater_equal,
     isnan,
     less,
+    less_equal,
     logical_not,
     maximum,
     minimum,
     multiply,
+    remainder,
     rint,
     subtract,
     where,
 )
 from ._indexing import getitem, take
 from ._reductions import mean, sum
-from ._shapes import moveaxis, ravel, reshape, transpose
+from ._shapes import concatenate, moveaxis, ravel, reshape, transpose
 
 __all__ = [
     "sort",
@@ -50,6 +57,8 @@ __all__ = [
     "partition",
     "argpartition",
     "searchsorted",
+    "digitize",
+    "interp",
     "unique",
     "unique_all",
     "unique_counts",
@@ -159,6 +168,78 @@ def searchsorted(a, v, side="left", sorter=None):
     return P.searchsorted(a, v, side=side)
 
 
+def digitize(x, bins, right=False):
+    """The index of the bin of ``bins`` (monotonic, increasing or decreasing) each ``x``
+    falls in, as NumPy: by :func:`searchsorted`, so it runs under jit (integer result, no
+    gradient).
+
+    >>> digitize(np.array([0.2, 6.4, 3.0]), np.array([0.0, 1.0, 2.5, 4.0]))
+    array([1, 4, 3])
+    """
+    bins = asarray(bins)
+    if bins.ndim != 1:
+        raise _error(ValueError, "digitize: object too deep for desired array (bins must be 1-D)")
+    if not isinstance(bins, Tracer):
+        steps = np.diff(bins)
+        if not (np.all(steps >= 0) or np.all(steps <= 0)):
+            raise _error(
+                ValueError, "digitize: bins must be monotonically increasing or decreasing"
+            )
+    increasing = searchsorted(bins, x, side="left" if right else "right")
+    reversed_bins = getitem(bins, builtins.slice(None, None, -1))
+    decreasing = bins.shape[0] - searchsorted(reversed_bins, x, side="left" if right else "right")
+    if bins.shape[0] < 2:
+        return increasing
+    return where(less_equal(getitem(bins, 0), getitem(bins, -1)), increasing, decreasing)
+
+
+def _periodic(x, xp, fp, period):
+    """NumPy's interp with ``period``: everything modulo it, the samples sorted and
+    extended by one on each side across the wrap."""
+    period = absolute(period)
+    x, xp = remainder(x, period), remainder(xp, period)
+    order = argsort(xp)
+    xp, fp = take(xp, order), take(fp, order)
+    xp = concatenate([subtract(xp[-1:], period), xp, add(xp[:1], period)])
+    return x, xp, concatenate([fp[-1:], fp, fp[:1]])
+
+
+def interp(x, xp, fp, left=None, right=None, period=None):
+    """Piecewise-linear interpolation of the points (``xp``, ``fp``) (``xp`` increasing)
+    at ``x``, in float64 as NumPy; ``left``/``right`` outside (default: the end values),
+    or periodic with ``period``. Differentiable in ``x``, ``fp`` and ``xp``; runs under jit.
+
+    >>> interp(np.array([0.5, 2.0, 9.0]), np.array([0.0, 1.0, 3.0]), np.array([0.0, 1.0, 2.0]))
+    array([0.5, 1.5, 2. ])
+    """
+    x, xp, fp = (asarray(v, np.float64) for v in (x, xp, fp))
+    if xp.ndim != 1 or fp.ndim != 1:
+        raise _error(ValueError, "interp: xp and fp must be 1-D sequences")
+    if xp.shape[0] != fp.shape[0]:
+        raise _error(ValueError, "interp: fp and xp are not of the same length")
+    if xp.shape[0] == 0:
+        raise _error(ValueError, "interp: array of sample points is empty")
+    if period is not None:
+        if not isinstance(period, Tracer) and period == 0:
+            raise _error(ValueError, "interp: period must be a non-zero value")
+        x, xp, fp = _periodic(x, xp, fp, period)
+        left = right = None
+    n = xp.shape[0]
+    first, last = getitem(fp, 0), getitem(fp, -1)
+    inside = first  # (one sample point: the where()s below give x's shape)
+    if n > 1:
+        i = clip(searchsorted(xp, x, side="right"), 1, n - 1)
+        x0, x1, f0, f1 = take(xp, i - 1), take(xp, i), take(fp, i - 1), take(fp, i)
+        span = subtract(x1, x0)
+        span = where(equal(span, 0), 1.0, span)  # (a repeated last sample: x is at it)
+        inside = add(f0, multiply(divide(subtract(x, x0), span), subtract(f1, f0)))
+    below = first if left is None else asarray(left, np.float64)
+    above = last if right is None else asarray(right, np.float64)
+    out = where(less(x, getitem(xp, 0)), below, inside)
+    out = where(greater(x, getitem(xp, -1)), above, out)
+    return where(equal(x, getitem(xp, -1)), last, out)
+
+
 def unique(
     ar,
     return_index=False,
@@ -223,6 +304,7 @@ def _last(x, i):
 def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     """The median along ``axis`` (the mean of the middle two for an even count; NaN if the
     slice holds a NaN, as NumPy)."""
+    _no_out("median", out)
     a = asarray(a)
     flat, axes = _moved_last(a, axis)
     n = flat.shape[-1]
@@ -240,6 +322,7 @@ def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
 
 def nanmedian(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     """The median ignoring NaNs (a quantile at 0.5 of the non-NaN values)."""
+    _no_out("nanmedian", out)
     return nanquantile(a, 0.5, axis=axis, keepdims=keepdims)
 
 
@@ -364,11 +447,13 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", 
     >>> quantile(np.array([1.0, 2.0, 4.0, 8.0]), [0.25, 0.5])
     array([1.75, 3.  ])
     """
+    _no_out("quantile", out)
     return _quantile(a, q, axis, method, keepdims, skip_nan=False)
 
 
 def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False):
     """The ``q``-th percentiles (``q`` in [0, 100]): :func:`quantile` of ``q / 100``."""
+    _no_out("percentile", out)
     return quantile(a, _percent(q), axis, method=method, keepdims=keepdims)
 
 
@@ -380,6 +465,7 @@ def _percent(q):
 
 def nanquantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False):
     """:func:`quantile` ignoring NaNs (method 'linear'); NaN for an all-NaN slice."""
+    _no_out("nanquantile", out)
     return _quantile(a, q, axis, method, keepdims, skip_nan=True)
 
 
@@ -387,6 +473,7 @@ def nanpercentile(
     a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False
 ):
     """:func:`percentile` ignoring NaNs."""
+    _no_out("nanpercentile", out)
     return nanquantile(a, _percent(q), axis, method=method, keepdims=keepdims)
 
 
