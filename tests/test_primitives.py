@@ -729,6 +729,10 @@ def ref_argsort(x, axis):
     return np.moveaxis(out, -1, axis)
 
 
+def _scaled(call, factor):
+    return call._replace(args=tuple(a * factor for a in call.args))
+
+
 def draw_searchsorted(data):
     a = np.sort(_with_nans(data, (data.draw(st.integers(0, 6)),)))  # (NaN last)
     v = _with_nans(data, _shape(data))
@@ -1030,7 +1034,12 @@ CASES = {
     "left_shift": Case(_int_binary((-2, 70)), _int_ref(_left_shift), grads=False),
     "right_shift": Case(_int_binary((-2, 70)), _int_ref(_right_shift), grads=False),
     "cumsum": Case(_draw_along(_array), _scan_ref(lambda acc, v: acc + v)),
-    "reduce_prod": Case(draw_reduce_sum, ref_reduce(np.multiply.reduce)),  # zeros included
+    "reduce_prod": Case(  # zeros included; for derivatives, factors in [-1, 1]: a product
+        # of 27 values up to 3 (3**27) would swamp finite differences' absolute tolerance
+        draw_reduce_sum,
+        ref_reduce(np.multiply.reduce),
+        grad_draw=lambda data: _scaled(draw_reduce_sum(data), 1 / 3),
+    ),
     "argsort": Case(_draw_along(_with_nans), ref_argsort, grads=False),
     "searchsorted": Case(draw_searchsorted, ref_searchsorted, grads=False),
     "cholesky": Case(draw_cholesky, ref_cholesky),
