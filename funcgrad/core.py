@@ -403,16 +403,32 @@ class Tracer:
         return int(self.concrete("Python int"))
 
     def __float__(self):
-        return float(self.concrete("Python float"))
+        return float(self._number("float()"))
+
+    def __complex__(self):
+        return complex(self._number("complex()"))
 
     def __index__(self):
         return int(self.concrete("index or size").__index__())
 
     def item(self):
-        return self.concrete("item()").item()
+        return self._number("item()").item()
 
     def tolist(self):
-        return self.concrete("tolist()").tolist()
+        return self._number("tolist()").tolist()
+
+    def _number(self, why):
+        """The value as Python numbers: refused for floats, whose Python numbers would
+        carry no gradient (concrete traces are differentiated: the result would be
+        silently wrong, where JAX and autograd raise). Integers and bools have none."""
+        if self.dtype.kind in "fc":
+            raise ConcretizationError(
+                f"{why} of a traced {aval_str(self.shape, self.dtype)} value at "
+                f"{user_frame()}: a Python number would carry no gradient. Compute with "
+                "funcgrad.numpy functions (fnp.exp, not math.exp), and return values to "
+                "print or log them (has_aux=True)"
+            )
+        return self.concrete(why)
 
     def __array__(self, dtype=None, copy=None):
         raise ConcretizationError(

@@ -1,6 +1,7 @@
 """grad, value_and_grad, vjp, jvp, jacobian and hessian: values, structure, higher order."""
 
 import collections
+import math
 import time
 
 import numpy as np
@@ -193,11 +194,27 @@ def test_value_dependent_control_flow_outside_jit():
 def test_loop_until_converged_outside_jit():
     def sqrt_newton(a):
         x = a
-        while float(fnp.abs(x * x - a)) > 1e-12:
+        while fnp.abs(x * x - a) > 1e-12:  # (a traced bool: its value decides)
             x = 0.5 * (x + a / x)
         return x
 
     np.testing.assert_allclose(fg.grad(sqrt_newton)(4.0), 0.25, rtol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "f",
+    [lambda x: math.exp(x), lambda x: float(x) * x, lambda x: x.item() * x, lambda x: x.tolist()],
+    ids=["math.exp", "float", "item", "tolist"],
+)
+def test_python_floats_of_traced_values_are_refused_not_cut_off_from_the_gradient(f):
+    # float(x) would carry no gradient: grad would be silently wrong (0, or half of it)
+    with pytest.raises(fg.ConcretizationError, match="test_autodiff.*no gradient"):
+        fg.grad(f)(3.0)
+
+
+def test_ints_and_bools_of_traced_values_still_steer_python():
+    f = lambda x: fnp.sum(x[int(x[0])] * x) if bool(x[1] > 0) else x[0]  # noqa: E731
+    np.testing.assert_allclose(fg.grad(f)(np.array([1.0, 2.0])), [2.0, 5.0])
 
 
 def test_globals_are_read_fresh_each_call():
