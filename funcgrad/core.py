@@ -434,7 +434,8 @@ class Tracer:
         raise ConcretizationError(
             f"a traced {aval_str(self.shape, self.dtype)} value was converted to a NumPy "
             f"array at {user_frame()}: inside grad/jit use funcgrad.numpy (fnp) "
-            "functions, not numpy ones, so the operation is traced"
+            "functions, not numpy ones, so the operation is traced (a NumPy array indexed "
+            "by a traced index: fnp.take(array, index))"
         )
 
     __hash__ = None
@@ -550,8 +551,8 @@ class Builder:
         origin = f"argument '{name}'" if name else "an abstract input"
         raise ConcretizationError(
             f"a traced {aval_str(wanted.shape, wanted.dtype)} value that depends on {origin} "
-            f"was used as a {why} at {user_frame()}. Under jit, array arguments are abstract "
-            "(only shape and dtype are known): mark the argument static with "
+            f"was used as a {why} at {user_frame()}. Under jit and vmap, array arguments are "
+            "abstract (only shape and dtype are known): mark the argument static with "
             "jit(f, static_argnums=...) or replace Python control flow on values with "
             "fnp.where(cond, x, y)"
         )

@@ -3,7 +3,12 @@
 import os
 import sys
 
+import numpy as np
+
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+# NumPy's own functions called on a tracer (np.trace(x) calls x.trace): the user's line is
+# the one that called NumPy.
+_NUMPY_DIR = os.path.dirname(os.path.abspath(np.__file__)) + os.sep
 
 
 class FuncgradError(Exception):
@@ -27,9 +32,9 @@ class TracerLeakError(FuncgradError, RuntimeError):
 
 
 def user_frame():
-    """Return ``"file.py:42"`` for the innermost stack frame outside funcgrad."""
+    """Return ``"file.py:42"`` for the innermost stack frame outside funcgrad (and NumPy)."""
     frame = sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+    while frame is not None and frame.f_code.co_filename.startswith((_PACKAGE_DIR, _NUMPY_DIR)):
         frame = frame.f_back
     if frame is None:
         return "<unknown>"
