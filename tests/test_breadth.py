@@ -279,3 +279,50 @@ def test_checked_conversions():
     np.testing.assert_array_equal(fnp.asarray_chkfinite([1.0, 2.0]), [1.0, 2.0])
     with pytest.raises(ConcretizationError):
         fg.jit(fnp.asarray_chkfinite)(np.ones(2))
+
+
+# ---------------------------------------------------------------- ufunc methods
+
+UX = RNG.standard_normal((3, 4))
+UFUNC_CASES = [
+    ("add", "outer", (UX[0], UX[1, :3]), {}),
+    ("subtract", "outer", (UX, UX[0]), {}),
+    ("add", "reduce", (UX,), {}),
+    ("add", "reduce", (UX,), {"axis": 1, "keepdims": True}),
+    ("multiply", "reduce", (UX,), {"axis": None}),
+    ("logaddexp", "reduce", (UX,), {"axis": 1}),
+    ("logaddexp2", "reduce", (UX,), {}),
+    ("maximum", "reduce", (UX,), {"axis": -1}),
+    ("hypot", "reduce", (UX,), {"axis": -1}),
+    ("fmax", "reduce", (UX,), {}),
+    ("logical_or", "reduce", (UX > 0,), {}),
+    ("add", "accumulate", (UX,), {"axis": 1}),
+    ("multiply", "accumulate", (UX,), {}),
+    ("maximum", "accumulate", (UX,), {"axis": 1}),
+    ("add", "reduce", (np.zeros((0, 2)),), {}),
+]
+
+
+@pytest.mark.parametrize("ufunc, method, args, kwargs", UFUNC_CASES)
+def test_ufunc_methods_match_numpy(ufunc, method, args, kwargs):
+    expected = getattr(getattr(np, ufunc), method)(*args, **kwargs)
+    call = getattr(getattr(fnp, ufunc), method)
+    _same(call(*args, **kwargs), expected)
+    _same(fg.jit(lambda *a: call(*a, **kwargs))(*args), expected)
+
+
+@pytest.mark.parametrize(
+    "ufunc, method", [("logaddexp", "reduce"), ("maximum", "accumulate"), ("add", "outer")]
+)
+def test_ufunc_methods_differentiate(ufunc, method):
+    call = getattr(getattr(fnp, ufunc), method)
+    args = (UX, UX[0]) if method == "outer" else (UX,)
+    fgt.check_grads(call, args, order=1)
+
+
+def test_a_fold_over_an_empty_axis_gives_the_identity_or_refuses():
+    _same(fnp.hypot.reduce(np.zeros((0, 2))), np.hypot.reduce(np.zeros((0, 2))))
+    with pytest.raises(ValueError):
+        np.arctan2.reduce(np.zeros((0, 2)))
+    with pytest.raises(ValueError, match="no identity"):
+        fnp.arctan2.reduce(np.zeros((0, 2)))

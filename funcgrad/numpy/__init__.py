@@ -10,7 +10,8 @@ record equations. Each module holds one family and lists its names in ``__all__`
 array(14.)
 """
 
-from . import _methods, linalg  # noqa: F401  (_methods installs the tracer methods)
+# (_methods installs the tracer methods, _ufunc_methods fnp.add.reduce and its kind)
+from . import _methods, _ufunc_methods, linalg  # noqa: F401
 from ._aliases import *  # noqa: F403
 from ._base import *  # noqa: F403
 from ._calculus import *  # noqa: F403
