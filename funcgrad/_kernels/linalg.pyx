@@ -8,8 +8,10 @@ not positive definite, singular, no convergence) gives NaN for that matrix alone
 
 LAPACK is column-major and NumPy row-major: a row-major matrix is its transpose to
 LAPACK. Each kernel works on that transpose where it can (the triangle it reads and the
-operation are swapped: a lower Cholesky factor of A is LAPACK's upper factor of A^T), and
-copies operands into column-major order where it cannot (right-hand sides, QR, SVD).
+operation are swapped: a lower Cholesky factor of A is LAPACK's upper factor of A^T; a
+triangular solve from the left is BLAS's from the right), and copies operands into
+column-major order where it cannot (general solves, QR, SVD). The triangular solve is
+BLAS's trsm, which unlike LAPACK's trtrs can split its right-hand sides among threads.
 
 They are the "lapack" lowering of the primitives of the same names (compiler/lapack.py
 packs their results as the primitives do) and are checked against the primitives' NumPy
@@ -20,11 +22,17 @@ import numpy as np
 
 from libc.math cimport INFINITY, NAN, log
 from libc.stdlib cimport free, malloc
+from cython.parallel cimport prange
+from openmp cimport omp_in_parallel
+from scipy.linalg cimport cython_blas as blas
 from scipy.linalg cimport cython_lapack as lapack
 
 ctypedef fused real:
     float
     double
+
+# Flops (n * n * k) below which a triangular solve stays on the calling thread.
+cdef double TRSM_PAR_MIN = 1 << 20
 
 
 cdef inline void _nan_fill(real *x, Py_ssize_t count) noexcept nogil:
@@ -57,6 +65,23 @@ def _stack(a, dims):
     return out.reshape((int(np.prod(batch, dtype=np.int64)),) + a.shape[a.ndim - dims :]), batch
 
 
+def _matrices(a):
+    """``a`` as a C-contiguous float32/float64 stack (B, n, m) (a view where it is one
+    already: for kernels that only read it), and the batch shape."""
+    a = np.asarray(a)
+    dtype = np.float32 if a.dtype == np.float32 else np.float64
+    x = np.ascontiguousarray(a, dtype=dtype)
+    return x.reshape((int(np.prod(a.shape[:-2], dtype=np.int64)),) + a.shape[-2:]), a.shape[:-2]
+
+
+def _result(b, dtype, out):
+    """``b`` copied into ``out`` (or a new array): the buffer a kernel overwrites."""
+    if out is None:
+        return np.array(b, dtype=dtype, order="C", copy=True)
+    np.copyto(out, b)
+    return out
+
+
 def _column_major(b):
     """Matrices (B, n, k) as LAPACK's column-major n x k: the (B, k, n) transpose, copied."""
     return np.ascontiguousarray(np.swapaxes(b, -1, -2))
@@ -84,48 +109,115 @@ cdef void _potrf(real[:, :, ::1] a) noexcept nogil:
                 a[k, i, j] = 0
 
 
-def cholesky(a):
-    """The lower Cholesky factor of each matrix of ``a`` (its lower triangle read)."""
-    x, batch = _stack(a, 2)
+def cholesky(a, out=None):
+    """The lower Cholesky factor of each matrix of ``a`` (its lower triangle read), into
+    ``out`` if given (C-contiguous, a's shape and LAPACK dtype)."""
+    x = _result(a, np.float32 if np.asarray(a).dtype == np.float32 else np.float64, out)
+    stack = x.reshape((int(np.prod(x.shape[:-2], dtype=np.int64)),) + x.shape[x.ndim - 2 :])
     if x.dtype == np.float32:
-        _potrf[float](x)
+        _potrf[float](stack)
     else:
-        _potrf[double](x)
-    return x.reshape(batch + x.shape[1:])
+        _potrf[double](stack)
+    return x
 
 
-# ---------------------------------------------------------------- triangular solve: trtrs
+# ---------------------------------------------------------------- triangular solve: trsm
 
 
-cdef void _trtrs(real[:, :, ::1] a, real[:, :, ::1] b, bint lower, bint transpose_a) noexcept nogil:
-    # b: the right-hand sides column-major, (B, k, n); LAPACK sees a's transpose
-    cdef int n = a.shape[1], nrhs = b.shape[1], info = 0
+cdef void _trsm_piece(real *a, real *x, int n, int k, int lo, int hi, bint lower,
+                      bint transpose_a, bint left_side) noexcept nogil:
+    # Right-hand sides [lo, hi) of x, solved in place. Row-major a is LAPACK's a^T
+    # (the other triangle) and row-major x (n, k) is LAPACK's k x n x^T, so op(a) x = b is
+    # x^T op(a^T) = b^T: BLAS's right-side solve; x op(a) = b is its left-side one.
+    cdef char side = b"R" if left_side else b"L"
     cdef char uplo = b"U" if lower else b"L"
-    cdef char trans = b"N" if transpose_a else b"T"
+    cdef char trans = b"T" if transpose_a else b"N"
     cdef char diag = b"N"
-    cdef Py_ssize_t k
-    for k in range(a.shape[0]):
-        if n == 0 or nrhs == 0:
-            break
+    cdef int m = hi - lo, ldx = k if left_side else n
+    cdef real one = 1
+    if m <= 0 or n == 0:
+        return
+    if left_side:  # rows lo..hi of LAPACK's k x n matrix
         if real is float:
-            lapack.strtrs(&uplo, &trans, &diag, &n, &nrhs, &a[k, 0, 0], &n, &b[k, 0, 0], &n, &info)
+            blas.strsm(&side, &uplo, &trans, &diag, &m, &n, &one, a, &n, x + lo, &ldx)
         else:
-            lapack.dtrtrs(&uplo, &trans, &diag, &n, &nrhs, &a[k, 0, 0], &n, &b[k, 0, 0], &n, &info)
-        if info != 0:
-            _nan_fill(&b[k, 0, 0], n * nrhs)
+            blas.dtrsm(&side, &uplo, &trans, &diag, &m, &n, &one, a, &n, x + lo, &ldx)
+    else:  # columns lo..hi of LAPACK's n x k matrix
+        if real is float:
+            blas.strsm(&side, &uplo, &trans, &diag, &n, &m, &one, a, &n, x + lo * ldx, &ldx)
+        else:
+            blas.dtrsm(&side, &uplo, &trans, &diag, &n, &m, &one, a, &n, x + lo * ldx, &ldx)
 
 
-def triangular_solve(a, b, lower, transpose_a):
-    """x with op(a) x = b for triangular a (..., n, n) (the other triangle not read) and
-    b (..., n, k) of the same batch; op(a) is a, or a^T with ``transpose_a``."""
-    x, batch = _stack(a, 2)
-    y, _ = _stack(b, 2)
-    y = _column_major(y.astype(x.dtype))
-    if x.dtype == np.float32:
-        _trtrs[float](x, y, lower, transpose_a)
+cdef inline bint _singular(real *a, int n) noexcept nogil:
+    """An exact zero on the diagonal (LAPACK's trtrs refuses such a matrix)."""
+    cdef Py_ssize_t i
+    for i in range(n):
+        if a[i * (n + 1)] == 0:
+            return True
+    return False
+
+
+cdef void _trsm(real[:, :, ::1] a, real[:, :, ::1] x, bint lower, bint transpose_a,
+                bint left_side, int threads) noexcept nogil:
+    # x: (B, n, k) (left side) or (B, k, n), holding b; solved in place. With threads, the
+    # batch (or one matrix's independent right-hand sides) is split among them, each piece
+    # one single-threaded BLAS call (the caller holds BLAS to one thread).
+    cdef int n = a.shape[1], k = x.shape[2] if left_side else x.shape[1]
+    cdef Py_ssize_t batch = a.shape[0], i, t
+    cdef int pieces = 1
+    if n == 0 or k == 0:
+        return
+    if omp_in_parallel():
+        threads = 1
+    if batch == 1 and threads > 1 and <double>n * n * k >= TRSM_PAR_MIN:
+        pieces = min(threads, max(1, k // 16))
+    if pieces > 1:
+        if _singular(&a[0, 0, 0], n):
+            _nan_fill(&x[0, 0, 0], <Py_ssize_t>n * k)
+            return
+        for t in prange(pieces, num_threads=pieces, schedule="static"):
+            _trsm_piece(&a[0, 0, 0], &x[0, 0, 0], n, k, <int>(t * k // pieces),
+                        <int>((t + 1) * k // pieces), lower, transpose_a, left_side)
+        return
+    if threads > 1 and batch > 1 and <double>batch * n * n * k >= TRSM_PAR_MIN:
+        for i in prange(batch, num_threads=<int>min(<Py_ssize_t>threads, batch), schedule="static"):
+            _trsm_one(&a[i, 0, 0], &x[i, 0, 0], n, k, lower, transpose_a, left_side)
+        return
+    for i in range(batch):  # (no parallel region: a forked child has no thread pool)
+        _trsm_one(&a[i, 0, 0], &x[i, 0, 0], n, k, lower, transpose_a, left_side)
+
+
+cdef inline void _trsm_one(real *a, real *x, int n, int k, bint lower, bint transpose_a,
+                           bint left_side) noexcept nogil:
+    if _singular(a, n):
+        _nan_fill(x, <Py_ssize_t>n * k)
     else:
-        _trtrs[double](x, y, lower, transpose_a)
-    return np.swapaxes(y, -1, -2).reshape(batch + np.shape(b)[-2:])
+        _trsm_piece(a, x, n, k, 0, k, lower, transpose_a, left_side)
+
+
+def triangular_solve(a, b, lower, transpose_a, left_side=True, out=None, threads=1):
+    """x with op(a) x = b (or, not ``left_side``, x op(a) = b) for triangular a (..., n, n)
+    (the other triangle not read) and b (..., n, k) (or (..., k, n)) of the same batch;
+    op(a) is a, or a^T with ``transpose_a``. ``out``: a C-contiguous array of b's shape and
+    a's LAPACK dtype to write x into; ``threads``: funcgrad's threads, for callers that
+    hold BLAS to one thread."""
+    x, batch = _matrices(a)
+    y = _result(b, x.dtype, out)
+    stack = y.reshape((x.shape[0],) + y.shape[y.ndim - 2 :])
+    cdef int nt = threads
+    cdef bint lo = lower, ta = transpose_a, ls = left_side
+    cdef float[:, :, ::1] af, bf
+    cdef double[:, :, ::1] ad, bd
+    if x.dtype == np.float32:
+        af, bf = x, stack
+        with nogil:
+            _trsm[float](af, bf, lo, ta, ls, nt)
+    else:
+        ad, bd = x, stack
+        with nogil:
+            _trsm[double](ad, bd, lo, ta, ls, nt)
+    return y
 
 
 # ---------------------------------------------------------------- general solve: getrf + getrs
