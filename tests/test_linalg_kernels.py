@@ -50,6 +50,9 @@ def test_square_kernels_match_the_references(shape, dtype):
         got = K.triangular_solve(dominant, rhs, lower, transpose_a, left_side, threads=threads)
         expected = PL.triangular_solve.impl(dominant, rhs, lower, transpose_a, left_side)
         _close(got, expected, dtype)
+        if left_side:
+            got = K.triangular_matmul(dominant, b, lower, transpose_a, threads=threads)
+            _close(got, PL.triangular_matmul.impl(dominant, b, lower, transpose_a), dtype)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -81,6 +84,22 @@ def test_triangular_solves_split_among_threads(batch):
         got = K.triangular_solve(a, b, lower, transpose_a, left_side, threads=2)
         np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
         _close(got, expected, np.float64)
+        if left_side:
+            got = K.triangular_matmul(a, b, lower, transpose_a, threads=2)
+            _close(got, PL.triangular_matmul.impl(a, b, lower, transpose_a), np.float64)
+
+
+@pytest.mark.parametrize("batch", [(), (3,)])
+def test_cholesky_split_among_threads(batch):
+    # one matrix of order >= 256 is factored by blocks, a batch a matrix per thread
+    _, spd, _ = _draw(batch + (300, 300), np.float64)
+    refused = spd.copy()
+    refused[(0,) * len(batch) + (200, 200)] = -1  # not positive definite: NaN alone
+    for a in (spd, refused):
+        expected = PL.cholesky.impl(a)
+        got = K.cholesky(a, threads=2)
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
+        _close(got, expected, np.float64)
 
 
 def test_refused_matrices_are_nan_alone():
@@ -103,6 +122,7 @@ WIRED = {
         (np.eye(3), np.ones((3, 2))),
         {"lower": True, "transpose_a": False, "left_side": True},
     ),
+    "triangular_matmul": ((np.eye(3), np.ones((3, 2))), {"lower": True, "transpose_a": False}),
     "solve": ((np.eye(3), np.ones((3, 2))), {}),
     "slogdet": ((np.eye(3),), {}),
     "eigh": ((np.eye(3),), {"vectors": True}),

@@ -773,6 +773,11 @@ def _dominant(rng, batch, n):
     return signs * (rng.uniform(-1, 1, batch + (n, n)) + (n + 1) * np.eye(n))
 
 
+def draw_triangular_matmul(data):
+    params = {"lower": data.draw(st.booleans()), "transpose_a": data.draw(st.booleans())}
+    return Call(draw_solve(data).args, params, (0, 1))
+
+
 def draw_solve(data):
     rng, batch = _linalg_rng(data), _linalg_batch(data)
     n, k = data.draw(st.integers(0, 4)), data.draw(st.integers(1, 3))
@@ -869,6 +874,13 @@ def ref_triangular_solve(a, b, lower, transpose_a, left_side):
         return scipy.linalg.solve(op, b) if left_side else scipy.linalg.solve(op.T, b.T).T
 
     return _each_matrix(solve, a, b).astype(a.dtype)
+
+
+def ref_triangular_matmul(a, b, lower, transpose_a):
+    n = a.shape[-1]
+    keep = np.tri(n) if lower else np.tri(n).T
+    t = a * keep
+    return np.einsum("...ji,...jk->...ik" if transpose_a else "...ij,...jk->...ik", t, b)
 
 
 def ref_solve(a, b):
@@ -1020,6 +1032,7 @@ CASES = {
     "argsort": Case(_draw_along(_with_nans), ref_argsort, grads=False),
     "cholesky": Case(draw_cholesky, ref_cholesky),
     "triangular_solve": Case(draw_triangular_solve, ref_triangular_solve),
+    "triangular_matmul": Case(draw_triangular_matmul, ref_triangular_matmul),
     "solve": Case(draw_solve, ref_solve),
     "slogdet": Case(draw_slogdet, ref_slogdet),
     "eigh": Case(draw_eigh, ref_eigh),

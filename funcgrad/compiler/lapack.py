@@ -9,6 +9,8 @@ none per matrix. Each runner takes the program's result buffer as ``out`` and wr
 it (the kernels that can compute there in place do, saving a copy).
 """
 
+import math
+
 import numpy as np
 
 from .. import primitives as P
@@ -50,9 +52,14 @@ def _triangular_solve(a, b, lower, transpose_a, left_side=True, out=None):
     return kernels.triangular_solve(a, b, lower, transpose_a, left_side, out, _threads())
 
 
+def _triangular_matmul(a, b, lower, transpose_a, out=None):
+    return kernels.triangular_matmul(a, b, lower, transpose_a, out, _threads())
+
+
 RUNNERS = {
-    "cholesky": kernels.cholesky,
+    "cholesky": lambda a, out=None: kernels.cholesky(a, out, _threads()),
     "triangular_solve": _triangular_solve,
+    "triangular_matmul": _triangular_matmul,
     "solve": _into(kernels.solve),
     "slogdet": _into(lambda a: np.stack(kernels.slogdet(a), axis=-1)),
     "eigh": _into(
@@ -68,6 +75,19 @@ RUNNERS = {
     "qr": _into(lambda a, complete: PL.pack_qr(*kernels.qr(a, complete))),
     "pinv": _into(_pinv),
 }
+# The kernels that split their BLAS calls among funcgrad's threads, and the work (output
+# elements times the matrices' order) from which a program running one holds BLAS to one
+# thread for them: OpenBLAS's own threads next to funcgrad's were many times slower.
+SPLIT = ("cholesky", "triangular_solve", "triangular_matmul")
+SPLIT_MIN = 1 << 20
+
+
+def may_use_threads(eqn):
+    """Whether ``eqn``'s kernel may run on funcgrad's threads."""
+    out = eqn.outputs[0]
+    return eqn.prim.kernel in SPLIT and math.prod(out.shape) * eqn.inputs[0].shape[-1] >= SPLIT_MIN
+
+
 _KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
