@@ -96,13 +96,14 @@ def _column_major(b):
 # ---------------------------------------------------------------- Cholesky: potrf
 
 
-cdef inline int _potrf_serial(real *a, int n) noexcept nogil:
-    cdef char uplo = b"U"  # LAPACK's upper factor of A^T is our lower factor of A
+cdef inline int _potrf_block(real *a, int lda, int b) noexcept nogil:
+    """LAPACK's upper factor of the b x b block at a (of A^T: our lower factor of A)."""
+    cdef char uplo = b"U"
     cdef int info = 0
     if real is float:
-        lapack.spotrf(&uplo, &n, a, &n, &info)
+        lapack.spotrf(&uplo, &b, a, &lda, &info)
     else:
-        lapack.dpotrf(&uplo, &n, a, &n, &info)
+        lapack.dpotrf(&uplo, &b, a, &lda, &info)
     return info
 
 
@@ -169,16 +170,6 @@ cdef int _potrf_split(real *a, int n, int threads) noexcept nogil:
     return 0
 
 
-cdef inline int _potrf_block(real *a, int lda, int b) noexcept nogil:
-    cdef char uplo = b"U"
-    cdef int info = 0
-    if real is float:
-        lapack.spotrf(&uplo, &b, a, &lda, &info)
-    else:
-        lapack.dpotrf(&uplo, &b, a, &lda, &info)
-    return info
-
-
 cdef void _potrf(real[:, :, ::1] a, int threads) noexcept nogil:
     # threads > 1: the caller holds BLAS to one thread, and funcgrad's threads split the
     # work (the batch, or one large matrix's blocked factorization)
@@ -193,10 +184,10 @@ cdef void _potrf(real[:, :, ::1] a, int threads) noexcept nogil:
         _potrf_finish(&a[0, 0, 0], n, info)
     elif threads > 1 and batch > 1 and <double>batch * n * n * n >= 3 * TRSM_PAR_MIN:
         for k in prange(batch, num_threads=<int>min(<Py_ssize_t>threads, batch), schedule="static"):
-            _potrf_finish(&a[k, 0, 0], n, _potrf_serial(&a[k, 0, 0], n))
+            _potrf_finish(&a[k, 0, 0], n, _potrf_block(&a[k, 0, 0], n, n))
     else:
         for k in range(batch):
-            _potrf_finish(&a[k, 0, 0], n, _potrf_serial(&a[k, 0, 0], n))
+            _potrf_finish(&a[k, 0, 0], n, _potrf_block(&a[k, 0, 0], n, n))
 
 
 cdef inline void _potrf_finish(real *a, int n, int info) noexcept nogil:
