@@ -91,8 +91,8 @@ def test_triangular_solves_split_among_threads(batch):
 
 @pytest.mark.parametrize("batch", [(), (3,)])
 def test_cholesky_split_among_threads(batch):
-    # one matrix of order >= 256 is factored by blocks, a batch a matrix per thread
-    _, spd, _ = _draw(batch + (300, 300), np.float64)
+    # one matrix of order >= 512 is factored by blocks, a batch a matrix per thread
+    _, spd, _ = _draw(batch + (520, 520), np.float64)
     refused = spd.copy()
     refused[(0,) * len(batch) + (200, 200)] = -1  # not positive definite: NaN alone
     for a in (spd, refused):

@@ -38,7 +38,7 @@ cdef double TRSM_PAR_MIN = 1 << 20
 # The Cholesky factorization's block (columns), and the order from which one matrix's is
 # split among threads.
 cdef int POTRF_BLOCK = 128
-cdef int POTRF_SPLIT_MIN = 256
+cdef int POTRF_SPLIT_MIN = 512
 
 
 cdef inline void _nan_fill(real *x, Py_ssize_t count) noexcept nogil:
