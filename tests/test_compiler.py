@@ -933,3 +933,23 @@ def test_integer_reductions_wrap_like_numpy(name, dtype, shape, axes, seed):
     expected = ReferenceProgram(graph)(graph.consts, [x])[0]
     assert got.dtype == expected.dtype == dtype
     np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int32, np.int16])
+@pytest.mark.parametrize(
+    "shape, axes",
+    [
+        ((70, 33), (1, 0)),
+        ((3, 40, 50), (0, 2, 1)),
+        ((2, 3, 64, 40), (1, 0, 3, 2)),
+        ((40, 3, 50), (2, 1, 0)),
+    ],
+)
+def test_transposed_copies_match_numpy(shape, axes, dtype):
+    # matrices of 32 x 32 and more are copied by tiles (int16: element by element)
+    x = (np.random.default_rng(0).standard_normal(shape) * 100).astype(dtype)
+    program = str(CompiledProgram(fg.make_graph(lambda x: fnp.transpose(x, axes))(x)))
+    assert "copy" in program, program
+    np.testing.assert_array_equal(
+        fg.jit(lambda x: fnp.transpose(x, axes))(x), np.transpose(x, axes)
+    )

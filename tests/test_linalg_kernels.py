@@ -3,6 +3,8 @@ primitives' NumPy references: the same packed results, float32 and float64, batc
 empty, and NaN for exactly the matrices LAPACK refuses; and compiled programs run them
 (the "lapack" lowering) for float32 and float64, the reference for other dtypes."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -43,10 +45,14 @@ def test_square_kernels_match_the_references(shape, dtype):
     dominant = x + 3 * shape[-1] * np.eye(shape[-1], dtype=dtype)
     _close(K.solve(dominant, b), PL.solve.impl(dominant, b), dtype)
     _close(np.stack(K.slogdet(dominant), axis=-1), PL.slogdet.impl(dominant), dtype)
-    for lower in (True, False):
-        for transpose_a in (False, True):
-            got = K.triangular_solve(dominant, b, lower, transpose_a)
-            _close(got, PL.triangular_solve.impl(dominant, b, lower, transpose_a), dtype)
+    for lower, transpose_a, left_side, threads in itertools.product(*[(False, True)] * 3, (1, 2)):
+        rhs = b if left_side else np.swapaxes(b, -1, -2)
+        got = K.triangular_solve(dominant, rhs, lower, transpose_a, left_side, threads=threads)
+        expected = PL.triangular_solve.impl(dominant, rhs, lower, transpose_a, left_side)
+        _close(got, expected, dtype)
+        if left_side:
+            got = K.triangular_matmul(dominant, b, lower, transpose_a, threads=threads)
+            _close(got, PL.triangular_matmul.impl(dominant, b, lower, transpose_a), dtype)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -66,6 +72,36 @@ def test_svd_qr_and_pinv_kernels_match_the_references(shape, dtype):
             K.qr(x)
 
 
+@pytest.mark.parametrize("batch", [(), (3,)])
+def test_triangular_solves_split_among_threads(batch):
+    # large enough for the kernel to split one matrix's right-hand sides, or the batch
+    rng, _, x = _draw(batch + (128, 128), np.float64)
+    a = x + 3 * 128 * np.eye(128)
+    a[(0,) * len(batch) + (5, 5)] = 0  # the first matrix singular: NaN, the others not
+    for lower, transpose_a, left_side in itertools.product(*[(False, True)] * 3):
+        b = rng.standard_normal(batch + ((128, 96) if left_side else (96, 128)))
+        expected = PL.triangular_solve.impl(a, b, lower, transpose_a, left_side)
+        got = K.triangular_solve(a, b, lower, transpose_a, left_side, threads=2)
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
+        _close(got, expected, np.float64)
+        if left_side:
+            got = K.triangular_matmul(a, b, lower, transpose_a, threads=2)
+            _close(got, PL.triangular_matmul.impl(a, b, lower, transpose_a), np.float64)
+
+
+@pytest.mark.parametrize("batch", [(), (3,)])
+def test_cholesky_split_among_threads(batch):
+    # one matrix of order >= 512 is factored by blocks, a batch a matrix per thread
+    _, spd, _ = _draw(batch + (520, 520), np.float64)
+    refused = spd.copy()
+    refused[(0,) * len(batch) + (200, 200)] = -1  # not positive definite: NaN alone
+    for a in (spd, refused):
+        expected = PL.cholesky.impl(a)
+        got = K.cholesky(a, threads=2)
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
+        _close(got, expected, np.float64)
+
+
 def test_refused_matrices_are_nan_alone():
     a = np.stack([np.eye(2), -np.eye(2), 2 * np.eye(2)])
     np.testing.assert_array_equal(np.isnan(K.cholesky(a)), np.isnan(PL.cholesky.impl(a)))
@@ -75,13 +111,18 @@ def test_refused_matrices_are_nan_alone():
     np.testing.assert_array_equal(K.solve(singular, b), PL.solve.impl(singular, b))
     sign, logdet = K.slogdet(singular)
     np.testing.assert_array_equal(np.stack([sign, logdet], -1), PL.slogdet.impl(singular))
-    got = K.triangular_solve(singular, b, True, False)
-    np.testing.assert_array_equal(got, PL.triangular_solve.impl(singular, b, True, False))
+    for threads in (1, 2):
+        got = K.triangular_solve(singular, b, True, False, threads=threads)
+        np.testing.assert_array_equal(got, PL.triangular_solve.impl(singular, b, True, False, True))
 
 
 WIRED = {
     "cholesky": ((np.eye(3),), {}),
-    "triangular_solve": ((np.eye(3), np.ones((3, 2))), {"lower": True, "transpose_a": False}),
+    "triangular_solve": (
+        (np.eye(3), np.ones((3, 2))),
+        {"lower": True, "transpose_a": False, "left_side": True},
+    ),
+    "triangular_matmul": ((np.eye(3), np.ones((3, 2))), {"lower": True, "transpose_a": False}),
     "solve": ((np.eye(3), np.ones((3, 2))), {}),
     "slogdet": ((np.eye(3),), {}),
     "eigh": ((np.eye(3),), {"vectors": True}),

@@ -795,17 +795,25 @@ def _dominant(rng, batch, n):
     return signs * (rng.uniform(-1, 1, batch + (n, n)) + (n + 1) * np.eye(n))
 
 
-def draw_triangular_solve(data):
-    rng, batch = _linalg_rng(data), _linalg_batch(data)
-    n, k = data.draw(st.integers(0, 4)), data.draw(st.integers(1, 3))
+def draw_triangular_matmul(data):
     params = {"lower": data.draw(st.booleans()), "transpose_a": data.draw(st.booleans())}
-    args = (_dominant(rng, batch, n), rng.uniform(-3, 3, batch + (n, k)))
-    return Call(args, params, (0, 1))
+    return Call(draw_solve(data).args, params, (0, 1))
 
 
 def draw_solve(data):
-    call = draw_triangular_solve(data)
-    return call._replace(params={})
+    rng, batch = _linalg_rng(data), _linalg_batch(data)
+    n, k = data.draw(st.integers(0, 4)), data.draw(st.integers(1, 3))
+    return Call((_dominant(rng, batch, n), rng.uniform(-3, 3, batch + (n, k))), {}, (0, 1))
+
+
+def draw_triangular_solve(data):
+    a, b = draw_solve(data).args
+    params = {
+        "lower": data.draw(st.booleans()),
+        "transpose_a": data.draw(st.booleans()),
+        "left_side": data.draw(st.booleans()),
+    }
+    return Call((a, b if params["left_side"] else _mT(b)), params, (0, 1))
 
 
 def draw_slogdet(data):
@@ -881,12 +889,20 @@ def ref_cholesky(a):
     return _each_matrix(banachiewicz, a).astype(a.dtype)
 
 
-def ref_triangular_solve(a, b, lower, transpose_a):
+def ref_triangular_solve(a, b, lower, transpose_a, left_side):
     def solve(a, b):
         t = np.tril(a) if lower else np.triu(a)
-        return scipy.linalg.solve(t.T if transpose_a else t, b)
+        op = t.T if transpose_a else t
+        return scipy.linalg.solve(op, b) if left_side else scipy.linalg.solve(op.T, b.T).T
 
     return _each_matrix(solve, a, b).astype(a.dtype)
+
+
+def ref_triangular_matmul(a, b, lower, transpose_a):
+    n = a.shape[-1]
+    keep = np.tri(n) if lower else np.tri(n).T
+    t = a * keep
+    return np.einsum("...ji,...jk->...ik" if transpose_a else "...ij,...jk->...ik", t, b)
 
 
 def ref_solve(a, b):
@@ -1044,6 +1060,7 @@ CASES = {
     "searchsorted": Case(draw_searchsorted, ref_searchsorted, grads=False),
     "cholesky": Case(draw_cholesky, ref_cholesky),
     "triangular_solve": Case(draw_triangular_solve, ref_triangular_solve),
+    "triangular_matmul": Case(draw_triangular_matmul, ref_triangular_matmul),
     "solve": Case(draw_solve, ref_solve),
     "slogdet": Case(draw_slogdet, ref_slogdet),
     "eigh": Case(draw_eigh, ref_eigh),

@@ -719,6 +719,24 @@ cdef void run_reduce(const real* src, real* dst, const int64_t* ins) noexcept no
 # ---------------------------------------------------------------- copies and fills
 
 
+cdef void copy_transposed(char* dst, const char* src, int64_t rows, int64_t cols,
+                          int64_t dst_row, int64_t src_col, int64_t itemsize) noexcept nogil:
+    """dst[i * dst_row + j] = src[i + j * src_col] (in elements) by 32 x 32 tiles: a
+    transposition read row by row would miss the cache on every element of a large one."""
+    cdef int64_t i0, j0, i, j, i1, j1
+    for i0 in range(0, rows, 32):
+        i1 = i0 + 32 if i0 + 32 < rows else rows
+        for j0 in range(0, cols, 32):
+            j1 = j0 + 32 if j0 + 32 < cols else cols
+            for i in range(i0, i1):
+                if itemsize == 8:
+                    for j in range(j0, j1):
+                        (<uint64_like*>dst)[i * dst_row + j] = (<uint64_like*>src)[i + j * src_col]
+                else:
+                    for j in range(j0, j1):
+                        (<uint32_like*>dst)[i * dst_row + j] = (<uint32_like*>src)[i + j * src_col]
+
+
 cdef void run_copy(const int64_t* ins, char** bufs) noexcept nogil:
     """ins: [itemsize, src, src_offset, dst, dst_offset, ndim, shape..., src_strides...,
     dst_strides...] (offsets and strides in elements)."""
@@ -735,11 +753,19 @@ cdef void run_copy(const int64_t* ins, char** bufs) noexcept nogil:
     cdef int d
     if total == 0:
         return
-    soff = start_offset(ndim, shape, sstr, 0, sidx)
-    doff = start_offset(ndim, shape, dstr, 0, didx)
     inner = shape[ndim - 1]
     ss = sstr[ndim - 1]
     ds = dstr[ndim - 1]
+    if (ndim >= 2 and ds == 1 and ss != 1 and sstr[ndim - 2] == 1 and inner >= 32
+            and shape[ndim - 2] >= 32 and (itemsize == 4 or itemsize == 8)):
+        for i in range(total // (inner * shape[ndim - 2])):  # each matrix of the batch
+            soff = start_offset(ndim - 2, shape, sstr, i, sidx)
+            doff = start_offset(ndim - 2, shape, dstr, i, didx)
+            copy_transposed(dst + doff * itemsize, src + soff * itemsize, shape[ndim - 2],
+                            inner, dstr[ndim - 2], ss, itemsize)
+        return
+    soff = start_offset(ndim, shape, sstr, 0, sidx)
+    doff = start_offset(ndim, shape, dstr, 0, didx)
     while i < total:
         if ss == 1 and ds == 1:
             memcpy(dst + doff * itemsize, src + soff * itemsize, inner * itemsize)

@@ -942,24 +942,22 @@ class CompiledProgram:
     def _callback(self, e, dst_buf, kernel=None):
         """Run one equation inside the executor: its NumPy reference implementation, or
         ``kernel`` (same arguments) where a lowering supplies one."""
-        ins = []
-        for a in e.inputs:
-            if isinstance(a, Literal):
-                ins.append((None, a.value, None, None))
-            else:
-                ins.append((self._buffer_of[self._storage[a]], None, a.shape, a.dtype))
+        ins = [
+            _Viewer(None, a.value)
+            if isinstance(a, Literal)
+            else _Viewer(self._buffer_of[self._storage[a]], None, a.shape, a.dtype)
+            for a in e.inputs
+        ]
         out = e.outputs[0]
+        dst_view = _Viewer(dst_buf, None, out.shape, out.dtype)
 
         def run(arrays):
-            args = [
-                value if b is None else _view(arrays[b], shape, dtype)
-                for b, value, shape, dtype in ins
-            ]
+            args = [v(arrays) for v in ins]
+            dst = dst_view(arrays)
             if kernel is None:
-                result = eval_impl(e.prim, args, e.params, out.dtype)
-            else:
-                result = kernel(*args, **e.params)
-            np.copyto(_view(arrays[dst_buf], out.shape, out.dtype), result)
+                np.copyto(dst, eval_impl(e.prim, args, e.params, out.dtype))
+            else:  # (a LAPACK runner writes its result into the buffer itself)
+                kernel(*args, out=dst, **e.params)
 
         return run
 
@@ -977,6 +975,8 @@ class CompiledProgram:
             return math.prod(p[1] if kind == "fused" else p[3]) >= PARALLEL_MIN[kind]
         if kind in ("cast", "random_bits"):  # (their results' sizes)
             return math.prod(p[2 if kind == "cast" else 3].shape) >= PARALLEL_MIN[kind]
+        if kind == "lapack":
+            return lapack.may_use_threads(p[0])
         return kind in ("conv", "images")
 
     def _run(self, arrays, times=None):
@@ -1355,6 +1355,26 @@ def _out_of_memory(name, nbytes, error):
         f"funcgrad: cannot allocate {nbytes / 2**30:.3g} GiB ({nbytes} bytes) for {name} of a "
         f"compiled function called at {user_frame()} ({error})"
     )
+
+
+class _Viewer:
+    """A callback's operand: the typed view of buffer ``b`` (or a literal ``value``), its
+    size worked out once (a small equation's callback would otherwise spend more time
+    making views than running)."""
+
+    __slots__ = ("b", "value", "shape", "dtype", "nbytes")
+
+    def __init__(self, b, value, shape=(), dtype=None):
+        self.b, self.value, self.shape, self.dtype = b, value, shape, dtype
+        self.nbytes = math.prod(shape) * np.dtype(dtype).itemsize if b is not None else 0
+
+    def __call__(self, arrays):
+        if self.b is None:
+            return self.value
+        array = arrays[self.b]
+        if array.dtype == self.dtype and array.shape == self.shape:
+            return array
+        return array.reshape(-1).view(np.uint8)[: self.nbytes].view(self.dtype).reshape(self.shape)
 
 
 def _view(array, shape, dtype):

@@ -228,9 +228,9 @@ def _differences(w):
     return sub(_rows(w, k), _cols(w, k))
 
 
-def _left_solve_t(lower_l, x):
-    """x L^{-1} for lower-triangular L: (L^{-T} x^T)^T."""
-    return swap_last(triangular_solve(lower_l, swap_last(x), lower=True, transpose_a=True))
+def _right_solve(lower_l, x, transpose_l):
+    """x L^{-1} (or x L^{-T}) for lower-triangular L."""
+    return triangular_solve(lower_l, x, lower=True, transpose_a=transpose_l, left_side=False)
 
 
 # ---------------------------------------------------------------- cholesky
@@ -249,17 +249,17 @@ def _phi(x):
 
 def _cholesky_vjp(g, ans, a):
     # Murray (2016): abar = L^{-T} Phi(L^T Lbar) L^{-1}, read back through the lower triangle.
-    p = _phi(matmul(swap_last(ans), g))
-    y = triangular_solve(ans, p, lower=True, transpose_a=True)
-    return _sym_from_lower_vjp(_left_solve_t(ans, y))
+    p = _phi(triangular_matmul(ans, g, lower=True, transpose_a=True))
+    y = triangular_solve(ans, p, lower=True, transpose_a=True, left_side=True)
+    return _sym_from_lower_vjp(_right_solve(ans, y, transpose_l=False))
 
 
 def _cholesky_jvp(tangents, ans, a):
     # dL = L Phi(L^{-1} dA L^{-T})
     (t,) = tangents
-    z = triangular_solve(ans, _sym_from_lower(t), lower=True, transpose_a=False)
-    x = swap_last(triangular_solve(ans, swap_last(z), lower=True, transpose_a=False))
-    return matmul(ans, _phi(x))
+    z = triangular_solve(ans, _sym_from_lower(t), lower=True, transpose_a=False, left_side=True)
+    x = _phi(_right_solve(ans, z, transpose_l=True))
+    return triangular_matmul(ans, x, lower=True, transpose_a=False)
 
 
 cholesky = _linalg(
@@ -271,11 +271,30 @@ cholesky = _linalg(
 )
 
 # ---------------------------------------------------------------- triangular_solve
-# triangular_solve(a, b, lower, transpose_a) -> x (..., n, k) with op(a) x = b, where op(a)
-# is a or a^T and a's other triangle is not read.
+# triangular_solve(a, b, lower, transpose_a, left_side) -> x with op(a) x = b for b
+# (..., n, k), or with x op(a) = b for b (..., k, n) when not left_side; op(a) is a or a^T,
+# and a's other triangle is not read. (The right side is a parameter because x L^{-1} is
+# one BLAS call, where (L^{-T} x^T)^T would add two transposed copies of x.)
 
 
-def _triangular_impl(a, b, lower, transpose_a):
+class _Swapped:
+    """An abstract value with its last two axes swapped (for the shape rule)."""
+
+    def __init__(self, x):
+        self.shape = tuple(x.shape[:-2]) + (x.shape[-1], x.shape[-2])
+        self.dtype = x.dtype
+
+
+def _triangular_rule(a, b, lower, transpose_a, left_side):
+    _, dtype = _pair_rule("triangular_solve")(a, b if left_side else _Swapped(b))
+    return tuple(b.shape), dtype
+
+
+def _triangular_impl(a, b, lower, transpose_a, left_side):
+    if not left_side:  # x op(a) = b is op(a)^T x^T = b^T
+        x = _triangular_impl(a, np.swapaxes(b, -1, -2), lower, not transpose_a, True)
+        return np.swapaxes(x, -1, -2)
+
     def solve(a, b):
         out = np.empty(b.shape, b.dtype)
         for i in np.ndindex(a.shape[:-2]):
@@ -291,32 +310,76 @@ def _triangle(x, lower):
     return _tril(x) if lower else _triu(x)
 
 
-def _triangular_vjp_a(g, ans, a, b, lower, transpose_a):
-    bbar = triangular_solve(a, g, lower=lower, transpose_a=not transpose_a)
-    outer = matmul(ans, swap_last(bbar)) if transpose_a else matmul(bbar, swap_last(ans))
+def _triangular_vjp_b(g, ans, a, b, lower, transpose_a, left_side):
+    return triangular_solve(a, g, lower=lower, transpose_a=not transpose_a, left_side=left_side)
+
+
+def _triangular_vjp_a(g, ans, a, b, lower, transpose_a, left_side):
+    # op(a) x = b: op(a)bar = -bbar x^T; x op(a) = b: op(a)bar = -x^T bbar
+    bbar = _triangular_vjp_b(g, ans, a, b, lower, transpose_a, left_side)
+    if left_side:
+        outer = matmul(ans, swap_last(bbar)) if transpose_a else matmul(bbar, swap_last(ans))
+    else:
+        outer = matmul(swap_last(bbar), ans) if transpose_a else matmul(swap_last(ans), bbar)
     return _triangle(mul(outer, _lit(-1, outer)), lower)
 
 
-def _triangular_vjp_b(g, ans, a, b, lower, transpose_a):
-    return triangular_solve(a, g, lower=lower, transpose_a=not transpose_a)
-
-
-def _triangular_jvp(tangents, ans, a, b, lower, transpose_a):
+def _triangular_jvp(tangents, ans, a, b, lower, transpose_a, left_side):
     ta, tb = tangents
     rhs = tb
     if ta is not None:
-        ta = _triangle(ta, lower)
-        da_x = matmul(swap_last(ta) if transpose_a else ta, ans)
+        op_ta = swap_last(_triangle(ta, lower)) if transpose_a else _triangle(ta, lower)
+        da_x = matmul(op_ta, ans) if left_side else matmul(ans, op_ta)
         rhs = mul(da_x, _lit(-1, da_x)) if tb is None else sub(tb, da_x)
-    return triangular_solve(a, rhs, lower=lower, transpose_a=transpose_a)
+    return triangular_solve(a, rhs, lower=lower, transpose_a=transpose_a, left_side=left_side)
 
 
 triangular_solve = _linalg(
     "triangular_solve",
-    _pair_rule("triangular_solve"),
+    _triangular_rule,
     _triangular_impl,
     (_triangular_vjp_a, _triangular_vjp_b),
     _triangular_jvp,
+)
+
+# ---------------------------------------------------------------- triangular_matmul
+# triangular_matmul(a, b, lower, transpose_a) -> op(t) @ b (..., n, k) for t the lower (or
+# upper) triangle of a (..., n, n), the other not read; op(t) is t or t^T. A primitive
+# for the Cholesky rules: BLAS's trmm does half a general product's work.
+
+
+def _triangular_matmul_rule(a, b, lower, transpose_a):
+    return _pair_rule("triangular_matmul")(a, b)
+
+
+def _triangular_matmul_impl(a, b, lower, transpose_a):
+    t = np.tril(a) if lower else np.triu(a)
+    return np.matmul(np.swapaxes(t, -1, -2) if transpose_a else t, b)
+
+
+def _triangular_matmul_vjp_a(g, ans, a, b, lower, transpose_a):
+    outer = matmul(b, swap_last(g)) if transpose_a else matmul(g, swap_last(b))
+    return _triangle(outer, lower)
+
+
+def _triangular_matmul_vjp_b(g, ans, a, b, lower, transpose_a):
+    return triangular_matmul(a, g, lower=lower, transpose_a=not transpose_a)
+
+
+def _triangular_matmul_jvp(tangents, ans, a, b, lower, transpose_a):
+    ta, tb = tangents
+    terms = [] if ta is None else [triangular_matmul(ta, b, lower=lower, transpose_a=transpose_a)]
+    if tb is not None:
+        terms.append(triangular_matmul(a, tb, lower=lower, transpose_a=transpose_a))
+    return terms[0] if len(terms) == 1 else add(*terms)
+
+
+triangular_matmul = _linalg(
+    "triangular_matmul",
+    _triangular_matmul_rule,
+    _triangular_matmul_impl,
+    (_triangular_matmul_vjp_a, _triangular_matmul_vjp_b),
+    _triangular_matmul_jvp,
 )
 
 # ---------------------------------------------------------------- solve
@@ -552,12 +615,6 @@ def _qr_impl(a, complete):
     shape, _ = _qr_rule(a, complete)
     mode = "complete" if complete else "reduced"
     return _per_matrix(lambda x: pack_qr(*np.linalg.qr(x, mode=mode)), shape, a).astype(a.dtype)
-
-
-def _right_solve(lower_l, x, transpose_l):
-    """x L^{-1} (or x L^{-T}) for lower-triangular L, as (L^{-T} x^T)^T (or (L^{-1} x^T)^T)."""
-    y = triangular_solve(lower_l, swap_last(x), lower=True, transpose_a=not transpose_l)
-    return swap_last(y)
 
 
 def _qr_parts(packed, a, complete):

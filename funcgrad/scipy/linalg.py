@@ -55,7 +55,7 @@ def solve_triangular(
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     a = fnp.broadcast_to(a, batch + a.shape[-2:])
     b = fnp.broadcast_to(b, batch + b.shape[-2:])
-    x = PL.triangular_solve(a, b, lower=bool(lower), transpose_a=_TRANS[trans])
+    x = PL.triangular_solve(a, b, lower=bool(lower), transpose_a=_TRANS[trans], left_side=True)
     return fnp.reshape(x, x.shape[:-1]) if vector else x
 
 
