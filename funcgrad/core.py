@@ -608,6 +608,15 @@ def _abstract_eval(prim, operands, params):
     return tuple(shape), np.dtype(dtype)
 
 
+def is_weak(x):
+    """Whether ``x``'s dtype yields to the arrays it meets: a Python scalar, or a tracer of
+    one. NumPy's scalars (``np.float64(2)``, a subclass of float) are strong, as in NumPy
+    and JAX."""
+    if isinstance(x, Tracer):
+        return x.variable.weak
+    return isinstance(x, (bool, int, float, complex)) and not isinstance(x, np.generic)
+
+
 def is_float(dtype):
     kind = dtype.kind if isinstance(dtype, np.dtype) else np.dtype(dtype).kind
     return kind in "fc"

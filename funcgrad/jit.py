@@ -10,9 +10,9 @@ from typing import NamedTuple
 import numpy as np
 
 from . import runtime
-from .core import Tracer, aval_str
+from .core import Tracer, aval_str, is_weak
 from .errors import user_frame
-from .tracing import arg_name, flatten_args, is_arraylike, is_weak_scalar, trace
+from .tracing import arg_name, flatten_args, is_arraylike, trace
 
 log = logging.getLogger("funcgrad")
 CACHE_SIZE = 512  # signatures per jit function; the least recently called go first
@@ -49,7 +49,7 @@ def _leaf_sig(leaf):
     if isinstance(leaf, Tracer):
         return leaf.shape, leaf.dtype, leaf.variable.weak
     arr = np.asarray(leaf)
-    return arr.shape, arr.dtype, is_weak_scalar(leaf)
+    return arr.shape, arr.dtype, is_weak(leaf)
 
 
 def jit(fun=None, static_argnums=(), static_argnames=()):

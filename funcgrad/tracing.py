@@ -6,16 +6,10 @@ from typing import NamedTuple
 import numpy as np
 
 from . import tree
-from .core import Builder, Tracer
+from .core import Builder, Tracer, is_weak
 from .errors import user_frame
 
 _SCALARS = (bool, int, float)
-
-
-def is_weak_scalar(x):
-    """A Python scalar, whose dtype yields to the arrays it meets. NumPy's scalars
-    (``np.float64(2)``, a subclass of float) are strong, as in NumPy and JAX."""
-    return isinstance(x, _SCALARS) and not isinstance(x, np.generic)
 
 
 def is_arraylike(x):
@@ -110,7 +104,7 @@ def _input(builder, leaf, name, abstract):
     if isinstance(leaf, Tracer):
         source = None if abstract else leaf
         return builder.new_input(leaf.shape, leaf.dtype, source, name, leaf.variable.weak)
-    weak = is_weak_scalar(leaf)
+    weak = is_weak(leaf)
     arr = np.asarray(leaf)
     return builder.new_input(arr.shape, arr.dtype, None if abstract else arr, name, weak)
 

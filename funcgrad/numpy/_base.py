@@ -3,7 +3,7 @@
 import numpy as np
 
 from .. import primitives as P
-from ..core import Literal, Tracer, is_float
+from ..core import Literal, Tracer, is_float, is_weak
 from ..errors import FuncgradError, ShapeError, user_frame
 
 # Dtypes and constants, so user code needs only fnp.
@@ -82,12 +82,6 @@ _KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 _PY_SCALAR_DTYPE = {bool: np.dtype(bool), int: np.dtype(np.int64), float: np.dtype(np.float64)}
 
 
-def _is_weak(x):
-    if isinstance(x, Tracer):
-        return x.variable.weak
-    return isinstance(x, (bool, int, float, complex)) and not isinstance(x, np.generic)
-
-
 def _dtype(x):
     if isinstance(x, (Tracer, np.ndarray, np.generic, Literal)):
         return np.dtype(x.dtype)
@@ -104,8 +98,8 @@ def result_type(*args):
     >>> result_type(np.ones(2, np.float32), 2.0)
     dtype('float32')
     """
-    strong = [_dtype(a) for a in args if not _is_weak(a)]
-    weak = [_dtype(a) for a in args if _is_weak(a)]
+    strong = [_dtype(a) for a in args if not is_weak(a)]
+    weak = [_dtype(a) for a in args if is_weak(a)]
     if not strong:
         return np.result_type(*weak)
     dtype = np.result_type(*strong)
