@@ -84,6 +84,20 @@ def test_linalg_array_api_names_refuse_what_numpy_refuses(name, args):
         getattr(fnp.linalg, name)(*args)
 
 
+def test_no_name_is_exported_by_two_families():
+    # (fnp star-imports its modules: a second definition would silently replace the first)
+    import importlib
+    import pkgutil
+
+    owners = {}
+    for info in pkgutil.iter_modules(fnp.__path__):
+        module = importlib.import_module(f"funcgrad.numpy.{info.name}")
+        for name in getattr(module, "__all__", []) if info.name != "linalg" else []:
+            owners.setdefault(name, []).append(info.name)
+    twice = {name: mods for name, mods in owners.items() if len(mods) > 1}
+    assert twice == {}
+
+
 def test_the_reasons_name_only_what_numpy_has_and_funcgrad_lacks():
     provided = [n for n in NOT_PROVIDED if _provided(fnp, n)]
     assert provided == [], f"listed as missing but provided: {provided}"

@@ -33,7 +33,6 @@ __all__ = [
     "argwhere",
     "flatnonzero",
     "ravel_multi_index",
-    "ix_",
     "unravel_index",
     "select",
     "choose",

@@ -46,14 +46,13 @@ from ._elementwise import (
     subtract,
     where,
 )
-from ._indexing import getitem, take
+from ._indexing import getitem, take, take_along_axis
 from ._reductions import mean, sum
 from ._shapes import concatenate, moveaxis, ravel, reshape, transpose
 
 __all__ = [
     "sort",
     "argsort",
-    "take_along_axis",
     "partition",
     "argpartition",
     "searchsorted",
@@ -90,32 +89,6 @@ def argsort(a, axis=-1, kind=None, order=None, *, stable=None):
     """
     a, axis = _flat_or(a, axis)
     return P.argsort(a, axis=axis)
-
-
-def take_along_axis(arr, indices, axis=-1):
-    """``arr`` gathered at ``indices`` along ``axis`` (broadcast over the other axes);
-    differentiable in ``arr``."""
-    arr = asarray(arr)
-    if axis is None:
-        arr, axis = ravel(arr), 0
-    indices = asarray(indices)
-    if indices.ndim != arr.ndim:
-        raise _error(
-            ValueError,
-            f"take_along_axis: indices of rank {indices.ndim} for an array of rank {arr.ndim}",
-        )
-    axis = _normalize_axis("take_along_axis", operator_index(axis), arr.ndim)
-    n = arr.shape[axis]
-    indices = where(less(indices, 0), add(indices, n), indices)
-    index = []
-    for d in range(arr.ndim):
-        if d == axis:
-            index.append(indices)
-        else:
-            shape = [1] * arr.ndim
-            shape[d] = arr.shape[d]
-            index.append(np.arange(arr.shape[d]).reshape(shape))
-    return getitem(arr, tuple(index))
 
 
 def sort(a, axis=-1, kind=None, order=None, *, stable=None):
