@@ -5,6 +5,7 @@ under jit (where the function traces), gradients where there are any, NumPy's er
 
 import numpy as np
 import pytest
+from compare import assert_same
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
@@ -158,9 +159,7 @@ def _same(got, expected):
         for g, e in zip(got, expected):
             _same(g, e)
         return
-    got, expected = np.asarray(got), np.asarray(expected)
-    assert got.dtype == expected.dtype and got.shape == expected.shape
-    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+    assert_same(got, expected)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -29,16 +29,10 @@ from ._elementwise import (
     where,
 )
 from ._indexing import getitem
-from ._reductions import cumsum, sum
+from ._reductions import _along, cumsum, diff, sum
 from ._shapes import concatenate, reshape, stack
 
 __all__ = ["gradient", "trapezoid", "unwrap", "vander"]
-
-
-def _along(x, axis, start, stop):
-    """``x[..., start:stop, ...]`` on ``axis``."""
-    index = (builtins.slice(None),) * axis + (builtins.slice(start, stop),)
-    return getitem(x, index)
 
 
 def _spread(v, ndim, axis):
@@ -59,16 +53,11 @@ def trapezoid(y, x=None, dx=1.0, axis=-1):
         d = dx
     else:
         x = asarray(x)
-        d = _diff(x, x.ndim - 1 if x.ndim == 1 else axis)
+        d = diff(x, axis=0 if x.ndim == 1 else axis)
         if x.ndim == 1:
             d = _spread(d, y.ndim, axis)
     mid = multiply(add(_along(y, axis, 1, n), _along(y, axis, 0, n - 1)), 0.5)
     return sum(multiply(d, mid), axis=axis)
-
-
-def _diff(x, axis):
-    n = shape(x)[axis]
-    return subtract(_along(x, axis, 1, n), _along(x, axis, 0, n - 1))
 
 
 def _spacings(name, f, varargs, axes):
@@ -120,7 +109,7 @@ def _gradient_axis(f, axis, h, edge_order):
             )
         return concatenate([first, interior, last], axis=axis)
     # Non-uniform coordinates: the second-order accurate three-point weights.
-    d = _diff(asarray(h, _to_float(h).dtype), 0)
+    d = diff(asarray(h, _to_float(h).dtype))
     d1, d2 = getitem(d, builtins.slice(0, n - 2)), getitem(d, builtins.slice(1, n - 1))
     a = divide(-d2, multiply(d1, add(d1, d2)))
     b = divide(subtract(d2, d1), multiply(d1, d2))
@@ -219,7 +208,7 @@ def unwrap(p, discont=None, axis=-1, *, period=2 * np.pi):
         return p
     discont = period / 2 if discont is None else discont
     high = period / 2
-    dd = _diff(p, axis)
+    dd = diff(p, axis=axis)
     ddmod = add(mod(add(dd, high), period), -high)
     # the half-period boundary goes to +high for a rising step, as NumPy
     ddmod = where(logical_and(equal(ddmod, -high), greater(dd, 0)), high, ddmod)

@@ -40,7 +40,7 @@ from ._elementwise import (
     subtract,
 )
 from ._floating import fmax, fmin, ldexp
-from ._indexing import getitem
+from ._joins import unstack
 from ._reductions import all, any, cumprod, cumsum, max, min, prod, sum
 from ._shapes import broadcast_to, moveaxis, reshape, stack
 
@@ -77,17 +77,14 @@ def _methods(fn):
         """The function folded along ``axis`` (NumPy's default 0; None: all axes)."""
         if out is not None:
             raise _error(TypeError, f"{fn.__name__}.reduce: out= is not supported")
-        x = asarray(array, dtype)
+        x = original = asarray(array, dtype)
         if axis is None:
             x, axis, kept = reshape(x, (-1,)), 0, tuple(range(x.ndim))
         else:
             axis = _normalize_axis(f"{fn.__name__}.reduce", axis, x.ndim)
             kept = (axis,)
-        if fn in _REDUCE:
-            folded = _REDUCE[fn](x, axis=axis)
-        else:
-            folded = _fold(fn, x, axis)
-        return _keep(asarray(array), folded, kept, keepdims) if keepdims else folded
+        folded = _REDUCE[fn](x, axis=axis) if fn in _REDUCE else _fold(fn, x, axis)
+        return _keep(original, folded, kept, keepdims)
 
     def accumulate(array, axis=0, dtype=None, out=None):
         """The running fold along ``axis``: ``out[i] = f(out[i-1], x[i])``."""
@@ -97,8 +94,8 @@ def _methods(fn):
         axis = _normalize_axis(f"{fn.__name__}.accumulate", axis, x.ndim)
         if fn in _ACCUMULATE:
             return _ACCUMULATE[fn](x, axis=axis)
-        rows = list(_rows(moveaxis(x, axis, 0)))
-        running = rows[:1]
+        rows = unstack(x, axis=axis)
+        running = list(rows[:1])
         for row in rows[1:]:
             running.append(fn(running[-1], row))
         return moveaxis(stack(running), 0, axis) if running else x
@@ -108,12 +105,8 @@ def _methods(fn):
         setattr(fn, method.__name__.split(".")[-1], method)
 
 
-def _rows(x):
-    return (getitem(x, k) for k in range(shape(x)[0]))
-
-
 def _fold(fn, x, axis):
-    rows = list(_rows(moveaxis(x, axis, 0)))
+    rows = unstack(x, axis=axis)
     identity = getattr(np, fn.__name__).identity
     if not rows and identity is not None:
         rest = shape(x)[:axis] + shape(x)[axis + 1 :]
