@@ -5,7 +5,20 @@
 array([0., 0., 0.])
 """
 
-from . import data, datasets, flatten_util, io, metrics, nn, numpy, optim, random, testing, tree
+from . import (
+    data,
+    datasets,
+    flatten_util,
+    io,
+    lax,
+    metrics,
+    nn,
+    numpy,
+    optim,
+    random,
+    testing,
+    tree,
+)
 from .api import (
     elementwise_grad,
     grad,
@@ -75,6 +88,7 @@ __all__ = [
     "jit",
     "clear_caches",
     "jvp",
+    "lax",
     "make_graph",
     "metrics",
     "nn",
