@@ -34,6 +34,7 @@ from .api import (
     vmap,
 )
 from .core import Graph
+from .custom_derivatives import checkpoint, custom_jvp, custom_vjp, remat
 from .errors import (
     ConcretizationError,
     DtypeError,
@@ -87,9 +88,13 @@ __all__ = [
     "jacrev",
     "jit",
     "clear_caches",
+    "checkpoint",
+    "custom_jvp",
+    "custom_vjp",
     "jvp",
     "lax",
     "make_graph",
+    "remat",
     "metrics",
     "nn",
     "numpy",

@@ -22,12 +22,14 @@ def ref_conv_general_dilated(
     x, w = lhs.transpose(lhs_spec), rhs.transpose(rhs_spec)  # (N, C, *S), (O, I, *K)
     n, (o, i), sizes, window = x.shape[0], w.shape[:2], x.shape[2:], w.shape[2:]
     groups, batch_groups = feature_group_count, batch_group_count
-    out_sizes = [
-        ((s - 1) * ld + 1 + lo + hi - (k - 1) * rd - 1) // step + 1
-        for s, k, step, (lo, hi), ld, rd in zip(
-            sizes, window, window_strides, padding, lhs_dilation, rhs_dilation
-        )
-    ]
+    out_sizes = []
+    for s, k, step, (lo, hi), ld, rd in zip(
+        sizes, window, window_strides, padding, lhs_dilation, rhs_dilation
+    ):
+        padded = (s - 1) * ld + 1 + lo + hi if s else lo + hi
+        if padded < 0:
+            raise ValueError("the padding crops more than the input holds")
+        out_sizes.append(max((padded - (k - 1) * rd - 1) // step + 1, 0))  # no room: empty
     out = np.zeros((n // batch_groups, o, *out_sizes))
     per_group, per_batch_group = o // groups, o // batch_groups
     for b, f, *y in np.ndindex(*out.shape):

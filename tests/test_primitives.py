@@ -999,6 +999,7 @@ CASES = {
     "abs": Case(_unary(gap=0.25), lambda x: np.where(x < 0, -x, x)),
     "sign": Case(_unary(gap=0.25), lambda x: (x > 0).astype(F64) - (x < 0)),
     "stop_gradient": Case(_unary(), lambda x: x, grads=False),
+    "optimization_barrier": Case(_unary(), lambda x: x),
     "add": Case(_binary(), lambda x, y: x + y),
     "sub": Case(_binary(), lambda x, y: x - y),
     "mul": Case(_binary(), lambda x, y: x * y),

@@ -309,6 +309,19 @@ arcsinh = _unary("arcsinh", np.arcsinh, lambda g, ans, x: div(g, sqrt(add(mul(x,
 abs = _unary("abs", np.abs, lambda g, ans, x: mul(g, sign(x)), float_only=False)
 sign = _unary("sign", np.sign, None, float_only=False, bool_instead="cast to an int first")
 stop_gradient = _unary("stop_gradient", lambda x: x, None, float_only=False, kernel="copy")
+# The identity that no graph rewrite looks through (it has no traits, and the algebraic
+# rules do not know it): fg.checkpoint reads its inputs through one so that the forward
+# pass it recomputes in the backward pass is not merged back into the first by CSE.
+# Lowered as a view, so it costs nothing.
+optimization_barrier = _register(
+    "optimization_barrier",
+    lambda x: (x.shape, x.dtype),
+    lambda x: x,
+    (lambda g, ans, x: g,),
+    lambda tangents, ans, x: tangents[0],
+    batch=lambda batched, x: optimization_barrier(x),
+    lowering=("view",),
+)
 # exp(x) - 1 loses every digit below |x| ~ 1e-16 (and most below 1e-8): expm1, and the
 # composites that need it (logaddexp's tail, sinh near 0 in float32), cannot be composed.
 expm1 = _unary("expm1", np.expm1, lambda g, ans, x: mul(g, add(ans, _lit(1, ans))))
