@@ -615,6 +615,17 @@ class _State(threading.local):
 _state = _State()
 
 
+class outside_traces:
+    """A context in which funcgrad computes eagerly even inside a trace (for callbacks that
+    run user code on concrete values while the program runs)."""
+
+    def __enter__(self):
+        self._saved, _state.stack = _state.stack, []
+
+    def __exit__(self, *exc):
+        _state.stack = self._saved
+
+
 def current_builder():
     stack = _state.stack
     return stack[-1] if stack else None

@@ -26,9 +26,9 @@ import numpy as np
 from . import numpy as fnp
 from . import primitives as P
 from . import tree
-from .core import Graph, Literal, Primitive, Tracer, eval_graph
-from .errors import ShapeError, user_frame
-from .primitives import PerArgument
+from .core import Graph, Literal, Primitive, Tracer, eval_graph, outside_traces
+from .errors import ConcretizationError, ShapeError, user_frame
+from .primitives import PerArgument, _unrolled
 from .tracing import input_leaves, is_arraylike, trace
 
 
@@ -143,9 +143,65 @@ def _check_cotangents(custom, rule, cts, args):
     return out
 
 
+def _no_forward_mode(tangents, ans, *operands, rule, **params):
+    raise TypeError(
+        f"{rule.custom.__name__} is a custom_vjp function: it has no forward-mode derivative "
+        f"(jvp, jacfwd); use custom_jvp for it, or reverse mode, at {user_frame()}"
+    )
+
+
 def _vjp_by_bwd(g, ans, *operands, fun, rule, index):
     """Every operand's cotangent for cotangent ``g`` on output ``index``: the residuals
-    from ``fwd``, then ``bwd`` with zeros for the other outputs."""
+    from ``fwd``, then ``bwd`` with zeros for the other outputs, traced into the backward
+    graph; where fwd or bwd branch on values (a Python loop to convergence), they cannot
+    be traced, and run on the values as the program runs instead."""
+    try:
+        return _traced_bwd(g, operands, fun, rule, index)
+    except ConcretizationError:  # (what the failed attempt recorded is dead code)
+        return [
+            custom_vjp_bwd(*operands, g, fun=fun, rule=rule, index=index, k=k)
+            if k >= rule.n_consts and np.dtype(x.dtype).kind == "f"
+            else None
+            for k, x in enumerate(operands)
+        ]
+
+
+def _bwd_on_values(*operands_and_g, fun, rule, index, k):
+    """fwd and bwd run on concrete values: operand ``k``'s cotangent."""
+    *operands, g = operands_and_g
+    with outside_traces():
+        cts = _traced_bwd(g, operands, fun, rule, index)
+    ct = cts[k]
+    x = operands[k]
+    return np.zeros(np.shape(x), x.dtype) if ct is None else np.asarray(ct, x.dtype)
+
+
+def _bwd_on_values_shape(*operands_and_g, fun, rule, index, k):
+    x = operands_and_g[k]
+    return tuple(x.shape), x.dtype
+
+
+def _not_twice(g, ans, *operands, rule, **params):
+    raise TypeError(
+        f"{rule.custom.__name__}: its fwd or bwd branches on values (so it runs on them as "
+        f"the program runs), and such a rule cannot be differentiated again; write the "
+        f"loop with fnp.where or a fixed number of steps to differentiate twice "
+        f"({user_frame()})"
+    )
+
+
+# fwd and bwd run as a callback at run time: first-order reverse mode only.
+custom_vjp_bwd = Primitive(
+    "custom_vjp_bwd",
+    _bwd_on_values_shape,
+    _bwd_on_values,
+    PerArgument(lambda k: _not_twice),
+    _no_forward_mode,
+)
+custom_vjp_bwd.batch = _unrolled(custom_vjp_bwd)
+
+
+def _traced_bwd(g, operands, fun, rule, index):
     custom = rule.custom
     args = rule.args(operands)
     pair = custom.fwd(*args)
@@ -160,13 +216,6 @@ def _vjp_by_bwd(g, ans, *operands, fun, rule, index):
     ct_tree = rule.out_tree.unflatten(cts)
     static = [args[i] for i in custom.nondiff_argnums]
     return _check_cotangents(custom, rule, custom.bwd(*static, res, ct_tree), args)
-
-
-def _no_forward_mode(tangents, ans, *operands, rule, **params):
-    raise TypeError(
-        f"{rule.custom.__name__} is a custom_vjp function: it has no forward-mode derivative "
-        f"(jvp, jacfwd); use custom_jvp for it, or reverse mode, at {user_frame()}"
-    )
 
 
 custom_vjp_call = Primitive(

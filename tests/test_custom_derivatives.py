@@ -285,3 +285,24 @@ def test_checkpoint_differentiates_what_it_closes_over_and_passes_statics():
     with pytest.raises(NotImplementedError, match="policies"):
         fg.checkpoint(_block, policy=lambda *a: True)
     assert fg.remat is fg.checkpoint
+
+
+def test_a_bwd_that_loops_on_values_runs_on_them_even_under_jit():
+    """A backward rule with a Python loop to convergence cannot be traced; it runs on the
+    values as the program runs (first order), compiled or not."""
+
+    @fg.custom_vjp
+    def sqrt(a):
+        return fnp.sqrt(a)
+
+    def bwd(res, g):
+        a, x = res, 1.0  # 1 / (2 sqrt(a)) by Newton's iteration for 1/sqrt(a), to 1e-14
+        while abs(x * x * a - 1.0) > 1e-14:
+            x = x * (1.5 - 0.5 * a * x * x)
+        return (g * 0.5 * x,)
+
+    sqrt.defvjp(lambda a: (fnp.sqrt(a), a), lambda res, g: bwd(float(res), g))
+    for transform in (fg.grad, lambda f: fg.jit(fg.grad(f))):
+        np.testing.assert_allclose(transform(sqrt)(0.7), 0.5 / np.sqrt(0.7), rtol=1e-12)
+    text = str(CompiledProgram(fg.core.inline_calls(fg.make_graph(fg.grad(sqrt))(0.7))))
+    assert "custom_vjp_bwd (NumPy reference" in text
