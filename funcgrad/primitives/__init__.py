@@ -825,7 +825,9 @@ def _shift_and_log_sum(x, axes):
         return np.zeros(shape, x.dtype), np.full(shape, -np.inf, x.dtype)
     m = np.max(x, axis=axes, keepdims=True)
     m = np.where(np.isfinite(m), m, 0).astype(x.dtype)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # (a slice holding inf or NaN is shifted by 0: exp may overflow, in a result that is
+    # inf or NaN anyway)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         return m, np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True))
 
 
