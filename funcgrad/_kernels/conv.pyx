@@ -276,13 +276,18 @@ cdef int _run_pool(int kind, ConvGeom* g, a, b, out, bint accumulate, index=None
     return 0
 
 
-def max_pool2d(x, window, stride, padding, *, out=None):
-    """Max over each window of x (N, C, H, W); padding counts as -inf."""
+cdef _pooled(int kind, x, window, stride, padding, out):
+    """A pooling of x alone (max or mean), into out or a new array."""
     _array("x", x, 4)
     cdef ConvGeom g = _pool_geom(x.shape, window, stride, padding)
     y = _output("out", out, (g.n, g.c, g.oh, g.ow), x.dtype, (x,))
-    _run_pool(POOL_MAX, &g, x, x, y, False)
+    _run_pool(kind, &g, x, x, y, False)
     return y
+
+
+def max_pool2d(x, window, stride, padding, *, out=None):
+    """Max over each window of x (N, C, H, W); padding counts as -inf."""
+    return _pooled(POOL_MAX, x, window, stride, padding, out)
 
 
 def _slots(name, index, shape, window, others, written):
@@ -351,11 +356,7 @@ def max_pool2d_scatter(x, g, window, stride, padding, *, out=None, accumulate=Fa
 
 def avg_pool2d(x, window, stride, padding, *, out=None):
     """Window mean of x with zero padding counted (count_include_pad=True)."""
-    _array("x", x, 4)
-    cdef ConvGeom g = _pool_geom(x.shape, window, stride, padding)
-    y = _output("out", out, (g.n, g.c, g.oh, g.ow), x.dtype, (x,))
-    _run_pool(POOL_AVG, &g, x, x, y, False)
-    return y
+    return _pooled(POOL_AVG, x, window, stride, padding, out)
 
 
 def avg_pool2d_transpose(g, x_shape, window, stride, padding, *, out=None, accumulate=False):
