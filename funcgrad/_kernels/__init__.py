@@ -1,5 +1,11 @@
 """Compiled kernels (Cython): the executor and the convolution/pooling kernels.
 
+``executor`` runs a lowered program, taking each instruction's kernel from the module of its
+job (vm, gemm, reduce, copy, gather, rows, random, cast, integer, images); ``conv`` wraps
+the convolution and pooling kernels (convolution, pool) for Python and re-exports the
+thread settings (threads); ``linalg`` is the batched LAPACK kernels. C lives in the ``.h``
+files.
+
 Two settings of the thread pools, read once when the libraries load (here, unless the
 process loaded them before) and never overriding a value the user set:
 

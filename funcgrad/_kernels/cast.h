@@ -6,11 +6,14 @@
 
 #include <stdint.h>
 
-/* dtype codes (funcgrad._kernels.executor.CAST_DTYPES) */
+/* dtype codes (CAST_DTYPES of cast.pyx, re-exported by the executor) */
 enum {
     FG_BOOL, FG_INT8, FG_UINT8, FG_INT16, FG_UINT16, FG_INT32, FG_UINT32, FG_INT64,
     FG_UINT64, FG_FLOAT32, FG_FLOAT64
 };
+
+/* Bytes per element of each dtype, by code */
+static const int64_t fg_itemsize[] = {1, 1, 1, 2, 2, 4, 4, 8, 8, 4, 8};
 
 #define FG_CAST_LOOP(ST, DT)                                                                \
     {                                                                                       \

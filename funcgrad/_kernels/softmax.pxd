@@ -12,12 +12,12 @@
 
 from libc.stdint cimport int64_t
 
+from .types cimport real
+
 cdef enum:
     SOFTMAX_LSE = 0
     SOFTMAX_LOG = 1
     SOFTMAX_PROB = 2
 
-cdef void softmax_rows_f32(int kind, const float* x, float* y, int64_t outer, int64_t n,
-                           int64_t inner, int threads) noexcept nogil
-cdef void softmax_rows_f64(int kind, const double* x, double* y, int64_t outer, int64_t n,
-                           int64_t inner, int threads) noexcept nogil
+cdef void softmax_rows(int kind, const real* x, real* y, int64_t outer, int64_t n,
+                       int64_t inner, int threads) noexcept nogil
