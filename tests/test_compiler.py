@@ -17,8 +17,8 @@ import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad.compiler import lower
 from funcgrad.compiler.fusion import fuse_elementwise
-from funcgrad.compiler.lower import CompiledProgram, _describe
 from funcgrad.compiler.passes import optimize
+from funcgrad.compiler.program import CompiledProgram
 from funcgrad.reference import ReferenceProgram
 
 TOL = {np.float64: 1e-12, np.float32: 1e-5}
@@ -233,7 +233,7 @@ def test_reductions_absorb_their_elementwise_producers(case, dtype, seed):
     x = np.random.default_rng(seed).standard_normal(shape).astype(dtype)
     f = lambda x: REDUCERS[how](fnp.tanh(x) * 2.0 + x, axis=axes)
     program = CompiledProgram(fg.make_graph(f)(x))
-    assert [kind for kind, _ in program._steps] == ["fused"]  # no stored x, no reduce pass
+    assert kinds(program) == ["fused"]  # no stored x, no reduce pass
     assert f"reduce_{how}]" in str(program)
     assert_same(*run_both(f, x), dtype)
 
@@ -375,7 +375,7 @@ def test_weight_updates_join_their_gradients_gemm(dtype):
 
     for step, kinds in ((sgd, ["gemm_epilogue"] * 2), (late, ["gemm_epilogue", "fused"])):
         program = CompiledProgram(fg.make_graph(step)((w1, w2), x))
-        updates = [kind for kind, p in program._steps if "[mul sub]" in _describe(kind, p)]
+        updates = [ins.kind for ins in program.instructions if "[mul sub]" in str(ins)]
         assert updates == kinds, str(program)
         assert_same(*run_both(step, (w1, w2), x), dtype)
 
@@ -398,7 +398,7 @@ def test_outer_products_run_as_broadcast_multiplies(dtype):
     ]
     for f in cases:
         program = CompiledProgram(fg.make_graph(f)(u, v))
-        assert not any(kind.startswith("gemm") for kind, _ in program._steps), str(program)
+        assert not any(kind.startswith("gemm") for kind in kinds(program)), str(program)
         assert_same(*run_both(f, u, v), dtype)
 
 
@@ -426,7 +426,7 @@ def test_folded_transpose_waits_for_its_producer():
 def test_transposes_fold_into_gemm():
     x, w = np.ones((4, 3)), np.ones((4, 5))
     program = CompiledProgram(fg.make_graph(lambda x, w: x.T @ w)(x, w))
-    assert [kind for kind, _ in program._steps] == ["gemm"]
+    assert kinds(program) == ["gemm"]
     np.testing.assert_array_equal(program(program.graph.consts, [x, w])[0], x.T @ w)
 
 
@@ -569,12 +569,12 @@ def test_cross_entropy_gradient_takes_one_pass_per_row():
         (weighted_cross_entropy, (logits, labels, logits[:, 0])),
     ]:
         program = CompiledProgram(fg.make_graph(fg.value_and_grad(f))(*args))
-        steps = list(flat_steps(program))
-        assert "scatter_add" not in [k for k, _ in steps], program
-        assert not [p for k, p in steps if k == "reduce" and p[1].shape == (6, 5)], program
-        row_kernels = [p for k, p in flat_steps(program) if k == "fused" and p[1] == [6, 5]]
+        steps = flat_instructions(program)
+        assert "scatter_add" not in [ins.kind for ins in steps], program
+        assert not [i for i in steps if i.kind == "reduce" and i.x.shape == (6, 5)], program
+        row_kernels = [i for i in steps if i.kind == "fused" and i.shape == (6, 5)]
         assert len(row_kernels) == 1, program
-        assert {"exp", "eq", "select"} <= {op for op, *_ in row_kernels[0][4]}, program
+        assert {"exp", "eq", "select"} <= {op.op for op in row_kernels[0].code}, program
 
 
 @settings(max_examples=40, deadline=None)
@@ -642,7 +642,7 @@ def test_conv_and_pool_kernels_match_the_reference(dtype):
 
     assert_same(*run_both(fg.value_and_grad(net, argnums=(0, 1)), x, w), dtype)
     program = CompiledProgram(fg.make_graph(fg.grad(net))(x, w))
-    assert "python" not in [kind for kind, _ in program._steps]
+    assert "python" not in kinds(program)
     # The pool saves its argmax slots and the gradient's scatter reads them
     assert "max_pool2d_index" in str(program) and "max_pool2d_scatter_index" in str(program)
 
@@ -666,7 +666,7 @@ def test_max_pool_gradient_through_saved_slots(dtype):
     np.testing.assert_array_equal(got[0], expected[0])
     np.testing.assert_array_equal(got[1], expected[1])
     program = CompiledProgram(fg.make_graph(fg.value_and_grad(loss))(x))
-    kernels = [_describe(k, p).split()[0] for k, p in flat_steps(program) if k == "conv"]
+    kernels = [ins.kernel for ins in flat_instructions(program) if ins.kind == "conv"]
     assert sorted(kernels) == ["max_pool2d_index"] * 2 + ["max_pool2d_scatter_index"] * 2
     # A scatter alone (the gradient of a pool whose value is not computed) finds the argmax.
     only_grad = lambda x, g: fg.vjp(lambda x: fg.nn.max_pool2d(x, 2), x)[1](g)  # noqa: E731
@@ -675,10 +675,19 @@ def test_max_pool_gradient_through_saved_slots(dtype):
     np.testing.assert_array_equal(got[0], expected[0])
 
 
-def flat_steps(program):
-    """A program's steps, those of its loops over images in their place."""
-    for kind, p in program._steps:
-        yield from p.steps if kind == "images" else [(kind, p)]
+def kinds(program):
+    """The kinds of a program's instructions, in order."""
+    return [ins.kind for ins in program.instructions]
+
+
+def flat_instructions(program):
+    """A program's instructions, those of its loops over images in their place."""
+    return [q for ins in program.instructions for q in ins.inner or (ins,)]
+
+
+def may_use_threads(program):
+    """Whether any instruction of the program may run on funcgrad's threads."""
+    return any(ins.may_use_threads for ins in program.instructions)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -820,7 +829,7 @@ def test_casts_convert_like_numpy(src, dst, n, seed):
     if src != dst:  # bool -> float is a load of 0/1 in a fused kernel
         kind = "fused" if src == np.bool_ and dst.kind == "f" else "cast"
         kind = "python" if src.kind == "f" and dst.kind in "iu" else kind
-        assert [k for k, _ in program._steps] == [kind]
+        assert kinds(program) == [kind]
 
 
 def test_large_casts_and_random_draws_run_on_threads():
@@ -835,13 +844,13 @@ def test_large_casts_and_random_draws_run_on_threads():
         expected, got = run_both(draw, key)
         np.testing.assert_array_equal(got[0], expected[0])
     graph = fg.make_graph(draw)(key)
-    assert "random_bits" in [k for k, _ in CompiledProgram(graph)._steps]
+    assert "random_bits" in kinds(CompiledProgram(graph))
     # Programs whose kernels may start threads hold BLAS to one thread while they run (two
     # pools of spinning threads: an Adam + dropout step took 2.6 instead of 1.8 ms).
-    assert CompiledProgram(graph)._threaded
+    assert may_use_threads(CompiledProgram(graph))
     small = fg.make_graph(lambda k: fg.random.uniform(k, (100,)) + x[:100].astype(np.float32))
-    assert not CompiledProgram(small(key))._threaded
-    assert CompiledProgram(fg.make_graph(lambda x: x.astype(np.float32))(x))._threaded
+    assert not may_use_threads(CompiledProgram(small(key)))
+    assert may_use_threads(CompiledProgram(fg.make_graph(lambda x: x.astype(np.float32))(x)))
 
 
 INT_DTYPES = [np.dtype(t) for t in (bool, "i1", "u1", "i2", "u2", "i4", "u4", "i8")]
@@ -879,8 +888,8 @@ def test_integer_operations_wrap_and_compare_like_numpy(op, dtype, shapes, liter
         f, args = (lambda x, y: prim(x, y)), [x, y]
     graph = fg.make_graph(f)(*args)
     program = CompiledProgram(graph)
-    kinds = [k for k, _ in program._steps]  # (bool comparisons: the register machine's)
-    assert kinds in ([], ["int"]) or (dtype == np.bool_ and kinds == ["fused"]), kinds
+    found = kinds(program)  # (bool comparisons: the register machine's)
+    assert found in ([], ["int"]) or (dtype == np.bool_ and found == ["fused"]), found
     with np.errstate(over="ignore"):
         expected = ReferenceProgram(graph)(graph.consts, args)[0]
     got = program(graph.consts, args)[0]
@@ -905,7 +914,7 @@ def test_argmax_picks_the_first_maximum_or_the_first_nan(shape, axis, dtype, ind
     f = lambda x: fg.primitives.argmax(x, axis=axis, index_dtype=np.dtype(index))  # noqa: E731
     graph = fg.make_graph(f)(x)
     program = CompiledProgram(graph)
-    assert [k for k, _ in program._steps] == ["argmax"]
+    assert kinds(program) == ["argmax"]
     got = program(graph.consts, [x])[0]
     assert got.dtype == index
     np.testing.assert_array_equal(got, np.argmax(x, axis=axis))
@@ -928,7 +937,7 @@ def test_integer_reductions_wrap_like_numpy(name, dtype, shape, axes, seed):
     f = lambda x: fg.primitives.REGISTRY[name](x, axes=axes)  # noqa: E731
     graph = fg.make_graph(f)(x)
     program = CompiledProgram(graph)
-    assert [k for k, _ in program._steps] in ([], ["int_reduce"]), program
+    assert kinds(program) in ([], ["int_reduce"]), program
     got = program(graph.consts, [x])[0]
     expected = ReferenceProgram(graph)(graph.consts, [x])[0]
     assert got.dtype == expected.dtype == dtype

@@ -1,4 +1,4 @@
-"""Loops over images (funcgrad/compiler/image_loops.py): consecutive per-image steps run a
+"""Loops over images (funcgrad/compiler/schedule.py): consecutive per-image steps run a
 chunk of images at a time; they must compute what the steps compute one after the other."""
 
 import numpy as np
@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
-from funcgrad.compiler import image_loops
-from funcgrad.compiler.lower import CompiledProgram, _describe
+from funcgrad.compiler import schedule
+from funcgrad.compiler.program import CompiledProgram
 from funcgrad.reference import ReferenceProgram
 
 TOL = {np.float64: 1e-12, np.float32: 1e-5}
@@ -37,7 +37,7 @@ def assert_close(got, expected, dtype):
 
 
 def loops(program):
-    return [p for kind, p in program._steps if kind == "images"]
+    return [ins for ins in program.instructions if ins.kind == "images"]
 
 
 def cnn_loss(p, x):
@@ -90,16 +90,16 @@ def test_loops_compute_what_the_steps_do(n, c, hw, pool, dilation, chunk_bytes, 
         return fnp.mean(fnp.reshape(h, (h.shape[0], -1)) ** 2)
 
     old_chunk, old_min, old_threads = (
-        image_loops.CHUNK_BYTES,
-        image_loops.THREADED_MIN_BYTES,
+        schedule.CHUNK_BYTES,
+        schedule.THREADED_MIN_BYTES,
         fg.get_num_threads(),
     )
-    image_loops.CHUNK_BYTES, image_loops.THREADED_MIN_BYTES = chunk_bytes, 0
+    schedule.CHUNK_BYTES, schedule.THREADED_MIN_BYTES = chunk_bytes, 0
     fg.set_num_threads(n_threads)
     try:
         program, got, expected = compiled_and_reference(fg.value_and_grad(loss), params, x)
     finally:
-        image_loops.CHUNK_BYTES, image_loops.THREADED_MIN_BYTES = old_chunk, old_min
+        schedule.CHUNK_BYTES, schedule.THREADED_MIN_BYTES = old_chunk, old_min
         fg.set_num_threads(old_threads)
     assert_close(got, expected, dtype)
     found = loops(program)
@@ -107,7 +107,7 @@ def test_loops_compute_what_the_steps_do(n, c, hw, pool, dilation, chunk_bytes, 
     assert all(loop.threads == min(n_threads, n) for loop in found)
     if chunk_bytes == 1:
         assert all(loop.chunk == 1 for loop in found)
-    kernels = {_describe(*step).split()[0] for loop in found for step in loop.steps}
+    kernels = {step.kernel for loop in found for step in loop.steps if step.kind == "conv"}
     pooling = "avg_pool2d" if pool == "avg" else "max_pool2d_index"
     assert {"conv2d", pooling, "conv2d_filter_grad"} <= kernels
 
@@ -126,15 +126,15 @@ def test_reductions_over_the_images_are_combined_across_threads(how, restore_thr
         per_channel = reduce(t, axis=(0, 2, 3), keepdims=True)
         return [per_channel, fg.nn.avg_pool2d(t, 2) * per_channel]
 
-    monkeypatch.setattr(image_loops, "THREADED_MIN_BYTES", 0)
-    monkeypatch.setattr(image_loops, "CHUNK_BYTES", 20000)  # a few images at a time
+    monkeypatch.setattr(schedule, "THREADED_MIN_BYTES", 0)
+    monkeypatch.setattr(schedule, "CHUNK_BYTES", 20000)  # a few images at a time
     fg.set_num_threads(2)
     program, got, expected = compiled_and_reference(f, x, w)
     assert_close(got, expected, np.float64)
     (loop,) = loops(program)  # conv, tanh + reduction, pool; the product reads the result
-    assert [kind for kind, _ in loop.steps] == ["conv", "fused", "conv"]
+    assert [step.kind for step in loop.steps] == ["conv", "fused", "conv"]
     assert loop.threads == 2 and 1 < loop.chunk < 19
-    assert program._steps[-1][0] == "fused"
+    assert program.instructions[-1].kind == "fused"
 
 
 def test_no_loop_when_every_value_leaves_it():
