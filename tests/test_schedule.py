@@ -1,8 +1,10 @@
-"""Loops over images (funcgrad/compiler/schedule.py): consecutive per-image steps run a
-chunk of images at a time; they must compute what the steps compute one after the other."""
+"""Scheduling (funcgrad/compiler/schedule.py): fused kernels joined to GEMMs as their
+epilogues, and loops over images (consecutive per-image steps run a chunk of images at a
+time); either must compute what the instructions compute one after the other."""
 
 import numpy as np
 import pytest
+from compiled import assert_same, run_both
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -169,3 +171,57 @@ def test_profile_times_the_steps_of_a_loop():
     assert len(inside) == sum(len(p.steps) for p in loops(program))
     assert {kind for _, kind in inside} == {"images/conv", "images/fused"}
     assert all(t > 0 for t, _ in inside) and sum(t for t, _ in inside) <= loop_time
+
+
+# ---------------------------------------------------------------- GEMM epilogues
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gemm_epilogues(dtype):
+    rng = np.random.default_rng(4)
+    x, w = rng.standard_normal((37, 29)).astype(dtype), rng.standard_normal((29, 23)).astype(dtype)
+    b = rng.standard_normal(23).astype(dtype)
+    fused = [  # a kernel over exactly the GEMM's output runs as its epilogue
+        lambda x, w, b: fg.nn.leaky_relu(x @ w + b),
+        lambda x, w, b: fg.nn.relu(fnp.transpose(x) @ fnp.tanh(x @ w)),  # a transposed A
+        lambda x, w, b: fnp.tanh(x @ fnp.transpose(fnp.transpose(w) * 2.0)) > b,  # bool out
+        lambda x, w, b: (x @ w, (x @ w) * b),  # the GEMM's result is an output too
+        lambda x, w, b: fnp.tanh(fnp.stack([x, x]) @ w),  # leading axes merged into M
+    ]
+    apart = [  # a reduction, or a batched GEMM: the kernel runs after the GEMM
+        lambda x, w, b: fnp.sum(fnp.tanh(x @ w), axis=0),
+        lambda x, w, b: fnp.tanh(fnp.stack([x, x]) @ fnp.stack([w, w * 2.0])),
+    ]
+    for funs, joined in ((fused, True), (apart, False)):
+        for f in funs:
+            program = CompiledProgram(fg.make_graph(f)(x, w, b))
+            assert ("gemm_epilogue" in str(program)) == joined, str(program)
+            assert_same(*run_both(f, x, w, b), dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_weight_updates_join_their_gradients_gemm(dtype):
+    """An SGD update runs last in a step, after the whole backward pass; it moves up to
+    the GEMM computing its gradient, as that GEMM's epilogue, when nothing it reads is
+    computed later. One that waits for a later value stays where it is."""
+    rng = np.random.default_rng(9)
+    x, w1 = rng.standard_normal((16, 8)).astype(dtype), rng.standard_normal((8, 6)).astype(dtype)
+    w2 = rng.standard_normal((6, 3)).astype(dtype)
+
+    def loss(ws, x):
+        w1, w2 = ws
+        return fnp.sum(fnp.tanh(fnp.tanh(x @ w1) @ w2) ** 2)
+
+    def sgd(ws, x):
+        g1, g2 = fg.grad(loss)(ws, x)
+        return w1 - 0.1 * g1, w2 - 0.1 * g2
+
+    def late(ws, x):  # w2's update reads a scalar computed after its gradient's GEMM
+        g1, g2 = fg.grad(loss)(ws, x)
+        return w1 - 0.1 * g1, w2 - fnp.sum(g1) * g2
+
+    for step, kinds in ((sgd, ["gemm_epilogue"] * 2), (late, ["gemm_epilogue", "fused"])):
+        program = CompiledProgram(fg.make_graph(step)((w1, w2), x))
+        updates = [ins.kind for ins in program.instructions if "[mul sub]" in str(ins)]
+        assert updates == kinds, str(program)
+        assert_same(*run_both(step, (w1, w2), x), dtype)
