@@ -20,7 +20,7 @@ _programs = OrderedDict()
 stats = {"hits": 0, "misses": 0}
 
 try:
-    from .compiler.lower import CompiledProgram, release_temporaries, trim_heap
+    from .compiler.program import CompiledProgram, release_temporaries, trim_heap
 except ImportError as e:  # the Cython extension was not built
     CompiledProgram = release_temporaries = trim_heap = None
     _import_error = e

@@ -155,7 +155,7 @@ def run_case(case):
     """``"ok"``, or what differed between the compiled program and the reference."""
     import funcgrad as fg
     import funcgrad.numpy as fnp
-    from funcgrad.compiler.lower import CompiledProgram
+    from funcgrad.compiler.program import CompiledProgram
     from funcgrad.reference import ReferenceProgram
 
     f, args = build(case)

@@ -351,7 +351,7 @@ def test_a_reduction_of_a_broadcast_never_builds_the_broadcast():
 
 
 def test_the_gradient_of_an_outer_product_holds_no_outer_product():
-    from funcgrad.compiler.lower import CompiledProgram
+    from funcgrad.compiler.program import CompiledProgram
 
     a, b = RNG.standard_normal(3000), RNG.standard_normal(2000)
     f = fg.grad(lambda a, b: fnp.sum(fnp.outer(a, b)), argnums=(0, 1))

@@ -12,7 +12,7 @@ import funcgrad as fg
 import funcgrad.primitives as P
 from funcgrad._kernels import linalg as K
 from funcgrad.compiler import lapack
-from funcgrad.compiler.lower import CompiledProgram
+from funcgrad.compiler.program import CompiledProgram
 
 PL = P.linalg
 SHAPES = [(3, 3), (2, 4, 4), (2, 1, 2, 2), (1, 1), (0, 3, 3), (2, 0, 0)]

@@ -27,7 +27,7 @@ import funcgrad.primitives as P
 from funcgrad import testing as fgt
 from funcgrad.compiler import isa
 from funcgrad.compiler.isa import INT_OPS, VM_OPS
-from funcgrad.compiler.lower import CompiledProgram
+from funcgrad.compiler.program import CompiledProgram
 from funcgrad.core import Var
 from funcgrad.reference import ReferenceProgram
 
@@ -1284,7 +1284,7 @@ def test_elementwise_float_primitives_run_as_fused_kernels(name, dtype, data):
         return out * 2.0 if out.dtype.kind == "f" else out
 
     program = CompiledProgram(fg.make_graph(f)(*args))
-    kinds = [kind for kind, _ in program._steps]
+    kinds = [ins.kind for ins in program.instructions]
     assert "python" not in kinds and kinds.count("fused") <= 1, str(program)
 
 
@@ -1292,7 +1292,7 @@ def test_elementwise_float_primitives_run_as_fused_kernels(name, dtype, data):
 def test_integer_operations_run_as_integer_kernels(name):
     x, y = np.arange(-3, 3, dtype=np.int32), np.full(6, 2, np.int32)
     program = CompiledProgram(fg.make_graph(P.REGISTRY[name])(x, y))
-    assert [kind for kind, _ in program._steps] == ["int"], str(program)
+    assert [ins.kind for ins in program.instructions] == ["int"], str(program)
 
 
 def test_every_vm_operation_belongs_to_a_primitive():
@@ -1334,10 +1334,10 @@ def test_a_stale_build_of_the_kernels_is_refused():
 
 
 def test_every_lowering_kind_has_a_lowering():
-    from funcgrad.compiler.lower import CompiledProgram as Program
+    from funcgrad.compiler import lower
     from funcgrad.core import LOWERINGS
 
-    assert set(Program._LOWERINGS) == LOWERINGS - {"fused"}  # (fused: fusion's)
+    assert set(lower.LOWERINGS) == LOWERINGS - {"fused"}  # (fused: fusion's)
     for prim in P.REGISTRY.values():
         if "int" in prim.lowering:
             assert prim.kernel in INT_OPS and "float_only" not in prim.traits, prim.name

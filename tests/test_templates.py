@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
-from funcgrad.compiler import lower
-from funcgrad.compiler.lower import CompiledProgram
+from funcgrad.compiler.instructions import fused
+from funcgrad.compiler.program import CompiledProgram
 from funcgrad.compiler.templates import match
 from funcgrad.reference import ReferenceProgram
 
@@ -19,22 +19,17 @@ SPECIAL = [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-30, -1e-30]
 
 def templates(program):
     """The template kinds of a program's fused kernels (loops and epilogues included)."""
-    found = []
-    for kind, p in program._steps:
-        steps = (
-            p.steps if kind == "images" else [("fused", p[1])] if kind == "gemm_epilogue" else []
-        )
-        for k, q in steps or [(kind, p)]:
-            hit = match(*q[1:]) if k == "fused" else None
-            found += [hit[0]] if hit else []
-    return sorted(found)
+    kernels = []
+    for ins in program.instructions:
+        kernels += ins.inner or [ins.epilogue if ins.kind == "gemm_epilogue" else ins]
+    return sorted(hit[0] for k in kernels if k.kind == "fused" and (hit := match(k)))
 
 
 def run(fun, args, use_templates=True):
     graph = fg.make_graph(fun)(*args)
     with pytest.MonkeyPatch.context() as patch:
         if not use_templates:  # the register machine only
-            patch.setattr(lower, "match_template", lambda *a: None)
+            patch.setattr(fused, "match_template", lambda *a: None)
         program = CompiledProgram(graph)
     return program, program(graph.consts, fg.tree.leaves(args))
 

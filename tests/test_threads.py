@@ -15,7 +15,7 @@ import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import threads
 from funcgrad._kernels.thread_count import default_num_threads
-from funcgrad.compiler.lower import CompiledProgram
+from funcgrad.compiler.program import CompiledProgram
 from funcgrad.reference import ReferenceProgram
 
 
@@ -97,11 +97,11 @@ def test_threaded_kernels_match_one_thread_and_the_reference(dtype, restore_thre
         results = []
         for n in (1, 2, 3):
             program, got = run(flat_fun, *flat, n_threads=n)
-            assert program._threaded
+            assert any(ins.may_use_threads for ins in program.instructions)
             if fun is relu_layer:  # each thread applies the epilogue to its rows of the GEMM
                 assert "gemm_epilogue" in str(program)
             if fun is cnn_step:  # each thread runs the layers on its images, then partial sums
-                assert any(k == "images" and p.threads == n for k, p in program._steps)
+                assert any(i.kind == "images" and i.threads == n for i in program.instructions)
             for e, g in zip(expected, got):
                 scale = float(np.max(np.abs(e), initial=1.0, where=np.isfinite(e)))
                 np.testing.assert_allclose(g, e, rtol=tol, atol=tol * scale)

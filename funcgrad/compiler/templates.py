@@ -58,15 +58,15 @@ def _slope(value, negative):
     return False
 
 
-def match(shape, in_desc, outs, code, reductions):
-    """The executor's template for a fused kernel, or None: (kind, input a, input b or -1,
-    slope or None, output of the result, output of the mask or -1). ``in_desc``: (Var,
-    element strides) per input; ``outs``: (Var, storage, register) per output."""
+def match(kernel):
+    """The executor's template for a fused kernel (an instructions.Fused), or None: (kind,
+    input a, input b or -1, slope or None, output of the result, output of the mask or -1)."""
+    shape, inputs, outs = kernel.shape, kernel.inputs, kernel.outputs
     dense = list(np.cumprod([1, *shape[::-1]])[:-1][::-1]) if shape else []
-    in_place = [list(s) == dense or not shape for _, s in in_desc]
-    regs, reduced = _expressions(code)
-    values = [regs.get(r) for _, _, r in outs]
-    floats = [k for k, (v, _, _) in enumerate(outs) if v.dtype != np.bool_]
+    in_place = [list(i.strides) == dense or not shape for i in inputs]
+    regs, reduced = _expressions(kernel.code)
+    values = [regs.get(o.register) for o in outs]
+    floats = [k for k, o in enumerate(outs) if o.view.dtype != np.bool_]
     if len(floats) != 1 or len(outs) > 2:
         return None
     result = values[floats[0]]
@@ -79,10 +79,10 @@ def match(shape, in_desc, outs, code, reductions):
     if slope is False:
         return None
     bools = [k for k in range(len(outs)) if k not in floats]
-    if cond[0] == "gt" and _is_zero(cond[2]) and cond[1] == positive and not reductions:
+    if cond[0] == "gt" and _is_zero(cond[2]) and cond[1] == positive and not kernel.reductions:
         if bools and values[bools[0]] != cond:  # the other output: the mask
             return None
-        x, b = _summands(positive, in_desc, in_place)
+        x, b = _summands(positive, inputs, in_place)
         if x is None:
             return None
         return TEMPLATE_KINDS["activation"], x, b, slope, floats[0], bools[0] if bools else -1
@@ -90,10 +90,10 @@ def match(shape, in_desc, outs, code, reductions):
     if (
         mask_input is not None
         and not bools
-        and in_desc[mask_input][0].dtype == np.bool_
+        and inputs[mask_input].view.dtype == np.bool_
         and in_place[mask_input]
         and positive[0] == "load"
-        and in_desc[positive[1]][0].dtype != np.bool_
+        and inputs[positive[1]].view.dtype != np.bool_
         and in_place[positive[1]]
         and all(r == result for r in reduced)
     ):
@@ -101,7 +101,7 @@ def match(shape, in_desc, outs, code, reductions):
     return None
 
 
-def _summands(value, in_desc, in_place):
+def _summands(value, inputs, in_place):
     """(x, b) for value == x + b (b == -1: value == x), x a float input laid out like the
     iteration and b any float input; (None, None) otherwise."""
     if value[0] == "load":
@@ -113,6 +113,6 @@ def _summands(value, in_desc, in_place):
     else:
         return None, None
     x, b = loads
-    if not in_place[x] or any(in_desc[k][0].dtype == np.bool_ for k in loads if k >= 0):
+    if not in_place[x] or any(inputs[k].view.dtype == np.bool_ for k in loads if k >= 0):
         return None, None
     return x, b

@@ -1,15 +1,17 @@
-"""Loops over images (funcgrad/compiler/image_loops.py): consecutive per-image steps run a
-chunk of images at a time; they must compute what the steps compute one after the other."""
+"""Scheduling (funcgrad/compiler/schedule.py): fused kernels joined to GEMMs as their
+epilogues, and loops over images (consecutive per-image steps run a chunk of images at a
+time); either must compute what the instructions compute one after the other."""
 
 import numpy as np
 import pytest
+from compiled import assert_same, run_both
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
-from funcgrad.compiler import image_loops
-from funcgrad.compiler.lower import CompiledProgram, _describe
+from funcgrad.compiler import schedule
+from funcgrad.compiler.program import CompiledProgram
 from funcgrad.reference import ReferenceProgram
 
 TOL = {np.float64: 1e-12, np.float32: 1e-5}
@@ -37,7 +39,7 @@ def assert_close(got, expected, dtype):
 
 
 def loops(program):
-    return [p for kind, p in program._steps if kind == "images"]
+    return [ins for ins in program.instructions if ins.kind == "images"]
 
 
 def cnn_loss(p, x):
@@ -90,16 +92,16 @@ def test_loops_compute_what_the_steps_do(n, c, hw, pool, dilation, chunk_bytes, 
         return fnp.mean(fnp.reshape(h, (h.shape[0], -1)) ** 2)
 
     old_chunk, old_min, old_threads = (
-        image_loops.CHUNK_BYTES,
-        image_loops.THREADED_MIN_BYTES,
+        schedule.CHUNK_BYTES,
+        schedule.THREADED_MIN_BYTES,
         fg.get_num_threads(),
     )
-    image_loops.CHUNK_BYTES, image_loops.THREADED_MIN_BYTES = chunk_bytes, 0
+    schedule.CHUNK_BYTES, schedule.THREADED_MIN_BYTES = chunk_bytes, 0
     fg.set_num_threads(n_threads)
     try:
         program, got, expected = compiled_and_reference(fg.value_and_grad(loss), params, x)
     finally:
-        image_loops.CHUNK_BYTES, image_loops.THREADED_MIN_BYTES = old_chunk, old_min
+        schedule.CHUNK_BYTES, schedule.THREADED_MIN_BYTES = old_chunk, old_min
         fg.set_num_threads(old_threads)
     assert_close(got, expected, dtype)
     found = loops(program)
@@ -107,7 +109,7 @@ def test_loops_compute_what_the_steps_do(n, c, hw, pool, dilation, chunk_bytes, 
     assert all(loop.threads == min(n_threads, n) for loop in found)
     if chunk_bytes == 1:
         assert all(loop.chunk == 1 for loop in found)
-    kernels = {_describe(*step).split()[0] for loop in found for step in loop.steps}
+    kernels = {step.kernel for loop in found for step in loop.steps if step.kind == "conv"}
     pooling = "avg_pool2d" if pool == "avg" else "max_pool2d_index"
     assert {"conv2d", pooling, "conv2d_filter_grad"} <= kernels
 
@@ -126,15 +128,15 @@ def test_reductions_over_the_images_are_combined_across_threads(how, restore_thr
         per_channel = reduce(t, axis=(0, 2, 3), keepdims=True)
         return [per_channel, fg.nn.avg_pool2d(t, 2) * per_channel]
 
-    monkeypatch.setattr(image_loops, "THREADED_MIN_BYTES", 0)
-    monkeypatch.setattr(image_loops, "CHUNK_BYTES", 20000)  # a few images at a time
+    monkeypatch.setattr(schedule, "THREADED_MIN_BYTES", 0)
+    monkeypatch.setattr(schedule, "CHUNK_BYTES", 20000)  # a few images at a time
     fg.set_num_threads(2)
     program, got, expected = compiled_and_reference(f, x, w)
     assert_close(got, expected, np.float64)
     (loop,) = loops(program)  # conv, tanh + reduction, pool; the product reads the result
-    assert [kind for kind, _ in loop.steps] == ["conv", "fused", "conv"]
+    assert [step.kind for step in loop.steps] == ["conv", "fused", "conv"]
     assert loop.threads == 2 and 1 < loop.chunk < 19
-    assert program._steps[-1][0] == "fused"
+    assert program.instructions[-1].kind == "fused"
 
 
 def test_no_loop_when_every_value_leaves_it():
@@ -169,3 +171,57 @@ def test_profile_times_the_steps_of_a_loop():
     assert len(inside) == sum(len(p.steps) for p in loops(program))
     assert {kind for _, kind in inside} == {"images/conv", "images/fused"}
     assert all(t > 0 for t, _ in inside) and sum(t for t, _ in inside) <= loop_time
+
+
+# ---------------------------------------------------------------- GEMM epilogues
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gemm_epilogues(dtype):
+    rng = np.random.default_rng(4)
+    x, w = rng.standard_normal((37, 29)).astype(dtype), rng.standard_normal((29, 23)).astype(dtype)
+    b = rng.standard_normal(23).astype(dtype)
+    fused = [  # a kernel over exactly the GEMM's output runs as its epilogue
+        lambda x, w, b: fg.nn.leaky_relu(x @ w + b),
+        lambda x, w, b: fg.nn.relu(fnp.transpose(x) @ fnp.tanh(x @ w)),  # a transposed A
+        lambda x, w, b: fnp.tanh(x @ fnp.transpose(fnp.transpose(w) * 2.0)) > b,  # bool out
+        lambda x, w, b: (x @ w, (x @ w) * b),  # the GEMM's result is an output too
+        lambda x, w, b: fnp.tanh(fnp.stack([x, x]) @ w),  # leading axes merged into M
+    ]
+    apart = [  # a reduction, or a batched GEMM: the kernel runs after the GEMM
+        lambda x, w, b: fnp.sum(fnp.tanh(x @ w), axis=0),
+        lambda x, w, b: fnp.tanh(fnp.stack([x, x]) @ fnp.stack([w, w * 2.0])),
+    ]
+    for funs, joined in ((fused, True), (apart, False)):
+        for f in funs:
+            program = CompiledProgram(fg.make_graph(f)(x, w, b))
+            assert ("gemm_epilogue" in str(program)) == joined, str(program)
+            assert_same(*run_both(f, x, w, b), dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_weight_updates_join_their_gradients_gemm(dtype):
+    """An SGD update runs last in a step, after the whole backward pass; it moves up to
+    the GEMM computing its gradient, as that GEMM's epilogue, when nothing it reads is
+    computed later. One that waits for a later value stays where it is."""
+    rng = np.random.default_rng(9)
+    x, w1 = rng.standard_normal((16, 8)).astype(dtype), rng.standard_normal((8, 6)).astype(dtype)
+    w2 = rng.standard_normal((6, 3)).astype(dtype)
+
+    def loss(ws, x):
+        w1, w2 = ws
+        return fnp.sum(fnp.tanh(fnp.tanh(x @ w1) @ w2) ** 2)
+
+    def sgd(ws, x):
+        g1, g2 = fg.grad(loss)(ws, x)
+        return w1 - 0.1 * g1, w2 - 0.1 * g2
+
+    def late(ws, x):  # w2's update reads a scalar computed after its gradient's GEMM
+        g1, g2 = fg.grad(loss)(ws, x)
+        return w1 - 0.1 * g1, w2 - fnp.sum(g1) * g2
+
+    for step, kinds in ((sgd, ["gemm_epilogue"] * 2), (late, ["gemm_epilogue", "fused"])):
+        program = CompiledProgram(fg.make_graph(step)((w1, w2), x))
+        updates = [ins.kind for ins in program.instructions if "[mul sub]" in str(ins)]
+        assert updates == kinds, str(program)
+        assert_same(*run_both(step, (w1, w2), x), dtype)
