@@ -168,7 +168,16 @@ def square(x):
 
 
 def reciprocal(x):
-    """``1 / x``."""
+    """``1 / x``; integers stay integers, as in NumPy (``1.0 / x`` cast back: 0 for
+    ``|x| > 1``), bools become int8.
+
+    >>> reciprocal(np.array([1, 2, -1]))
+    array([ 1,  0, -1])
+    """
+    dtype = result_type(x)
+    if dtype.kind in "iub":
+        integer = np.dtype(np.int8) if dtype.kind == "b" else dtype
+        return asarray(divide(1.0, asarray(x, np.float64)), integer)
     return divide(1.0, x)
 
 

@@ -115,13 +115,6 @@ class QRResult(NamedTuple):
     R: object
 
 
-class LstsqResult(NamedTuple):  # (NumPy returns a plain 4-tuple; this one unpacks alike)
-    x: object
-    residuals: object
-    rank: object
-    s: object
-
-
 # ---------------------------------------------------------------- operands and checks
 
 _LAPACK = (np.dtype(np.float32), np.dtype(np.float64))
@@ -594,7 +587,7 @@ def lstsq(a, b, rcond=None):
     residuals = sum(power(subtract(b, matmul(a, x)), 2), axis=0)
     if not (m > n and (isinstance(rank, Tracer) or int(rank) == n)):
         residuals = np.zeros((0,), a.dtype)
-    return LstsqResult(reshape(x, (n,)) if vector else x, residuals, rank, s)
+    return (reshape(x, (n,)) if vector else x), residuals, rank, s  # (a plain tuple, as NumPy's)
 
 
 def _rank(s, top, rtol):
