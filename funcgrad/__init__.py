@@ -5,7 +5,20 @@
 array([0., 0., 0.])
 """
 
-from . import data, datasets, flatten_util, io, metrics, nn, numpy, optim, random, testing, tree
+from . import (
+    data,
+    datasets,
+    flatten_util,
+    io,
+    lax,
+    metrics,
+    nn,
+    numpy,
+    optim,
+    random,
+    testing,
+    tree,
+)
 from .api import (
     elementwise_grad,
     grad,
@@ -21,6 +34,7 @@ from .api import (
     vmap,
 )
 from .core import Graph
+from .custom_derivatives import checkpoint, custom_jvp, custom_vjp, remat
 from .errors import (
     ConcretizationError,
     DtypeError,
@@ -74,8 +88,13 @@ __all__ = [
     "jacrev",
     "jit",
     "clear_caches",
+    "checkpoint",
+    "custom_jvp",
+    "custom_vjp",
     "jvp",
+    "lax",
     "make_graph",
+    "remat",
     "metrics",
     "nn",
     "numpy",

@@ -139,3 +139,152 @@ def avg_pool2d_transpose(g, x_shape, window, stride, padding):
     scaled = g / (window[0] * window[1])
     dcols = np.broadcast_to(scaled[:, :, None, None], (n, c) + tuple(window) + (oh, ow))
     return col2im(dcols, x_shape, window, stride, padding, _NO_DILATION)
+
+
+# ---------------------------------------------------------------- the general convolution
+# conv_general_dilated is XLA's convolution (JAX's lax.conv_general_dilated): any number of
+# spatial dimensions, the operands' axes named by dimension numbers, lhs (input) dilation,
+# rhs (kernel) dilation, padding that may be negative (a crop), feature and batch groups.
+# The transposes of a convolution are convolutions again, so it is the one convolution
+# primitive; the 2-D forms the compiled kernels compute are recognised below.
+
+
+def dilated_size(n, d):
+    """Length of n elements with d - 1 zeros between neighbours."""
+    return 0 if n == 0 else (n - 1) * d + 1
+
+
+def _dilate_and_pad(x, dilation, padding):
+    """x (N, C, *S) with zeros inserted between spatial elements, then padded (a negative
+    width crops)."""
+    spatial = x.shape[2:]
+    if any(d > 1 for d in dilation):
+        shape = x.shape[:2] + tuple(dilated_size(n, d) for n, d in zip(spatial, dilation))
+        out = np.zeros(shape, x.dtype)
+        out[(slice(None), slice(None)) + tuple(slice(None, None, d) for d in dilation)] = x
+        x = out
+    grow = ((0, 0), (0, 0)) + tuple((max(lo, 0), max(hi, 0)) for lo, hi in padding)
+    if any(p for pair in grow for p in pair):
+        x = np.pad(x, grow)
+    crop = tuple(slice(max(-lo, 0), n - max(-hi, 0)) for n, (lo, hi) in zip(x.shape[2:], padding))
+    return x[(slice(None), slice(None)) + crop]
+
+
+def _windows(x, window, stride, dilation):
+    """N-d im2col of an already padded x (N, C, *S): (N, C, *window, *out)."""
+    out = tuple(
+        max((n - dilated_size(k, d)) // s + 1, 0)
+        for n, k, s, d in zip(x.shape[2:], window, stride, dilation)
+    )
+    cols = np.empty(x.shape[:2] + tuple(window) + out, x.dtype)
+    for offset in np.ndindex(*window):
+        index = tuple(
+            slice(i * d, i * d + o * s, s) for i, d, o, s in zip(offset, dilation, out, stride)
+        )
+        cols[(slice(None), slice(None)) + offset] = x[(slice(None), slice(None)) + index]
+    return cols
+
+
+def _grouped_conv(x, w, stride, dilation, feature_groups, batch_groups):
+    """Cross-correlation of a padded x (N, C, *S) with w (O, C / G, *K) -> (N / B, O, *out)."""
+    nd = x.ndim - 2
+    cols = _windows(x, w.shape[2:], stride, dilation)  # (N, C, *K, *out)
+    n, c, o = x.shape[0], x.shape[1], w.shape[0]
+    k_axes = list(range(2, 2 + nd))
+    if feature_groups == batch_groups == 1:
+        y = np.tensordot(cols, w, axes=([1] + k_axes, [1] + k_axes))  # (N, *out, O)
+        return np.moveaxis(y, -1, 1)
+    g, b = feature_groups, batch_groups
+    # (B, N/B, G, C/G, *K, *out) against (B, G, O/(B G), C/G, *K)
+    cols = cols.reshape((b, n // b, g, c // g) + cols.shape[2:])
+    w = w.reshape((b, g, o // (b * g)) + w.shape[1:])
+    spatial = "".join(chr(ord("h") + i) for i in range(nd))
+    outs = "".join(chr(ord("r") + i) for i in range(nd))
+    y = np.einsum(f"bngc{spatial}{outs},bgoc{spatial}->nbgo{outs}", cols, w, optimize=True)
+    return y.reshape((n // b, o) + y.shape[4:])
+
+
+def input_grad_padding(window, out_size, in_size, lhs_dilation, rhs_dilation, padding):
+    """The conv2d_input_grad geometry (pads of the forward convolution) equal to a
+    stride-1 convolution of a cotangent dilated by ``lhs_dilation`` with the flipped
+    kernel, or None where no forward convolution has that transpose (it crops more of
+    the cotangent than a forward pass could have dropped)."""
+    pads = []
+    for k, y, g, s, d, (lo, _) in zip(
+        window, out_size, in_size, lhs_dilation, rhs_dilation, padding
+    ):
+        reach = d * (k - 1)
+        top = reach - lo
+        bottom = max((g - 1) * s + reach + 1 - y - top, 0)
+        if top < 0 or (y + top + bottom - reach - 1) // s + 1 != g:
+            return None
+        pads.append((top, bottom))
+    return tuple(pads)
+
+
+def filter_grad_padding(window, in_size, out_size, stride, dilation, lo_pads):
+    """The conv2d_filter_grad pads (lo as given, hi the least that gives ``out_size``), or
+    None where no non-negative padding of a forward convolution does."""
+    pads = []
+    for k, n, o, s, d, lo in zip(window, in_size, out_size, stride, dilation, lo_pads):
+        reach = d * (k - 1)
+        hi = max((o - 1) * s + reach + 1 - n - lo, 0)
+        if lo < 0 or (n + lo + hi - reach - 1) // s + 1 != o:
+            return None
+        pads.append((lo, hi))
+    return tuple(pads)
+
+
+NCHW = ((0, 1, 2, 3), (0, 1, 2, 3), (0, 1, 2, 3))  # the compiled kernels' layouts
+FILTER_GRAD_SPECS = ((1, 0, 2, 3), (1, 0, 2, 3), (1, 0, 2, 3))
+INPUT_GRAD_SPECS = ((0, 1, 2, 3), (1, 0, 2, 3), (0, 1, 2, 3))
+
+
+def conv_general_dilated(
+    lhs,
+    rhs,
+    window_strides,
+    padding,
+    lhs_dilation,
+    rhs_dilation,
+    dimension_numbers,
+    feature_group_count=1,
+    batch_group_count=1,
+):
+    """XLA's convolution of lhs with rhs; all parameters normalized tuples (see
+    ``funcgrad.lax.conv_general_dilated`` for their meaning)."""
+    lhs_spec, rhs_spec, out_spec = dimension_numbers
+    x = lhs.transpose(lhs_spec)  # (N, C, *S)
+    w = rhs.transpose(rhs_spec)  # (O, I, *K)
+    groups = feature_group_count == batch_group_count == 1
+    undilated = all(d == 1 for d in lhs_dilation)
+    if x.ndim == 4 and groups and undilated and all(p >= 0 for pair in padding for p in pair):
+        y = conv2d(
+            np.ascontiguousarray(x), np.ascontiguousarray(w), window_strides, padding, rhs_dilation
+        )
+    elif x.ndim == 4 and groups and all(s == 1 for s in window_strides):
+        y = _transposed_conv2d(x, w, padding, lhs_dilation, rhs_dilation)
+    else:
+        y = None
+    if y is None:
+        x = _dilate_and_pad(x, lhs_dilation, padding)
+        y = _grouped_conv(
+            x, w, window_strides, rhs_dilation, feature_group_count, batch_group_count
+        )
+    return np.ascontiguousarray(y.transpose(np.argsort(out_spec)))
+
+
+def _transposed_conv2d(g, wflip, padding, lhs_dilation, rhs_dilation):
+    """A stride-1 convolution of a dilated g with a kernel: the col2im of conv2d's input
+    gradient when the geometry is one (no zeros multiplied), else None."""
+    window = wflip.shape[2:]
+    size = tuple(
+        dilated_size(n, s) + lo + hi - dilated_size(k, d) + 1
+        for n, s, (lo, hi), k, d in zip(g.shape[2:], lhs_dilation, padding, window, rhs_dilation)
+    )
+    pads = input_grad_padding(window, size, g.shape[2:], lhs_dilation, rhs_dilation, padding)
+    if pads is None or min(size) < 1:
+        return None
+    w = np.ascontiguousarray(wflip[:, :, ::-1, ::-1].swapaxes(0, 1))
+    x_shape = (g.shape[0], w.shape[1]) + size
+    return conv2d_input_grad(np.ascontiguousarray(g), w, x_shape, lhs_dilation, pads, rhs_dilation)

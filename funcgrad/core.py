@@ -130,8 +130,10 @@ class Eqn(tuple):
 #   linear: linear in all its array operands together (its JVP is itself on the tangents)
 #   commutative: f(x, y) == f(y, x)
 #   reduction: reduces its operand over params["axes"]
+# "call": the equation evaluates the graph ``params["fun"]`` on its inputs and returns its
+# output ``params["index"]`` (custom derivatives); :func:`inline_calls` expands it.
 TRAITS = frozenset(
-    "elementwise unary binary comparison float_only linear commutative reduction".split()
+    "elementwise unary binary comparison float_only linear commutative reduction call".split()
 )
 # The kinds of instruction the compiler may lower a primitive to (Primitive.lowering), tried
 # in the declared order; an equation none of them takes runs the NumPy reference.
@@ -222,6 +224,8 @@ def _var_names():
 def _format_param(value):
     if isinstance(value, np.dtype):
         return value.name
+    if isinstance(value, Graph):  # a called graph: nested below its equation, jaxpr-style
+        return value.pretty().replace("\n", "\n" + " " * 8)
     return repr(value)
 
 
@@ -356,6 +360,46 @@ def dce(graph):
         return graph
     kept.reverse()
     return Graph(graph.constvars, graph.invars, kept, graph.outvars, graph.consts)
+
+
+def inline_calls(graph):
+    """``graph`` with every "call" equation replaced by the equations of the graph it
+    calls (nested calls too), so programs run them as ordinary equations; the copies that
+    several outputs of one call make are merged later by CSE."""
+    if not any("call" in e.prim.traits for e in graph.eqns):
+        return graph
+    subst = {}
+
+    def read(atom):
+        return subst.get(atom, atom) if isinstance(atom, Var) else atom
+
+    eqns, todo = [], [(e, None) for e in reversed(graph.eqns)]
+    while todo:  # (equation, renaming of its variables); a stack, not recursion
+        e, names = todo.pop()
+        if names is None:
+            inputs = [read(a) for a in e.inputs]
+        else:
+            inputs = [names.get(a, a) if isinstance(a, Var) else a for a in e.inputs]
+        if "call" in e.prim.traits:
+            fun = e.params["fun"]
+            inner = dict(zip(fun.invars, inputs))
+            for v in (v for sub in fun.eqns for v in sub.outputs):
+                inner[v] = Var(v.shape, v.dtype, v.weak)
+            result = fun.outvars[e.params["index"]]
+            target = inner.get(result, result) if isinstance(result, Var) else result
+            out = e.outputs[0]
+            if names is None:
+                subst[out] = target
+            else:
+                names[out] = target
+            todo.extend((sub, inner) for sub in reversed(fun.eqns))
+            continue
+        outputs = list(e.outputs)
+        if names is not None:
+            outputs = [names[v] for v in e.outputs]
+        eqns.append(Eqn(e.prim, inputs, outputs, e.params))
+    outvars = [read(a) for a in graph.outvars]
+    return Graph(graph.constvars, graph.invars, eqns, outvars, graph.consts)
 
 
 class Tracer:
@@ -569,6 +613,17 @@ class _State(threading.local):
 
 
 _state = _State()
+
+
+class outside_traces:
+    """A context in which funcgrad computes eagerly even inside a trace (for callbacks that
+    run user code on concrete values while the program runs)."""
+
+    def __enter__(self):
+        self._saved, _state.stack = _state.stack, []
+
+    def __exit__(self, *exc):
+        _state.stack = self._saved
 
 
 def current_builder():

@@ -11,7 +11,7 @@ import os
 import warnings
 from collections import OrderedDict
 
-from .core import current_builder, eval_graph
+from .core import current_builder, eval_graph, inline_calls
 from .reference import ReferenceProgram
 
 log = logging.getLogger("funcgrad")
@@ -68,10 +68,10 @@ def program(graph):
         return prog
     stats["misses"] += 1
     try:
-        prog = (CompiledProgram if name == "compiled" else ReferenceProgram)(graph)
+        prog = (CompiledProgram if name == "compiled" else ReferenceProgram)(inline_calls(graph))
     except NotImplementedError as e:  # a layout the executor cannot walk (e.g. > 8-d)
         log.info("running a graph on the NumPy reference interpreter: %s", e)
-        prog = ReferenceProgram(graph)
+        prog = ReferenceProgram(inline_calls(graph))
     _programs[key] = prog
     if len(_programs) > _CACHE_SIZE:
         _programs.popitem(last=False)

@@ -6,6 +6,7 @@ import inspect
 import re
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -419,3 +420,18 @@ def test_a_jit_function_keeps_its_most_recently_called_signatures(monkeypatch):
     assert f.cache_info().misses == misses  # kept
     f(np.ones(2))
     assert f.cache_info().misses == misses + 1  # forgotten, traced again
+
+
+@pytest.mark.parametrize("fun", [fg.nn.softmax, fg.nn.log_softmax, fg.nn.logsumexp])
+def test_softmax_family_of_a_nan_beside_a_large_value_is_silent(fun):
+    # (the shift of a slice holding NaN or +inf is 0: exp(1e4) overflowed, warning of a
+    # value the NaN replaces anyway)
+    import scipy.special as ss
+
+    x = np.array([[np.nan, 1.0], [1e4, 2.0], [np.inf, 1e4]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        got = fun(x, axis=0)
+    with np.errstate(all="ignore"):
+        expected = getattr(ss, fun.__name__)(x, axis=0)
+    np.testing.assert_allclose(got, expected, equal_nan=True)

@@ -889,3 +889,90 @@ def test_an_ensemble_trained_by_vmap_of_the_step_matches_separate_runs():
         np.testing.assert_allclose(params["w"][i], p["w"], rtol=1e-10)
         np.testing.assert_allclose(params["b"][i], p["b"], rtol=1e-10)
     assert max(float(loss({"w": params["w"][i], "b": params["b"][i]})) for i in range(4)) < 0.3
+
+
+# ---------------------------------------------------------------- custom derivatives
+
+
+@fg.custom_vjp
+def _logsumexp(x):
+    """autograd's define_gradient example: logsumexp with a hand-written gradient."""
+    max_x = fnp.max(x)
+    return max_x + fnp.log(fnp.sum(fnp.exp(x - max_x)))
+
+
+def _logsumexp_fwd(x):
+    ans = _logsumexp(x)
+    return ans, (ans, x)
+
+
+def _logsumexp_bwd(res, g):
+    ans, x = res
+    return (fnp.full(x.shape, g) * fnp.exp(x - ans),)
+
+
+_logsumexp.defvjp(_logsumexp_fwd, _logsumexp_bwd)
+
+
+def test_a_hand_written_gradient_is_used_and_matches_the_softmax():
+    def example(x):
+        return _logsumexp(fnp.sin(x)) * 2.0
+
+    x = np.random.default_rng(0).standard_normal(5)
+    s = np.exp(np.sin(x) - np.log(np.sum(np.exp(np.sin(x)))))
+    np.testing.assert_allclose(fg.grad(example)(x), 2.0 * s * np.cos(x), rtol=1e-12)
+    np.testing.assert_allclose(fg.jit(fg.grad(example))(x), 2.0 * s * np.cos(x), rtol=1e-12)
+    check_grads(example, (x,), order=2, modes=("rev",))  # grad of the hand-written grad
+
+
+def _fixed_point(f, a, x0, distance, tol):
+    """autograd's fixed_points example: iterate x = f(a)(x) to convergence; the gradient
+    in ``a`` by implicit differentiation (a second fixed point, of the adjoint)."""
+    x, x_prev = f(a)(x0), x0
+    while distance(x, x_prev) > tol:
+        x, x_prev = f(a)(x), x
+    return x
+
+
+fixed_point = fg.custom_vjp(_fixed_point, nondiff_argnums=(0, 3, 4))
+
+
+def _fixed_point_fwd(f, a, x0, distance, tol):
+    x = fixed_point(f, a, x0, distance, tol)
+    return x, (a, x)
+
+
+def _fixed_point_bwd(f, distance, tol, res, g):
+    a, x_star = res
+    _, vjp_x = fg.vjp(lambda x: f(a)(x), x_star)
+    _, vjp_a = fg.vjp(lambda a: f(a)(x_star), a)
+    # w = g + w J_x (the adjoint fixed point), then the gradient is w J_a
+    w, w_prev = g + vjp_x(g)[0], g
+    while distance(w, w_prev) > tol:
+        w, w_prev = g + vjp_x(w)[0], w
+    return vjp_a(w)[0], fnp.zeros_like(x_star)
+
+
+fixed_point.defvjp(_fixed_point_fwd, _fixed_point_bwd)
+
+
+def test_implicit_differentiation_through_a_fixed_point():
+    """Newton's iteration for sqrt(a): d sqrt(a) / da = 1 / (2 sqrt(a)), without
+    differentiating through the iterations."""
+
+    def newton_sqrt_iter(a):
+        return lambda x: 0.5 * (x + a / x)
+
+    def distance(x, y):
+        return fnp.abs(x - y)
+
+    def sqrt(a):
+        return fixed_point(newton_sqrt_iter, a, 1.0, distance, 1e-12)
+
+    assert np.isclose(sqrt(2.0), np.sqrt(2.0), rtol=1e-12)
+    np.testing.assert_allclose(fg.grad(sqrt)(2.0), 0.5 / np.sqrt(2.0), rtol=1e-9)
+    np.testing.assert_allclose(fg.grad(lambda a: sqrt(a) * a)(3.0), 1.5 * np.sqrt(3.0))
+    # The rules loop until convergence, so they run on the values as the program runs;
+    # they cannot be traced to differentiate again, and an error says so.
+    with pytest.raises(TypeError, match="cannot be differentiated again"):
+        fg.grad(fg.grad(sqrt))(2.0)

@@ -17,6 +17,7 @@ from typing import NamedTuple
 import numpy as np
 import pytest
 import scipy.linalg
+from conv_reference import ref_conv_general_dilated
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -314,27 +315,62 @@ def _conv_out(x_shape, w_shape, stride, padding, dilation):
     return (x_shape[0], w_shape[0], oh, ow)
 
 
-def _draw_conv(data):
-    x_shape, window, params = _geometry(data, pool=False)
-    w_shape = (0 if _rarely(data) else data.draw(st.integers(1, 2)), x_shape[1]) + window
-    return x_shape, w_shape, _conv_out(x_shape, w_shape, **params), params
+def _placed(shape, spec):
+    """The shape whose axis spec[j] has size shape[j] (roles to a layout)."""
+    out = [0] * len(shape)
+    for role, axis in enumerate(spec):
+        out[axis] = shape[role]
+    return tuple(out)
 
 
-def draw_conv2d(data):
-    x_shape, w_shape, _, params = _draw_conv(data)
-    return Call((_array(data, x_shape), _array(data, w_shape)), params, (0, 1))
+def _conv_params(strides, padding, lhs_dil, rhs_dil, dims, groups=1, batch_groups=1):
+    return {
+        "window_strides": tuple(strides),
+        "padding": tuple(map(tuple, padding)),
+        "lhs_dilation": tuple(lhs_dil),
+        "rhs_dilation": tuple(rhs_dil),
+        "dimension_numbers": dims,
+        "feature_group_count": groups,
+        "batch_group_count": batch_groups,
+    }
 
 
-def draw_conv2d_input_grad(data):
-    x_shape, w_shape, g_shape, params = _draw_conv(data)
-    args = (_array(data, g_shape), _array(data, w_shape))
-    return Call(args, {**params, "x_shape": x_shape}, (0, 1))
+NCHW_SPECS = ((0, 1, 2, 3),) * 3
 
 
-def draw_conv2d_filter_grad(data):
-    x_shape, w_shape, g_shape, params = _draw_conv(data)
-    args = (_array(data, x_shape), _array(data, g_shape))
-    return Call(args, {**params, "w_shape": w_shape}, (0, 1))
+def draw_conv_general_dilated(data):
+    """Half the draws are the 2-D NCHW forward convolutions the kernels take; the rest
+    any rank, layout, dilation, (negative) padding and grouping."""
+    if data.draw(st.booleans()):
+        x_shape, window, params = _geometry(data, pool=False)
+        w_shape = (0 if _rarely(data) else data.draw(st.integers(1, 2)), x_shape[1]) + window
+        general = _conv_params(
+            params["stride"], params["padding"], (1, 1), params["dilation"], NCHW_SPECS
+        )
+        return Call((_array(data, x_shape), _array(data, w_shape)), general, (0, 1))
+    nd = data.draw(st.integers(1, 3))
+    groups = data.draw(st.sampled_from([1, 1, 2]))
+    batch_groups = 1 if groups > 1 else data.draw(st.sampled_from([1, 1, 2]))
+    n = data.draw(st.integers(1, 2)) * batch_groups
+    c = data.draw(st.integers(1, 2)) * groups
+    o = data.draw(st.integers(1, 2)) * groups * batch_groups
+    window = [data.draw(st.integers(1, 3)) for _ in range(nd)]
+    strides = [data.draw(st.integers(1, 2)) for _ in range(nd)]
+    lhs_dil = [data.draw(st.integers(1, 2)) for _ in range(nd)]
+    rhs_dil = [data.draw(st.integers(1, 2)) for _ in range(nd)]
+    padding = [(data.draw(st.integers(-1, 2)), data.draw(st.integers(-1, 2))) for _ in range(nd)]
+    sizes = []
+    for k, (lo, hi), ld, rd in zip(window, padding, lhs_dil, rhs_dil):
+        least = 1  # the dilated input plus padding must hold the dilated window
+        while (least - 1) * ld + 1 + lo + hi < (k - 1) * rd + 1:
+            least += 1
+        sizes.append(least + data.draw(st.integers(0, 2)))
+    perm = st.permutations(range(nd + 2)).map(tuple)
+    dims = tuple(data.draw(perm) for _ in range(3))
+    x = _array(data, _placed((n, c, *sizes), dims[0]))
+    w = _array(data, _placed((o, c // groups, *window), dims[1]))
+    params = _conv_params(strides, padding, lhs_dil, rhs_dil, dims, groups, batch_groups)
+    return Call((x, w), params, (0, 1))
 
 
 def _draw_pool(data):
@@ -501,29 +537,6 @@ def _padded(x, padding, value=0.0):
 def _unpadded(xp, padding):
     (top, bottom), (left, right) = padding
     return xp[:, :, top : xp.shape[2] - bottom, left : xp.shape[3] - right]
-
-
-def ref_conv2d(x, w, stride, padding, dilation):
-    xp = _padded(x, padding)
-    out = np.zeros(_conv_out(x.shape, w.shape, stride, padding, dilation))
-    for i, j, at in _patches(x.shape, w.shape[2:], stride, padding, dilation):
-        out += np.einsum("nchw,oc->nohw", xp[at], w[:, :, i, j])
-    return out
-
-
-def ref_conv2d_input_grad(g, w, x_shape, stride, padding, dilation):
-    xp = _padded(np.zeros(x_shape), padding)
-    for i, j, at in _patches(x_shape, w.shape[2:], stride, padding, dilation):
-        xp[at] += np.einsum("nohw,oc->nchw", g, w[:, :, i, j])
-    return _unpadded(xp, padding)
-
-
-def ref_conv2d_filter_grad(x, g, w_shape, stride, padding, dilation):
-    xp = _padded(x, padding)
-    dw = np.zeros(w_shape)
-    for i, j, at in _patches(x.shape, w_shape[2:], stride, padding, dilation):
-        dw[:, :, i, j] = np.einsum("nchw,nohw->oc", xp[at], g)
-    return dw
 
 
 def _window_stack(x, window, stride, padding, value):
@@ -986,6 +999,7 @@ CASES = {
     "abs": Case(_unary(gap=0.25), lambda x: np.where(x < 0, -x, x)),
     "sign": Case(_unary(gap=0.25), lambda x: (x > 0).astype(F64) - (x < 0)),
     "stop_gradient": Case(_unary(), lambda x: x, grads=False),
+    "optimization_barrier": Case(_unary(), lambda x: x),
     "add": Case(_binary(), lambda x, y: x + y),
     "sub": Case(_binary(), lambda x, y: x - y),
     "mul": Case(_binary(), lambda x, y: x * y),
@@ -1021,9 +1035,7 @@ CASES = {
     "gather": Case(draw_gather, ref_gather),
     "scatter_add": Case(draw_scatter_add, ref_scatter_add),
     "matmul": Case(draw_matmul, ref_matmul),
-    "conv2d": Case(draw_conv2d, ref_conv2d),
-    "conv2d_input_grad": Case(draw_conv2d_input_grad, ref_conv2d_input_grad),
-    "conv2d_filter_grad": Case(draw_conv2d_filter_grad, ref_conv2d_filter_grad),
+    "conv_general_dilated": Case(draw_conv_general_dilated, ref_conv_general_dilated),
     "max_pool2d": Case(draw_max_pool2d, ref_max_pool2d),
     "max_pool2d_select": Case(draw_max_pool2d_select, ref_max_pool2d_select),
     "max_pool2d_scatter": Case(draw_max_pool2d_scatter, ref_max_pool2d_scatter),
@@ -1535,8 +1547,8 @@ def test_max_pool_picks_the_first_maximum_of_a_tied_window():
 # ---------------------------------------------------------------- errors name the user's line
 
 M23, M45, V4 = np.ones((2, 3)), np.ones((4, 5)), np.ones(4)
-IMG, BIG = np.ones((1, 1, 3, 3)), np.ones((1, 1, 5, 5))
-CONV = {"stride": (1, 1), "padding": ((0, 0), (0, 0)), "dilation": (1, 1)}
+IMG = np.ones((1, 1, 3, 3))
+CONV = _conv_params((1, 1), ((0, 0), (0, 0)), (1, 1), (1, 1), NCHW_SPECS)
 POOL = {"window": (4, 4), "stride": (1, 1), "padding": ((0, 0), (0, 0))}
 
 
@@ -1550,7 +1562,11 @@ BAD_CALLS = [
     (fg.ShapeError, ["reshape", "(2, 3)", "(4,)"], lambda: P.reshape(M23, new_shape=(4,))),
     (fg.ShapeError, ["transpose", "(2, 3)"], lambda: P.transpose(M23, perm=(0, 0))),
     (fg.ShapeError, ["concatenate", "(2, 3)", "(4, 5)"], lambda: P.concatenate(M23, M45, axis=0)),
-    (fg.ShapeError, ["conv2d", "(5, 5)", "(3, 3)"], lambda: P.conv2d(IMG, BIG, **CONV)),
+    (
+        fg.ShapeError,
+        ["conv_general_dilated", "1 features", "2 per group"],
+        lambda: P.conv_general_dilated(IMG, np.ones((1, 2, 3, 3)), **CONV),
+    ),
     (fg.ShapeError, ["max_pool2d", "(4, 4)", "(3, 3)"], lambda: P.max_pool2d(IMG, **POOL)),
     (
         fg.ShapeError,

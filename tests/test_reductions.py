@@ -2,11 +2,14 @@
 (float32, float64, ints; size 0/1 where NumPy defines a result; NaN), gradients vs finite
 differences in float64, and the same results under jit and vmap."""
 
+import re
+import warnings
 from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
 import pytest
+from compare import numpy_then_ours
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -35,9 +38,20 @@ def _with_zeros(m, x):
 
 
 W4 = np.array([0.5, 1.0, 2.0, 1.5])
+
+
+def _weights_like(x):
+    """Weights for ``_with_zeros(x)``, in its full shape (NumPy's nan* functions take
+    weights along an axis wrongly)."""
+    row = np.array([0.5, 1.0, 0.0, 2.0, 1.5])[: x.shape[-1] + 1]
+    return np.broadcast_to(row, x.shape[:-1] + row.shape)
+
+
 Q = np.array([0.0, 0.1, 0.5, 0.95, 1.0])
-METHODS = ["linear", "lower", "higher", "nearest", "midpoint", "hazen", "weibull"]
-METHODS += ["median_unbiased", "normal_unbiased", "interpolated_inverted_cdf"]
+# every method NumPy >= 2 has (tests/test_quantiles.py checks each in every form of q)
+METHODS = ["inverted_cdf", "averaged_inverted_cdf", "closest_observation", "lower", "higher"]
+METHODS += ["nearest", "linear", "midpoint", "hazen", "weibull", "median_unbiased"]
+METHODS += ["normal_unbiased", "interpolated_inverted_cdf"]
 
 CASES = {
     "prod": R(lambda m, x: m.prod(x), min_dims=0, empty=True),
@@ -76,6 +90,16 @@ CASES = {
     # (a column of zeros: NumPy's dtype for all-NaN rows depends on which row comes first)
     "nanquantile": R(lambda m, x: m.nanquantile(_with_zeros(m, x), [0.2, 0.6], axis=-1), nans=True),
     "nanpercentile": R(lambda m, x: m.nanpercentile(x, 40.0), nans=True),
+    "quantile_weights": R(
+        lambda m, x: m.quantile(x, Q, axis=-1, method="inverted_cdf", weights=W4[: x.shape[-1]]),
+        nans=True,
+    ),
+    "nanpercentile_weights": R(
+        lambda m, x: m.nanpercentile(
+            _with_zeros(m, x), 40.0, axis=-1, method="inverted_cdf", weights=_weights_like(x)
+        ),
+        nans=True,
+    ),
     "sort": R(lambda m, x: m.sort(x), empty=True, nans=True),
     "sort_flat": R(lambda m, x: m.sort(x, axis=None), min_dims=0, empty=True),
     # (fnp's argsort is always stable: one of the orders NumPy's default kind may give)
@@ -97,8 +121,11 @@ CASES = {
 }
 for _method in METHODS:
     CASES[f"quantile_{_method}"] = R(
-        lambda m, x, method=_method: m.quantile(x, Q, axis=-1, method=method),
-        grads=_method not in ("lower", "higher", "nearest"),
+        lambda m, x, method=_method: m.quantile(x, Q, axis=-1, method=method)
+    )
+    CASES[f"nanquantile_{_method}"] = R(
+        lambda m, x, method=_method: m.nanquantile(_with_zeros(m, x), Q, axis=-1, method=method),
+        nans=True,
     )
 NAMES = sorted(CASES)
 # searchsorted, and quantiles of 1 element, have nothing to differentiate (flat or constant)
@@ -136,15 +163,14 @@ def test_matches_numpy(name, dtype, data):
     if np.dtype(dtype).kind == "i" and not case.ints:
         return
     x = _draw(data, case, dtype)
-    with np.errstate(all="ignore"), np.testing.suppress_warnings() as sup:
-        sup.filter(RuntimeWarning)
-        try:
-            expected = case.call(np, x)
-        except (ValueError, TypeError, IndexError) as error:  # fnp refuses it the same way
-            with pytest.raises(type(error)):
-                case.call(fnp, x)
-            return
-        _check(case.call(fnp, x), expected)
+    try:
+        expected, got = numpy_then_ours(lambda: case.call(np, x), lambda: case.call(fnp, x))
+    except (ValueError, TypeError, IndexError) as error:  # fnp refuses it the same way
+        with pytest.raises(type(error)), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            case.call(fnp, x)
+        return
+    _check(got, expected)
 
 
 def _distinct(shape, seed):
@@ -211,12 +237,45 @@ def test_sort_is_stable_with_nan_last_and_sends_gradients_back():
     assert not hasattr(fg.core.Tracer, "sort")  # NumPy's method sorts in place
 
 
-def test_partition_puts_kth_in_place():
+@SETTINGS
+@given(data=st.data())
+def test_partition_meets_numpys_contract(data):
+    """The kth elements where a sort puts them, the smaller (NaN last) before, the rest
+    after, a permutation of the input; argpartition's indices give the same array."""
+    x = data.draw(fgt.arrays(fgt.shapes(1, 3, min_side=1), min_value=-3, max_value=3)).round()
+    if data.draw(st.booleans()):
+        x.flat[data.draw(st.integers(0, x.size - 1))] = np.nan
+    axis = data.draw(st.sampled_from([None, 0, -1]))
+    flat, ax = (x.ravel(), 0) if axis is None else (x, axis)
+    n = flat.shape[ax]
+    kth = data.draw(
+        st.integers(-n, n - 1) | st.lists(st.integers(-n, n - 1), min_size=1, max_size=3)
+    )
+    p = fnp.partition(x, kth, axis=axis)
+    idx = fnp.argpartition(x, kth, axis=axis)
+    np.testing.assert_array_equal(np.take_along_axis(flat, idx, ax), p)
+    np.testing.assert_array_equal(np.sort(p, ax), np.sort(flat, ax))
+    for k in np.atleast_1d(kth) % n:
+        at = np.take(p, [k], ax)
+        np.testing.assert_array_equal(at, np.take(np.partition(flat, k, ax), [k], ax))
+        assert np.all((np.take(p, range(k), ax) <= at) | np.isnan(at))
+        after = np.take(p, range(k + 1, n), ax)
+        assert np.all((after >= at) | np.isnan(after))
+
+
+@pytest.mark.parametrize(
+    "kth, kw",
+    [(5, {}), (-6, {}), (True, {}), (1.0, {}), (np.array([[1]]), {}), ([], {}), (2**70, {})]
+    + [(1, {"kind": "quick"}), (1, {"order": "x"})],
+)
+@pytest.mark.parametrize("name", ["partition", "argpartition"])
+def test_partition_refuses_what_numpy_refuses(name, kth, kw):
     x = np.array([[5.0, 1.0, 4.0, 2.0, 3.0]])
-    np.testing.assert_array_equal(fnp.partition(x, 2)[:, 2], np.partition(x, 2)[:, 2])
-    np.testing.assert_array_equal(x[0, fnp.argpartition(x, 1)[0, 1]], 2.0)
-    with pytest.raises(ValueError, match="kth"):
-        fnp.partition(x, 5)
+    with pytest.raises((ValueError, TypeError)) as expected:
+        getattr(np, name)(x, kth, **kw)
+    with pytest.raises(expected.type, match=re.escape(str(expected.value))):
+        getattr(fnp, name)(x, kth, **kw)
+    np.testing.assert_array_equal(fnp.partition(np.zeros((2, 0)), 3), np.zeros((2, 0)))
 
 
 def test_unique_is_host_only():
@@ -234,9 +293,10 @@ def test_unique_is_host_only():
 def test_all_nan_slices_give_nan():
     x = np.array([[np.nan, np.nan], [1.0, np.nan]])
     for name in ("nanmax", "nanmin", "nanmean", "nanmedian"):
-        with np.errstate(all="ignore"), np.testing.suppress_warnings() as sup:
-            sup.filter(RuntimeWarning)
-            _check(getattr(fnp, name)(x, axis=1), getattr(np, name)(x, axis=1))
+        expected, got = numpy_then_ours(
+            lambda: getattr(np, name)(x, axis=1), lambda: getattr(fnp, name)(x, axis=1)
+        )
+        _check(got, expected)
     np.testing.assert_array_equal(fnp.nanquantile(x, 0.5, axis=1), [np.nan, 1.0])
 
 

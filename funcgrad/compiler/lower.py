@@ -43,7 +43,7 @@ from .._kernels.executor import (
 )
 from ..core import Eqn, Literal, Var, aval_str, eval_impl, native
 from ..errors import user_frame
-from . import isa, lapack
+from . import conv_forms, isa, lapack
 from .fusion import fuse_elementwise, is_fused_reduction, vm_dtype
 from .image_loops import ROLE_CODES, Partial, form_image_loops, partial_code
 from .image_loops import describe as describe_loop
@@ -52,6 +52,11 @@ from .passes import optimize
 from .templates import match as match_template
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_CONV_FORM_KERNELS = {
+    "forward": "conv2d",
+    "input_grad": "conv2d_input_grad",
+    "filter_grad": "conv2d_filter_grad",
+}
 # The executor's dtype codes, keyed by the dtype itself (native byte order), never by its
 # name: ">f4" is named float32 too.
 _DTYPE_CODES = {np.dtype(name): code for name, code in CAST_DTYPES.items()}
@@ -158,6 +163,7 @@ class CompiledProgram:
             if isinstance(a, Var):
                 uses[a] = uses.get(a, 0) + 1
         eqns, transposed = self._fold_transposes(graph.eqns, uses)
+        eqns, flipped = self._fold_flips(eqns, uses)
         eqns = self._live_eqns(eqns, uses)
         self._pool_pairs = self._pooled_with_scatter(eqns)
         self._pool_slots = {}  # pair key -> storage of the argmax slots its pool wrote
@@ -165,7 +171,7 @@ class CompiledProgram:
             if isinstance(item, list):
                 self._lower_fused(item, uses, graph.outvars)
             else:
-                self._lower_eqn(item, transposed)
+                self._lower_eqn(item, {**transposed, **flipped})
 
     @staticmethod
     def _fold_transposes(eqns, uses):
@@ -197,6 +203,36 @@ class CompiledProgram:
             transposed[new] = tuple(flags)
             out.append(new)
         return out, transposed
+
+    @staticmethod
+    def _fold_flips(eqns, uses):
+        """conv(g, rev(w)) in the input-gradient form -> a conv reading w, marked flipped:
+        the col2im kernel reads the unflipped weights. Returns the new equation list and
+        {conv eqn: ("flipped", the rev's axes)}."""
+        defs = {e.outputs[0]: e for e in eqns}
+        out, flipped = [], {}
+        for e in eqns:
+            conv = e.prim is P.conv_general_dilated and isinstance(e.inputs[1], Var)
+            src = defs.get(e.inputs[1]) if conv else None
+            if src is None or src.prim is not P.rev or not isinstance(src.inputs[0], Var):
+                out.append(e)
+                continue
+            lhs, w, axes = e.inputs[0], src.inputs[0], src.params["axes"]
+            # Fold only what the col2im kernel will take (every check of _lower_conv): a
+            # folded equation must never reach the NumPy reference, which would not flip.
+            compiled = isinstance(lhs, Var) and e.outputs[0].dtype in _FLOATS
+            if (
+                not compiled
+                or conv_forms.match(e.params, lhs.shape, w.shape, e.outputs[0].shape, axes) is None
+            ):
+                out.append(e)  # not a form the kernels take: the flip stays
+                continue
+            uses[e.inputs[1]] -= 1
+            uses[src.inputs[0]] = uses.get(src.inputs[0], 0) + 1
+            new = Eqn(e.prim, [lhs, w], e.outputs, e.params)
+            flipped[new] = ("flipped", axes)
+            out.append(new)
+        return out, flipped
 
     @staticmethod
     def _pool_key(e):
@@ -452,21 +488,24 @@ class CompiledProgram:
             return False
         a = e.inputs[0]
         b = e.inputs[1] if len(e.inputs) > 1 else a
-        if prim in (P.conv2d, P.conv2d_input_grad, P.conv2d_filter_grad):
-            x_shape = p.get("x_shape", a.shape)
-            w_shape = p.get("w_shape", out.shape if prim is P.conv2d_filter_grad else b.shape)
-            window, stride, pad, dil = w_shape[2:], p["stride"], p["padding"], p["dilation"]
-            kind = {P.conv2d: "forward", P.conv2d_input_grad: "input_grad"}.get(prim, "filter_grad")
+        if prim is P.conv_general_dilated:
+            flip = folded.get(e)
+            form = conv_forms.match(p, a.shape, b.shape, out.shape, flip and flip[1])
+            if form is None:
+                return False
+            kind, x_shape, w_shape, stride, pad, dil = form
+            window, o = w_shape[2:], w_shape[0]
             ws = conv_kernels.workspace_size(kind, x_shape, w_shape, stride, pad, dil)
             ws_min = conv_kernels.workspace_size(kind, x_shape, w_shape, stride, pad, dil, True)
-            o = w_shape[0]
+            kernel = CONV_KERNELS[_CONV_FORM_KERNELS[kind]]
         else:
             x_shape = p.get("x_shape", a.shape)
             window, stride, pad, dil, o = p["window"], p["stride"], p["padding"], (1, 1), 0
             ws = ws_min = 0
+            kernel = CONV_KERNELS[prim.kernel]
         scratch = self._new_scratch(max(int(ws), 1) * out.dtype.itemsize)
         geom = [*x_shape, o, *window, *stride, *pad[0], *pad[1], *dil]
-        kernel, slots = CONV_KERNELS[prim.kernel], None
+        slots = None
         key = self._pool_key(e) if prim in (P.max_pool2d, P.max_pool2d_scatter) else None
         if prim is P.max_pool2d and key in self._pool_pairs:
             slots = self._new_scratch(math.prod(out.shape))  # a byte per output

@@ -7,6 +7,7 @@ convolutions are primitives, run by dedicated kernels.
 
 import numpy as np
 
+from .. import conv_numpy
 from .. import numpy as fnp
 from .. import primitives as P
 from ..errors import ShapeError, user_frame
@@ -158,7 +159,28 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1):
     stride = _pair("conv2d", "stride", stride)
     dilation = _pair("conv2d", "dilation", dilation)
     pads = _padding("conv2d", padding, x.shape[2:], w.shape[2:], stride, dilation)
-    y = P.conv2d(x, w, stride=stride, padding=pads, dilation=dilation)
+    if x.shape[1] != w.shape[1]:
+        raise ShapeError(
+            f"conv2d: input has {x.shape[1]} channels but the weights expect {w.shape[1]} "
+            f"(shapes {x.shape} and {w.shape}) at {user_frame()}"
+        )
+    for n, k, s, (lo, hi), d in zip(x.shape[2:], w.shape[2:], stride, pads, dilation):
+        if conv_numpy.conv_output_size(n, k, s, lo, hi, d) < 1:
+            raise ShapeError(
+                f"conv2d: the window {w.shape[2:]} (dilation {dilation}) is larger than the "
+                f"padded input {x.shape[2:]} + padding {pads} at {user_frame()}"
+            )
+    y = P.conv_general_dilated(
+        x,
+        w,
+        window_strides=stride,
+        padding=pads,
+        lhs_dilation=(1, 1),
+        rhs_dilation=dilation,
+        dimension_numbers=conv_numpy.NCHW,
+        feature_group_count=1,
+        batch_group_count=1,
+    )
     if b is not None:
         y = fnp.add(y, fnp.reshape(b, (1, -1, 1, 1)))
     return y

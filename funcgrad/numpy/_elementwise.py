@@ -380,8 +380,9 @@ def hypot(x1, x2):
     ax, ay = absolute(x), absolute(y)
     big, small = maximum(ax, ay), minimum(ax, ay)
     zero = equal(big, 0)
-    safe = where(zero, 1.0, big)  # 0/0 would poison the gradient at the origin
-    ratio = divide(small, safe)
+    # (0/0 would poison the gradient at the origin, inf/inf warn: neither is divided)
+    plain = logical_not(logical_or(zero, isinf(big)))
+    ratio = divide(where(plain, small, 0.0), where(plain, big, 1.0))
     scaled = multiply(big, sqrt(add(1.0, multiply(ratio, ratio))))
     out = where(zero, 0.0, scaled)
     return where(logical_or(isinf(x), isinf(y)), np.inf, out)
@@ -389,8 +390,10 @@ def hypot(x1, x2):
 
 def _logaddexp(x1, x2, base_log):
     x, y = _float_pair(x1, x2)
-    # Equal operands (the infinities among them) take the tail log1p(1): inf - inf is NaN.
-    d = where(equal(x, y), 0.0, subtract(x, y))
+    # Equal operands (the infinities among them) take the tail log1p(1): inf - inf is NaN,
+    # and is not computed (it would warn).
+    same = equal(x, y)
+    d = subtract(where(same, 0.0, x), where(same, 0.0, y))
     tail = exp(multiply(negative(absolute(d)), base_log))
     return add(maximum(x, y), divide(log1p(tail), base_log))
 
@@ -424,7 +427,7 @@ def sinc(x):
     z = multiply(x, math.pi)
     near = less(absolute(z), 1e-3)  # z**6 / 5040 is below float64's rounding there
     safe = where(near, 1.0, z)
-    z2 = multiply(z, z)
+    z2 = multiply(where(near, z, 0.0), where(near, z, 0.0))  # (z**2 alone overflows: far)
     series = subtract(1.0, multiply(z2, subtract(1 / 6, divide(z2, 120.0))))
     return where(near, series, divide(sin(safe), safe))
 
@@ -577,7 +580,7 @@ def divmod(x1, x2):
     (array([ 3., -4.]), array([1., 1.]))
     """
     x, y = _division_pair("divmod", x1, x2)
-    with np.errstate(divide="ignore", invalid="ignore"):  # (eager: NaN/inf as NumPy's)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # (NumPy's: silent)
         quotient, rem = (_float_divmod if is_float(x.dtype) else _int_divmod)(x, y)
     return P.stop_gradient(quotient), rem
 
@@ -726,10 +729,10 @@ def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
     """``|a - b| <= atol + rtol * |b|`` elementwise (equal infinities are close)."""
     dtype = np.result_type(result_type(b), 1.0)
     y = asarray(b, dtype)
-    close = logical_and(
-        less_equal(absolute(subtract(a, y)), add(atol, multiply(rtol, absolute(y)))), isfinite(y)
-    )
-    close = logical_or(close, equal(a, y))
+    finite = logical_and(isfinite(a), isfinite(y))  # (others: compared, not subtracted)
+    a_, y_ = where(finite, a, 0), where(finite, y, 0)
+    within = less_equal(absolute(subtract(a_, y_)), add(atol, multiply(rtol, absolute(y_))))
+    close = logical_or(logical_and(within, finite), equal(a, y))
     return logical_or(close, logical_and(isnan(a), isnan(y))) if equal_nan else close
 
 

@@ -104,9 +104,8 @@ def modf(x):
     (array([ 0.5 , -0.25]), array([ 2., -1.]))
     """
     x = _to_float(x)
-    whole = trunc(x)
-    frac = where(isinf(x), copysign(0.0, x), copysign(subtract(x, whole), x))
-    return frac, whole
+    finite = where(isinf(x), 0.0, x)  # (inf - inf would warn; its fraction is a signed 0)
+    return copysign(subtract(finite, trunc(finite)), x), trunc(x)
 
 
 def angle(z, deg=False):

@@ -12,14 +12,16 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import primitives as P
-from ..core import Tracer
+from ..core import Tracer, is_weak
 from ..errors import ConcretizationError
 from . import _base
 from ._base import (
+    _axes,
     _error,
     _keep,
     _no_out,
     _normalize_axis,
+    _via_numpy,
     asarray,
     operator_index,
     promote,
@@ -29,27 +31,31 @@ from ._base import (
 from ._elementwise import (
     absolute,
     add,
+    around,
+    ceil,
     clip,
     divide,
     equal,
     floor,
     greater,
     greater_equal,
+    isfinite,
     isnan,
     less,
     less_equal,
+    logical_and,
     logical_not,
+    logical_or,
     maximum,
     minimum,
     multiply,
     remainder,
-    rint,
     subtract,
     where,
 )
 from ._indexing import getitem, take, take_along_axis
-from ._reductions import mean, sum
-from ._shapes import concatenate, moveaxis, ravel, reshape, transpose
+from ._reductions import cumsum, mean, nanmean, sum
+from ._shapes import concatenate, expand_dims, ravel, reshape, transpose
 
 __all__ = [
     "sort",
@@ -104,25 +110,51 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None):
     return take_along_axis(a, P.argsort(a, axis=axis), axis)
 
 
-def _check_kth(kth, n):
-    for k in np.atleast_1d(np.asarray(kth)).tolist():
-        if not -n <= operator_index(k) < n:
-            raise _error(ValueError, f"kth(={k}) out of bounds ({n})")
+def _partitioned(name, a, kth, axis, kind, order):
+    """``(a, axis)`` after NumPy's checks of a partition's arguments."""
+    a, axis = _flat_or(a, axis)
+    if kind != "introselect":
+        raise _error(ValueError, f"{name}: select kind must be 'introselect' (got {kind!r})")
+    if order is not None:
+        raise _error(ValueError, f"{name}: Cannot specify order when the array has no fields.")
+    if isinstance(kth, Tracer):
+        kth = kth.concrete(f"{name}'s kth")
+    k = np.asarray(kth)
+    if k.dtype == np.bool_:
+        raise _error(ValueError, f"{name}: Booleans unacceptable as partition index")
+    if k.dtype.kind not in "iu":
+        raise _error(TypeError, f"{name}: Partition index must be integer")
+    if k.ndim > 1:
+        raise _error(ValueError, f"{name}: object too deep for desired array")
+    n = a.shape[axis]
+    for i in k.ravel().tolist() if n else ():  # (nothing to check on an empty axis)
+        i = i + n if i < 0 else i
+        if not 0 <= i < n:
+            raise _error(ValueError, f"{name}: kth(={i}) out of bounds ({n})")
+    return a, axis
 
 
 def partition(a, kth, axis=-1, kind="introselect", order=None):
-    """A partition of ``a`` around ``kth``: here the sorted array, which is one (NumPy's
-    own arrangement of the other elements is unspecified)."""
-    a, axis_ = _flat_or(a, axis)
-    _check_kth(kth, a.shape[axis_] if a.ndim else 0)
-    return sort(a, axis_)
+    """A partition of ``a`` around ``kth``, which is here a full sort (one of the
+    arrangements NumPy allows: it fixes only the kth elements, the others on their side);
+    differentiable as :func:`sort`.
+
+    >>> partition(np.array([5.0, 1.0, 4.0, 2.0]), 1)
+    array([1., 2., 4., 5.])
+    """
+    a, axis = _partitioned("partition", a, kth, axis, kind, order)
+    return sort(a, axis)
 
 
 def argpartition(a, kth, axis=-1, kind="introselect", order=None):
-    """Indices that partition ``a`` around ``kth``: here the sorting ones (see partition)."""
-    a, axis_ = _flat_or(a, axis)
-    _check_kth(kth, a.shape[axis_] if a.ndim else 0)
-    return argsort(a, axis_)
+    """Indices that partition ``a`` around ``kth``: here the sorting ones (stable; see
+    :func:`partition`).
+
+    >>> argpartition(np.array([5.0, 1.0, 4.0, 2.0]), 1)
+    array([1, 3, 2, 0])
+    """
+    a, axis = _partitioned("argpartition", a, kth, axis, kind, order)
+    return argsort(a, axis)
 
 
 def searchsorted(a, v, side="left", sorter=None):
@@ -257,18 +289,11 @@ def _moved_last(a, axis):
     """``a`` with ``axis`` (an int, a tuple, or None: all) flattened into one last axis, and
     the reduced axes (for keepdims)."""
     a = asarray(a)
-    axes = tuple(range(a.ndim)) if axis is None else _axes_of(axis, a.ndim)
+    axes = _axes("quantile", axis, a.ndim)
     rest = [d for d in range(a.ndim) if d not in axes]
     moved = transpose(a, rest + list(axes))
     n = math.prod(a.shape[d] for d in axes)
     return reshape(moved, tuple(a.shape[d] for d in rest) + (n,)), axes
-
-
-def _axes_of(axis, ndim):
-    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
-    return tuple(
-        builtins.sorted(_normalize_axis("quantile", operator_index(d), ndim) for d in axes)
-    )
 
 
 def _last(x, i):
@@ -300,109 +325,230 @@ def nanmedian(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     return nanquantile(a, 0.5, axis=axis, keepdims=keepdims)
 
 
-# method: (alpha, beta) of the continuous family NumPy documents (H&F 1996), or a rule
+# NumPy >= 2's methods (its _QuantileMethods, after H&F 1996): where quantile q lies in a
+# sorted row of n values. The (alpha, beta) family interpolates at n q + alpha + q (1 - alpha
+# - beta) - 1, with NumPy's constants (its integer ones keep an integer q's index integer).
 _ALPHA_BETA = {
-    "interpolated_inverted_cdf": (0.0, 1.0),
+    "interpolated_inverted_cdf": (0, 1),
     "hazen": (0.5, 0.5),
-    "weibull": (0.0, 0.0),
-    "median_unbiased": (1 / 3, 1 / 3),
-    "normal_unbiased": (3 / 8, 3 / 8),
+    "weibull": (0, 0),
+    "median_unbiased": (1 / 3.0, 1 / 3.0),
+    "normal_unbiased": (3 / 8.0, 3 / 8.0),
 }
-_DISCRETE = {"lower", "higher", "nearest"}
-_METHODS = sorted(set(_ALPHA_BETA) | _DISCRETE | {"linear", "midpoint"})
+# the methods that pick one element (no interpolation: the data's dtype, as NumPy)
+_PICK = ("inverted_cdf", "closest_observation", "lower", "higher", "nearest")
+_METHODS = (*_PICK, "averaged_inverted_cdf", *_ALPHA_BETA, "linear", "midpoint")
 
 
-def _virtual_index(q, n, method):
-    """NumPy's virtual index of quantile ``q`` in a sorted row of ``n``: a float position
-    (continuous methods) or an integer one (discrete)."""
-    last = n - 1
+def _boundary(index, lower_if):
+    """NumPy's discrete rule: floor(index) where ``lower_if(gamma, index)``, else the next
+    element, and never below the first."""
+    below = floor(index)
+    chosen = where(lower_if(subtract(index, below), index), below, add(below, 1))
+    return maximum(asarray(chosen, np.int64), 0)
+
+
+def _virtual_index(n, q, method):
+    """Where quantile ``q`` lies in a sorted row of ``n`` (a Python int, or per-row counts in
+    the dtype a Python int would meet ``q`` in), computed as NumPy does, in ``q``'s dtype: an
+    integer position for the methods that pick, a float (or integer for an integer ``q``)
+    one for those that interpolate."""
+    if method == "inverted_cdf":
+        return _boundary(subtract(multiply(n, q), 1), lambda g, _: equal(g, 0))
+    if method == "closest_observation":  # (the even order statistic, 1-based, at g = 0)
+        odd = lambda g, i: logical_and(equal(g, 0), equal(remainder(floor(i), 2), 1))  # noqa: E731
+        return _boundary(subtract(subtract(multiply(n, q), 1), 0.5), odd)
+    last = multiply(n - 1, q)  # (n - 1 in Python for an int n: it stays weak)
+    if method in ("lower", "higher", "nearest"):
+        return asarray({"lower": floor, "higher": ceil, "nearest": around}[method](last), np.int64)
     if method == "linear":
-        return multiply(q, last)
-    if method == "lower":
-        return floor(multiply(q, last))
-    if method == "higher":
-        return subtract(0.0, floor(multiply(q, -last)))  # ceil
-    if method == "nearest":
-        return rint(multiply(q, last))
+        return last
     if method == "midpoint":
-        lo = floor(multiply(q, last))
-        hi = subtract(0.0, floor(multiply(q, -last)))
-        return multiply(0.5, add(lo, hi))
+        return multiply(0.5, add(floor(last), ceil(last)))
+    if method == "averaged_inverted_cdf":
+        return subtract(multiply(n, q), 1)
     alpha, beta = _ALPHA_BETA[method]
-    return subtract(add(multiply(q, n), add(alpha, multiply(q, 1 - alpha - beta))), 1.0)
+    return subtract(add(multiply(n, q), add(alpha, multiply(q, 1 - alpha - beta))), 1)
 
 
-def _lerp(a, b, t, dtype):
-    """NumPy's interpolation: ``b - a`` in the data's dtype, the rest in the result's, and
-    from the nearer end, so that t = 1 gives b exactly."""
-    d = asarray(subtract(b, a), dtype)
-    a, b, t = asarray(a, dtype), asarray(b, dtype), asarray(t, dtype)
-    return where(
-        greater_equal(t, 0.5), subtract(b, multiply(d, subtract(1.0, t))), add(a, multiply(d, t))
-    )
+def _neighbours(virtual, n):
+    """NumPy's two positions around ``virtual`` (its floor and the next): both the row's
+    last (``n - 1``) at or past its end and for a NaN, both its first before its start."""
+    above = logical_or(greater_equal(virtual, n - 1), isnan(virtual))
+    below = less(virtual, 0)
+
+    def bounded(i):
+        return asarray(where(below, 0, where(above, n - 1, i)), np.int64)
+
+    prev = floor(virtual)
+    return bounded(prev), bounded(add(prev, 1))
 
 
-def _quantile(a, q, axis, method, keepdims, skip_nan):
+def _gamma(virtual, prev, method):
+    """The interpolation weight of the next element, in ``virtual``'s dtype as NumPy's."""
+    gamma = asarray(subtract(virtual, prev), virtual.dtype)
+    if method == "averaged_inverted_cdf":
+        return asarray(where(equal(gamma, 0), 0.5, 1.0), virtual.dtype)
+    if method == "midpoint":
+        return asarray(where(equal(remainder(virtual, 1), 0), 0.0, 0.5), virtual.dtype)
+    return gamma
+
+
+def _lerp(a, b, t, weak):
+    """NumPy's interpolation, from the nearer end (so t = 1 gives b exactly). A weak ``q``
+    (a Python scalar) makes ``t`` and ``1 - t`` Python floats, which meet the data's dtype
+    as Python scalars do."""
+    rest, upper = subtract(1, t), greater_equal(t, 0.5)
+    if weak:
+        dtype = result_type(a, 0.0)
+        t, rest = asarray(t, dtype), asarray(rest, dtype)
+    d = subtract(b, a)
+    low = add(a, multiply(d, t))
+    return where(upper, asarray(subtract(b, multiply(d, rest)), low.dtype), low)
+
+
+def _gather(s, index):
+    """``s[..., index]`` row by row: ``index`` has q's axes first, then s's rows (or 1s)."""
+    lead = index.ndim - (s.ndim - 1)
+    index = clip(index, 0, s.shape[-1] - 1)  # (an all-NaN row's positions; NaN later)
+    rows = reshape(s, (1,) * lead + s.shape)
+    return _last(take_along_axis(rows, expand_dims(index, -1), -1), 0)
+
+
+def _quantiles_of(name, q, percent):
+    """``q`` as NumPy reads it: (an array or tracer in [0, 1], whether it was a Python
+    scalar, whose interpolation weights stay weak)."""
+    weak = type(q) in (int, float) or (isinstance(q, Tracer) and is_weak(q) and q.dtype.kind != "b")
+    if isinstance(q, Tracer):
+        q = divide(q, 100) if percent else q
+    else:
+        q = np.true_divide(q, 100) if percent else np.asarray(q)
+        if not _in_unit_range(name, q):
+            what, span = ("Percentiles", "[0, 100]") if percent else ("Quantiles", "[0, 1]")
+            raise _error(ValueError, f"{name}: {what} must be in the range {span}")
+    if q.ndim > 2:
+        raise _error(ValueError, f"{name}: q must be a scalar or 1d")
+    return q, weak
+
+
+def _in_unit_range(name, q):
+    if q.ndim == 1 and q.size < 10:  # (NumPy's test: NaN fails; an empty 1-D q passes)
+        return bool(np.all(q >= 0) and np.all(q <= 1))
+    return bool(_via_numpy(name, lambda: q.min() >= 0 and q.max() <= 1))
+
+
+def _weights_of(name, weights, a, axis, method):
+    """NumPy's checks of ``weights`` (concrete: the result is piecewise constant in them),
+    broadcast to ``a``'s shape."""
+    if method != "inverted_cdf":
+        raise _error(
+            ValueError, f"{name}: Only method 'inverted_cdf' supports weights. Got: {method}."
+        )
+    if isinstance(weights, Tracer):
+        weights = weights.concrete(f"{name}'s weights (checked as NumPy checks them)")
+    w = np.asarray(weights)
+    if w.shape != a.shape:
+        if axis is None:
+            raise _error(
+                TypeError, f"{name}: Axis must be specified when shapes of a and weights differ."
+            )
+        given = axis if isinstance(axis, (tuple, list)) else (axis,)
+        given = [_normalize_axis(name, operator_index(d), a.ndim) for d in given]
+        if w.shape != tuple(a.shape[d] for d in given):
+            raise _error(
+                ValueError,
+                f"{name}: Shape of weights must be consistent with shape of a along "
+                "specified axis.",
+            )
+        w = w.transpose(np.argsort(given))
+        w = w.reshape([a.shape[d] if d in given else 1 for d in range(a.ndim)])
+    if np.any(w < 0):
+        raise _error(ValueError, f"{name}: Weights must be non-negative.")
+    return np.broadcast_to(w, a.shape)
+
+
+def _weighted_index(s, ws, q, n):
+    """NumPy's weighted inverted_cdf: the first element whose share of the weight, summed
+    in sorted order, reaches q (a searchsorted, as a count, row by row)."""
+    cdf = cumsum(asarray(ws, np.float64), axis=-1)
+    total = _last(cdf, -1)
+    bad = logical_not(logical_and(isfinite(total), greater(total, 0)))
+    cdf = divide(cdf, expand_dims(where(bad, 1.0, total), -1))
+    if q.dtype.kind == "f":
+        cdf = asarray(cdf, q.dtype)
+    cdf = where(equal(cdf, 0), -1, cdf)  # (leading zero weights: q = 0 takes a weighted one)
+    qq = reshape(q, q.shape + (1,) * cdf.ndim)
+    index = sum(less(reshape(cdf, (1,) * q.ndim + cdf.shape), qq), axis=-1)
+    return asarray(minimum(index, n - 1), np.int64), bad
+
+
+def _quantile(name, a, q, axis, method, keepdims, weights, skip_nan, percent=False):
     if method not in _METHODS:
-        raise _error(ValueError, f"quantile: method must be one of {_METHODS}, got {method!r}")
+        raise _error(
+            ValueError, f"{name}: {method!r} is not a valid method. Use one of: {_METHODS}"
+        )
     a = asarray(a)
-    discrete = method in _DISCRETE
-    dtype = a.dtype if discrete else result_type(a, q)
-    if dtype.kind in "biu" and not discrete:
-        dtype = np.dtype(np.float64)
-    q = q if isinstance(q, Tracer) else np.asarray(q, np.float64)
-    if not isinstance(q, Tracer) and q.size and (np.min(q) < 0 or np.max(q) > 1):
-        raise _error(ValueError, "Quantiles must be in the range [0, 1]")
+    if a.dtype.kind == "c":
+        raise _error(TypeError, f"{name}: a must be an array of real numbers")
+    q, weak = _quantiles_of(name, q, percent)
+    w = None if weights is None else _weights_of(name, weights, a, axis, method)
+    if skip_nan and a.size == 0:
+        return nanmean(a, axis, keepdims=keepdims)  # (NumPy's answer, q aside)
     flat, axes = _moved_last(a, axis)
-    data_dtype = a.dtype if a.dtype.kind == "f" or discrete else np.dtype(np.float64)
-    s = sort(asarray(flat, data_dtype), axis=-1)
+    order = P.argsort(flat, axis=flat.ndim - 1)
+    s = take_along_axis(flat, order, -1)
+    if s.shape[-1] == 0:
+        raise _error(IndexError, f"{name}: cannot take a quantile of an empty slice")
+    skip_nan = skip_nan and a.dtype.kind == "f"
     n = s.shape[-1]
+    if skip_nan:  # NaN sorts last: each row's first `count` values
+        count = sum(logical_not(isnan(s)), axis=-1)
+        n = asarray(count, q.dtype if q.dtype.kind == "f" else np.int64)
+    if w is not None:
+        w = _rows_last(w, axes)
+        _check_weight_totals(name, w, flat, skip_nan)
+        ws = take_along_axis(w, order, -1)
+        index, bad = _weighted_index(s, where(isnan(s), 0, ws) if skip_nan else ws, q, n)
+        out = _gather(s, index)
+    else:
+        virtual = _virtual_index(n, reshape(q, q.shape + (1,) * (s.ndim - 1)), method)
+        if method in _PICK or (method == "linear" and virtual.dtype.kind in "biu"):
+            out = _gather(s, virtual)
+        else:
+            prev, nxt = _neighbours(virtual, n)
+            gamma = _gamma(virtual, prev, method)
+            out = _lerp(_gather(s, prev), _gather(s, nxt), gamma, weak)
     if skip_nan:
-        return _nan_quantile(s, q, method, a, axes, keepdims, dtype)
-    if n == 0:
-        raise _error(IndexError, "quantile: cannot take a quantile of an empty slice")
-    virtual = _virtual_index(q, n, method)
-    below = floor(virtual)
-    gamma = subtract(virtual, below)
-    prev = asarray(minimum(maximum(below, 0.0), float(n - 1)), np.int64)
-    nxt = asarray(minimum(maximum(add(below, 1.0), 0.0), float(n - 1)), np.int64)
-    # (q first, then the kept axes, as NumPy lays the result out)
-    moved = moveaxis(s, -1, 0)
-    lo, hi = getitem(moved, prev), getitem(moved, nxt)
-    gamma = reshape(gamma, gamma.shape + (1,) * (moved.ndim - 1))
-    out = lo if discrete else _lerp(lo, hi, gamma, dtype)
-    if dtype.kind == "f":
-        out = where(isnan(_last(s, n - 1)), np.nan, out)
+        missing = equal(count, 0)
+        out = where(missing if w is None else logical_or(missing, bad), np.nan, out)
+    elif a.dtype.kind == "f":
+        out = where(isnan(_last(s, -1)), np.nan, out)
     return _keep_q(a, out, axes, keepdims, q.ndim)
 
 
-def _nan_quantile(s, q, method, a, axes, keepdims, dtype):
-    """Quantiles of each row's non-NaN values (NaN sorts last: the first ``valid``); an
-    all-NaN row gives NaN."""
-    n = s.shape[-1]
-    if n == 0 or method != "linear":
-        if method != "linear":
-            raise _error(ValueError, "nanquantile: only method='linear' is supported here")
-        raise _error(IndexError, "nanquantile: cannot take a quantile of an empty slice")
-    count = sum(logical_not(isnan(s)), axis=-1)  # per row
-    last = subtract(asarray(count, s.dtype), 1.0)
-    qq = reshape(q, q.shape + (1,) * count.ndim)
-    virtual = multiply(qq, maximum(last, 0.0))
-    below = floor(virtual)
-    gamma = subtract(virtual, below)
-    top = maximum(last, 0.0)
-    prev = asarray(minimum(below, top), np.int64)
-    nxt = asarray(minimum(add(below, 1.0), top), np.int64)
-    lo = take_along_axis(_broadcast_rows(s, q.ndim), reshape(prev, prev.shape + (1,)), -1)
-    hi = take_along_axis(_broadcast_rows(s, q.ndim), reshape(nxt, nxt.shape + (1,)), -1)
-    lo, hi = reshape(lo, lo.shape[:-1]), reshape(hi, hi.shape[:-1])
-    out = _lerp(lo, hi, gamma, dtype)
-    out = where(less(count, 1), np.nan, out)
-    return _keep_q(a, out, axes, keepdims, q.ndim)
+def _rows_last(w, axes):
+    """The concrete weights laid out as :func:`_moved_last` lays out the data (in NumPy:
+    under jit, funcgrad's functions would trace them)."""
+    rest = [d for d in range(w.ndim) if d not in axes]
+    return np.transpose(w, rest + list(axes)).reshape([w.shape[d] for d in rest] + [-1])
 
 
-def _broadcast_rows(s, q_ndim):
-    return reshape(s, (1,) * q_ndim + s.shape)
+def _check_weight_totals(name, w, flat, skip_nan):
+    """NumPy's error for a row whose (kept) weights sum to zero or are not finite; for the
+    NaN-skipping kinds it depends on the data: under jit such a row gives NaN instead."""
+    kept = np.asarray(w, np.float64)
+    if skip_nan:
+        try:
+            data = flat.concrete(f"{name}'s weights check") if isinstance(flat, Tracer) else flat
+        except ConcretizationError:
+            return
+        kept = np.where(np.isnan(data), 0.0, kept)
+    total = np.sum(kept, axis=-1)
+    bad = ~(np.isfinite(total) & (total > 0))
+    if skip_nan:
+        bad &= ~np.all(np.isnan(data), axis=-1)
+    if np.any(bad):
+        raise _error(ValueError, f"{name}: Weights included NaN, inf or were all zero.")
 
 
 def _keep_q(a, out, axes, keepdims, q_ndim):
@@ -412,43 +558,66 @@ def _keep_q(a, out, axes, keepdims, q_ndim):
     return reshape(out, shape)
 
 
-def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False):
+def _quantile_function(name, doc):
+    """One of NumPy's four quantile functions, with its signature (``out=`` refused)."""
+    skip_nan, percent = name.startswith("nan"), name.endswith("percentile")
+
+    def function(
+        a,
+        q,
+        axis=None,
+        out=None,
+        overwrite_input=False,
+        method="linear",
+        keepdims=False,
+        *,
+        weights=None,
+    ):
+        _no_out(name, out)
+        return _quantile(name, a, q, axis, method, keepdims, weights, skip_nan, percent)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = doc
+    return function
+
+
+quantile = _quantile_function(
+    "quantile",
     """The ``q``-th quantiles (``q`` in [0, 1], scalar or array: its axes come first) along
-    ``axis``, by NumPy's methods (linear, lower, higher, nearest, midpoint, hazen, weibull,
-    median_unbiased, normal_unbiased, interpolated_inverted_cdf). Differentiable in ``a``
-    and, for the continuous methods, in ``q``.
+    ``axis``, by any of NumPy's methods, with its dtypes; ``weights`` (method
+    'inverted_cdf', concrete) as NumPy's. Sort-based: the gradient goes to the elements
+    picked or interpolated between, and for the interpolating methods also to ``q``.
 
     >>> quantile(np.array([1.0, 2.0, 4.0, 8.0]), [0.25, 0.5])
     array([1.75, 3.  ])
-    """
-    _no_out("quantile", out)
-    return _quantile(a, q, axis, method, keepdims, skip_nan=False)
+    >>> quantile(np.array([1.0, 2.0, 4.0, 8.0]), [0.5, 0.6], method="inverted_cdf")
+    array([2., 4.])
+    """,
+)
+percentile = _quantile_function(
+    "percentile",
+    """The ``q``-th percentiles (``q`` in [0, 100]): :func:`quantile` of ``q / 100``.
 
+    >>> percentile(np.array([1.0, 2.0, 4.0, 8.0]), [50, 90], method="weibull")
+    array([3., 8.])
+    """,
+)
+nanquantile = _quantile_function(
+    "nanquantile",
+    """:func:`quantile` of each slice's non-NaN values; NaN for an all-NaN slice.
 
-def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False):
-    """The ``q``-th percentiles (``q`` in [0, 100]): :func:`quantile` of ``q / 100``."""
-    _no_out("percentile", out)
-    return quantile(a, _percent(q), axis, method=method, keepdims=keepdims)
+    >>> nanquantile(np.array([[1.0, np.nan, 3.0], [np.nan] * 3]), 0.5, axis=1)
+    array([ 2., nan])
+    """,
+)
+nanpercentile = _quantile_function(
+    "nanpercentile",
+    """:func:`percentile` of each slice's non-NaN values.
 
-
-def _percent(q):
-    if isinstance(q, (float, int)):
-        return q / 100  # (a Python scalar stays weak: float32 data stays float32)
-    return divide(q if isinstance(q, Tracer) else np.asarray(q, np.float64), 100)
-
-
-def nanquantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False):
-    """:func:`quantile` ignoring NaNs (method 'linear'); NaN for an all-NaN slice."""
-    _no_out("nanquantile", out)
-    return _quantile(a, q, axis, method, keepdims, skip_nan=True)
-
-
-def nanpercentile(
-    a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False
-):
-    """:func:`percentile` ignoring NaNs."""
-    _no_out("nanpercentile", out)
-    return nanquantile(a, _percent(q), axis, method=method, keepdims=keepdims)
+    >>> nanpercentile(np.array([1.0, np.nan, 3.0]), [0, 100])
+    array([1., 3.])
+    """,
+)
 
 
 class UniqueAllResult(NamedTuple):

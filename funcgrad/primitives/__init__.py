@@ -21,7 +21,6 @@ import math
 
 import numpy as np
 
-from .. import conv_numpy
 from ..core import Primitive, is_float
 from ..errors import DtypeError, ShapeError
 
@@ -310,6 +309,19 @@ arcsinh = _unary("arcsinh", np.arcsinh, lambda g, ans, x: div(g, sqrt(add(mul(x,
 abs = _unary("abs", np.abs, lambda g, ans, x: mul(g, sign(x)), float_only=False)
 sign = _unary("sign", np.sign, None, float_only=False, bool_instead="cast to an int first")
 stop_gradient = _unary("stop_gradient", lambda x: x, None, float_only=False, kernel="copy")
+# The identity that no graph rewrite looks through (it has no traits, and the algebraic
+# rules do not know it): fg.checkpoint reads its inputs through one so that the forward
+# pass it recomputes in the backward pass is not merged back into the first by CSE.
+# Lowered as a view, so it costs nothing.
+optimization_barrier = _register(
+    "optimization_barrier",
+    lambda x: (x.shape, x.dtype),
+    lambda x: x,
+    (lambda g, ans, x: g,),
+    lambda tangents, ans, x: tangents[0],
+    batch=lambda batched, x: optimization_barrier(x),
+    lowering=("view",),
+)
 # exp(x) - 1 loses every digit below |x| ~ 1e-16 (and most below 1e-8): expm1, and the
 # composites that need it (logaddexp's tail, sinh near 0 in float32), cannot be composed.
 expm1 = _unary("expm1", np.expm1, lambda g, ans, x: mul(g, add(ans, _lit(1, ans))))
@@ -813,7 +825,9 @@ def _shift_and_log_sum(x, axes):
         return np.zeros(shape, x.dtype), np.full(shape, -np.inf, x.dtype)
     m = np.max(x, axis=axes, keepdims=True)
     m = np.where(np.isfinite(m), m, 0).astype(x.dtype)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # (a slice holding inf or NaN is shifted by 0: exp may overflow, in a result that is
+    # inf or NaN anyway)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         return m, np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True))
 
 
@@ -1249,259 +1263,6 @@ matmul = _register(
 )
 matmul.jvp = _bilinear_jvp(matmul)
 
-# ---------------------------------------------------------------- convolution and pooling
-# conv2d_input_grad, conv2d_filter_grad, max_pool2d_select/scatter and avg_pool2d_transpose
-# exist for their gradients' kernels (col2im, the filter-gradient GEMM, the argmax scatter
-# that reuses the pool's saved slots): the reference CNN's backward pass runs on them. Each
-# could be conv2d or a composite again (as JAX writes conv transposes) once a compiler rewrite
-# maps that form back onto the same kernel; until then they stay, for that reason.
-
-
-def _window_out(name, in_hw, window, stride, padding, dilation):
-    out = []
-    for n, k, s, (lo, hi), d in zip(in_hw, window, stride, padding, dilation):
-        if s < 1 or d < 1 or k < 1 or lo < 0 or hi < 0:
-            raise ShapeError(
-                f"{name}: window {window}, stride {stride}, padding {padding} and dilation "
-                f"{dilation} must be positive (padding non-negative)"
-            )
-        size = conv_numpy.conv_output_size(n, k, s, lo, hi, d)
-        if size < 1:
-            raise ShapeError(
-                f"{name}: the window {window} (dilation {dilation}) is larger than the "
-                f"padded input {tuple(in_hw)} + padding {padding}"
-            )
-        out.append(size)
-    return tuple(out)
-
-
-def _conv2d_rule(x, w, stride, padding, dilation):
-    dtype = _same_dtype("conv2d", [x, w])
-    if not is_float(dtype):
-        raise DtypeError(f"conv2d: expected floating-point arrays, got {dtype.name}")
-    if len(x.shape) != 4 or len(w.shape) != 4:
-        raise ShapeError(
-            f"conv2d: expected input (N, C, H, W) and weights (O, C, kh, kw), got "
-            f"{_fmt([x.shape, w.shape])}"
-        )
-    if x.shape[1] != w.shape[1]:
-        raise ShapeError(
-            f"conv2d: input has {x.shape[1]} channels but the weights expect {w.shape[1]} "
-            f"(shapes {_fmt([x.shape, w.shape])})"
-        )
-    oh, ow = _window_out("conv2d", x.shape[2:], w.shape[2:], stride, padding, dilation)
-    return (x.shape[0], w.shape[0], oh, ow), dtype
-
-
-def _conv_input_grad_rule(g, w, x_shape, stride, padding, dilation):
-    x = np.empty(x_shape, dtype=w.dtype)
-    if _conv2d_rule(x, w, stride, padding, dilation)[0] != tuple(g.shape):
-        raise ShapeError(f"conv2d_input_grad: cotangent shape {g.shape} does not match")
-    return x_shape, _same_dtype("conv2d_input_grad", [g, w])
-
-
-def _conv_filter_grad_rule(x, g, w_shape, stride, padding, dilation):
-    w = np.empty(w_shape, dtype=x.dtype)
-    if _conv2d_rule(x, w, stride, padding, dilation)[0] != tuple(g.shape):
-        raise ShapeError(f"conv2d_filter_grad: cotangent shape {g.shape} does not match")
-    return w_shape, _same_dtype("conv2d_filter_grad", [x, g])
-
-
-def _conv_params(p):
-    return {k: p[k] for k in ("stride", "padding", "dilation")}
-
-
-def _folded_batch(prim, *shape_params):
-    """Batching for conv/pool primitives whose first operand is (N, ...): B folds into N.
-    Batched second operands (weights) have no loop-free rule without grouped convolution:
-    one equation per example."""
-
-    def rule(batched, x, *rest, **params):
-        if any(batched[1:]):
-            return _unrolled(prim)(batched, x, *rest, **params)
-        for name in shape_params:  # an output-shape parameter gains the folded batch
-            shape = params[name]
-            params = dict(params, **{name: (x.shape[0] * shape[0],) + tuple(shape[1:])})
-        b, n = x.shape[:2]
-        out = prim(reshape(x, new_shape=(b * n,) + tuple(x.shape[2:])), *rest, **params)
-        return reshape(out, new_shape=(b, n) + tuple(out.shape[1:]))
-
-    return rule
-
-
-def _image_pair_batch(prim):
-    """max_pool2d_select/scatter: both operands are (N, C, H, W) images: both fold."""
-
-    def rule(batched, x, t, **params):
-        x, t = _all_batched(batched, (x, t))
-        b, n = x.shape[:2]
-        out = prim(
-            reshape(x, new_shape=(b * n,) + tuple(x.shape[2:])),
-            reshape(t, new_shape=(b * n,) + tuple(t.shape[2:])),
-            **params,
-        )
-        return reshape(out, new_shape=(b, n) + tuple(out.shape[1:]))
-
-    return rule
-
-
-conv2d = _register(
-    "conv2d",
-    _conv2d_rule,
-    conv_numpy.conv2d,
-    (
-        lambda g, ans, x, w, **p: conv2d_input_grad(g, w, x_shape=x.shape, **p),
-        lambda g, ans, x, w, **p: conv2d_filter_grad(x, g, w_shape=w.shape, **p),
-    ),
-    traits=["float_only"],
-    kernel="conv2d",
-    lowering=("conv",),
-)
-conv2d.jvp = _bilinear_jvp(conv2d)
-conv2d_input_grad = _register(
-    "conv2d_input_grad",
-    _conv_input_grad_rule,
-    conv_numpy.conv2d_input_grad,
-    (
-        lambda ct, ans, g, w, **p: conv2d(ct, w, **_conv_params(p)),
-        lambda ct, ans, g, w, **p: conv2d_filter_grad(ct, g, w_shape=w.shape, **_conv_params(p)),
-    ),
-    traits=["float_only"],
-    kernel="conv2d_input_grad",
-    lowering=("conv",),
-)
-conv2d_input_grad.jvp = _bilinear_jvp(conv2d_input_grad)
-conv2d_filter_grad = _register(
-    "conv2d_filter_grad",
-    _conv_filter_grad_rule,
-    conv_numpy.conv2d_filter_grad,
-    (
-        lambda ct, ans, x, g, **p: conv2d_input_grad(g, ct, x_shape=x.shape, **_conv_params(p)),
-        lambda ct, ans, x, g, **p: conv2d(x, ct, **_conv_params(p)),
-    ),
-    traits=["float_only"],
-    kernel="conv2d_filter_grad",
-    lowering=("conv",),
-)
-conv2d_filter_grad.jvp = _bilinear_jvp(conv2d_filter_grad)
-conv2d.batch = _folded_batch(conv2d)
-conv2d_input_grad.batch = _folded_batch(conv2d_input_grad, "x_shape")
-# A per-example filter gradient sums over each example's own images: unrolled.
-conv2d_filter_grad.batch = _unrolled(conv2d_filter_grad)
-
-
-def _pool_out(name, x_shape, window, stride, padding):
-    if len(x_shape) != 4:
-        raise ShapeError(f"{name}: expected an (N, C, H, W) input, got shape {tuple(x_shape)}")
-    return tuple(x_shape[:2]) + _window_out(name, x_shape[2:], window, stride, padding, (1, 1))
-
-
-def _pool_rule(name, x, *others):
-    """The dtype rule shared by the pooling family."""
-    dtype = _same_dtype(name, (x,) + others)
-    if not is_float(dtype):
-        raise DtypeError(f"{name}: expected a floating-point array, got {dtype.name}")
-    return dtype
-
-
-def _max_pool_rule(x, window, stride, padding):
-    _pool_rule("max_pool2d", x)
-    return _pool_out("max_pool2d", x.shape, window, stride, padding), x.dtype
-
-
-def _max_pool_select_rule(x, t, window, stride, padding):
-    dtype = _pool_rule("max_pool2d_select", x, t)
-    if tuple(t.shape) != tuple(x.shape):
-        raise ShapeError(f"max_pool2d_select: shapes {_fmt([x.shape, t.shape])} differ")
-    return _pool_out("max_pool2d_select", x.shape, window, stride, padding), dtype
-
-
-def _max_pool_scatter_rule(x, g, window, stride, padding):
-    dtype = _pool_rule("max_pool2d_scatter", x, g)
-    if _pool_out("max_pool2d_scatter", x.shape, window, stride, padding) != tuple(g.shape):
-        raise ShapeError(f"max_pool2d_scatter: cotangent shape {g.shape} does not match")
-    return x.shape, dtype
-
-
-def _avg_pool_rule(x, window, stride, padding):
-    _pool_rule("avg_pool2d", x)
-    return _pool_out("avg_pool2d", x.shape, window, stride, padding), x.dtype
-
-
-def _avg_pool_transpose_rule(g, x_shape, window, stride, padding):
-    _pool_rule("avg_pool2d_transpose", g)
-    if _pool_out("avg_pool2d_transpose", x_shape, window, stride, padding) != tuple(g.shape):
-        raise ShapeError(f"avg_pool2d_transpose: cotangent shape {g.shape} does not match")
-    return x_shape, g.dtype
-
-
-def _select_like_jvp(prim):
-    """JVP of a pooling primitive that is linear in its second argument only."""
-
-    def jvp(tangents, ans, x, t, **params):
-        return None if tangents[1] is None else prim(x, tangents[1], **params)
-
-    return jvp
-
-
-max_pool2d = _register(
-    "max_pool2d",
-    _max_pool_rule,
-    conv_numpy.max_pool2d,
-    (lambda g, ans, x, **p: max_pool2d_scatter(x, g, **p),),
-    lambda tangents, ans, x, **p: (
-        None if tangents[0] is None else max_pool2d_select(x, tangents[0], **p)
-    ),
-    traits=["float_only"],
-    kernel="max_pool2d",
-    lowering=("conv",),
-)
-# The argmax positions are locally constant in x, so neither helper has a slope in x.
-max_pool2d_select = _register(
-    "max_pool2d_select",
-    _max_pool_select_rule,
-    conv_numpy.max_pool2d_select,
-    (None, lambda ct, ans, x, t, **p: max_pool2d_scatter(x, ct, **p)),
-    traits=["float_only"],
-    kernel="max_pool2d_select",
-    lowering=("conv",),
-)
-max_pool2d_select.jvp = _select_like_jvp(max_pool2d_select)
-max_pool2d_scatter = _register(
-    "max_pool2d_scatter",
-    _max_pool_scatter_rule,
-    conv_numpy.max_pool2d_scatter,
-    (None, lambda ct, ans, x, g, **p: max_pool2d_select(x, ct, **p)),
-    traits=["float_only"],
-    kernel="max_pool2d_scatter",
-    lowering=("conv",),
-)
-max_pool2d_scatter.jvp = _select_like_jvp(max_pool2d_scatter)
-avg_pool2d = _linear(
-    "avg_pool2d",
-    _avg_pool_rule,
-    conv_numpy.avg_pool2d,
-    (lambda g, ans, x, **p: avg_pool2d_transpose(g, x_shape=x.shape, **p),),
-    traits=["float_only"],
-    kernel="avg_pool2d",
-    lowering=("conv",),
-)
-avg_pool2d_transpose = _linear(
-    "avg_pool2d_transpose",
-    _avg_pool_transpose_rule,
-    conv_numpy.avg_pool2d_transpose,
-    (lambda ct, ans, g, x_shape, **p: avg_pool2d(ct, **p),),
-    traits=["float_only"],
-    kernel="avg_pool2d_transpose",
-    lowering=("conv",),
-)
-max_pool2d.batch = _folded_batch(max_pool2d)
-max_pool2d_select.batch = _image_pair_batch(max_pool2d_select)
-max_pool2d_scatter.batch = _image_pair_batch(max_pool2d_scatter)
-avg_pool2d.batch = _folded_batch(avg_pool2d)
-avg_pool2d_transpose.batch = _folded_batch(avg_pool2d_transpose, "x_shape")
-
-
 # ---------------------------------------------------------------- random bits
 
 # Threefry-2x32 with 20 rounds (Salmon et al. 2011, "Parallel random numbers: as easy as
@@ -1585,3 +1346,11 @@ def _random_bits_batch(batched, key, counts, **params):
 random_bits.batch = _random_bits_batch
 
 from . import linalg  # noqa: E402,F401  (registers the linear-algebra primitives)
+from .convolution import (  # noqa: E402,F401  (registers convolution and pooling)
+    avg_pool2d,
+    avg_pool2d_transpose,
+    conv_general_dilated,
+    max_pool2d,
+    max_pool2d_scatter,
+    max_pool2d_select,
+)
