@@ -26,7 +26,7 @@ import numpy as np
 from . import numpy as fnp
 from . import primitives as P
 from . import tree
-from .core import Graph, Literal, Primitive, Tracer, eval_graph, outside_traces
+from .core import Graph, Literal, Primitive, Tracer, eval_graph, handed_back, outside_traces
 from .errors import ConcretizationError, ShapeError, user_frame
 from .primitives import PerArgument, _unrolled
 from .tracing import input_leaves, is_arraylike, trace
@@ -400,7 +400,7 @@ def _bind_calls(custom, prim, args, closures=False):
     rule = _Rule(custom, static, in_trees, traced.out_tree, len(graph.consts))
     operands = list(graph.consts) + input_leaves(dynamic)
     outs = [prim(*operands, fun=fun, rule=rule, index=i) for i in range(len(graph.outvars))]
-    return traced.out_tree.unflatten(outs)
+    return traced.out_tree.unflatten([handed_back(o) for o in outs])  # (0-d: NumPy scalars)
 
 
 class custom_vjp:

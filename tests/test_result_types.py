@@ -293,6 +293,18 @@ def _transform_outputs(dtype):
     value, g = fg.value_and_grad(_loss)(w, x)
     (aux_value, aux), _ = fg.value_and_grad(lambda w: (_loss(w, x), fnp.sum(w)), has_aux=True)(w)
     out, vjp_fn = fg.vjp(fnp.sin, s)
+
+    @fg.custom_vjp
+    def softplus(t):
+        return fnp.logaddexp(t, 0.0)
+
+    softplus.defvjp(lambda t: (softplus(t), t), lambda t, g: (g / (1.0 + fnp.exp(-t)),))
+
+    @fg.custom_jvp
+    def cube(t):
+        return t**3
+
+    cube.defjvp(lambda p, t: (cube(p[0]), 3 * p[0] ** 2 * t[0]))
     return {
         "value_and_grad": value,
         "value_and_grad(has_aux) value": aux_value,
@@ -310,6 +322,12 @@ def _transform_outputs(dtype):
         "hessian": fg.hessian(lambda t: t**3)(s),
         "elementwise_grad": fg.elementwise_grad(fnp.tanh)(s),
         "hessian_vector_product": fg.hessian_vector_product(lambda t: t**3)(s, dtype(1.0)),
+        "custom_vjp": softplus(s),
+        "grad(custom_vjp)": fg.grad(softplus)(s),
+        "custom_jvp": cube(s),
+        "grad(custom_jvp)": fg.grad(cube)(s),
+        "checkpoint": fg.checkpoint(lambda w: _loss(w, x))(w),
+        "grad(checkpoint)": fg.grad(fg.checkpoint(fnp.sin))(s),
     }
 
 
