@@ -2,7 +2,8 @@
 vmap and stop_gradient, on top of the graph transforms (autodiff.py, batching.py).
 
 Outside ``jit``, each call re-traces the function (so Python control flow on values
-works), and the derived graph is cached by the forward graph's structure.
+works), and the derived graph is cached by the forward graph's structure. Every 0-d
+output comes back as a NumPy scalar (:func:`core.handed_back`).
 """
 
 import functools
@@ -14,7 +15,7 @@ from . import numpy as fnp
 from . import runtime, tree
 from .autodiff import derive
 from .batching import batched_graph
-from .core import Tracer, aval_str, is_float
+from .core import Tracer, aval_str, handed_back, is_float
 from .errors import DtypeError, ShapeError, user_frame
 from .tracing import arg_name, input_leaves, is_arraylike, trace
 
@@ -22,8 +23,10 @@ from .tracing import arg_name, input_leaves, is_arraylike, trace
 
 
 def _run(derived, traced, args_flat, extra):
-    """Run a derived graph on the traced graph's constants, the inputs and ``extra``."""
-    return runtime.call(derived, derived.consts, list(traced.graph.consts) + args_flat + extra)
+    """Run a derived graph on the traced graph's constants, the inputs and ``extra``; 0-d
+    results as NumPy scalars (:func:`core.handed_back`: the rule for every transform)."""
+    outs = runtime.call(derived, derived.consts, list(traced.graph.consts) + args_flat + extra)
+    return [handed_back(o) for o in outs]
 
 
 def _argnums(fun, argnums, nargs):
@@ -116,11 +119,13 @@ def _trace_scalar(who, fun, args, kwargs, has_aux, static=None):
 def value_and_grad(fun, argnums=0, has_aux=False):
     """Return a function computing ``fun`` and its gradient with respect to ``argnums``.
 
-    Gradients have the pytree structure and dtypes of the differentiated arguments.
+    Gradients have the pytree structure and dtypes of the differentiated arguments. The
+    value, and a gradient of a 0-d argument, come back as NumPy scalars, as every
+    transformation's 0-d outputs do (:func:`core.handed_back` states the rule).
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> fg.value_and_grad(lambda x: fnp.sum(x ** 2))(fnp.array([1.0, 2.0]))
-    (array(5.), array([2., 4.]))
+    (np.float64(5.0), array([2., 4.]))
     """
 
     @functools.wraps(fun)
@@ -151,9 +156,9 @@ def grad(fun, argnums=0, has_aux=False):
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> fg.grad(lambda x: fnp.sin(x) * x)(0.0)
-    array(0.)
+    np.float64(0.0)
     >>> fg.grad(fg.grad(lambda x: x ** 3))(2.0)
-    array(12.)
+    np.float64(12.0)
     """
     vg = value_and_grad(fun, argnums, has_aux)
 
@@ -173,13 +178,13 @@ def vjp(fun, *primals, has_aux=False):
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> out, f_vjp = fg.vjp(fnp.sin, 0.0)
     >>> f_vjp(1.0)
-    (array(1.),)
+    (np.float64(1.0),)
     """
     nums = tuple(range(len(primals)))
     _check_differentiable("vjp", fun, primals, nums)
     traced = trace(fun, primals)
     flat_args = _input_values(primals, None)
-    outs = runtime.call(traced.graph, traced.graph.consts, flat_args)
+    outs = [handed_back(o) for o in runtime.call(traced.graph, traced.graph.consts, flat_args)]
     out_tree = traced.out_tree
     if has_aux:
         out, aux = out_tree.unflatten(outs)
@@ -218,7 +223,7 @@ def jvp(fun, primals, tangents):
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> fg.jvp(fnp.exp, (0.0,), (2.0,))
-    (array(1.), array(2.))
+    (np.float64(1.0), np.float64(2.0))
     """
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
@@ -274,7 +279,7 @@ def _basis(leaves):
 
 def _rows(batch, offset, size, lead, tail):
     """Rows ``offset:offset+size`` of a (total, *tail) batch, reshaped to lead + tail."""
-    return fnp.reshape(batch[offset : offset + size], lead + tail)
+    return handed_back(fnp.reshape(batch[offset : offset + size], lead + tail))
 
 
 def jacrev(fun, argnums=0):
@@ -332,7 +337,7 @@ def jacfwd(fun, argnums=0):
             for shape, size in zip(shapes, sizes):
                 r = _rows(t, offset, size, shape, tail)  # in.shape + out.shape
                 perm = tuple(range(len(shape), len(shape) + len(tail))) + tuple(range(len(shape)))
-                cols.append(fnp.transpose(r, perm))
+                cols.append(handed_back(fnp.transpose(r, perm)))
                 offset += size
             per_arg = in_tree.unflatten(cols)
             per_out.append(per_arg[0] if single else tuple(per_arg))
@@ -497,7 +502,7 @@ def vmap(fun, in_axes=0, out_axes=0):
             "out_axes", out_axes, traced.out_tree.unflatten(outs), "the output"
         )
         results = [
-            _place_output(o, b, axis, size, k)
+            handed_back(_place_output(o, b, axis, size, k))
             for k, (o, b, axis) in enumerate(zip(outs, out_batched, out_axes_leaves))
         ]
         return traced.out_tree.unflatten(results)

@@ -663,6 +663,25 @@ def _abstract_eval(prim, operands, params):
     return tuple(shape), np.dtype(dtype)
 
 
+def handed_back(x):
+    """``x`` as funcgrad hands a value back to the user: a 0-d array as its NumPy scalar
+    (``np.float64(5.0)``), anything else (arrays, tracers) as it is.
+
+    The rule: ``funcgrad.numpy`` functions called on concrete values return what NumPy's
+    return, a NumPy scalar where NumPy gives one (``fnp.sum``, ``fnp.mean``, the ufuncs)
+    and a 0-d array where NumPy keeps one (``fnp.asarray(1.0)``, ``fnp.zeros(())``). The
+    transformations (``grad``, ``value_and_grad``, ``jit``, ``vmap``, ``jacfwd``, ...) and
+    ``fg.random``'s single draws return every 0-d output as a NumPy scalar, as autograd
+    does: ``round``, ``hash``, ``float`` and format specs work on it (and ``isinstance(x,
+    float)`` for float64), and it reads like JAX's 0-d arrays (``.shape``, ``.dtype``,
+    ``.item()``, arithmetic). The README's "Result types" says the same.
+
+    >>> handed_back(np.asarray(2.5)), handed_back(np.ones(2))
+    (np.float64(2.5), array([1., 1.]))
+    """
+    return x[()] if type(x) is np.ndarray and not x.shape else x
+
+
 def is_weak(x):
     """Whether ``x``'s dtype yields to the arrays it meets: a Python scalar, or a tracer of
     one. NumPy's scalars (``np.float64(2)``, a subclass of float) are strong, as in NumPy

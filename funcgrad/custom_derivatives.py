@@ -26,7 +26,7 @@ import numpy as np
 from . import numpy as fnp
 from . import primitives as P
 from . import tree
-from .core import Graph, Literal, Primitive, Tracer, eval_graph, outside_traces
+from .core import Graph, Literal, Primitive, Tracer, eval_graph, handed_back, outside_traces
 from .errors import ConcretizationError, ShapeError, user_frame
 from .primitives import PerArgument, _unrolled
 from .tracing import input_leaves, is_arraylike, trace
@@ -400,7 +400,7 @@ def _bind_calls(custom, prim, args, closures=False):
     rule = _Rule(custom, static, in_trees, traced.out_tree, len(graph.consts))
     operands = list(graph.consts) + input_leaves(dynamic)
     outs = [prim(*operands, fun=fun, rule=rule, index=i) for i in range(len(graph.outvars))]
-    return traced.out_tree.unflatten(outs)
+    return traced.out_tree.unflatten([handed_back(o) for o in outs])  # (0-d: NumPy scalars)
 
 
 class custom_vjp:
@@ -417,7 +417,7 @@ class custom_vjp:
     ...     return x
     >>> clip_gradient.defvjp(lambda x: (x, None), lambda res, g: (fnp.clip(g, -1.0, 1.0),))
     >>> fg.grad(lambda x: 5.0 * clip_gradient(x))(2.0)
-    array(1.)
+    np.float64(1.0)
     """
 
     def __init__(self, fun, nondiff_argnums=()):
@@ -451,7 +451,7 @@ class custom_jvp:
     ...     return fnp.log1p(fnp.exp(x))
     >>> log1pexp.defjvps(lambda t, ans, x: t * fg.nn.sigmoid(x))
     >>> fg.grad(log1pexp)(100.0)
-    array(1.)
+    np.float64(1.0)
     """
 
     def __init__(self, fun, nondiff_argnums=()):
@@ -573,7 +573,7 @@ def checkpoint(fun, *, prevent_cse=True, policy=None, static_argnums=()):
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> layer = fg.checkpoint(lambda w, x: fnp.tanh(fnp.tanh(x * w) * w))
     >>> fg.grad(lambda w: fnp.sum(layer(w, fnp.ones(3))))(0.5)
-    array(2.43376048)
+    np.float64(2.4337604773395647)
     """
     if policy is not None:
         raise NotImplementedError(

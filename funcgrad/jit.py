@@ -10,7 +10,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import runtime
-from .core import Tracer, aval_str, is_weak
+from .core import Tracer, aval_str, handed_back, is_weak
 from .errors import user_frame
 from .tracing import arg_name, flatten_args, is_arraylike, trace
 
@@ -28,12 +28,14 @@ class CacheInfo(NamedTuple):
 
 class _Entry:
     """A signature's graph and output structure; ``called`` orders entries for eviction
-    (a stamp costs less per call than reordering a dict, which hashes the key again)."""
+    (a stamp costs less per call than reordering a dict, which hashes the key again);
+    ``scalars``: the positions of the 0-d outputs, handed back as NumPy scalars."""
 
-    __slots__ = ("graph", "out_tree", "called")
+    __slots__ = ("graph", "out_tree", "called", "scalars")
 
     def __init__(self, graph, out_tree):
         self.graph, self.out_tree, self.called = graph, out_tree, 0
+        self.scalars = tuple(i for i, v in enumerate(graph.outvars) if not v.shape)
 
 
 def _static_set(fun, static_argnums, static_argnames, args, kwargs):
@@ -46,6 +48,8 @@ def _static_set(fun, static_argnums, static_argnames, args, kwargs):
 def _leaf_sig(leaf):
     if type(leaf) is np.ndarray:
         return leaf.shape, leaf.dtype, False
+    if isinstance(leaf, np.generic):  # (a 0-d output of an earlier call, fed back)
+        return (), leaf.dtype, False
     if isinstance(leaf, Tracer):
         return leaf.shape, leaf.dtype, leaf.variable.weak
     arr = np.asarray(leaf)
@@ -60,7 +64,8 @@ def jit(fun=None, static_argnums=(), static_argnames=()):
     Array arguments are abstract inside ``fun`` (shape and dtype only): Python control
     flow on their values raises a ConcretizationError; mark such arguments static or use
     ``fnp.where``. ``f.cache_info()`` reports hits and traces; every trace after the
-    first is logged (logger ``"funcgrad"``, level INFO) with the reason.
+    first is logged (logger ``"funcgrad"``, level INFO) with the reason. A 0-d output
+    comes back as a NumPy scalar, as from every transformation (:func:`core.handed_back`).
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> f = fg.jit(lambda x, n: x ** n, static_argnums=1)
@@ -128,6 +133,8 @@ def jit(fun=None, static_argnums=(), static_argnames=()):
             counts["hits"] += 1
             entry.called = next(_calls)
         outs = runtime.call(entry.graph, entry.graph.consts, leaves)
+        for i in entry.scalars:  # (only these: the other outputs cost nothing per call)
+            outs[i] = handed_back(outs[i])
         return entry.out_tree.unflatten(outs)
 
     def cache_clear():

@@ -6,7 +6,7 @@ as the labels). One-hot labels are not accepted: pass ``fnp.argmax(one_hot, -1)`
 
 >>> import numpy as np
 >>> accuracy(np.array([[2.0, 1.0], [0.0, 3.0]]), np.array([0, 0]))
-array(0.5, dtype=float32)
+np.float32(0.5)
 """
 
 import numpy as np
@@ -59,7 +59,7 @@ def accuracy(logits_or_preds, labels):
 
     >>> import numpy as np
     >>> accuracy(np.array([1, 2, 2, 0]), np.array([1, 2, 0, 0]))
-    array(0.75, dtype=float32)
+    np.float32(0.75)
     """
     preds, labels = _predicted_classes("accuracy", logits_or_preds, labels)
     return fnp.mean(fnp.astype(fnp.equal(preds, labels), np.float32))

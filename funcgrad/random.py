@@ -27,7 +27,7 @@ import numpy as np
 
 from . import numpy as fnp
 from . import primitives as P
-from .core import Tracer
+from .core import Tracer, handed_back
 from .errors import ConcretizationError, DtypeError, ShapeError, user_frame
 
 _U32 = np.dtype(np.uint32)
@@ -84,12 +84,14 @@ def _counters(where, shape):
 
 
 def _check_result_shape(where, out, shape):
+    """``out``, of the requested ``shape``; one draw (shape ()) as a NumPy scalar, as
+    every 0-d value funcgrad hands back (:func:`core.handed_back`)."""
     if tuple(fnp.shape(out)) != shape:
         raise ShapeError(
             f"{where}: the bounds broadcast the result to shape {tuple(fnp.shape(out))}, "
             f"not the requested {shape} at {user_frame()}"
         )
-    return out
+    return handed_back(out)
 
 
 def _concrete(where, value):
@@ -227,7 +229,7 @@ def uniform(key, shape=(), dtype=np.float32, minval=0.0, maxval=1.0):
     dtype = _check_float("uniform", dtype)
     bits = P.random_bits(key, _counters("uniform", shape), dtype=dtype)
     if _is_number(minval, 0.0) and _is_number(maxval, 1.0):
-        return bits
+        return handed_back(bits)
     lo, hi = fnp.astype(minval, dtype), fnp.astype(maxval, dtype)
     out = fnp.maximum(lo, lo + bits * (hi - lo))
     if not isinstance(maxval, Tracer):
@@ -255,7 +257,7 @@ def normal(key, shape=(), dtype=np.float32):
     radius = fnp.sqrt(fnp.log(1.0 - u[:m]) * -2.0)  # 1 - u is exact and in (0, 1]
     theta = (2 * math.pi) * u[m:]
     z = fnp.concatenate([radius * fnp.cos(theta), radius * fnp.sin(theta)])
-    return fnp.reshape(z[:n], shape)
+    return handed_back(fnp.reshape(z[:n], shape))
 
 
 # ---------------------------------------------------------------- discrete
@@ -395,7 +397,7 @@ def choice(key, a, shape=(), replace=True, p=None):
         u = _concrete("choice", P.random_bits(key, _counters("choice", (n,)), dtype=_F64))
         race = np.where(p > 0, -np.log1p(-u) / np.where(p > 0, p, 1.0), np.inf)
         index = np.argsort(race, kind="stable")[:k].reshape(shape)
-    return index if pool is None else fnp.getitem(pool, index)
+    return handed_back(index if pool is None else fnp.getitem(pool, index))
 
 
 __all__ = [

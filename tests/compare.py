@@ -1,13 +1,32 @@
-"""How the NumPy-breadth tests compare funcgrad's results with NumPy's: an ndarray of
-the same shape and dtype, floats to a relative tolerance, everything else exactly."""
+"""How the tests compare funcgrad's results with NumPy's: the type NumPy's result has (a
+NumPy scalar where NumPy hands back one, else an ndarray), the same shape and dtype,
+floats to a relative tolerance, everything else exactly."""
 
 import warnings
 
 import numpy as np
 
 
+def assert_numpy_type(actual, expected):
+    """``actual`` has the type of NumPy's result ``expected``: an ndarray (0-d included)
+    where NumPy gives one, the same NumPy scalar class where NumPy gives a scalar. For an
+    expected value written out in a test (a list, a Python number), an array or scalar."""
+    if isinstance(expected, (np.ndarray, np.generic)):
+        assert type(actual) is type(expected), (type(actual), type(expected))
+    else:
+        assert isinstance(actual, (np.ndarray, np.generic)), type(actual)
+
+
+def transformed(expected):
+    """What a transformation (``jit``, ``grad``, ``vmap``, ...) hands back for NumPy's
+    result ``expected``: a 0-d result as a NumPy scalar, anything else as NumPy's."""
+    if type(expected) is np.ndarray and expected.ndim == 0:
+        return expected[()]
+    return expected
+
+
 def assert_same(actual, expected, rtol=1e-12):
-    assert isinstance(actual, np.ndarray), type(actual)
+    assert_numpy_type(actual, expected)
     expected = np.asarray(expected)
     assert actual.shape == expected.shape and actual.dtype == expected.dtype, (
         (actual.shape, actual.dtype),

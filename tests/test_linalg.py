@@ -494,6 +494,7 @@ def test_lstsq_under_jit_returns_residuals_when_tall():
     np.testing.assert_allclose(x, ex, atol=1e-12)
     np.testing.assert_allclose(res, eres, atol=1e-12)
     assert int(rank) == erank and rank.dtype == np.int32
+    assert type(L.lstsq(a, b)) is type(np.linalg.lstsq(a, b)) is tuple
 
 
 def test_cholesky_of_a_non_positive_definite_matrix_under_jit_is_nan():

@@ -237,6 +237,14 @@ def test_integer_rounding_and_invert(dtype):
         _close(got, expected, dtype)
 
 
+@pytest.mark.parametrize("dtype", INTS + [bool])
+def test_reciprocal_of_integers_stays_integer_as_numpy(dtype):
+    x = np.array([True]) if dtype is bool else _int_operands(dtype)[0].ravel()
+    x = x[x != 0]  # (1 / 0 cast to an integer is the platform's)
+    _close(fnp.reciprocal(x), np.reciprocal(x), np.int8 if dtype is bool else dtype)
+    _close(fg.jit(fnp.reciprocal)(x), np.reciprocal(x), np.int8 if dtype is bool else dtype)
+
+
 def test_bitwise_functions_refuse_floats():
     with pytest.raises(fg.DtypeError, match="bitwise_and"):
         fnp.bitwise_and(np.ones(2), np.ones(2))

@@ -2,12 +2,14 @@
 
 They follow NumPy's semantics (broadcasting, ``axis``, ``keepdims``, negative axes)
 and its dtype rules, with Python scalars weak: ``x32 * 2.0`` stays float32. Called on
-plain arrays they compute at once and return ``numpy.ndarray``; called on tracers they
-record equations. Each module holds one family and lists its names in ``__all__``.
+plain arrays they compute at once and return what NumPy's return: arrays, and 0-d results
+as NumPy scalars where NumPy hands back one (``fnp.sum``, the ufuncs; ``fnp.asarray(1.0)``
+stays a 0-d array, see ``_base.numpy_results``); called on tracers they record
+equations. Each module holds one family and lists its names in ``__all__``.
 
 >>> import funcgrad.numpy as fnp
 >>> fnp.sum(fnp.square(fnp.arange(4.0)))
-array(14.)
+np.float64(14.0)
 """
 
 # (_methods installs the tracer methods, _ufunc_methods fnp.add.reduce and its kind)

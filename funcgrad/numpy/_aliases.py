@@ -1,6 +1,7 @@
 """The array-API names NumPy 2 added for functions it already had (``acos`` for
 ``arccos``, ``concat`` for ``concatenate``...): the same functions under both names."""
 
+from . import _base
 from ._elementwise import arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, power
 from ._shapes import concatenate, transpose
 
@@ -26,3 +27,6 @@ concat = concatenate
 def permute_dims(a, axes):
     """``transpose`` with the permutation required, as the array API spells it."""
     return transpose(a, axes)
+
+
+_base.numpy_results(globals())

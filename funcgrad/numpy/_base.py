@@ -1,9 +1,12 @@
 """Dtypes, promotion (Python scalars weak), axis normalization: what every fnp module uses."""
 
+import functools
+import inspect
+
 import numpy as np
 
 from .. import primitives as P
-from ..core import Literal, Tracer, is_float, is_weak
+from ..core import Literal, Tracer, handed_back, is_float, is_weak
 from ..errors import FuncgradError, ShapeError, user_frame
 
 # Dtypes and constants, so user code needs only fnp.
@@ -73,7 +76,95 @@ def _numpy_constant(fn):
 
     wrapped.__name__ = fn.__name__
     wrapped.__doc__ = f"``np.{fn.__name__}`` (a constant array)."
+    wrapped.numpy_typed = True  # NumPy's own result
     return wrapped
+
+
+# ---------------------------------------------------------------- results typed as NumPy's
+
+# NumPy hands a 0-d result back as a NumPy scalar (np.sum, the ufuncs, np.dot, np.take,
+# np.linalg.det, ...), except where it builds, copies or broadcasts an array: these
+# functions' 0-d results stay 0-d arrays, as they are computed (unique's are NumPy's own,
+# fromfunction's the user function's).
+_ARRAY_RESULTS = frozenset(
+    """array asarray asanyarray asarray_chkfinite ascontiguousarray asfortranarray copy
+    zeros ones empty full zeros_like ones_like empty_like full_like broadcast_to
+    broadcast_arrays expand_dims atleast_1d atleast_2d atleast_3d where select piecewise
+    roll tile resize pad block tensordot tensorsolve cross cov isin real_if_close i0 diff
+    unique unique_all unique_counts unique_inverse unique_values apply_along_axis
+    apply_over_axes fromfunction""".split()
+)
+# These call the argument's method in NumPy (np.reshape(a) is a.reshape()): a NumPy
+# scalar gives a NumPy scalar, anything else a 0-d array.
+_AS_THE_ARGUMENT = frozenset(
+    """reshape squeeze transpose permute_dims matrix_transpose swapaxes moveaxis rollaxis
+    astype real imag trim_zeros""".split()
+)
+# x[index] gives a NumPy scalar unless the index holds an Ellipsis (x[..., 0] is 0-d).
+_INDEXING = frozenset(["getitem"])
+# Helpers whose results are no arrays (shapes, dtypes, flags): nothing to convert.
+_NO_ARRAYS = frozenset("result_type promote operator_index shape ndim size".split())
+
+
+def numpy_typed(fn):
+    """``fn`` handing its 0-d results back as NumPy scalars (in tuples too), as NumPy's
+    functions do; tracers and other arrays pass unchanged. See :func:`core.handed_back`."""
+
+    @functools.wraps(fn)
+    def scalar_results(*args, **kwargs):
+        out = fn(*args, **kwargs)
+        return handed_back(out) if type(out) is np.ndarray else _in_tuple(out)
+
+    scalar_results.numpy_typed = True
+    return scalar_results
+
+
+def _as_the_argument(fn):
+    first = next(iter(inspect.signature(fn).parameters))
+
+    @functools.wraps(fn)
+    def as_the_argument(*args, **kwargs):
+        out = fn(*args, **kwargs)
+        a = args[0] if args else kwargs.get(first)
+        return handed_back(out) if isinstance(a, np.generic) else out
+
+    as_the_argument.numpy_typed = True
+    return as_the_argument
+
+
+def _indexed(fn):
+    @functools.wraps(fn)
+    def indexed(x, index):
+        out = fn(x, index)
+        ellipsis = index is Ellipsis or (type(index) is tuple and any(i is Ellipsis for i in index))
+        return out if ellipsis else handed_back(out)
+
+    indexed.numpy_typed = True
+    return indexed
+
+
+def _in_tuple(out):
+    if isinstance(out, tuple) and any(type(o) is np.ndarray and not o.ndim for o in out):
+        items = [handed_back(o) for o in out]
+        return type(out)(*items) if hasattr(out, "_fields") else type(out)(items)
+    return out
+
+
+def numpy_results(namespace):
+    """Make a family's functions (``namespace["__all__"]``) hand back what NumPy's do;
+    called at the end of each family module, so that its own calls, its examples and the
+    modules importing from it all use the same functions."""
+    converted = {}  # (aliases in the family, row_stack = vstack, stay one function)
+    for name in namespace["__all__"]:
+        fn = namespace[name]
+        if not inspect.isfunction(fn) or getattr(fn, "numpy_typed", False):
+            continue  # (NumPy's own functions, aliases of functions already converted)
+        if name in _ARRAY_RESULTS or name in _NO_ARRAYS:
+            continue
+        if fn not in converted:
+            wrap = _as_the_argument if name in _AS_THE_ARGUMENT else numpy_typed
+            converted[fn] = (_indexed if name in _INDEXING else wrap)(fn)
+        namespace[name] = converted[fn]
 
 
 # ---------------------------------------------------------------- dtypes and promotion
@@ -283,3 +374,6 @@ def size(x, axis=None):
     if axis is None:
         return int(np.prod(dims, dtype=np.int64))
     return dims[_normalize_axis("size", operator_index(axis), len(dims))]
+
+
+numpy_results(globals())

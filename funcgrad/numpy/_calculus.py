@@ -5,6 +5,7 @@ import builtins
 
 import numpy as np
 
+from . import _base
 from ._base import (
     _error,
     _normalize_axis,
@@ -44,7 +45,7 @@ def trapezoid(y, x=None, dx=1.0, axis=-1):
     """The integral of samples ``y`` by the trapezoidal rule, over ``axis``.
 
     >>> trapezoid(np.array([1.0, 2.0, 3.0]), dx=0.5)
-    array(2.)
+    np.float64(2.0)
     """
     y = _to_mean_float(y)
     axis = _normalize_axis("trapezoid", axis, y.ndim)
@@ -215,3 +216,6 @@ def unwrap(p, discont=None, axis=-1, *, period=2 * np.pi):
     correct = where(less(absolute(dd), discont), 0.0, subtract(ddmod, dd))
     rest = add(_along(p, axis, 1, n), cumsum(correct, axis=axis))
     return asarray(concatenate([_along(p, axis, 0, 1), rest], axis=axis), p.dtype)
+
+
+_base.numpy_results(globals())

@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import primitives as P
 from ..core import Tracer
+from . import _base
 from ._base import (
     _dtype,
     _error,
@@ -307,3 +308,6 @@ def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
             dims[0], dims[1] = dims[1], dims[0]
         grids.append(reshape(ravel(asarray(x)), tuple(dims)))
     return tuple(grids) if sparse else broadcast_arrays(*grids)
+
+
+_base.numpy_results(globals())

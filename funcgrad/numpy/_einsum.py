@@ -23,6 +23,7 @@ import numpy as np
 
 from .. import primitives as P
 from ..errors import ShapeError
+from . import _base
 from ._base import _error, asarray, ndim, promote, result_type, shape
 from ._elementwise import multiply
 from ._shapes import reshape, transpose
@@ -43,7 +44,7 @@ def einsum(*operands, out=None, dtype=None, order="K", casting="safe", optimize=
     array([[0., 1.],
            [2., 3.]])
     >>> einsum("ii", np.arange(4.0).reshape(2, 2))
-    array(3.)
+    np.float64(3.0)
     """
     if out is not None:
         raise _error(TypeError, "einsum: out= is not supported (arrays are immutable here)")
@@ -411,3 +412,6 @@ def _operand(x, labels, batch, rows, cols, dims):
         return P.transpose(x, perm=tuple(range(len(shape) - 2)) + (len(shape) - 1, len(shape) - 2))
     x = transpose(x, [labels.index(label) for label in batch + rows + cols])
     return reshape(x, shape)
+
+
+_base.numpy_results(globals())

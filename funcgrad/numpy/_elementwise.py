@@ -8,6 +8,7 @@ import numpy as np
 from .. import primitives as P
 from ..core import is_float
 from ..errors import DtypeError
+from . import _base
 from ._base import _error, _no_out, _to_float, asarray, operator_index, promote, result_type, shape
 from ._shapes import broadcast_to
 
@@ -168,7 +169,16 @@ def square(x):
 
 
 def reciprocal(x):
-    """``1 / x``."""
+    """``1 / x``; integers stay integers, as in NumPy (``1.0 / x`` cast back: 0 for
+    ``|x| > 1``), bools become int8.
+
+    >>> reciprocal(np.array([1, 2, -1]))
+    array([ 1,  0, -1])
+    """
+    dtype = result_type(x)
+    if dtype.kind in "iub":
+        integer = np.dtype(np.int8) if dtype.kind == "b" else dtype
+        return asarray(divide(1.0, asarray(x, np.float64)), integer)
     return divide(1.0, x)
 
 
@@ -694,13 +704,25 @@ def conj(x):
     return asarray(x)
 
 
-conjugate = real = conj
+conjugate = conj
 
 
-def imag(x):
-    """The imaginary part: zeros for real arrays."""
-    x = asarray(x)
+def real(val):
+    """The real part: ``val`` itself for real arrays; a Python number's ``.real``, as
+    NumPy's (which reads the attribute)."""
+    return val.real if _is_python_number(val) else asarray(val)
+
+
+def imag(val):
+    """The imaginary part: zeros for real arrays; a Python number's ``.imag``."""
+    if _is_python_number(val):
+        return val.imag
+    x = asarray(val)
     return broadcast_to(np.zeros((), x.dtype), shape(x))
+
+
+def _is_python_number(x):
+    return type(x) in (bool, int, float, complex)
 
 
 def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
@@ -712,3 +734,6 @@ def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
     within = less_equal(absolute(subtract(a_, y_)), add(atol, multiply(rtol, absolute(y_))))
     close = logical_or(logical_and(within, finite), equal(a, y))
     return logical_or(close, logical_and(isnan(a), isnan(y))) if equal_nan else close
+
+
+_base.numpy_results(globals())

@@ -3,6 +3,7 @@ the real-input cases of angle and the complex predicates."""
 
 import numpy as np
 
+from . import _base
 from ._base import _error, _to_float, asarray, promote, result_type, shape
 from ._elementwise import (
     absolute,
@@ -135,7 +136,10 @@ def iscomplex(x):
 
 
 def isreal(x):
-    """True everywhere for a real array (complex arrays are not supported yet)."""
+    """True everywhere for a real array (complex arrays are not supported yet); a Python
+    bool for a Python number, as NumPy's (``imag(x) == 0``)."""
+    if type(x) in (bool, int, float):
+        return True
     x = _real(x, "isreal")
     return broadcast_to(np.ones((), bool), shape(x))
 
@@ -151,3 +155,6 @@ def isrealobj(x):
 def real_if_close(a, tol=100):
     """``a`` itself for a real array, as NumPy (which drops imaginary parts near 0)."""
     return _real(a, "real_if_close")
+
+
+_base.numpy_results(globals())

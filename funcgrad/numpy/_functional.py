@@ -5,6 +5,7 @@ their number)."""
 
 import numpy as np
 
+from . import _base
 from ._base import _error, _normalize_axis, asarray, shape
 from ._indexing import getitem
 from ._shapes import expand_dims, moveaxis, reshape, stack, transpose
@@ -65,3 +66,6 @@ def fromfunction(function, shape, *, dtype=float, **kwargs):
            [ 1, 11]])
     """
     return function(*indices(shape, dtype=dtype), **kwargs)
+
+
+_base.numpy_results(globals())

@@ -5,6 +5,7 @@ import numpy as np
 
 from .. import primitives as P
 from ..core import Tracer
+from . import _base
 from ._base import _error, asarray, shape
 from ._indexing import _host_value, host_function
 
@@ -42,3 +43,6 @@ histogram = host_function("histogram", _INSTEAD)
 histogram2d = host_function("histogram2d", _INSTEAD)
 histogramdd = host_function("histogramdd", _INSTEAD)
 histogram_bin_edges = host_function("histogram_bin_edges", _INSTEAD)
+
+
+_base.numpy_results(globals())

@@ -7,6 +7,7 @@ import numpy as np
 from .. import primitives as P
 from ..core import Tracer, current_builder
 from ..errors import ConcretizationError, ShapeError
+from . import _base
 from ._base import (
     _error,
     _holds_tracer,
@@ -294,6 +295,7 @@ def host_function(name, instead):
 
     fn.__name__ = name
     fn.__doc__ = f"NumPy's ``{name}`` of concrete arrays (see the set and histogram notes)."
+    fn.numpy_typed = True  # NumPy's own result
     return fn
 
 
@@ -539,3 +541,6 @@ def trim_zeros(filt, trim="fb", axis=None):
         stop = along[-1] + 1 if "b" in trim.lower() else value.shape[ax]
         index[ax] = builtins.slice(int(start), int(stop))
     return getitem(filt, tuple(index))
+
+
+_base.numpy_results(globals())

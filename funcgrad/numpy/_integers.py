@@ -3,6 +3,7 @@
 import numpy as np
 
 from ..core import Tracer
+from . import _base
 from ._base import _error, promote
 from ._elementwise import absolute, equal, floor_divide, multiply, not_equal, remainder, where
 
@@ -46,3 +47,6 @@ def lcm(x1, x2):
     a, b = (absolute(x) for x in _integers("lcm", x1, x2))
     g = gcd(a, b)
     return where(equal(g, 0), 0, multiply(floor_divide(a, where(equal(g, 0), 1, g)), b))
+
+
+_base.numpy_results(globals())

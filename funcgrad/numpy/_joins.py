@@ -10,6 +10,7 @@ import numpy as np
 
 from ..core import Tracer
 from ..errors import ShapeError
+from . import _base
 from ._base import (
     _error,
     _normalize_axis,
@@ -420,3 +421,6 @@ def unstack(x, /, *, axis=0):
     axis = _normalize_axis("unstack", axis, x.ndim)
     moved = moveaxis(x, axis, 0)
     return tuple(getitem(moved, k) for k in range(shape(x)[axis]))
+
+
+_base.numpy_results(globals())

@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import primitives as P
 from ..errors import ShapeError
+from . import _base
 from ._base import _error, _normalize_axis, asarray, promote
 from ._einsum import contract
 from ._elementwise import multiply, negative, subtract
@@ -165,7 +166,7 @@ def vdot(a, b):
     """Dot product of the flattened inputs (real arrays: no conjugation is needed).
 
     >>> vdot(np.ones((2, 3)), np.ones((3, 2)))
-    array(6.)
+    np.float64(6.0)
     """
     a, b = promote(a, b)
     if a.size != b.size:
@@ -218,7 +219,7 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     y = [getitem(b, (Ellipsis, i)) for i in range(b.shape[-1])]
     z = subtract(multiply(x[0], y[1]), multiply(x[1], y[0]))
     if len(x) == len(y) == 2:
-        return z
+        return asarray(z)  # (NumPy's: an array, 0-d for two vectors)
     components = [_cross_term(x, y, 1, 2), _cross_term(x, y, 2, 0), z]
     return stack(components, axis=_normalize_axis("cross (axisc)", axisc, z.ndim + 1))
 
@@ -379,3 +380,6 @@ def vecmat(x1, x2):
     array([1., 2.])
     """
     return _gufunc("vecmat", "(n),(n,m)->(m)", x1, x2, 1, 2, ("n", "nm"), "m")
+
+
+_base.numpy_results(globals())

@@ -7,8 +7,9 @@ import math
 import numpy as np
 
 from .. import primitives as P
-from ..core import Tracer
+from ..core import Tracer, is_weak
 from ..errors import ShapeError
+from . import _base
 from ._base import (
     _axes,
     _error,
@@ -119,7 +120,7 @@ def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=
     NumPy.
 
     >>> sum(np.array([1.0, 2.0, 4.0]), where=np.array([True, False, True]), initial=10)
-    array(15.)
+    np.float64(15.0)
     """
     _no_out("sum", out)
     x = _masked(_accumulator(a, dtype), where, 0)
@@ -167,7 +168,9 @@ cumprod.__doc__ = """Cumulative products along ``axis`` (the flattened array for
     products may round differently from NumPy's running product, within a few ulp)."""
 
 
-def _cumulative(scan):
+def _cumulative(scan, first):
+    """NumPy 2's ``cumulative_*`` of ``scan``; ``first``: the initial value (0 or 1)."""
+
     def fn(x, /, *, axis=None, dtype=None, out=None, include_initial=False):
         _no_out(scan.__name__, out)
         x = asarray(x)
@@ -179,7 +182,6 @@ def _cumulative(scan):
         if not include_initial:
             return out
         axis = _normalize_axis(scan.__name__, axis, out.ndim)
-        first = 0 if scan is cumsum else 1
         shape = tuple(1 if i == axis else d for i, d in enumerate(out.shape))
         return concatenate([broadcast_to(np.array(first, out.dtype), shape), out], axis=axis)
 
@@ -187,8 +189,8 @@ def _cumulative(scan):
     return fn
 
 
-cumulative_sum = _cumulative(cumsum)
-cumulative_prod = _cumulative(cumprod)
+cumulative_sum = _cumulative(cumsum, 0)
+cumulative_prod = _cumulative(cumprod, 1)
 
 
 class _NoValue:
@@ -383,7 +385,7 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
     """The (weighted) average along ``axis``; with ``returned``, also the sum of weights.
 
     >>> average(np.array([1.0, 2.0, 4.0]), weights=np.array([1.0, 1.0, 2.0]))
-    array(2.75)
+    np.float64(2.75)
     """
     a = asarray(a)
     if weights is None:
@@ -548,7 +550,7 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
     ``dtype`` if given; integers average in float64.
 
     >>> mean(np.array([1, 2]), dtype=np.float32)
-    array(1.5, dtype=float32)
+    np.float32(1.5)
     """
     _no_out("mean", out)
     x = _to_mean_float(_in_dtype(a, dtype))
@@ -588,7 +590,7 @@ def _spread(name, finish):
             mean = _mean(x, axis=axes, keepdims=True, where=where)
         total = sum(square(subtract(x, mean)), axis=axes, keepdims=keepdims, where=where)
         count = _count(x, axes, keepdims, where)
-        dof = count - ddof if isinstance(count, float) else subtract(count, ddof)  # (weak)
+        dof = count - ddof if is_weak(count) else subtract(count, ddof)  # (a Python float)
         return finish(_in_result_dtype(divide(total, dof), dtype), a, ddof)
 
     fn.__name__ = fn.__qualname__ = name
@@ -608,13 +610,13 @@ var.__doc__ = """Variance over ``axis`` with ``ddof`` (or ``correction``) delta 
     is the mean with ``keepdims=True``.
 
     >>> var(np.array([1.0, 2.0, 4.0]), ddof=1)
-    array(2.33333333)
+    np.float64(2.333333333333333)
     """
 std = _spread("std", _root)
 std.__doc__ = """Standard deviation over ``axis`` (arguments as :func:`var`).
 
     >>> std(np.array([1.0, 3.0]))
-    array(1.)
+    np.float64(1.0)
     """
 
 
@@ -688,3 +690,6 @@ nanmax = _nan_chooser(max, -np.inf)
 nanmin = _nan_chooser(min, np.inf)
 nanargmax = _nan_arg(argmax, -np.inf)
 nanargmin = _nan_arg(argmin, np.inf)
+
+
+_base.numpy_results(globals())

@@ -4,6 +4,7 @@ others return arrays whose length depends on the values, so they take concrete a
 import numpy as np
 
 from ..core import Tracer
+from . import _base
 from ._base import asarray, result_type, shape
 from ._elementwise import equal, logical_not, minimum
 from ._indexing import _host_argument, host_function, take
@@ -37,3 +38,6 @@ intersect1d = host_function("intersect1d", _INSTEAD)
 union1d = host_function("union1d", _INSTEAD)
 setdiff1d = host_function("setdiff1d", _INSTEAD)
 setxor1d = host_function("setxor1d", _INSTEAD)
+
+
+_base.numpy_results(globals())

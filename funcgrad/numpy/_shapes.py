@@ -8,6 +8,7 @@ import numpy as np
 from .. import primitives as P
 from ..core import Tracer
 from ..errors import ShapeError
+from . import _base
 from ._base import (
     _axes,
     _error,
@@ -611,3 +612,6 @@ def rollaxis(a, axis, start=0):
     if axis < start:
         start -= 1
     return moveaxis(a, axis, start) if axis != start else a
+
+
+_base.numpy_results(globals())

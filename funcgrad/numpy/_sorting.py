@@ -14,6 +14,7 @@ import numpy as np
 from .. import primitives as P
 from ..core import Tracer, is_weak
 from ..errors import ConcretizationError
+from . import _base
 from ._base import (
     _axes,
     _error,
@@ -686,3 +687,6 @@ def lexsort(keys, axis=-1):
             within = argsort(take_along_axis(key, order, axis=axis), axis=axis)
             order = take_along_axis(order, within, axis=axis)
     return order
+
+
+_base.numpy_results(globals())

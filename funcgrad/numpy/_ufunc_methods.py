@@ -6,7 +6,7 @@ sum); any other binary function folds along the axis, one step per element."""
 import numpy as np
 
 from .. import primitives as P
-from ._base import _error, _keep, _normalize_axis, _to_float, asarray, shape
+from ._base import _error, _keep, _normalize_axis, _to_float, asarray, numpy_typed, shape
 from ._elementwise import (
     add,
     arctan2,
@@ -102,7 +102,7 @@ def _methods(fn):
 
     for method in (outer, reduce, accumulate):
         method.__name__ = f"{fn.__name__}.{method.__name__}"
-        setattr(fn, method.__name__.split(".")[-1], method)
+        setattr(fn, method.__name__.split(".")[-1], numpy_typed(method))
 
 
 def _fold(fn, x, axis):

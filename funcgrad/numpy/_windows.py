@@ -14,6 +14,7 @@ from numpy import (
     triu_indices,
 )
 
+from . import _base
 from ._base import _error, shape
 
 __all__ = [
@@ -65,3 +66,6 @@ def triu_indices_from(arr, k=0):
     """The indices of the upper triangle of a 2-D array (only its shape is read)."""
     n, m = _matrix_shape("triu_indices_from", arr)
     return triu_indices(n, k, m)
+
+
+_base.numpy_results(globals())

@@ -20,7 +20,7 @@ Gradients of eigenvectors and singular vectors are NaN where the spectrum is deg
 >>> import funcgrad as fg, funcgrad.numpy as fnp
 >>> a = np.array([[4.0, 2.0], [2.0, 3.0]])
 >>> fnp.linalg.det(a)
-array(8.)
+np.float64(7.999999999999998)
 >>> fg.grad(lambda a: fnp.linalg.slogdet(a).logabsdet)(a)  # inv(a).T
 array([[ 0.375, -0.25 ],
        [-0.25 ,  0.5  ]])
@@ -37,7 +37,7 @@ from .. import primitives as P
 from ..core import Tracer
 from ..errors import DtypeError, ShapeError
 from ..primitives import linalg as PL
-from . import _indexing, _products, _reductions
+from . import _base, _indexing, _products, _reductions
 from ._base import _error, _normalize_axis, asarray, operator_index, result_type
 from ._elementwise import (
     abs,
@@ -113,13 +113,6 @@ class SVDResult(NamedTuple):
 class QRResult(NamedTuple):
     Q: object
     R: object
-
-
-class LstsqResult(NamedTuple):  # (NumPy returns a plain 4-tuple; this one unpacks alike)
-    x: object
-    residuals: object
-    rank: object
-    s: object
 
 
 # ---------------------------------------------------------------- operands and checks
@@ -236,7 +229,7 @@ def slogdet(a):
     """(sign, log|det a|) of each matrix, as NumPy's SlogdetResult.
 
     >>> slogdet(np.array([[0.0, 2.0], [3.0, 0.0]]))
-    SlogdetResult(sign=array(-1.), logabsdet=array(1.79175947))
+    SlogdetResult(sign=np.float64(-1.0), logabsdet=np.float64(1.791759469228055))
     """
     a = _matrices("slogdet", a)
     packed = PL.slogdet(a)
@@ -250,7 +243,7 @@ def det(a):
     (Giles 2008), NaN at a singular matrix.
 
     >>> det(np.array([[1.0, 2.0], [3.0, 4.0]]))
-    array(-2.)
+    np.float64(-2.0000000000000004)
     """
     sign, logabsdet = slogdet(a)
     return multiply(sign, exp(logabsdet))
@@ -471,7 +464,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
     Frobenius norm) at zero is NaN (0/0), as in JAX; inf-norms split ties evenly.
 
     >>> norm(np.array([3.0, 4.0])), norm(np.eye(3), ord="nuc")
-    (array(5.), array(3.))
+    (np.float64(5.0), np.float64(3.0))
     """
     x = asarray(x)
     x = asarray(x, _linalg_dtype("norm", x.dtype) if x.dtype.kind in "biuc" else x.dtype)
@@ -499,7 +492,7 @@ def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
     """NumPy 2's ``vector_norm``: over all axes (flattened) by default, or a tuple of axes.
 
     >>> vector_norm(np.ones((2, 2)), ord=1)
-    array(4.)
+    np.float64(4.0)
     """
     x = asarray(x)
     axes = _norm_axes(axis, x.ndim)
@@ -515,7 +508,7 @@ def matrix_norm(x, /, *, keepdims=False, ord="fro"):
     """NumPy 2's ``matrix_norm``: the norm over the last two axes.
 
     >>> matrix_norm(np.eye(2), ord=2)
-    array(1.)
+    np.float64(1.0)
     """
     return norm(x, ord=ord, axis=(-2, -1), keepdims=keepdims)
 
@@ -525,7 +518,7 @@ def cond(x, p=None):
     ``norm(x, p) * norm(inv(x), p)``.
 
     >>> cond(np.diag([1.0, 4.0]))
-    array(4.)
+    np.float64(4.0)
     """
     x = _matrices("cond", x, square=p not in (None, 2, -2))
     if p in (None, 2, -2):
@@ -574,7 +567,7 @@ def lstsq(a, b, rcond=None):
 
     >>> x, res, rank, s = lstsq(np.array([[1.0], [1.0]]), np.array([1.0, 3.0]))
     >>> x, res, rank
-    (array([2.]), array([2.]), array(1, dtype=int32))
+    (array([2.]), array([2.]), np.int32(1))
     """
     a, b = _matrices("lstsq", a, b, square=False, vectors=(1,))
     vector = b.ndim == 1
@@ -594,7 +587,7 @@ def lstsq(a, b, rcond=None):
     residuals = sum(power(subtract(b, matmul(a, x)), 2), axis=0)
     if not (m > n and (isinstance(rank, Tracer) or int(rank) == n)):
         residuals = np.zeros((0,), a.dtype)
-    return LstsqResult(reshape(x, (n,)) if vector else x, residuals, rank, s)
+    return (reshape(x, (n,)) if vector else x), residuals, rank, s  # (a plain tuple, as NumPy's)
 
 
 def _rank(s, top, rtol):
@@ -607,11 +600,12 @@ def matrix_rank(A, tol=None, hermitian=False, *, rtol=None):
     ``rtol * max(s)``). Jit-compatible, not differentiable (an integer).
 
     >>> matrix_rank(np.array([[1.0, 2.0], [2.0, 4.0]]))
-    array(1)
+    np.int64(1)
     """
     A = asarray(A)
-    if A.ndim < 2:  # NumPy: int(not all(A == 0))
-        return asarray(greater(sum(asarray(not_equal(A, 0), np.int64)), 0), np.int64)
+    if A.ndim < 2:  # NumPy: int(not all(A == 0)), a Python int
+        rank = asarray(greater(sum(asarray(not_equal(A, 0), np.int64)), 0), np.int64)
+        return rank if isinstance(rank, Tracer) else int(rank)
     A = _matrices("matrix_rank", A, square=hermitian)
     s = abs(eigvalsh(A)) if hermitian else svd(A, compute_uv=False)
     if s.shape[-1] == 0:
@@ -662,7 +656,7 @@ def multi_dot(arrays, *, out=None):
     and last may be 1-D).
 
     >>> multi_dot([np.ones(3), np.ones((3, 4)), np.ones(4)])
-    array(12.)
+    np.float64(12.0)
     """
     if out is not None:
         raise _error(TypeError, "linalg.multi_dot: out= is not supported (arrays are immutable)")
@@ -776,6 +770,9 @@ def _stack_of_matrices(name, x):
 def vecdot(x1, x2, /, *, axis=-1):
     """The dot products of vectors along ``axis``."""
     return _products.vecdot(x1, x2, axis=axis)
+
+
+_base.numpy_results(globals())
 
 
 def __getattr__(name):

@@ -336,7 +336,7 @@ def global_norm(updates):
     """The L2 norm of all leaves of ``updates`` taken together.
 
     >>> global_norm({"a": np.array([3.0]), "b": [np.array([[4.0]])]})
-    array(5.)
+    np.float64(5.0)
     """
     return fnp.sqrt(sum(fnp.sum(u * u) for u in tree.leaves(updates)))
 
