@@ -28,10 +28,9 @@ def _any_values(dtype, n, rng):
         x[: min(n, 4)] = [info.min, info.max, 0, 1][: min(n, 4)]
         return x
     special = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-310, 1e39, 0.1, 2.0**24 + 1, -2.5]
-    x = (rng.standard_normal(n) * 10.0 ** rng.integers(-40, 40, n)).astype(dtype)
-    k = min(n, len(special))
-    with np.errstate(over="ignore"):
-        x[:k] = np.array(special[:k]).astype(dtype)
+    with np.errstate(over="ignore"):  # (out of the narrow types' range: inf, on purpose)
+        x = (rng.standard_normal(n) * 10.0 ** rng.integers(-40, 40, n)).astype(dtype)
+        x[: min(n, len(special))] = np.array(special[: min(n, len(special))]).astype(dtype)
     return x
 
 
