@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
-from funcgrad.compiler.lower import CompiledProgram
+from funcgrad.compiler.program import CompiledProgram
 from funcgrad.testing import check_grads
 
 SETTINGS = settings(max_examples=25, deadline=None)
