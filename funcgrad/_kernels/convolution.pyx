@@ -152,13 +152,24 @@ cdef int _conv_forward(const ConvGeom* g, const real* x, const real* w, const re
     return 0
 
 
-cdef inline bint _no_work(bint empty, bint no_terms, real* out, Py_ssize_t size,
-                          bint accumulate) noexcept nogil:
-    """Whether a gradient has nothing to compute: its output is empty, or a sum of no terms,
-    which is zeros (written into out[:size] unless it accumulates)."""
+cdef inline int _gradient_threads(const ConvGeom* g, int kind, Py_ssize_t ws_size, real* out,
+                                  bint accumulate) noexcept nogil:
+    """The threads a gradient kernel runs on; 0 if it has nothing to compute (an empty
+    output, or a sum of no terms: zeros, written into out unless it accumulates); -1 if the
+    geometry is invalid or the workspace too small."""
+    cdef Py_ssize_t p = g.oh * g.ow, chw = g.c * g.h * g.w, k = g.c * g.kh * g.kw, size
+    cdef bint empty, no_terms
+    if not geom_ok(g) or ws_size < _ws_per_thread(g, kind):
+        return -1
+    if kind == CONV_INPUT_GRAD:  # out: dx, a sum over output channels and positions
+        empty, no_terms, size = g.n == 0 or chw == 0, g.o == 0 or p == 0, g.n * chw
+    else:  # out: dw, a sum over images and positions
+        empty, no_terms, size = g.o == 0 or k == 0, g.n == 0 or p == 0, g.o * k
     if not empty and no_terms and not accumulate:
         memset(out, 0, size * sizeof(real))
-    return empty or no_terms
+    if empty or no_terms:
+        return 0
+    return _threads(g, kind, ws_size)
 
 
 cdef void _input_grad_image(const ConvGeom* g, const real* gy, const real* w, real* dx,
@@ -188,12 +199,9 @@ cdef int _conv_input_grad(const ConvGeom* g, const real* gy, const real* w, real
                           real* ws, Py_ssize_t ws_size, bint accumulate) noexcept nogil:
     cdef Py_ssize_t p = g.oh * g.ow, chw = g.c * g.h * g.w, op = g.o * p
     cdef Py_ssize_t per = _ws_per_thread(g, CONV_INPUT_GRAD), b, t, halo
-    cdef int nt
-    if not geom_ok(g) or ws_size < per:
-        return -1
-    if _no_work(g.n == 0 or chw == 0, g.o == 0 or p == 0, dx, g.n * chw, accumulate):
-        return 0
-    nt = _threads(g, CONV_INPUT_GRAD, ws_size)
+    cdef int nt = _gradient_threads(g, CONV_INPUT_GRAD, ws_size, dx, accumulate)
+    if nt <= 0:
+        return nt
     halo = _col2im_halo(g)
     if halo > 0:
         for t in range(nt):
@@ -235,13 +243,10 @@ cdef int _conv_filter_grad(const ConvGeom* g, const real* x, const real* gy, rea
     cdef Py_ssize_t k = g.c * g.kh * g.kw, p = g.oh * g.ow, chw = g.c * g.h * g.w
     cdef Py_ssize_t op = g.o * p, per = _ws_per_thread(g, CONV_FILTER_GRAD), kp = k * p
     cdef Py_ssize_t b, t, oc, kk, lo, hi
-    cdef int nt
     cdef real s
-    if not geom_ok(g) or ws_size < per:
-        return -1
-    if _no_work(g.o == 0 or k == 0, g.n == 0 or p == 0, dw, g.o * k, accumulate):
-        return 0
-    nt = _threads(g, CONV_FILTER_GRAD, ws_size)
+    cdef int nt = _gradient_threads(g, CONV_FILTER_GRAD, ws_size, dw, accumulate)
+    if nt <= 0:
+        return nt
     if nt == 1:
         for b in range(g.n):
             _filter_grad_image(g, x + b * chw, gy + b * op, ws, ws + kp, 0 if b == 0 else 1,
