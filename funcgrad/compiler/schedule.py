@@ -25,7 +25,7 @@ What a step's operands are to a loop (their "roles", from each instruction's
   thread order at the end (deterministic for a given number of threads), so nothing later
   in the loop may read it.
 
-The executor's side is ``run_images`` in funcgrad/_kernels/executor.pyx.
+The executor's side is ``run_images`` in funcgrad/_kernels/images.pyx.
 """
 
 import math

@@ -175,7 +175,7 @@ class ImageLoop(Instruction):
         return head + [line for q in self.steps for line in q.lines(name, indent + "    ")]
 
     def encode(self, enc):
-        """As run_images (funcgrad/_kernels/executor.pyx) reads it."""
+        """As run_images (funcgrad/_kernels/images.pyx) reads it."""
         roles = []
         for s, role in sorted(self.roles.items()):
             if role == "shared":  # every thread reads it where it is
