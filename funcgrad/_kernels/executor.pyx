@@ -5,8 +5,9 @@ A program is a flat int64 array of instructions (each starts with its length and
 over numbered buffers, plus a float64 array of constants. The Python side builds it
 (``funcgrad/compiler/instructions/``: each record encodes itself); this module only runs
 it: the loop takes each instruction's kernel from a table indexed by its opcode. The
-kernels live in one extension module per job (vm, gemm, rows, reduce, copy, gather, images, random, cast, integer; their
-.pxd files give each instruction's fields), a call across modules per instruction.
+kernels live in one extension module per job (vm, gemm, rows, reduce, copy, gather,
+images, random, cast, integer; their .pxd files give each instruction's fields), a call
+across modules per instruction.
 Instructions that have no compiled kernel (OP_PYTHON) call back into Python (the NumPy
 reference) with the GIL held.
 
