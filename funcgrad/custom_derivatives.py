@@ -334,26 +334,32 @@ def _jvp_by_rule(tangents, ans, *operands, fun, rule, index):
     return _user_jvp(rule, operands, tangents)[index]
 
 
+def _float_operands(operands, start=0):
+    """The positions of the floating-point operands from ``start`` on (the differentiable)."""
+    return [k for k in range(start, len(operands)) if np.dtype(operands[k].dtype).kind == "f"]
+
+
+def _placed(base, positions, values):
+    """A copy of the list ``base`` with ``values`` at ``positions``."""
+    out = list(base)
+    for k, v in zip(positions, values):
+        out[k] = v
+    return out
+
+
 def _vjp_by_transposed_jvp(g, ans, *operands, fun, rule, index):
     """Reverse mode of a custom_jvp function: the VJP of its (linear) tangent map."""
     from .api import vjp  # the transforms sit above the registry; imported when first used
 
-    diff = [
-        k for k in range(rule.n_consts, len(operands)) if np.dtype(operands[k].dtype).kind == "f"
-    ]
+    diff = _float_operands(operands, rule.n_consts)
+    nothing = [None] * len(operands)
 
     def tangent_map(*ts):
-        tangents = [None] * len(operands)
-        for k, t in zip(diff, ts):
-            tangents[k] = t
-        return _user_jvp(rule, operands, tangents)[index]
+        return _user_jvp(rule, operands, _placed(nothing, diff, ts))[index]
 
     zeros = [fnp.zeros(np.shape(operands[k]), operands[k].dtype) for k in diff]
     _, pullback = vjp(tangent_map, *zeros)
-    cts = [None] * len(operands)
-    for k, ct in zip(diff, pullback(g)):
-        cts[k] = ct
-    return cts
+    return _placed(nothing, diff, pullback(g))
 
 
 custom_jvp_call = Primitive(
@@ -490,45 +496,32 @@ class custom_jvp:
 # ---------------------------------------------------------------- checkpoint
 
 
-def _operand_leaves(operands):
-    return [k for k, x in enumerate(operands) if np.dtype(x.dtype).kind == "f"]
-
-
 def _vjp_by_recomputation(g, ans, *operands, fun, rule, index):
     """The VJP of a checkpointed function: its forward pass recomputed from its operands
     (read through a barrier, so CSE keeps the recomputation) and differentiated."""
     from .api import vjp
 
     barred = [P.optimization_barrier(x) if isinstance(x, Tracer) else x for x in operands]
-    diff = _operand_leaves(operands)
+    diff = _float_operands(operands)
 
     def recompute(*xs):
-        ops = list(barred)
-        for k, x in zip(diff, xs):
-            ops[k] = x
-        return eval_graph(fun, [], ops)[index]
+        return eval_graph(fun, [], _placed(barred, diff, xs))[index]
 
     _, pullback = vjp(recompute, *[barred[k] for k in diff])
-    cts = [None] * len(operands)
-    for k, ct in zip(diff, pullback(g)):
-        cts[k] = ct
-    return cts
+    return _placed([None] * len(operands), diff, pullback(g))
 
 
 def _jvp_of_graph(tangents, ans, *operands, fun, rule, index):
     from .api import jvp
 
-    diff = [k for k in _operand_leaves(operands)]
+    diff = _float_operands(operands)
     ts = [
         fnp.zeros(np.shape(operands[k]), operands[k].dtype) if tangents[k] is None else tangents[k]
         for k in diff
     ]
 
     def run(*xs):
-        ops = list(operands)
-        for k, x in zip(diff, xs):
-            ops[k] = x
-        return eval_graph(fun, [], ops)[index]
+        return eval_graph(fun, [], _placed(operands, diff, xs))[index]
 
     return jvp(run, [operands[k] for k in diff], ts)[1]
 
