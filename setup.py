@@ -9,6 +9,7 @@ so a build copied to an older machine falls back to NumPy instead of crashing.
 """
 
 import glob
+import importlib.util
 import os
 import platform
 
@@ -43,6 +44,14 @@ if AVX512[0] in features:
     width = ["-mprefer-vector-width=512"]
 else:
     width = []
+# The kernels' names for the instruction set's fields and codes (isa.h, isa.pxd), written
+# from funcgrad/compiler/isa.py, which is loaded alone: funcgrad itself needs the kernels.
+_spec = importlib.util.spec_from_file_location(
+    "funcgrad_isa", os.path.join("funcgrad", "compiler", "isa.py")
+)
+isa = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(isa)
+isa.write_generated()
 extensions = []
 headers = sorted(glob.glob(os.path.join("funcgrad", "_kernels", "*.h")))
 for src in sorted(glob.glob(os.path.join("funcgrad", "_kernels", "*.pyx"))):

@@ -6,11 +6,8 @@
 
 #include <stdint.h>
 
-/* dtype codes (CAST_DTYPES of cast.pyx, re-exported by the executor) */
-enum {
-    FG_BOOL, FG_INT8, FG_UINT8, FG_INT16, FG_UINT16, FG_INT32, FG_UINT32, FG_INT64,
-    FG_UINT64, FG_FLOAT32, FG_FLOAT64
-};
+/* dtype codes FG_BOOL ... FG_FLOAT64 (CAST_DTYPES of the instruction set) */
+#include "isa.h"
 
 /* Bytes per element of each dtype, by code */
 static const int64_t fg_itemsize[] = {1, 1, 1, 2, 2, 4, 4, 8, 8, 4, 8};
@@ -52,7 +49,7 @@ static const int64_t fg_itemsize[] = {1, 1, 1, 2, 2, 4, 4, 8, 8, 4, 8};
 
 /* Elements [lo, hi) of src (dtype code `from`) converted into dst (code `to`); 1 (nothing
    done) for a pair not supported here. */
-static int fg_cast(int from, int to, const void *src, void *dst, long lo, long hi) {
+static inline int fg_cast(int from, int to, const void *src, void *dst, long lo, long hi) {
     switch (from) {
     case FG_BOOL: case FG_UINT8: FG_CAST_FROM_INT(uint8_t)
     case FG_INT8: FG_CAST_FROM_INT(int8_t)
@@ -76,7 +73,7 @@ static int fg_cast(int from, int to, const void *src, void *dst, long lo, long h
         for (long j = 0; j < n; j++) dst[j] = (int64_t)a[j * stride];                       \
     }                                                                                       \
     return;
-static void fg_load_int(int from, const void *src, long stride, int64_t *dst, long n) {
+static inline void fg_load_int(int from, const void *src, long stride, int64_t *dst, long n) {
     switch (from) {
     case FG_BOOL: case FG_UINT8: FG_LOAD_INT(uint8_t)
     case FG_INT8: FG_LOAD_INT(int8_t)
@@ -97,7 +94,7 @@ static void fg_load_int(int from, const void *src, long stride, int64_t *dst, lo
         for (long j = 0; j < n; j++) b[j] = (DT)(uint64_t)src[j];                           \
     }                                                                                       \
     return;
-static void fg_store_int(int to, const int64_t *src, void *dst, long n) {
+static inline void fg_store_int(int to, const int64_t *src, void *dst, long n) {
     switch (to) {
     case FG_BOOL:
         for (long j = 0; j < n; j++) ((uint8_t *)dst)[j] = src[j] != 0;

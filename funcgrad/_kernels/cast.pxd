@@ -13,5 +13,5 @@ cdef extern from "cast.h":
     void fg_load_int(int from_, const void* src, long stride, int64_t* dst, long n) nogil
     void fg_store_int(int to, const int64_t* src, void* dst, long n) nogil
 
-# OP_CAST: [from, to (CAST_DTYPES codes), src, dst, count].
+# OP_CAST (fields: isa.py).
 cdef int run_cast(const int64_t* ins, const Run* run) noexcept nogil

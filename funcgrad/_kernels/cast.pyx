@@ -5,7 +5,8 @@ instruction, or per thread's share of the elements."""
 from cython.parallel cimport prange
 from libc.stdint cimport int64_t
 
-from .state cimport DONE, FUSED_PAR_MIN, NO_CAST, Run
+from .isa cimport CAST_COUNT, CAST_DST, CAST_DST_DTYPE, CAST_SRC, CAST_SRC_DTYPE, FUSED_PAR_MIN
+from .state cimport DONE, NO_CAST, Run
 from .threads cimport threads_for
 
 CAST_DTYPES = {"bool": FG_BOOL, "int8": FG_INT8, "uint8": FG_UINT8, "int16": FG_INT16,
@@ -15,13 +16,15 @@ CAST_DTYPES = {"bool": FG_BOOL, "int8": FG_INT8, "uint8": FG_UINT8, "int16": FG_
 
 cdef int run_cast(const int64_t* ins, const Run* run) noexcept nogil:
     """NO_CAST if cast.h has no such pair."""
-    cdef int64_t n = ins[4]
+    cdef int64_t n = ins[CAST_COUNT]
     cdef char** bufs = run.bufs
     cdef int nt = threads_for(<double>n, FUSED_PAR_MIN, n, run.max_threads), t, status = 0
+    cdef int src_dtype = <int>ins[CAST_SRC_DTYPE], dst_dtype = <int>ins[CAST_DST_DTYPE]
+    cdef char* src = bufs[ins[CAST_SRC]]
+    cdef char* dst = bufs[ins[CAST_DST]]
     if nt == 1:
-        status = fg_cast(<int>ins[0], <int>ins[1], bufs[ins[2]], bufs[ins[3]], 0, n)
+        status = fg_cast(src_dtype, dst_dtype, src, dst, 0, n)
     else:
         for t in prange(nt, num_threads=nt, schedule="static"):
-            status |= fg_cast(<int>ins[0], <int>ins[1], bufs[ins[2]], bufs[ins[3]],
-                              t * n // nt, (t + 1) * n // nt)
+            status |= fg_cast(src_dtype, dst_dtype, src, dst, t * n // nt, (t + 1) * n // nt)
     return NO_CAST if status else DONE

@@ -15,10 +15,12 @@
 from .geometry cimport ConvGeom
 from .types cimport real
 
-cdef enum:
-    CONV_FORWARD = 0
-    CONV_INPUT_GRAD = 1
-    CONV_FILTER_GRAD = 2
+# The kernels (numbered by the instruction set: a conv instruction's kernel field)
+cdef extern from "isa.h":
+    enum:
+        CONV_FORWARD
+        CONV_INPUT_GRAD
+        CONV_FILTER_GRAD
 
 # Workspace elements (of the kernel's dtype) that kernel CONV_* wants for this geometry (one
 # image per OpenMP thread, the thread setting at the time of the call), and the least it

@@ -5,7 +5,11 @@ instruction."""
 from libc.stdint cimport int32_t, int64_t
 from libc.string cimport memcpy
 
-from .state cimport DONE, MAXDIM, Run
+from .isa cimport (
+    COPY_DST, COPY_DST_OFFSET, COPY_ITEMSIZE, COPY_NDIM, COPY_SHAPE, COPY_SRC, COPY_SRC_OFFSET,
+    FILL_CONST, FILL_COUNT, FILL_DST, FILL_DTYPE, MAXDIM,
+)
+from .state cimport DONE, Run
 from .strided cimport advance, shape_size, start_offset
 
 ctypedef unsigned int uint32_like
@@ -31,16 +35,15 @@ cdef void copy_transposed(char* dst, const char* src, int64_t rows, int64_t cols
 
 
 cdef int run_copy(const int64_t* ins, const Run* run) noexcept nogil:
-    """A strided copy between buffers (see copy.pxd), a row at a time, or by tiles when it
-    transposes."""
-    cdef int64_t itemsize = ins[0]
+    """A strided copy between buffers, a row at a time, or by tiles when it transposes."""
+    cdef int64_t itemsize = ins[COPY_ITEMSIZE]
     cdef char** bufs = run.bufs
-    cdef char* src = bufs[ins[1]] + ins[2] * itemsize
-    cdef char* dst = bufs[ins[3]] + ins[4] * itemsize
-    cdef int ndim = <int>ins[5]
-    cdef const int64_t* shape = ins + 6
-    cdef const int64_t* sstr = ins + 6 + ndim
-    cdef const int64_t* dstr = ins + 6 + 2 * ndim
+    cdef char* src = bufs[ins[COPY_SRC]] + ins[COPY_SRC_OFFSET] * itemsize
+    cdef char* dst = bufs[ins[COPY_DST]] + ins[COPY_DST_OFFSET] * itemsize
+    cdef int ndim = <int>ins[COPY_NDIM]
+    cdef const int64_t* shape = ins + COPY_SHAPE
+    cdef const int64_t* sstr = shape + ndim
+    cdef const int64_t* dstr = shape + 2 * ndim
     cdef int64_t sidx[MAXDIM]
     cdef int64_t didx[MAXDIM]
     cdef int64_t total = shape_size(shape, ndim), i = 0, j, soff, doff, inner, ss, ds
@@ -84,24 +87,24 @@ cdef int run_copy(const int64_t* ins, const Run* run) noexcept nogil:
 
 
 cdef int run_fill(const int64_t* ins, const Run* run) noexcept nogil:
-    """ins: [dtype (float32, float64, int32, int64), dst, count, const_index]: element j is
-    value + j * step, value and step the constants at const_index and the next (a step of
-    1 from 0 is an iota)."""
-    cdef int64_t n = ins[2], j
-    cdef double value = run.consts[ins[3]], step = run.consts[ins[3] + 1]
+    """Element j is value + j * step, value and step the constants at the const field and the
+    next (a step of 1 from 0 is an iota); dtype: float32, float64, int32, int64."""
+    cdef int64_t n = ins[FILL_COUNT], j
+    cdef double value = run.consts[ins[FILL_CONST]], step = run.consts[ins[FILL_CONST] + 1]
     cdef char** bufs = run.bufs
-    cdef float* f = <float*>bufs[ins[1]]
-    cdef double* g = <double*>bufs[ins[1]]
-    cdef int32_t* i32 = <int32_t*>bufs[ins[1]]
-    cdef int64_t* i64 = <int64_t*>bufs[ins[1]]
+    cdef float* f = <float*>bufs[ins[FILL_DST]]
+    cdef double* g = <double*>bufs[ins[FILL_DST]]
+    cdef int32_t* i32 = <int32_t*>bufs[ins[FILL_DST]]
+    cdef int64_t* i64 = <int64_t*>bufs[ins[FILL_DST]]
+    cdef int64_t dtype = ins[FILL_DTYPE]
     cdef double v
     for j in range(n):
         v = value + j * step if step != 0 else value  # (a fill keeps the sign of a zero)
-        if ins[0] == 0:
+        if dtype == 0:
             f[j] = <float>v
-        elif ins[0] == 1:
+        elif dtype == 1:
             g[j] = v
-        elif ins[0] == 2:
+        elif dtype == 2:
             i32[j] = <int32_t>v
         else:
             i64[j] = <int64_t>v

@@ -3,16 +3,17 @@
 
 A program is a flat int64 array of instructions (each starts with its length and opcode)
 over numbered buffers, plus a float64 array of constants. The Python side builds it
-(``funcgrad/compiler/instructions/``: each record encodes itself); this module only runs
-it: the loop takes each instruction's kernel from a table indexed by its opcode. The
-kernels live in one extension module per job (vm, gemm, rows, reduce, copy, gather,
-images, random, cast, integer; their .pxd files give each instruction's fields), a call
-across modules per instruction.
+(``funcgrad/compiler/instructions/``: each record encodes itself through the instruction set,
+``funcgrad/compiler/isa.py``, whose opcodes and field names the build generates into isa.pxd);
+this module only runs it: the loop takes each instruction's kernel from a table indexed by
+its opcode. The kernels live in one extension module per job (vm, gemm, rows, reduce, copy,
+gather, images, random, cast, integer), a call across modules per instruction.
 Instructions that have no compiled kernel (OP_PYTHON) call back into Python (the NumPy
 reference) with the GIL held.
 
-The tables the compiler reads (OPCODES, CONV_KERNELS, ...) are defined next to their
-kernels and re-exported here.
+The tables of codes (OPCODES, CONV_KERNELS, ...) are the instruction set's; this build's
+are exported here (and next to their kernels) so that tests and the program can check the
+build against isa.py (ISA_DIGEST, and vm_ops.h's tables as compiled).
 """
 
 cimport numpy as cnp
@@ -26,14 +27,16 @@ from .gather cimport run_gather, run_scatter_add
 from .gemm cimport run_gemm, run_gemm_epilogue
 from .images cimport run_conv, run_images
 from .integer cimport run_int, run_int_reduce
-from .opcodes cimport *
-from .random cimport RANDOM_BITS_COST, run_random_bits
+from .isa cimport (
+    FUSED_PAR_MIN, GEMM_PAR_MIN, INSTRUCTION_FIELDS, INSTRUCTION_LENGTH, INSTRUCTION_OPCODE,
+    ISA_DIGEST as _ISA_DIGEST, MAXDIM, OP_ARGMAX, OP_CAST, OP_CONV, OP_COPY, OP_COUNT, OP_FILL,
+    OP_FUSED, OP_GATHER, OP_GEMM, OP_GEMM_EPILOGUE, OP_IMAGES, OP_INT, OP_INT_REDUCE, OP_PYTHON,
+    OP_RANDOM_BITS, OP_REDUCE, OP_SCATTER_ADD, OP_SOFTMAX, PYTHON_CALLBACK, RANDOM_BITS_COST,
+)
+from .random cimport run_random_bits
 from .reduce cimport run_reduce
 from .rows cimport run_argmax, run_softmax
-from .state cimport (
-    BAD_GEOMETRY, BLOCK, DONE, FUSED_PAR_MIN, GEMM_PAR_MIN, MAXDIM, NO_CAST, NO_MEMORY, Run,
-    kernel,
-)
+from .state cimport BAD_GEOMETRY, BLOCK, DONE, NO_CAST, NO_MEMORY, Run, kernel
 from .threads cimport num_threads
 from .vm cimport run_fused_op
 
@@ -80,12 +83,14 @@ cdef class Executor:
 
     def __init__(self, cnp.int64_t[::1] code, double[::1] consts, list callbacks, int n_regs):
         cdef Py_ssize_t pc = 0
+        cdef int64_t length, op
         while pc < code.shape[0]:  # the loop trusts each instruction's length and opcode
-            if (code[pc] < 2 or pc + code[pc] > code.shape[0] or code[pc + 1] < 0
-                    or code[pc + 1] >= OP_COUNT
-                    or (KERNELS[code[pc + 1]] == NULL and code[pc + 1] != OP_PYTHON)):
+            length = code[pc + INSTRUCTION_LENGTH]
+            op = code[pc + INSTRUCTION_OPCODE] if length >= INSTRUCTION_FIELDS else -1
+            if (length < INSTRUCTION_FIELDS or pc + length > code.shape[0] or op < 0
+                    or op >= OP_COUNT or (KERNELS[op] == NULL and op != OP_PYTHON)):
                 raise ValueError(f"not an instruction at position {pc} of the program")
-            pc += code[pc]
+            pc += length
         self.code = code
         self.consts = consts
         self.callbacks = callbacks
@@ -133,24 +138,24 @@ cdef class Executor:
         while pc < end:
             with nogil:
                 while pc < end:
-                    op = code[pc + 1]
+                    op = code[pc + INSTRUCTION_OPCODE]
                     if op == OP_PYTHON:
                         break
                     if times != NULL:
                         clock_gettime(CLOCK_MONOTONIC, &t0)
-                    status = KERNELS[op](code + pc + 2, run)
+                    status = KERNELS[op](code + pc + INSTRUCTION_FIELDS, run)
                     if times != NULL:
                         clock_gettime(CLOCK_MONOTONIC, &t1)
                         times[k] += (t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec)
                     if status != DONE:
                         break
-                    pc += code[pc]
+                    pc += code[pc + INSTRUCTION_LENGTH]
                     k += 1
             if status != DONE:
                 _raise(status, k)
             if pc < end:  # a Python callback, with the GIL
-                self.callbacks[code[pc + 2]](arrays)
-                pc += code[pc]
+                self.callbacks[code[pc + INSTRUCTION_FIELDS + PYTHON_CALLBACK]](arrays)
+                pc += code[pc + INSTRUCTION_LENGTH]
                 k += 1
 
 
@@ -167,7 +172,7 @@ cdef _raise(int status, int64_t k):
                      "array holds a value outside the indexed axis)", k)
 
 
-# The numbering above, for the compiler (one source of truth).
+# This build's numbering and thresholds (tests check them against isa.py).
 OPCODES = {"gemm": OP_GEMM, "fused": OP_FUSED, "reduce": OP_REDUCE, "copy": OP_COPY,
            "fill": OP_FILL, "python": OP_PYTHON, "gather": OP_GATHER,
            "scatter_add": OP_SCATTER_ADD, "conv": OP_CONV, "gemm_epilogue": OP_GEMM_EPILOGUE,
@@ -178,3 +183,4 @@ OPCODES = {"gemm": OP_GEMM, "fused": OP_FUSED, "reduce": OP_REDUCE, "copy": OP_C
 PARALLEL_MIN = {"fused": FUSED_PAR_MIN, "softmax": FUSED_PAR_MIN, "gemm": float(GEMM_PAR_MIN),
                 "cast": FUSED_PAR_MIN, "random_bits": FUSED_PAR_MIN // RANDOM_BITS_COST}
 MAX_DIMS = MAXDIM
+ISA_DIGEST = _ISA_DIGEST  # of the isa.h it was compiled from

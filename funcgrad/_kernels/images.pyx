@@ -16,7 +16,15 @@ from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
 from .convolution cimport CONV_FILTER_GRAD, CONV_FORWARD, CONV_INPUT_GRAD, conv_kernel
 from .geometry cimport ConvGeom, geom_init
-from .opcodes cimport OP_CONV
+from .isa cimport (
+    CONV_A, CONV_B, CONV_C, CONV_DH, CONV_DW, CONV_H, CONV_IS_DOUBLE, CONV_KERNEL, CONV_KH,
+    CONV_KW, CONV_N, CONV_O, CONV_OUT, CONV_PB, CONV_PL, CONV_PR, CONV_PT, CONV_SH, CONV_SW,
+    CONV_W, CONV_WORKSPACE, CONV_WORKSPACE_SIZE, FUSED_IS_DOUBLE, FUSED_KERNEL, IMAGES_CHUNK,
+    IMAGES_N, IMAGES_N_ROLES, IMAGES_PER_THREAD, IMAGES_PROFILE_SLOT, IMAGES_ROLES,
+    IMAGES_SCRATCH, IMAGES_THREADS, IMAGES_WIDTH, INSTRUCTION_FIELDS, INSTRUCTION_LENGTH,
+    INSTRUCTION_OPCODE, KERNEL_NDIM, KERNEL_SHAPE, OP_CONV, POOLED, ROLE_BATCH, ROLE_BUF,
+    ROLE_BYTES, ROLE_KIND, ROLE_LEN, ROLE_PARTIAL, ROLE_REDUCTION, ROLE_SCRATCH, ROLE_WHERE,
+)
 from .pool cimport (
     NO_SLOT, POOL_AVG, POOL_AVG_T, POOL_MAX, POOL_MAX_INDEX, POOL_SCATTER, POOL_SCATTER_INDEX,
     POOL_SELECT, pool_kernel,
@@ -27,11 +35,8 @@ from .strided cimport fill_value, shape_size
 from .types cimport real
 from .vm cimport run_fused_range
 
-# The kernels of OP_CONV: the convolutions by their CONV_* number, the pooling kinds after
-# them (kernel POOLED + POOL_*).
-cdef enum:
-    POOLED = 3
-
+# The kernels of OP_CONV (the instruction set numbers them): the convolutions by their
+# CONV_* number, the pooling kinds after them (kernel POOLED + POOL_*).
 CONV_KERNELS = {
     "conv2d": CONV_FORWARD, "conv2d_input_grad": CONV_INPUT_GRAD,
     "conv2d_filter_grad": CONV_FILTER_GRAD, "max_pool2d": POOLED + POOL_MAX,
@@ -48,13 +53,13 @@ MAX_POOL_SLOTS = NO_SLOT  # window elements max_pool2d_index can save slots for 
 cdef int conv_typed(const real* dtype, const int64_t* ins, char** bufs, const ConvGeom* g,
                     bint accumulate) noexcept nogil:
     """run_conv's kernel call, on operands of the type of ``dtype`` (not read)."""
-    cdef int kernel = <int>ins[0], kind = kernel - POOLED
-    cdef real* a = <real*>bufs[ins[17]]
-    cdef real* b = <real*>bufs[ins[18]]
-    cdef real* out = <real*>bufs[ins[19]]
+    cdef int kernel = <int>ins[CONV_KERNEL], kind = kernel - POOLED
+    cdef real* a = <real*>bufs[ins[CONV_A]]
+    cdef real* b = <real*>bufs[ins[CONV_B]]
+    cdef real* out = <real*>bufs[ins[CONV_OUT]]
     if kernel < POOLED:  # a filter gradient may add onto its output
-        return conv_kernel(kernel, g, a, b, NULL, out, <real*>bufs[ins[20]], ins[21],
-                           accumulate and kernel == CONV_FILTER_GRAD)
+        return conv_kernel(kernel, g, a, b, NULL, out, <real*>bufs[ins[CONV_WORKSPACE]],
+                           ins[CONV_WORKSPACE_SIZE], accumulate and kernel == CONV_FILTER_GRAD)
     if kind == POOL_MAX_INDEX:  # b: the argmax slots, written
         return pool_kernel(kind, g, a, a, out, <uint8_t*>b, False)
     if kind == POOL_SCATTER_INDEX:  # a: the argmax slots
@@ -65,16 +70,17 @@ cdef int conv_typed(const real* dtype, const int64_t* ins, char** bufs, const Co
 
 
 cdef int conv_images(const int64_t* ins, char** bufs, int64_t n, bint accumulate) noexcept nogil:
-    """OP_CONV's fields on a batch of n images (ins[2], or a loop's share of them);
+    """OP_CONV's fields on a batch of n images (its n field, or a loop's share of them);
     ``accumulate``: a filter gradient adds onto its output."""
     cdef ConvGeom g
     cdef int rc
-    g.n, g.c, g.h, g.w, g.o = n, ins[3], ins[4], ins[5], ins[6]
-    g.kh, g.kw, g.sh, g.sw = ins[7], ins[8], ins[9], ins[10]
-    g.pt, g.pb, g.pl, g.pr, g.dh, g.dw = ins[11], ins[12], ins[13], ins[14], ins[15], ins[16]
+    g.n, g.c, g.h, g.w, g.o = n, ins[CONV_C], ins[CONV_H], ins[CONV_W], ins[CONV_O]
+    g.kh, g.kw, g.sh, g.sw = ins[CONV_KH], ins[CONV_KW], ins[CONV_SH], ins[CONV_SW]
+    g.pt, g.pb, g.pl, g.pr = ins[CONV_PT], ins[CONV_PB], ins[CONV_PL], ins[CONV_PR]
+    g.dh, g.dw = ins[CONV_DH], ins[CONV_DW]
     if geom_init(&g) != 0:
         return BAD_GEOMETRY
-    if ins[1]:
+    if ins[CONV_IS_DOUBLE]:
         rc = conv_typed(<double*>NULL, ins, bufs, &g, accumulate)
     else:
         rc = conv_typed(<float*>NULL, ins, bufs, &g, accumulate)
@@ -82,19 +88,14 @@ cdef int conv_images(const int64_t* ins, char** bufs, int64_t n, bint accumulate
 
 
 cdef int run_conv(const int64_t* ins, const Run* run) noexcept nogil:
-    return conv_images(ins, run.bufs, ins[2], False)
+    return conv_images(ins, run.bufs, ins[CONV_N], False)
 
 
-cdef enum:
-    # How a loop over images (run_images) sees a buffer: the images in hand of it; a region
-    # of the thread's scratch (a value that lives and dies in the loop, for the images in
-    # hand, or a conv workspace); or the thread's partial result (a reduction over the
-    # images, a filter gradient), combined in thread order after the loop.
-    ROLE_BATCH = 0
-    ROLE_SCRATCH = 1
-    ROLE_PARTIAL = 2
-
-# How a loop over images sees each buffer it touches; workspaces are scratch.
+# How a loop over images (run_images) sees each buffer it touches (the instruction set numbers
+# them): the images in hand of it (ROLE_BATCH); a region of the thread's scratch (a value
+# that lives and dies in the loop, for the images in hand, or a conv workspace:
+# ROLE_SCRATCH); or the thread's partial result (a reduction over the images, a filter
+# gradient: ROLE_PARTIAL), combined in thread order after the loop.
 IMAGE_ROLES = {"batch": ROLE_BATCH, "scratch": ROLE_SCRATCH, "partial": ROLE_PARTIAL}
 
 
@@ -102,55 +103,61 @@ cdef int images_on_thread(const int64_t* ins, char** bufs, char** tbufs, const R
                           int t, int nt, double* times) noexcept nogil:
     """Thread t's share of a loop over images (see run_images), a chunk of them at a time;
     with ``times``, it adds the wall time of each step to times[k]."""
-    cdef int64_t n = ins[0], chunk = ins[1], n_roles = ins[7]
-    cdef const int64_t* roles = ins + 8
-    cdef const int64_t* steps = roles + 5 * n_roles
+    cdef int64_t n = ins[IMAGES_N], chunk = ins[IMAGES_CHUNK], n_roles = ins[IMAGES_N_ROLES]
+    cdef const int64_t* roles = ins + IMAGES_ROLES
+    cdef const int64_t* steps = roles + ROLE_LEN * n_roles  # (n_steps, then the steps)
     cdef int64_t lo = t * n // nt, hi = (t + 1) * n // nt, b0, cnt, k, j
     cdef const int64_t* role
     cdef const int64_t* step
-    cdef char* base = bufs[ins[2]] + t * ins[3]
+    cdef const int64_t* fields
+    cdef const int64_t* kernel
+    cdef char* base = bufs[ins[IMAGES_SCRATCH]] + t * ins[IMAGES_PER_THREAD]
     cdef int status = 0
+    cdef int64_t reduction, bytes
     cdef timespec t0, t1
     cdef int64_t regs = t * run.n_regs * BLOCK, ptrs = t * run.n_regs  # (this thread's)
     for k in range(n_roles):
-        role = roles + 5 * k
-        if role[1] == ROLE_BATCH:
+        role = roles + ROLE_LEN * k
+        if role[ROLE_KIND] == ROLE_BATCH:
             continue
-        tbufs[role[0]] = base + role[2]
-        if role[1] == ROLE_PARTIAL:  # from the identity of its reduction
-            if role[4] & 4:
-                fill_value(<double*>tbufs[role[0]], <double>reduce_identity(role[4] & 3),
-                           role[3] // 8)
+        tbufs[role[ROLE_BUF]] = base + role[ROLE_WHERE]
+        if role[ROLE_KIND] == ROLE_PARTIAL:  # from the identity of its reduction
+            reduction, bytes = role[ROLE_REDUCTION], role[ROLE_BYTES]
+            if reduction & 4:
+                fill_value(<double*>tbufs[role[ROLE_BUF]],
+                           <double>reduce_identity(reduction & 3), bytes // 8)
             else:
-                fill_value(<float*>tbufs[role[0]], <float>reduce_identity(role[4] & 3),
-                           role[3] // 4)
+                fill_value(<float*>tbufs[role[ROLE_BUF]], <float>reduce_identity(reduction & 3),
+                           bytes // 4)
     b0 = lo
     while b0 < hi and status == 0:
         cnt = hi - b0 if hi - b0 < chunk else chunk
         for k in range(n_roles):
-            role = roles + 5 * k
-            if role[1] == ROLE_BATCH:
-                tbufs[role[0]] = bufs[role[0]] + b0 * role[2]
+            role = roles + ROLE_LEN * k
+            if role[ROLE_KIND] == ROLE_BATCH:
+                tbufs[role[ROLE_BUF]] = bufs[role[ROLE_BUF]] + b0 * role[ROLE_WHERE]
         step = steps + 1
         for k in range(steps[0]):
             if times != NULL:
                 clock_gettime(CLOCK_MONOTONIC, &t0)
-            if step[1] == OP_CONV:  # a filter gradient adds onto the partial
-                status = conv_images(step + 2, tbufs, cnt, True)
+            fields = step + INSTRUCTION_FIELDS
+            if step[INSTRUCTION_OPCODE] == OP_CONV:  # a filter gradient adds onto the partial
+                status = conv_images(fields, tbufs, cnt, True)
             else:  # a fused kernel, on the elements of cnt images
-                j = cnt * shape_size(step + 4, <int>step[3]) // n
-                if step[2]:
-                    run_fused_range(run.regs + regs, <double**>run.ptrs + ptrs, step + 3,
+                kernel = fields + FUSED_KERNEL
+                j = cnt * shape_size(kernel + KERNEL_SHAPE, <int>kernel[KERNEL_NDIM]) // n
+                if fields[FUSED_IS_DOUBLE]:
+                    run_fused_range(run.regs + regs, <double**>run.ptrs + ptrs, kernel,
                                     run.consts, tbufs, 0, j, NULL)
                 else:
-                    run_fused_range(<float*>run.regs + regs, <float**>run.ptrs + ptrs, step + 3,
+                    run_fused_range(<float*>run.regs + regs, <float**>run.ptrs + ptrs, kernel,
                                     run.consts, tbufs, 0, j, NULL)
             if times != NULL:
                 clock_gettime(CLOCK_MONOTONIC, &t1)
                 times[k] += (t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec)
             if status:
                 break
-            step += step[0]
+            step += step[INSTRUCTION_LENGTH]
         b0 += cnt
     return status
 
@@ -160,23 +167,23 @@ cdef int run_images(const int64_t* ins, const Run* run) noexcept nogil:
     a few images at a time, while they are in its cache, so values that live and die in the
     loop never leave the thread's scratch.
 
-    ins: [n, chunk, scratch buffer, scratch bytes per thread, threads the scratch is for,
-    buffers a thread sees (>= nbuf), where the steps' times go in a profile, n_roles, (buf,
-    role, bytes per image | offset in the thread's scratch, partial bytes, partial kind:
-    REDUCE_KINDS + 4 * is_double)*, n_steps, (length, opcode, operands)*]. Steps are OP_CONV
-    (filter gradients add onto a partial) and OP_FUSED over [n, ...] (their reductions, over
-    the images, into partials). With a profile (run.times), the first thread's time in each
-    step is added to it."""
-    cdef int64_t n = ins[0], n_roles = ins[7], k, count
-    cdef int64_t one = 1
+    Fields (isa.py): the images, how many a thread runs each step on at a time, the scratch
+    buffer, its bytes per thread, the threads it is for, the buffers a thread sees (>= nbuf),
+    where the steps' times go in a profile, the roles of the buffers (the role part), the
+    steps. Steps are OP_CONV (filter gradients add onto a partial) and OP_FUSED over [n, ...]
+    (their reductions, over the images, into partials). With a profile (run.times), the
+    first thread's time in each step is added to it."""
+    cdef int64_t n = ins[IMAGES_N], n_roles = ins[IMAGES_N_ROLES], k, count
+    cdef int64_t one = 1, width = ins[IMAGES_WIDTH]
     cdef const int64_t* role
     cdef char** bufs = run.bufs
     cdef int64_t nbuf = run.nbuf
-    cdef double* times = run.times + ins[6] if run.times != NULL else NULL
+    cdef double* times = run.times + ins[IMAGES_PROFILE_SLOT] if run.times != NULL else NULL
     cdef int nt = run.max_threads, t, status = 0
-    cdef int64_t width = ins[5] if ins[5] > nbuf else nbuf  # pointers per thread
-    if nt > ins[4]:
-        nt = <int>ins[4]
+    if width < nbuf:  # pointers per thread
+        width = nbuf
+    if nt > ins[IMAGES_THREADS]:
+        nt = <int>ins[IMAGES_THREADS]
     if nt > n:
         nt = <int>n
     if nt < 1:
@@ -199,19 +206,21 @@ cdef int run_images(const int64_t* ins, const Run* run) noexcept nogil:
         if statuses[t]:
             status = statuses[t]
     for k in range(n_roles):  # partial results, in thread order, into their buffers
-        role = ins + 8 + 5 * k
-        if role[1] != ROLE_PARTIAL or status:
+        role = ins + IMAGES_ROLES + ROLE_LEN * k
+        if role[ROLE_KIND] != ROLE_PARTIAL or status:
             continue
-        memcpy(bufs[role[0]], tbufs[role[0]], role[3])
+        memcpy(bufs[role[ROLE_BUF]], tbufs[role[ROLE_BUF]], role[ROLE_BYTES])
         for t in range(1, nt):
-            if role[4] & 4:
-                count = role[3] // 8
-                reduce_block(<double*>bufs[role[0]], <double*>tbufs[t * width + role[0]],
-                             <int>(role[4] & 3), 1, &count, &one, 0, count)
+            if role[ROLE_REDUCTION] & 4:
+                count = role[ROLE_BYTES] // 8
+                reduce_block(<double*>bufs[role[ROLE_BUF]],
+                             <double*>tbufs[t * width + role[ROLE_BUF]],
+                             <int>(role[ROLE_REDUCTION] & 3), 1, &count, &one, 0, count)
             else:
-                count = role[3] // 4
-                reduce_block(<float*>bufs[role[0]], <float*>tbufs[t * width + role[0]],
-                             <int>(role[4] & 3), 1, &count, &one, 0, count)
+                count = role[ROLE_BYTES] // 4
+                reduce_block(<float*>bufs[role[ROLE_BUF]],
+                             <float*>tbufs[t * width + role[ROLE_BUF]],
+                             <int>(role[ROLE_REDUCTION] & 3), 1, &count, &one, 0, count)
     free(tbufs)
     free(statuses)
     return status

@@ -8,7 +8,7 @@ from libc.stdint cimport uint8_t
 from .geometry cimport ConvGeom
 from .types cimport real
 
-# The kinds (numbered in pool2.h), and what pool_kernel(kind, g, a, b, out, index,
+# The kinds (numbered by the instruction set, isa.h), and what pool_kernel(kind, g, a, b, out, index,
 # accumulate) computes:
 cdef extern from "pool2.h":
     enum:
@@ -25,8 +25,9 @@ cdef extern from "pool2.h":
         # POOL_SCATTER from those slots: out dx [+]= b gy (a not read)
         POOL_SCATTER_INDEX "FG_POOL_SCATTER_INDEX"
 
-cdef enum:
-    NO_SLOT = 255  # the slot of a window that sees only padding
+cdef extern from "isa.h":
+    enum:
+        NO_SLOT  # the slot of a window that sees only padding (255: the instruction set's)
 
 # Runs kind over all n*c planes; b is a for the kinds with one operand. 0, or -1 when the
 # geometry is invalid. Threads over planes (at most one parallel region; none from inside

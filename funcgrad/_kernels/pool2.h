@@ -13,12 +13,9 @@
 #include <immintrin.h>
 #endif
 
-/* The kinds of pooling (pool.pxd's POOL_*, numbered here because fg_pool2_plane below picks
-   its loop by them) */
-enum {
-    FG_POOL_MAX, FG_POOL_SELECT, FG_POOL_SCATTER, FG_POOL_AVG, FG_POOL_AVG_T, FG_POOL_MAX_INDEX,
-    FG_POOL_SCATTER_INDEX
-};
+/* The kinds of pooling FG_POOL_* (pool.pxd's POOL_*; the instruction set numbers them, as
+   conv instructions' kernels from POOLED on) */
+#include "isa.h"
 
 /* v, later in window order, replaces the running max m: larger, or the first NaN.
    Written with || and ?: on floats only (no int flags), so that GCC if-converts and
@@ -195,8 +192,9 @@ static void fg_pool2_scatter_index_##S(const unsigned char *s, const T *g, T *dx
 }                                                                                       \
 /* A max-pool kind on one plane: x the input, t the tensor selected from or the         \
    cotangent scattered, y the output, s the argmax slots (as the kind reads them) */    \
-static void fg_pool2_plane_##S(int kind, const T *x, const T *t, T *y, unsigned char *s, \
-                               long oh, long ow, int accumulate) {                      \
+static inline void fg_pool2_plane_##S(int kind, const T *x, const T *t, T *y,          \
+                                      unsigned char *s, long oh, long ow,               \
+                                      int accumulate) {                                 \
     switch (kind) {                                                                     \
     case FG_POOL_MAX: fg_pool2_max_##S(x, y, oh, ow); break;                            \
     case FG_POOL_MAX_INDEX: fg_pool2_max_index_##S(x, y, s, oh, ow); break;             \

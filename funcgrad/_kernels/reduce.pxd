@@ -5,7 +5,8 @@
 from libc.math cimport INFINITY
 from libc.stdint cimport int64_t
 
-from .state cimport MAXDIM, Run
+from .isa cimport MAXDIM, REDUCE_MAX, REDUCE_MIN, REDUCE_SUM
+from .state cimport Run
 from .strided cimport next_run, run_length, start_offset
 from .types cimport real
 
@@ -15,13 +16,7 @@ cdef extern from "vecmath.h":
     float fg_row_extreme_f(const float* x, long n, float acc, int sign) nogil
     double fg_row_extreme_d(const double* x, long n, double acc, int sign) nogil
 
-# The ``kind`` of a reduction (REDUCE_KINDS).
-cdef enum:
-    REDUCE_SUM = 0
-    REDUCE_MAX = 1
-    REDUCE_MIN = 2
-
-# OP_REDUCE: [is_double, kind, src, dst, out_size, ndim, shape..., out_strides...].
+# OP_REDUCE (fields: isa.py). A reduction's kind: REDUCE_SUM, REDUCE_MAX or REDUCE_MIN.
 cdef int run_reduce(const int64_t* ins, const Run* run) noexcept nogil
 
 

@@ -5,7 +5,12 @@ softmax.pyx's) and argmax (OP_ARGMAX). A module of their own: one call per instr
 from libc.stdint cimport int32_t, int64_t
 
 from .softmax cimport SOFTMAX_LOG, SOFTMAX_LSE, SOFTMAX_PROB, softmax_rows
-from .state cimport DONE, FUSED_PAR_MIN, Run
+from .isa cimport (
+    ARGMAX_INNER, ARGMAX_IS_DOUBLE, ARGMAX_IS_INT32, ARGMAX_N, ARGMAX_OUT, ARGMAX_OUTER, ARGMAX_X,
+    FUSED_PAR_MIN, SOFTMAX_INNER, SOFTMAX_IS_DOUBLE, SOFTMAX_KIND, SOFTMAX_N, SOFTMAX_OUTER,
+    SOFTMAX_X, SOFTMAX_Y,
+)
+from .state cimport DONE, Run
 from .threads cimport threads_for
 from .types cimport real
 
@@ -13,14 +18,16 @@ SOFTMAX_KINDS = {"logsumexp": SOFTMAX_LSE, "log_softmax": SOFTMAX_LOG, "softmax"
 
 
 cdef int run_softmax(const int64_t* ins, const Run* run) noexcept nogil:
-    cdef int nt = threads_for(<double>ins[4] * ins[5] * ins[6], FUSED_PAR_MIN, ins[4] * ins[6],
+    cdef int64_t outer = ins[SOFTMAX_OUTER], n = ins[SOFTMAX_N], inner = ins[SOFTMAX_INNER]
+    cdef int nt = threads_for(<double>outer * n * inner, FUSED_PAR_MIN, outer * inner,
                               run.max_threads)
-    if ins[0]:
-        softmax_rows(<int>ins[1], <double*>run.bufs[ins[2]], <double*>run.bufs[ins[3]], ins[4],
-                     ins[5], ins[6], nt)
+    cdef int kind = <int>ins[SOFTMAX_KIND]
+    cdef char* x = run.bufs[ins[SOFTMAX_X]]
+    cdef char* y = run.bufs[ins[SOFTMAX_Y]]
+    if ins[SOFTMAX_IS_DOUBLE]:
+        softmax_rows(kind, <double*>x, <double*>y, outer, n, inner, nt)
     else:
-        softmax_rows(<int>ins[1], <float*>run.bufs[ins[2]], <float*>run.bufs[ins[3]], ins[4],
-                     ins[5], ins[6], nt)
+        softmax_rows(kind, <float*>x, <float*>y, outer, n, inner, nt)
     return DONE
 
 
@@ -46,10 +53,11 @@ cdef void argmax_rows(const real* x, char* dst, bint int32, int64_t outer, int64
 
 
 cdef int run_argmax(const int64_t* ins, const Run* run) noexcept nogil:
-    if ins[0]:
-        argmax_rows(<double*>run.bufs[ins[1]], run.bufs[ins[2]], ins[3] != 0, ins[4], ins[5],
-                    ins[6])
+    cdef char* x = run.bufs[ins[ARGMAX_X]]
+    cdef char* out = run.bufs[ins[ARGMAX_OUT]]
+    cdef bint int32 = ins[ARGMAX_IS_INT32] != 0
+    if ins[ARGMAX_IS_DOUBLE]:
+        argmax_rows(<double*>x, out, int32, ins[ARGMAX_OUTER], ins[ARGMAX_N], ins[ARGMAX_INNER])
     else:
-        argmax_rows(<float*>run.bufs[ins[1]], run.bufs[ins[2]], ins[3] != 0, ins[4], ins[5],
-                    ins[6])
+        argmax_rows(<float*>x, out, int32, ins[ARGMAX_OUTER], ins[ARGMAX_N], ins[ARGMAX_INNER])
     return DONE

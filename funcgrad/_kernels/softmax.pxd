@@ -14,10 +14,11 @@ from libc.stdint cimport int64_t
 
 from .types cimport real
 
-cdef enum:
-    SOFTMAX_LSE = 0
-    SOFTMAX_LOG = 1
-    SOFTMAX_PROB = 2
+cdef extern from "isa.h":  # (numbered by the instruction set: SOFTMAX_KINDS)
+    enum:
+        SOFTMAX_LSE
+        SOFTMAX_LOG
+        SOFTMAX_PROB
 
 cdef void softmax_rows(int kind, const real* x, real* y, int64_t outer, int64_t n,
                        int64_t inner, int threads) noexcept nogil

@@ -1,24 +1,18 @@
 # What every instruction's kernel is handed (no module of its own: declarations only).
 #
 # A program is a flat int64 array of instructions, each [length, opcode, fields...], over
-# numbered buffers (see executor.pyx). The kernel of an opcode is a function of type
-# ``kernel``: it gets the instruction's fields (past length and opcode) and the run, and
-# returns a status. The executor picks it from a table indexed by opcode; kernels live in
+# numbered buffers (see executor.pyx; isa.pxd names each one's fields). The kernel of an
+# opcode is a function of type ``kernel``: it gets the instruction's fields (past length and
+# opcode) and the run, and returns a status. The executor picks it from a table indexed by opcode; kernels live in
 # one extension module per job (vm, gemm, reduce, copy, ...), since a call per instruction
 # costs nothing next to the instruction.
 
 from libc.stdint cimport int64_t
 
+# (The instructions' fields, opcodes and codes, MAXDIM and the thresholds of threading are
+# the instruction set's: isa.pxd, generated from funcgrad/compiler/isa.py.)
 cdef enum:
     BLOCK = 1024  # values in a register of the fused kernels
-    MAXDIM = 8  # dimensions of a strided operand
-    # Work below which an instruction stays on the calling thread. Waking a thread costs a
-    # few microseconds on an idle machine but up to a scheduler time slice when another
-    # process holds the core: splitting the mlp benchmark's GEMMs (1.3e7 M*N*K) and
-    # parameter updates (1e5 elements) made its step 4x slower under load for a 3% gain
-    # when idle.
-    FUSED_PAR_MIN = 262144  # elements
-    GEMM_PAR_MIN = 33554432  # M*N*K (2**25)
 
 # Statuses a kernel returns (the executor turns them into exceptions).
 cdef enum:

@@ -22,7 +22,7 @@
     FG_THREEFRY_GROUP(13, 15, 26, 6, 3) FG_THREEFRY_GROUP(17, 29, 16, 24, 4)                \
     FG_THREEFRY_GROUP(13, 15, 26, 6, 5)
 
-enum { FG_BITS_U32 = 0, FG_BITS_F32 = 1, FG_BITS_F64 = 2 };
+#include "isa.h" /* the kinds FG_BITS_U32, FG_BITS_F32, FG_BITS_F64 (RANDOM_BITS_KINDS) */
 
 /* Elements [lo, hi) of a draw: counters[j] hashed under key, as uint32 (the first word),
    float32 (its top 24 bits / 2^24) or float64 (27 bits of the first word and 26 of the

@@ -36,7 +36,7 @@ static inline double fg_pow2_d(int32_t k) {
 }
 
 /* y = exp(x - shift) */
-static void fg_exp_f(float *y, const float *x, float shift, long n) {
+static inline void fg_exp_f(float *y, const float *x, float shift, long n) {
     for (long j = 0; j < n; j++) {
         float v = x[j] - shift;
         float c = v > 89.0f ? 89.0f : v;        /* exp(89) overflows, exp(-104) is 0 */
@@ -57,7 +57,7 @@ static void fg_exp_f(float *y, const float *x, float shift, long n) {
     }
 }
 
-static void fg_exp_d(double *y, const double *x, double shift, long n) {
+static inline void fg_exp_d(double *y, const double *x, double shift, long n) {
     for (long j = 0; j < n; j++) {
         double v = x[j] - shift;
         double c = v > 710.0 ? 710.0 : v;       /* exp(710) overflows, exp(-746) is 0 */

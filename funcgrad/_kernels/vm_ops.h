@@ -185,9 +185,9 @@ FG_VM_INLINE int fg_int_op(int op, int64_t *r, const int64_t *a, const int64_t *
 #define FG_VM_NUMBER(name, number, arity, F, D) number,
 #define FG_INT_NAME(name, number, arity, X) #name,
 #define FG_INT_NUMBER(name, number, arity, X) number,
-static const char *fg_vm_names[] = {FG_VM_OPS(FG_VM_NAME, FG_VM_NAME)};
+static const char *const fg_vm_names[] = {FG_VM_OPS(FG_VM_NAME, FG_VM_NAME)};
 static const int fg_vm_numbers[] = {FG_VM_OPS(FG_VM_NUMBER, FG_VM_NUMBER)};
-static const char *fg_int_names[] = {FG_INT_OPS(FG_INT_NAME)};
+static const char *const fg_int_names[] = {FG_INT_OPS(FG_INT_NAME)};
 static const int fg_int_numbers[] = {FG_INT_OPS(FG_INT_NUMBER)};
 #define FG_VM_COUNT ((int)(sizeof(fg_vm_numbers) / sizeof(int)))
 #define FG_INT_COUNT ((int)(sizeof(fg_int_numbers) / sizeof(int)))
