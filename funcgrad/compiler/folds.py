@@ -18,9 +18,9 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import primitives as P
-from .._kernels.executor import MAX_POOL_SLOTS
 from ..core import Eqn, Var
 from . import conv_forms
+from .isa import MAX_POOL_SLOTS
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 

@@ -4,7 +4,7 @@
 ([24], [[1]])
 """
 
-from .._kernels.executor import MAX_DIMS
+from .isa import MAX_DIMS
 
 
 def contiguous_strides(shape):

@@ -20,14 +20,17 @@ import numpy as np
 
 from .. import threads
 from .._kernels import conv as conv_kernels
-from .._kernels.executor import OPCODES, Executor
+from .._kernels.executor import COMPILED_INT_OPS, COMPILED_VM_OPS, ISA_DIGEST, Executor
 from ..core import Literal, Var, aval_str, eval_impl, native
 from ..errors import user_frame
+from . import isa
 from .instructions import View
 from .lower import lower
 from .memory import plan_memory
 from .passes import optimize
 from .schedule import form_image_loops, gemm_epilogues
+
+isa.check_build(COMPILED_VM_OPS, COMPILED_INT_OPS, ISA_DIGEST)
 
 
 class CompiledProgram:
@@ -265,7 +268,7 @@ class Encoding:
     def instruction(self, ins):
         """One instruction as the executor reads it: its length, opcode and operands."""
         body = ins.encode(self)
-        return [len(body) + 2, OPCODES[ins.opcode]] + body
+        return [len(body) + 2, isa.OPCODES[ins.opcode]] + body
 
 
 def encode(instructions, buffer_of, n_buffers):

@@ -17,7 +17,7 @@ assigned. Its reference is the register machine: tests run every template both w
 
 import numpy as np
 
-from .._kernels.executor import TEMPLATE_KINDS
+from .isa import TEMPLATE_KINDS
 
 
 def _expressions(code):

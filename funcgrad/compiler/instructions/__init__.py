@@ -11,7 +11,8 @@ a shape and dtype. Each record knows
 - ``donors``: {storage written: storages it may overwrite in place};
 - ``may_use_threads``: whether the executor may split it among threads;
 - ``describe()`` (and ``str()``): one line about it, for profiles and listings;
-- ``encode(encoding)``: its operands, as the executor reads them (the encoding, program.py's,
+- ``fields(encoding)``: its operands by the names of its opcode's layout in isa.py, which
+  ``encode(encoding)`` turns into the int64s the executor reads (the encoding, program.py's,
   numbers the buffers and collects float constants and callbacks).
 
 The kinds, by module: fused.py (register-machine kernels, GEMMs), arrays.py (one-pass

@@ -7,15 +7,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..._kernels.executor import (
-    CAST_DTYPES,
-    PARALLEL_MIN,
-    RANDOM_BITS_KINDS,
-    REDUCE_KINDS,
-    SOFTMAX_KINDS,
-)
 from ...core import aval_str
-from ..isa import INT_OPS
+from .. import isa
+from ..isa import CAST_DTYPES, INT_OPS, PARALLEL_MIN, RANDOM_BITS_KINDS, REDUCE_KINDS, SOFTMAX_KINDS
 from .base import Instruction, View, is_double
 
 # The executor's dtype codes, keyed by the dtype itself (native byte order), never by its
@@ -27,6 +21,11 @@ FILL_DTYPES = tuple(map(np.dtype, (np.float32, np.float64, np.int32, np.int64)))
 
 
 # ---------------------------------------------------------------------- row and reduction kernels
+
+
+def _row_fields(rows):
+    outer, n, inner = rows
+    return {"outer": outer, "n": n, "inner": inner}
 
 
 def _rows(rows):
@@ -51,13 +50,22 @@ class Reduce(Instruction):
     def describe(self, listing=False):
         return f"shape {list(self.shape)}"
 
+    _dtype_field = "is_double"
+
     def _dtype_code(self):
         return is_double(self.out)
 
-    def encode(self, enc):
-        x, out = enc.buffer(self.x.storage), enc.buffer(self.out.storage)
-        head = [self._dtype_code(), REDUCE_KINDS[self.how], x, out, self.out.size, len(self.shape)]
-        return head + list(self.shape) + list(self.strides)
+    def fields(self, enc):
+        return dict(
+            {self._dtype_field: self._dtype_code()},
+            kind=REDUCE_KINDS[self.how],
+            src=enc.buffer(self.x.storage),
+            dst=enc.buffer(self.out.storage),
+            out_size=self.out.size,
+            ndim=len(self.shape),
+            shape=self.shape,
+            out_strides=self.strides,
+        )
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,7 @@ class IntReduce(Reduce):
     """An integer or bool reduction (wrapping as NumPy's does)."""
 
     kind = "int_reduce"
+    _dtype_field = "dtype"
 
     def _dtype_code(self):
         return DTYPE_CODES[self.out.dtype]
@@ -88,9 +97,10 @@ class Softmax(Instruction):
     def describe(self, listing=False):
         return f"{self.function} {_rows(self.rows)}"
 
-    def encode(self, enc):
-        x, out = enc.buffer(self.x.storage), enc.buffer(self.out.storage)
-        return [is_double(self.x), SOFTMAX_KINDS[self.function], x, out] + list(self.rows)
+    def fields(self, enc):
+        x, y = enc.buffer(self.x.storage), enc.buffer(self.out.storage)
+        kind = SOFTMAX_KINDS[self.function]
+        return dict(is_double=is_double(self.x), kind=kind, x=x, y=y, **_row_fields(self.rows))
 
 
 @dataclass(frozen=True)
@@ -106,9 +116,12 @@ class Argmax(Instruction):
     def describe(self, listing=False):
         return _rows(self.rows)
 
-    def encode(self, enc):
+    def fields(self, enc):
         x, out = enc.buffer(self.x.storage), enc.buffer(self.out.storage)
-        return [is_double(self.x), x, out, int(self.out.dtype == np.int32)] + list(self.rows)
+        is_int32 = int(self.out.dtype == np.int32)
+        return dict(
+            is_double=is_double(self.x), x=x, out=out, is_int32=is_int32, **_row_fields(self.rows)
+        )
 
 
 # ---------------------------------------------------------------------- copies and fills
@@ -130,10 +143,18 @@ class Copy(Instruction):
     dst_strides: tuple
     shape: tuple
 
-    def encode(self, enc):
-        src, dst = enc.buffer(self.src.storage), enc.buffer(self.dst.storage)
-        body = [self.dst.dtype.itemsize, src, self.src_offset, dst, self.dst_offset]
-        return body + [len(self.shape), *self.shape, *self.src_strides, *self.dst_strides]
+    def fields(self, enc):
+        return dict(
+            itemsize=self.dst.dtype.itemsize,
+            src=enc.buffer(self.src.storage),
+            src_offset=self.src_offset,
+            dst=enc.buffer(self.dst.storage),
+            dst_offset=self.dst_offset,
+            ndim=len(self.shape),
+            shape=self.shape,
+            src_strides=self.src_strides,
+            dst_strides=self.dst_strides,
+        )
 
 
 @dataclass(frozen=True)
@@ -150,11 +171,11 @@ class Fill(Instruction):
         what = f"{value:g}, {value + step:g}, ..." if step else f"{value:g}"
         return f"{what} as {list(self.out.shape)} {self.out.dtype.name}"
 
-    def encode(self, enc):
+    def fields(self, enc):
         first = enc.const(self.value)
-        enc.const(self.step)
+        enc.const(self.step)  # (the next constant)
         dtype = FILL_DTYPES.index(self.out.dtype)
-        return [dtype, enc.buffer(self.out.storage), self.out.size, first]
+        return dict(dtype=dtype, dst=enc.buffer(self.out.storage), count=self.out.size, const=first)
 
 
 @dataclass(frozen=True)
@@ -170,9 +191,14 @@ class Cast(Instruction):
     def describe(self, listing=False):
         return f"{self.x.dtype.name} -> {self.out.dtype.name}, {list(self.out.shape)}"
 
-    def encode(self, enc):
-        codes = [DTYPE_CODES[self.x.dtype], DTYPE_CODES[self.out.dtype]]
-        return codes + [enc.buffer(self.x.storage), enc.buffer(self.out.storage), self.out.size]
+    def fields(self, enc):
+        return dict(
+            src_dtype=DTYPE_CODES[self.x.dtype],
+            dst_dtype=DTYPE_CODES[self.out.dtype],
+            src=enc.buffer(self.x.storage),
+            dst=enc.buffer(self.out.storage),
+            count=self.out.size,
+        )
 
 
 @dataclass(frozen=True)
@@ -189,9 +215,14 @@ class RandomBits(Instruction):
     def describe(self, listing=False):
         return f"Threefry-2x32 bits as {list(self.out.shape)} {self.out.dtype.name}"
 
-    def encode(self, enc):
-        buffers = [enc.buffer(v.storage) for v in (self.key, self.counters, self.out)]
-        return [_RANDOM_BITS_CODES[self.out.dtype], *buffers, self.out.size]
+    def fields(self, enc):
+        return dict(
+            kind=_RANDOM_BITS_CODES[self.out.dtype],
+            key=enc.buffer(self.key.storage),
+            counters=enc.buffer(self.counters.storage),
+            out=enc.buffer(self.out.storage),
+            count=self.out.size,
+        )
 
 
 # ---------------------------------------------------------------------- indexing
@@ -219,17 +250,29 @@ class Gather(Instruction):
     def reads(self):
         return [self.x.storage] + [i.view.storage for i in self.indices]
 
-    def _head(self, x, out):
-        return [self.out.dtype.itemsize, x, out, self.n, self.row, len(self.indices)]
+    def _head(self):
+        return {"itemsize": self.out.dtype.itemsize}
 
-    def encode(self, enc):
-        x, out = enc.buffer(self.x.storage), enc.buffer(self.out.storage)
-        flat = [
-            v
+    def fields(self, enc):
+        indices = [
+            isa.encode(
+                "gather_index",
+                buf=enc.buffer(i.view.storage),
+                is_int32=int(i.view.dtype == np.int32),
+                size=i.size,
+                stride=i.stride,
+            )
             for i in self.indices
-            for v in (enc.buffer(i.view.storage), int(i.view.dtype == np.int32), i.size, i.stride)
         ]
-        return self._head(x, out) + flat
+        return dict(
+            self._head(),
+            src=enc.buffer(self.x.storage),
+            dst=enc.buffer(self.out.storage),
+            n_index=self.n,
+            row=self.row,
+            k=len(self.indices),
+            indices=indices,
+        )
 
     def bad_index(self, read, where):
         for index in self.indices:
@@ -255,8 +298,8 @@ class ScatterAdd(Gather):
     kind = "scatter_add"
     indexing = "the gradient of indexing"
 
-    def _head(self, x, out):
-        return [is_double(self.out), x, out, self.n, self.row, len(self.indices), self.out.size]
+    def _head(self):
+        return {"is_double": is_double(self.out), "total": self.out.size}
 
 
 # ---------------------------------------------------------------------- integers
@@ -285,14 +328,25 @@ class IntOp(Instruction):
     def describe(self, listing=False):
         return f"{self.op} over {list(self.out.shape)} {self.out.dtype.name}"
 
-    def encode(self, enc):
-        out = self.out
-        shape = list(self.shape)
-        body = [INT_OPS[self.op].code, DTYPE_CODES[out.dtype], enc.buffer(out.storage)]
-        body += [len(shape), *shape, len(self.operands)]
-        for a in self.operands:
-            if a.view is None:
-                body += [-1, a.value] + [0] * len(shape)
-            else:
-                body += [DTYPE_CODES[a.view.dtype], enc.buffer(a.view.storage), *a.strides]
-        return body
+    def fields(self, enc):
+        ndim = len(self.shape)
+        operands = [
+            isa.encode("int_operand", dtype=-1, buf=a.value, strides=(0,) * ndim)
+            if a.view is None  # a scalar: its value in place of a buffer
+            else isa.encode(
+                "int_operand",
+                dtype=DTYPE_CODES[a.view.dtype],
+                buf=enc.buffer(a.view.storage),
+                strides=a.strides,
+            )
+            for a in self.operands
+        ]
+        return dict(
+            op=INT_OPS[self.op].code,
+            dtype=DTYPE_CODES[self.out.dtype],
+            out=enc.buffer(self.out.storage),
+            ndim=ndim,
+            shape=self.shape,
+            n_in=len(self.operands),
+            operands=operands,
+        )

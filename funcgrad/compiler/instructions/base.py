@@ -6,10 +6,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..._kernels.executor import COMPILED_INT_OPS, COMPILED_VM_OPS, PARALLEL_MIN, REDUCE_KINDS
 from .. import isa
-
-isa.check_build(COMPILED_VM_OPS, COMPILED_INT_OPS)
+from ..isa import PARALLEL_MIN, REDUCE_KINDS
 
 
 class View(NamedTuple):
@@ -50,6 +48,14 @@ class Instruction:
     @property
     def may_use_threads(self):
         return self._split_by_result and self.out.size >= PARALLEL_MIN[self.kind]
+
+    def encode(self, enc):
+        """Its fields as the executor reads them (past its length and opcode)."""
+        return isa.encode(self.opcode, **self.fields(enc))
+
+    def fields(self, enc):
+        """{field: value} of its opcode's layout (compiler/isa.py)."""
+        raise NotImplementedError
 
     @property
     def reads(self):

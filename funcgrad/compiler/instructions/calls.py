@@ -26,8 +26,8 @@ class Callback(Instruction):
     def _kernel(self):
         return None  # the reference
 
-    def encode(self, enc):
-        return [enc.callback(self.eqn, self.inputs, self.out, self._kernel())]
+    def fields(self, enc):
+        return {"callback": enc.callback(self.eqn, self.inputs, self.out, self._kernel())}
 
 
 @dataclass(frozen=True)

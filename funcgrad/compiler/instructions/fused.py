@@ -7,8 +7,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..._kernels.executor import PARALLEL_MIN, REDUCE_KINDS, TEMPLATE_KINDS
-from ..isa import vm_code
+from .. import isa
+from ..isa import PARALLEL_MIN, REDUCE_KINDS, TEMPLATE_KINDS, vm_code
 from ..layout import collapse, contiguous_strides
 from ..templates import match as match_template
 from .base import Instruction, Partial, View, add_role, is_double
@@ -119,7 +119,11 @@ class Fused(Instruction):
                 return None  # a reduction keeping the images apart: not over the loop
         return shape[0], roles
 
-    def encode(self, enc):
+    def fields(self, enc):
+        return {"is_double": int(self.dtype == np.float64), "kernel": self._kernel(enc)}
+
+    def _kernel(self, enc):
+        """The register machine's program (isa.py's kernel part)."""
         walked = [i.strides for i in self.inputs] + [r.strides for r in self.reductions]
         n = len(self.shape)
         shape, strides = (
@@ -127,33 +131,65 @@ class Fused(Instruction):
             if walked
             else ([math.prod(self.shape)], [])
         )
-        body = [int(self.dtype == np.float64), len(shape)] + shape + [len(self.inputs)]
         dense = contiguous_strides(shape)
-        for i, s in zip(self.inputs, strides):
-            # 1: bools, converted; 2: laid out like the iteration, read in place; 3: both
-            how = (2 if s == dense else 0) + (i.view.dtype == np.bool_)
-            body += [enc.buffer(i.view.storage), how] + s
-        body += [len(self.outputs)]
-        for o in self.outputs:
-            body += [enc.buffer(o.view.storage), int(o.view.dtype == np.bool_), o.register]
-        body += [len(self.reductions)]
-        for r, s in zip(self.reductions, strides[len(self.inputs) :]):
-            body += [enc.buffer(r.view.storage), REDUCE_KINDS[r.how], r.view.size] + s
-        body += [len(self.code)]
-        for op, dst, a, b, c in self.code:
-            if op == "const":
-                a = enc.const(a)
-            body += [vm_code(op), dst, a, b, c]
-        return body + self._template(enc)
+        inputs = [
+            isa.encode(
+                "fused_input",
+                buf=enc.buffer(i.view.storage),
+                # 1: bools, converted; 2: laid out like the iteration, read in place; 3: both
+                how=(2 if s == dense else 0) + (i.view.dtype == np.bool_),
+                strides=s,
+            )
+            for i, s in zip(self.inputs, strides)
+        ]
+        outputs = [
+            isa.encode(
+                "fused_output",
+                buf=enc.buffer(o.view.storage),
+                is_bool=int(o.view.dtype == np.bool_),
+                register=o.register,
+            )
+            for o in self.outputs
+        ]
+        reductions = [
+            isa.encode(
+                "fused_reduction",
+                buf=enc.buffer(r.view.storage),
+                kind=REDUCE_KINDS[r.how],
+                size=r.view.size,
+                strides=s,
+            )
+            for r, s in zip(self.reductions, strides[len(self.inputs) :])
+        ]
+        code = [
+            isa.encode(
+                "vm_step", op=vm_code(op), dst=dst, a=enc.const(a) if op == "const" else a, b=b, c=c
+            )
+            for op, dst, a, b, c in self.code
+        ]
+        return isa.encode(
+            "kernel",
+            ndim=len(shape),
+            shape=shape,
+            n_in=len(inputs),
+            inputs=inputs,
+            n_out=len(outputs),
+            outputs=outputs,
+            n_red=len(reductions),
+            reductions=reductions,
+            n_code=len(code),
+            code=code,
+            template=self._template(enc),
+        )
 
     def _template(self, enc):
-        """The template trailer (templates.py): the kernel's one-pass form, if it has one."""
+        """The template part (templates.py): the kernel's one-pass form, if it has one."""
         found = match_template(self)
         if found is None:
-            return [0, 0, 0, -1, 0, -1]
+            return isa.encode("template", kind=0, a=0, b=0, slope=-1, result=0, mask=-1)
         kind, a, b, slope, result, mask = found
         slope = -1 if slope is None else enc.const(slope)
-        return [kind, a, b, slope, result, mask]
+        return isa.encode("template", kind=kind, a=a, b=b, slope=slope, result=result, mask=mask)
 
 
 # ---------------------------------------------------------------------- GEMMs
@@ -184,11 +220,23 @@ class Gemm(Instruction):
         flags = ("T" if self.trans_a else "N") + ("T" if self.trans_b else "N")
         return f"{flags} m={self.m} n={self.n} k={self.k}"
 
-    def encode(self, enc):
+    def fields(self, enc):
         m, n, k = self.m, self.n, self.k
-        sizes = [self.trans_a, self.trans_b, m, n, k, self.batch, m * k, k * n, m * n]
-        buffers = [enc.buffer(v.storage) for v in (self.a, self.b, self.c)]
-        return buffers + [int(x) for x in sizes] + [is_double(self.c)]
+        return dict(
+            a=enc.buffer(self.a.storage),
+            b=enc.buffer(self.b.storage),
+            c=enc.buffer(self.c.storage),
+            trans_a=int(self.trans_a),
+            trans_b=int(self.trans_b),
+            m=int(m),
+            n=int(n),
+            k=int(k),
+            batch=int(self.batch),
+            stride_a=int(m * k),
+            stride_b=int(k * n),
+            stride_c=int(m * n),
+            is_double=is_double(self.c),
+        )
 
 
 @dataclass(frozen=True)
@@ -224,5 +272,5 @@ class GemmEpilogue(Instruction):
     def describe(self, listing=False):
         return f"{self.gemm}, then {self.epilogue}"
 
-    def encode(self, enc):
-        return self.gemm.encode(enc) + self.epilogue.encode(enc)
+    def fields(self, enc):
+        return dict(self.gemm.fields(enc), fused=self.epilogue.encode(enc))

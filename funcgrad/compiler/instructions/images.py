@@ -7,7 +7,8 @@ of their own, listed and timed inside it.
 
 from dataclasses import dataclass, replace
 
-from ..._kernels.executor import CONV_KERNELS, IMAGE_ROLES
+from .. import isa
+from ..isa import CONV_GEOMETRY, CONV_KERNELS, IMAGE_ROLES
 from .base import Instruction, Partial, View, add_role, is_double
 
 # ---------------------------------------------------------------------- convolution and pooling
@@ -95,15 +96,22 @@ class Conv(Instruction):
     def in_loop(self):
         return replace(self, workspace_size=self.workspace_min)
 
-    def encode(self, enc):
+    def fields(self, enc):
         a, b = enc.buffer(self.a.storage), enc.buffer(self.b.storage)
         if self.kernel == "max_pool2d_index":  # kernel operand b: the slots written
             b = enc.buffer(self.slots)
         elif self.kernel == "max_pool2d_scatter_index":  # a: the slots read
             a = enc.buffer(self.slots)
-        head = [CONV_KERNELS[self.kernel], is_double(self.out), *self.geometry, a, b]
-        out, workspace = enc.buffer(self.out.storage), enc.buffer(self.workspace)
-        return head + [out, workspace, self.workspace_size]
+        return dict(
+            zip(CONV_GEOMETRY.split(), self.geometry, strict=True),
+            kernel=CONV_KERNELS[self.kernel],
+            is_double=is_double(self.out),
+            a=a,
+            b=b,
+            out=enc.buffer(self.out.storage),
+            workspace=enc.buffer(self.workspace),
+            workspace_size=self.workspace_size,
+        )
 
 
 # ---------------------------------------------------------------------- loops over images
@@ -174,23 +182,39 @@ class ImageLoop(Instruction):
         head = super().lines(name, indent)
         return head + [line for q in self.steps for line in q.lines(name, indent + "    ")]
 
-    def encode(self, enc):
+    def fields(self, enc):
         """As run_images (funcgrad/_kernels/images.pyx) reads it."""
         roles = []
         for s, role in sorted(self.roles.items()):
             if role == "shared":  # every thread reads it where it is
                 continue
             if role == "batch":
-                row = [IMAGE_ROLES["batch"], self.sizes[s] // self.n, 0, 0]
+                kind, where, size, reduction = "batch", self.sizes[s] // self.n, 0, 0
             elif isinstance(role, Partial):
-                row = [IMAGE_ROLES["partial"], self.offsets[s], self.sizes[s], role.code]
+                kind, where, size, reduction = "partial", self.offsets[s], self.sizes[s], role.code
             else:  # scratch, workspace
-                row = [IMAGE_ROLES["scratch"], self.offsets[s], 0, 0]
-            roles.append([enc.buffer(s)] + row)
-        body = [self.n, self.chunk, enc.buffer(self.scratch), self.per_thread, self.threads]
-        body += [enc.n_buffers, enc.profile_slots, len(roles)]
-        body += [v for r in roles for v in r] + [len(self.steps)]
+                kind, where, size, reduction = "scratch", self.offsets[s], 0, 0
+            roles.append(
+                isa.encode(
+                    "role",
+                    buf=enc.buffer(s),
+                    kind=IMAGE_ROLES[kind],
+                    where=where,
+                    bytes=size,
+                    reduction=reduction,
+                )
+            )
+        fields = dict(
+            n=self.n,
+            chunk=self.chunk,
+            scratch=enc.buffer(self.scratch),
+            per_thread=self.per_thread,
+            threads=self.threads,
+            width=enc.n_buffers,
+            profile_slot=enc.profile_slots,
+            n_roles=len(roles),
+            roles=roles,
+            n_steps=len(self.steps),
+        )
         enc.profile_slots += len(self.steps)  # its steps' times follow the instructions'
-        for q in self.steps:
-            body += enc.instruction(q)
-        return body
+        return dict(fields, steps=[enc.instruction(q) for q in self.steps])
