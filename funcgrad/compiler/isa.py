@@ -25,8 +25,11 @@ C name ``KIND_FIELD`` (its index among the fields), a fixed-length part ``PART_L
 (2, 3)
 """
 
+import itertools
+import keyword
 import os
 import re
+import types
 import zlib
 from collections import ChainMap
 from typing import NamedTuple
@@ -156,31 +159,43 @@ KIND_OF = {code: name for name, code in OPCODES.items()}
 
 def encode(kind, /, **fields):
     """The int64 fields of an instruction or part ``kind``, named as its layout names them;
-    arrays as sequences, parts as their encodings (lists). Raises ValueError for a missing
-    or extra field, or an array whose length is not its count (a count of an enclosing record
-    is not checked here: :func:`decode` checks whole programs)."""
-    layout = LAYOUTS[kind]
-    if len(fields) != len(layout.items) or fields.keys() != set(layout.names):
-        missing = sorted(set(layout.names) - fields.keys())
-        extra = sorted(fields.keys() - set(layout.names))
-        raise ValueError(f"isa: {kind} fields: missing {missing}, unknown {extra}")
-    out = []
+    arrays as sequences, parts as their encodings (lists). Raises TypeError for a missing or
+    unknown field, ValueError for an array whose length is not its count (a count of an
+    enclosing record is not checked here: :func:`decode` checks whole programs)."""
+    return ENCODERS[kind](**fields)
+
+
+def _encoder(layout):
+    """``encode`` for one layout: a function of its fields by keyword (so that Python itself
+    refuses a missing or unknown one) returning them in order, arrays and parts spliced in.
+    Written as source once, like a namedtuple's: a program encodes thousands of fields."""
+    checks, values = [], []
     for name, count, part in layout.items:
-        value = fields[name]
-        if count is None:
-            if part is None:
-                out.append(value)
-            else:
-                out += value
-            continue
-        if count in fields and len(value) != fields[count]:
-            raise ValueError(f"isa: {kind}.{name} has {len(value)} values, not {count}")
-        if part is None:
-            out += value
-        else:
-            for v in value:
-                out += v
-    return out
+        if keyword.iskeyword(name) or name in ("len", "_chain"):
+            raise ValueError(f"isa: {layout.name} cannot have a field named {name}")
+        if count in layout.names:
+            checks.append(
+                f"    if len({name}) != {count}:\n        raise ValueError(f'isa: "
+                f"{layout.name}.{name} has {{len({name})}} values, not {count}')\n"
+            )
+        if count is None and part is None:
+            values.append(name)
+        elif count is None or part is None:  # a part, or an array of ints
+            values.append(f"*{name}")
+        else:  # an array of parts
+            values.append(f"*_chain({name})")
+    source = (
+        f"def {layout.name}(*, {', '.join(layout.names)}):\n"
+        + "".join(checks)
+        + f"    return [{', '.join(values)}]\n"
+    )
+    namespace = {"_chain": itertools.chain.from_iterable}
+    exec(source, namespace)
+    return namespace[layout.name]
+
+
+ENCODERS = {name: _encoder(layout) for name, layout in LAYOUTS.items()}
+encoders = types.SimpleNamespace(**ENCODERS)  # isa.encoders.vm_step(op=..., ...): the same
 
 
 def decode(code):

@@ -255,8 +255,7 @@ class Gather(Instruction):
 
     def fields(self, enc):
         indices = [
-            isa.encode(
-                "gather_index",
+            isa.encoders.gather_index(
                 buf=enc.buffer(i.view.storage),
                 is_int32=int(i.view.dtype == np.int32),
                 size=i.size,
@@ -331,10 +330,9 @@ class IntOp(Instruction):
     def fields(self, enc):
         ndim = len(self.shape)
         operands = [
-            isa.encode("int_operand", dtype=-1, buf=a.value, strides=(0,) * ndim)
+            isa.encoders.int_operand(dtype=-1, buf=a.value, strides=(0,) * ndim)
             if a.view is None  # a scalar: its value in place of a buffer
-            else isa.encode(
-                "int_operand",
+            else isa.encoders.int_operand(
                 dtype=DTYPE_CODES[a.view.dtype],
                 buf=enc.buffer(a.view.storage),
                 strides=a.strides,

@@ -51,7 +51,7 @@ class Instruction:
 
     def encode(self, enc):
         """Its fields as the executor reads them (past its length and opcode)."""
-        return isa.encode(self.opcode, **self.fields(enc))
+        return isa.ENCODERS[self.opcode](**self.fields(enc))
 
     def fields(self, enc):
         """{field: value} of its opcode's layout (compiler/isa.py)."""

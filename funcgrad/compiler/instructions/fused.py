@@ -14,6 +14,7 @@ from ..templates import match as match_template
 from .base import Instruction, Partial, View, add_role, is_double
 
 TEMPLATE_NAMES = {code: name for name, code in TEMPLATE_KINDS.items()}
+_NO_TEMPLATE = isa.encoders.template(kind=0, a=0, b=0, slope=-1, result=0, mask=-1)  # (T_NONE)
 
 
 class FusedInput(NamedTuple):
@@ -133,8 +134,7 @@ class Fused(Instruction):
         )
         dense = contiguous_strides(shape)
         inputs = [
-            isa.encode(
-                "fused_input",
+            isa.encoders.fused_input(
                 buf=enc.buffer(i.view.storage),
                 # 1: bools, converted; 2: laid out like the iteration, read in place; 3: both
                 how=(2 if s == dense else 0) + (i.view.dtype == np.bool_),
@@ -143,8 +143,7 @@ class Fused(Instruction):
             for i, s in zip(self.inputs, strides)
         ]
         outputs = [
-            isa.encode(
-                "fused_output",
+            isa.encoders.fused_output(
                 buf=enc.buffer(o.view.storage),
                 is_bool=int(o.view.dtype == np.bool_),
                 register=o.register,
@@ -152,8 +151,7 @@ class Fused(Instruction):
             for o in self.outputs
         ]
         reductions = [
-            isa.encode(
-                "fused_reduction",
+            isa.encoders.fused_reduction(
                 buf=enc.buffer(r.view.storage),
                 kind=REDUCE_KINDS[r.how],
                 size=r.view.size,
@@ -162,13 +160,12 @@ class Fused(Instruction):
             for r, s in zip(self.reductions, strides[len(self.inputs) :])
         ]
         code = [
-            isa.encode(
-                "vm_step", op=vm_code(op), dst=dst, a=enc.const(a) if op == "const" else a, b=b, c=c
+            isa.encoders.vm_step(
+                op=vm_code(op), dst=dst, a=enc.const(a) if op == "const" else a, b=b, c=c
             )
             for op, dst, a, b, c in self.code
         ]
-        return isa.encode(
-            "kernel",
+        return isa.encoders.kernel(
             ndim=len(shape),
             shape=shape,
             n_in=len(inputs),
@@ -186,10 +183,10 @@ class Fused(Instruction):
         """The template part (templates.py): the kernel's one-pass form, if it has one."""
         found = match_template(self)
         if found is None:
-            return isa.encode("template", kind=0, a=0, b=0, slope=-1, result=0, mask=-1)
+            return _NO_TEMPLATE
         kind, a, b, slope, result, mask = found
         slope = -1 if slope is None else enc.const(slope)
-        return isa.encode("template", kind=kind, a=a, b=b, slope=slope, result=result, mask=mask)
+        return isa.encoders.template(kind=kind, a=a, b=b, slope=slope, result=result, mask=mask)
 
 
 # ---------------------------------------------------------------------- GEMMs

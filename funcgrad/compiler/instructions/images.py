@@ -195,8 +195,7 @@ class ImageLoop(Instruction):
             else:  # scratch, workspace
                 kind, where, size, reduction = "scratch", self.offsets[s], 0, 0
             roles.append(
-                isa.encode(
-                    "role",
+                isa.encoders.role(
                     buf=enc.buffer(s),
                     kind=IMAGE_ROLES[kind],
                     where=where,
