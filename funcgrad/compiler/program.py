@@ -21,7 +21,7 @@ import numpy as np
 from .. import threads
 from .._kernels import conv as conv_kernels
 from .._kernels.executor import OPCODES, Executor
-from ..core import Literal, Var, aval_str, eval_impl, native
+from ..core import Literal, Var, aval_str, eval_impl, eval_impl_multiple, native
 from ..errors import user_frame
 from .instructions import View
 from .lower import lower
@@ -238,26 +238,37 @@ class Encoding:
         self.consts.append(value)
         return len(self.consts) - 1
 
-    def callback(self, eqn, inputs, out, kernel=None):
-        """The index of a new callback running ``eqn`` into ``out`` (Views; a Literal input
-        is passed as its value): its NumPy reference, or ``kernel`` (same arguments) where a
-        lowering supplies one."""
+    def callback(self, eqn, inputs, outs, kernel=None):
+        """The index of a new callback running ``eqn`` into ``outs`` (Views; a Literal
+        input is passed as its value): its NumPy reference, or ``kernel`` (same arguments)
+        where a lowering supplies one."""
         ins = [
             _Viewer(self.buffer(a.storage), None, a.shape, a.dtype)
             if isinstance(a, View)
             else _Viewer(None, a.value)
             for a in inputs
         ]
-        dst_view = _Viewer(self.buffer(out.storage), None, out.shape, out.dtype)
-        prim, params, dtype = eqn.prim, eqn.params, eqn.outputs[0].dtype
+        dst_views = [_Viewer(self.buffer(o.storage), None, o.shape, o.dtype) for o in outs]
+        prim, params = eqn.prim, eqn.params
+        if prim.multiple_results:
+            dtypes = [v.dtype for v in eqn.outputs]
 
-        def run(arrays):
-            args = [v(arrays) for v in ins]
-            dst = dst_view(arrays)
-            if kernel is None:
-                np.copyto(dst, eval_impl(prim, args, params, dtype))
-            else:  # (a LAPACK runner writes its result into the buffer itself)
-                kernel(*args, out=dst, **params)
+            def run(arrays):
+                args = [v(arrays) for v in ins]
+                results = eval_impl_multiple(prim, args, params, dtypes)
+                for view, result in zip(dst_views, results):
+                    np.copyto(view(arrays), result)
+
+        else:
+            dst_view, dtype = dst_views[0], eqn.outputs[0].dtype
+
+            def run(arrays):
+                args = [v(arrays) for v in ins]
+                dst = dst_view(arrays)
+                if kernel is None:
+                    np.copyto(dst, eval_impl(prim, args, params, dtype))
+                else:  # (a LAPACK runner writes its result into the buffer itself)
+                    kernel(*args, out=dst, **params)
 
         self.callbacks.append(run)
         return len(self.callbacks) - 1
