@@ -434,3 +434,31 @@ def test_loop_primitives_are_records_with_multiple_results():
     for prim in (loops.scan_p, loops.while_p, conditionals.cond_p):
         assert prim.multiple_results
         assert prim.vjp is not None and prim.jvp is not None and prim.batch is not None
+
+
+def test_while_loop_gradients_against_finite_differences():
+    w = np.array([0.4, -0.2, 0.3])
+
+    def f(w, h):
+        def body(c):
+            n, h = c
+            return n + 1, fnp.tanh(h * w + 0.1 * fnp.sum(h))
+
+        return fnp.sum(L.while_loop(lambda c: c[0] < 4, body, (0, h))[1] ** 2)
+
+    h = np.array([0.5, 1.0, -0.7])
+    fg.testing.check_grads(f, (w, h), order=2, modes=("rev",))
+    fg.testing.check_grads(lambda w, h: f(w, h) * 1.0, (w, h), order=1, modes=("fwd",))
+
+
+def test_a_deliberately_wrong_custom_rule_reaches_the_gradient_through_scan():
+    @fg.custom_vjp
+    def double(x):
+        return 2.0 * x
+
+    double.defvjp(lambda x: (2.0 * x, None), lambda _, g: (3.0 * g,))  # (3, not 2)
+
+    f = lambda x: L.scan(lambda c, _: (double(c), None), x, None, length=2)[0]  # noqa: E731
+    assert float(f(1.0)) == 4.0
+    assert float(fg.grad(f)(1.0)) == 9.0
+    assert float(fg.jit(fg.grad(f))(1.0)) == 9.0
