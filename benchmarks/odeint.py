@@ -13,10 +13,8 @@ import sys
 if "--peer" in sys.argv:  # load the peer's own thread pools before funcgrad's
     __import__(sys.argv[sys.argv.index("--peer") + 1])
 
-import time
-
 import numpy as np
-from train_steps import benchmark_parser, fmt, median_seconds, peer_seconds, ratio_line
+from train_steps import side_by_side
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
@@ -64,19 +62,8 @@ PEERS = {"jax": jax_call}
 
 
 def main():
-    args = benchmark_parser(__doc__, PEERS).parse_args()
-    if args.peer:  # a child process: time one peer, print seconds
-        print(median_seconds(PEERS[args.peer](*data()), args.seconds))
-        return
-    print(f"neural ODE 2-50-2, batch 20, 10 times, float64, {fg.get_num_threads()} threads")
-    start = time.perf_counter()
-    call = funcgrad_call(*data())
-    call()
-    print(f"{'first call':10s} {fmt(time.perf_counter() - start)}")
-    ours = median_seconds(call, args.seconds)
-    print(f"{'funcgrad':10s} {fmt(ours)}")
-    for peer in sorted(PEERS):
-        print(ratio_line(peer, ours, peer_seconds(__file__, peer, args.seconds)))
+    title = "neural ODE 2-50-2, batch 20, 10 times, float64"
+    side_by_side(__file__, __doc__, PEERS, data, funcgrad_call, title)
 
 
 if __name__ == "__main__":
