@@ -36,6 +36,7 @@ ALLOWED = {
         "tree",
         "tracing",
         "conv_numpy",
+        "api",
         "lax.*",
     },
 }

@@ -16,17 +16,35 @@ from .convolution import (
     padtype_to_pads,
 )
 from .loops import fori_loop, map, scan, while_loop
+from .slicing import (
+    clamp,
+    dynamic_index_in_dim,
+    dynamic_slice,
+    dynamic_slice_in_dim,
+    dynamic_update_slice,
+    dynamic_update_slice_in_dim,
+    select,
+    stop_gradient,
+)
 
 __all__ = [
     "ConvDimensionNumbers",
+    "clamp",
     "cond",
     "conv",
     "conv_dimension_numbers",
     "conv_general_dilated",
+    "dynamic_index_in_dim",
+    "dynamic_slice",
+    "dynamic_slice_in_dim",
+    "dynamic_update_slice",
+    "dynamic_update_slice_in_dim",
     "fori_loop",
     "map",
     "padtype_to_pads",
     "scan",
+    "select",
+    "stop_gradient",
     "switch",
     "while_loop",
 ]
