@@ -79,6 +79,9 @@ def _zeros_for(aval_source):
     return P.zeros(shape, dtype)
 
 
+_VIEWS = frozenset((P.transpose, P.reshape, P.broadcast_in_dim))
+
+
 def _split_vjp(body, wrt, nc, nk):
     """The body's VJP graph split in two by what depends on the cotangents (JAX's partial
     evaluation, by dependence): ``(forward, residuals, backward)``.
@@ -107,11 +110,27 @@ def _split_vjp(body, wrt, nc, nk):
     read = {a for e in unknown for a in e.inputs if isinstance(a, Var)}
     read |= {g for g in grads if isinstance(g, Var)}
     xs_in = set(ins[nc + nk :])
+    # What the backward part reads that varies is saved, except views (transposes,
+    # reshapes, broadcasts), which it recomputes from what they view: free to redo, a copy
+    # per step to save.
+    saved, replayed, seen, stack = set(), set(), set(), list(read)
+    while stack:
+        v = stack.pop()
+        if v in seen or v not in varying or v in xs_in:
+            continue
+        seen.add(v)
+        e = producer.get(v)
+        if e is not None and e.prim in _VIEWS:
+            replayed.add(id(e))
+            stack += [a for a in e.inputs if isinstance(a, Var)]
+        else:
+            saved.add(v)
     defined = list(ins) + [v for e in known for v in e.outputs]
-    residuals = [v for v in defined if v in read and v in varying and v not in xs_in]
-    # the invariant equations the backward part reads, in their order
-    todo = [v for v in defined if v in read and v not in varying and v in producer]
-    taken = set()
+    residuals = [v for v in defined if v in saved]
+    # the invariant equations the backward part (and its replayed views) reads
+    reads = read | {a for e in known if id(e) in replayed for a in e.inputs if isinstance(a, Var)}
+    todo = [v for v in defined if v in reads and v not in varying and v in producer]
+    taken = set(replayed)
     while todo:
         e = producer[todo.pop()]
         if id(e) not in taken:
