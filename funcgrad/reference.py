@@ -83,6 +83,11 @@ class ReferenceProgram:
                 env[i] = None
         return [_owned(env[i], inputs) for i in self.outputs]
 
+    def run_into(self, consts, args, dests):
+        """Run and copy output k into the array ``dests[k]`` (as CompiledProgram.run_into)."""
+        for dest, value in zip(dests, self(consts, args)):
+            np.copyto(dest, value)
+
 
 def _owned(value, inputs):
     """Results belong to the caller: never a view of an input or an internal buffer."""

@@ -174,6 +174,30 @@ class CompiledProgram:
                 results.append(np.array(src).reshape(shape))
         return results
 
+    def run_into(self, consts, args, dests):
+        """Run and write output k into the array ``dests[k]`` (a loop's carries and the
+        slices of its stacked outputs: nothing allocated per iteration). Each must have
+        the output's shape and dtype and share no memory with the arguments."""
+        arrays = [
+            a if type(a) is np.ndarray and a.flags.carray and a.dtype.isnative else _walkable(a)
+            for a in (*consts, *args)
+        ]
+        outs = [None] * len(self._out_alloc)
+        for (kind, x, _), dest in zip(self._results, dests):
+            if kind == "output" and outs[x] is None and dest.flags.carray:
+                shape, dtype = self._out_alloc[x]
+                if dest.dtype == dtype and dest.size == math.prod(shape):
+                    outs[x] = dest.reshape(shape)
+        outs = [np.empty(*a) if o is None else o for o, a in zip(outs, self._out_alloc)]
+        self._run(arrays + outs)
+        for (kind, x, shape), dest in zip(self._results, dests):
+            if kind == "literal":
+                np.copyto(dest, x)
+            elif kind == "input":
+                np.copyto(dest, np.reshape(arrays[x], shape))
+            elif not np.shares_memory(outs[x], dest):
+                np.copyto(dest, outs[x].reshape(shape))
+
     def profile(self, consts, args, repeats=10):
         """Wall time of each instruction, averaged over ``repeats`` runs: a list of
         ``(seconds, kind, description)``, slowest first. The steps of a loop over images

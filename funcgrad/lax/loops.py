@@ -60,18 +60,15 @@ def _scan_shapes(*operands, body, num_consts, num_carry, length, reverse):
 def _scan_impl(*operands, body, num_consts, num_carry, length, reverse):
     step = runtime.program(body)
     consts, carry, xs = _split(operands, num_consts, num_carry)
-    ys = [
-        np.empty(shape, dtype)
-        for shape, dtype in _scan_shapes(
-            body=body, num_consts=num_consts, num_carry=num_carry, length=length, reverse=reverse
-        )[num_carry:]
-    ]
-    for i in reversed(range(length)) if reverse else range(length):
-        outs = step([], consts + carry + [x[i] for x in xs])
-        carry = outs[:num_carry]
-        for y, out in zip(ys, outs[num_carry:]):
-            y[i] = out
-    return [np.array(c) for c in carry] + ys
+    avals = _scan_avals(body, num_carry, length)
+    ys = [np.empty(shape, dtype) for shape, dtype in avals[num_carry:]]
+    # the carries written in turn into two sets of buffers: nothing allocated per step
+    sets = [[np.empty(shape, dtype) for shape, dtype in avals[:num_carry]] for _ in range(2)]
+    for k, i in enumerate(reversed(range(length)) if reverse else range(length)):
+        new = sets[k % 2]
+        step.run_into([], consts + carry + [x[i] for x in xs], new + [y[i, ...] for y in ys])
+        carry = new
+    return ([np.array(c) for c in carry] if length == 0 else carry) + ys
 
 
 def _zeros_for(aval_source):
@@ -503,11 +500,14 @@ def _while_shapes(*operands, cond, body, cond_nconsts, body_nconsts, max_steps):
 def _while_impl(*operands, cond, body, cond_nconsts, body_nconsts, max_steps):
     test, step = runtime.program(cond), runtime.program(body)
     cc, bc, carry = _split(operands, cond_nconsts, body_nconsts)
+    sets = [[np.empty(atom_aval(a)[0], atom_aval(a)[1]) for a in body.outvars] for _ in range(2)]
     n = 0
     while (max_steps is None or n < max_steps) and test([], cc + carry)[0]:
-        carry = step([], bc + carry)
+        new = sets[n % 2]
+        step.run_into([], bc + carry, new)
+        carry = new
         n += 1
-    return [np.array(c) for c in carry]
+    return [np.array(c) for c in carry] if n == 0 else carry
 
 
 def _while_jvp(tangents, results, *operands, cond, body, cond_nconsts, body_nconsts, max_steps):
