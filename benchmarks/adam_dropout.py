@@ -17,15 +17,7 @@ if "--peer" in sys.argv:  # load the peer's own thread pools before funcgrad's
     __import__(sys.argv[sys.argv.index("--peer") + 1])
 
 import numpy as np
-from train_steps import (
-    benchmark_parser,
-    cross_entropy,
-    dense_init,
-    fmt,
-    median_seconds,
-    peer_seconds,
-    ratio_line,
-)
+from train_steps import cross_entropy, dense_init, side_by_side
 
 import funcgrad as fg
 from funcgrad import optim
@@ -115,15 +107,8 @@ PEERS = {"jax": jax_call, "torch": torch_call}
 
 
 def main():
-    args = benchmark_parser(__doc__, PEERS).parse_args()
-    if args.peer:  # a child process: time one peer, print seconds
-        print(median_seconds(PEERS[args.peer](*data()), args.seconds))
-        return
-    print(f"MLP 784-256-10 + dropout + Adam, batch {BATCH}, {fg.get_num_threads()} threads")
-    ours = median_seconds(funcgrad_call(*data()), args.seconds)
-    print(f"{'funcgrad':10s} {fmt(ours)}")
-    for peer in sorted(PEERS):
-        print(ratio_line(peer, ours, peer_seconds(__file__, peer, args.seconds)))
+    title = f"MLP 784-256-10 + dropout + Adam, batch {BATCH}"
+    side_by_side(__file__, __doc__, PEERS, data, funcgrad_call, title)
 
 
 if __name__ == "__main__":

@@ -239,6 +239,24 @@ def benchmark_parser(doc, peers):
     return parser
 
 
+def side_by_side(script, doc, peers, data, funcgrad_call, title):
+    """A benchmark's main: funcgrad's median time (and its first call) on ``data()``, then
+    each peer's in a process of its own (``script --peer``), with the ratios."""
+    args = benchmark_parser(doc, peers).parse_args()
+    if args.peer:  # a child process: time one peer, print seconds
+        print(median_seconds(peers[args.peer](*data()), args.seconds))
+        return
+    print(f"{title}, {fg.get_num_threads()} threads")
+    start = time.perf_counter()
+    call = funcgrad_call(*data())
+    call()
+    print(f"{'first call':10s} {fmt(time.perf_counter() - start)}")
+    ours = median_seconds(call, args.seconds)
+    print(f"{'funcgrad':10s} {fmt(ours)}")
+    for peer in sorted(peers):
+        print(ratio_line(peer, ours, peer_seconds(script, peer, args.seconds)))
+
+
 def peer_seconds(script, peer, budget, *flags):
     """The median time a peer takes in a fresh process (``script --peer peer *flags``, which
     prints seconds), or None if the peer is not installed."""

@@ -10,7 +10,7 @@ ordinary graphs, so they compose: ``grad(grad(f))`` differentiates a backward gr
 from collections import OrderedDict
 
 from . import primitives as P
-from .core import Builder, Var, is_float
+from .core import Builder, Var, bind_eqn, is_float
 
 # ---------------------------------------------------------------- graph transforms
 
@@ -23,7 +23,7 @@ def _forward(graph, inputs):
         return env[atom] if isinstance(atom, Var) else atom.value
 
     for eqn in graph.eqns:
-        env[eqn.outputs[0]] = eqn.prim(*map(read, eqn.inputs), **eqn.params)
+        env.update(zip(eqn.outputs, bind_eqn(eqn, map(read, eqn.inputs))))
     return env, read
 
 
@@ -32,7 +32,11 @@ def _active_vars(graph, wrt):
     active = {v for v, w in zip(graph.invars, wrt) if w and is_float(v.dtype)}
     for eqn in graph.eqns:
         rules = eqn.prim.vjp
-        if any(a in active and rules[k] is not None for k, a in enumerate(eqn.inputs)):
+        if eqn.prim.multiple_results:
+            hit = rules is not None and any(a in active for a in eqn.inputs)
+        else:
+            hit = any(a in active and rules[k] is not None for k, a in enumerate(eqn.inputs))
+        if hit:
             active.update(v for v in eqn.outputs if is_float(v.dtype))
     return active
 
@@ -62,6 +66,18 @@ def vjp_graph(graph, wrt):
             if var in active:
                 accumulate(var, ct)
         for eqn in reversed(graph.eqns):
+            if eqn.prim.multiple_results:
+                gs = [cts.pop(v, None) for v in eqn.outputs]
+                if all(g is None for g in gs):
+                    continue
+                wanted = [a in active for a in eqn.inputs]
+                args = [read(a) for a in eqn.inputs]
+                results = [env[v] for v in eqn.outputs]
+                found = eqn.prim.vjp(gs, results, args, wanted, **eqn.params)
+                for a, w, ct in zip(eqn.inputs, wanted, found):
+                    if w and ct is not None:
+                        accumulate(a, ct)
+                continue
             (out,) = eqn.outputs
             g = cts.pop(out, None)
             if g is None:
@@ -97,14 +113,19 @@ def jvp_graph(graph, wrt):
             return env[atom] if isinstance(atom, Var) else atom.value
 
         for eqn in graph.eqns:
-            (out,) = eqn.outputs
             args = [read(a) for a in eqn.inputs]
-            env[out] = ans = eqn.prim(*args, **eqn.params)
+            results = bind_eqn(eqn, args)
+            env.update(zip(eqn.outputs, results))
             ts = [tangents.get(a) if isinstance(a, Var) else None for a in eqn.inputs]
-            if is_float(out.dtype) and any(t is not None for t in ts):
-                t = eqn.prim.jvp(ts, ans, *args, **eqn.params)
-                if t is not None:
-                    tangents[out] = t
+            if not any(is_float(v.dtype) for v in eqn.outputs) or all(t is None for t in ts):
+                continue
+            if eqn.prim.multiple_results:
+                touts = eqn.prim.jvp(ts, results, *args, **eqn.params)
+            else:
+                touts = [eqn.prim.jvp(ts, results[0], *args, **eqn.params)]
+            for v, t in zip(eqn.outputs, touts):
+                if t is not None and is_float(v.dtype):
+                    tangents[v] = t
         outs = [read(a) for a in graph.outvars]
         touts = [
             tangents.get(a) if isinstance(a, Var) and a in tangents else P.zeros(a.shape, a.dtype)

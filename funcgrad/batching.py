@@ -11,13 +11,13 @@ output batched at axis 0. Unbatched equations are re-emitted as they are.
 from collections import OrderedDict
 
 from . import primitives as P
-from .core import Builder, Var
+from .core import Builder, Var, bind_eqn
 from .errors import user_frame
 
 # ---------------------------------------------------------------- the graph transform
 
 
-def _batch_into_builder(graph, inputs, batched_in):
+def batch_into(graph, inputs, batched_in):
     """Re-emit ``graph`` batched into the current builder: (outputs, their batched flags)."""
     env = dict(zip(graph.constvars + graph.invars, inputs))
     batched = {v for v, b in zip(graph.constvars + graph.invars, batched_in) if b}
@@ -26,7 +26,6 @@ def _batch_into_builder(graph, inputs, batched_in):
         return env[atom] if isinstance(atom, Var) else atom.value
 
     for eqn in graph.eqns:
-        (out,) = eqn.outputs
         args = [read(a) for a in eqn.inputs]
         flags = tuple(isinstance(a, Var) and a in batched for a in eqn.inputs)
         if any(flags):
@@ -34,10 +33,11 @@ def _batch_into_builder(graph, inputs, batched_in):
                 raise NotImplementedError(
                     f"vmap: {eqn.prim.name} has no batching rule at {user_frame()}"
                 )
-            env[out] = eqn.prim.batch(flags, *args, **eqn.params)
-            batched.add(out)
+            outs = eqn.prim.batch(flags, *args, **eqn.params)
+            env.update(zip(eqn.outputs, outs if eqn.prim.multiple_results else [outs]))
+            batched.update(eqn.outputs)
         else:
-            env[out] = eqn.prim(*args, **eqn.params)
+            env.update(zip(eqn.outputs, bind_eqn(eqn, args)))
     outs = [read(a) for a in graph.outvars]
     return outs, tuple(isinstance(a, Var) and a in batched for a in graph.outvars)
 
@@ -62,7 +62,7 @@ def _build(graph, batched_mask, size, every_output):
             b.new_input(((size,) if m else ()) + v.shape, v.dtype, weak=v.weak)
             for v, m in zip(graph.constvars + graph.invars, batched_mask)
         ]
-        outs, out_batched = _batch_into_builder(graph, inputs, batched_mask)
+        outs, out_batched = batch_into(graph, inputs, batched_mask)
         if every_output:
             outs = [o if ob else P.with_batch(o, size) for o, ob in zip(outs, out_batched)]
         return b.build(outs), out_batched
@@ -83,4 +83,4 @@ def batched_graph(graph, batched_mask, size):
     return hit
 
 
-__all__ = ["batch_graph", "batched_graph"]
+__all__ = ["batch_graph", "batch_into", "batched_graph"]

@@ -160,6 +160,12 @@ class Primitive:
       kernel: the name of its operation in the executor's tables (``vm_ops.h`` for
         elementwise operations, the reduction, softmax and convolution kinds), or None.
       lowering: the instruction kinds (:data:`LOWERINGS`) it may be lowered to, in order.
+      multiple_results: the primitive returns a list of arrays (loops and conditionals:
+        their carries and stacked outputs). Then ``abstract_eval`` returns a list of
+        ``(shape, dtype)``, ``impl`` a list of arrays, ``jvp`` a list of tangents (None for
+        zero), ``batch`` a list of results each batched at axis 0, and ``vjp`` is one
+        function ``(cotangents, results, operands, wanted, **params) -> cotangents``: lists
+        (a cotangent None for zero; ``wanted[k]``: operand k's cotangent is needed).
     """
 
     __slots__ = (
@@ -172,6 +178,7 @@ class Primitive:
         "traits",
         "kernel",
         "lowering",
+        "multiple_results",
     )
 
     def __init__(
@@ -185,6 +192,7 @@ class Primitive:
         traits=(),
         kernel=None,
         lowering=(),
+        multiple_results=False,
     ):
         unknown = (set(traits) - TRAITS) | (set(lowering) - LOWERINGS)
         if unknown:
@@ -198,6 +206,7 @@ class Primitive:
         self.traits = frozenset(traits)
         self.kernel = kernel
         self.lowering = tuple(lowering)
+        self.multiple_results = multiple_results
 
     def __call__(self, *args, **params):
         return bind(self, *args, **params)
@@ -226,7 +235,18 @@ def _format_param(value):
         return value.name
     if isinstance(value, Graph):  # a called graph: nested below its equation, jaxpr-style
         return value.pretty().replace("\n", "\n" + " " * 8)
+    if isinstance(value, tuple) and value and all(isinstance(v, Graph) for v in value):
+        return "(" + ", ".join(map(_format_param, value)) + ")"  # a conditional's branches
     return repr(value)
+
+
+def _subgraphs(params):
+    """``(name, graph)`` of every graph among an equation's parameters."""
+    for key, value in sorted(params.items()):
+        if isinstance(value, Graph):
+            yield key, value
+        elif isinstance(value, tuple) and value and all(isinstance(v, Graph) for v in value):
+            yield from ((f"{key}[{k}]", v) for k, v in enumerate(value))
 
 
 class Graph:
@@ -316,33 +336,45 @@ class Graph:
     __str__ = pretty
 
     def to_dot(self, name="funcgrad"):
-        """The graph in Graphviz DOT: a box per equation, an ellipse per input."""
-        ids = {}
+        """The graph in Graphviz DOT: a box per equation, an ellipse per input; the graphs
+        a loop, conditional or call holds drawn as clusters beside its box."""
         lines = [f"digraph {name} {{", "  rankdir=TB;", '  node [fontname="monospace"];']
+        self._dot(lines, "", "  ")
+        lines.append("}")
+        return "\n".join(lines)
+
+    def _dot(self, lines, prefix, indent):
+        ids = {}
         for kind, vars_ in (("const", self.constvars), ("in", self.invars)):
             for v in vars_:
-                ids[v] = f"v{len(ids)}"
+                ids[v] = f"{prefix}v{len(ids)}"
                 label = f"{kind} {len(ids) - 1}\\n{aval_str(v.shape, v.dtype)}"
-                lines.append(f'  {ids[v]} [shape=ellipse, label="{label}"];')
+                lines.append(f'{indent}{ids[v]} [shape=ellipse, label="{label}"];')
         for i, e in enumerate(self.eqns):
-            node = f"e{i}"
-            label = f"{e.prim.name}\\n{aval_str(e.outputs[0].shape, e.outputs[0].dtype)}"
-            lines.append(f'  {node} [shape=box, label="{label}"];')
+            node = f"{prefix}e{i}"
+            avals = " ".join(aval_str(v.shape, v.dtype) for v in e.outputs)
+            lines.append(f'{indent}{node} [shape=box, label="{e.prim.name}\\n{avals}"];')
             for a in e.inputs:
                 if isinstance(a, Var):
-                    lines.append(f"  {ids[a]} -> {node};")
+                    lines.append(f"{indent}{ids[a]} -> {node};")
                 else:
-                    lit = f"l{i}_{len(lines)}"
-                    lines.append(f'  {lit} [shape=plaintext, label="{a!r}"];')
-                    lines.append(f"  {lit} -> {node};")
+                    lit = f"{prefix}l{i}_{len(lines)}"
+                    lines.append(f'{indent}{lit} [shape=plaintext, label="{a!r}"];')
+                    lines.append(f"{indent}{lit} -> {node};")
+            for k, (key, sub) in enumerate(_subgraphs(e.params)):
+                inner = f"{node}g{k}_"
+                lines.append(f"{indent}subgraph cluster_{inner} {{")
+                lines.append(f'{indent}  label="{e.prim.name} {key}"; style=dashed;')
+                sub._dot(lines, inner, indent + "  ")
+                lines.append(f"{indent}}}")
+                if sub.outvars:
+                    lines.append(f"{indent}{inner}out0 -> {node} [style=dotted];")
             for v in e.outputs:
                 ids[v] = node
         for k, a in enumerate(self.outvars):
-            lines.append(f'  out{k} [shape=doublecircle, label="out {k}"];')
+            lines.append(f'{indent}{prefix}out{k} [shape=doublecircle, label="out {k}"];')
             if isinstance(a, Var):
-                lines.append(f"  {ids[a]} -> out{k};")
-        lines.append("}")
-        return "\n".join(lines)
+                lines.append(f"{indent}{ids[a]} -> {prefix}out{k};")
 
 
 def dce(graph):
@@ -556,12 +588,13 @@ class Builder:
         self.sources[var] = obj
         return var
 
-    def add(self, prim, inputs, params, shape, dtype):
-        var = Var(shape, dtype)
-        eqn = Eqn(prim, inputs, (var,), params)
-        self.producer[var] = len(self.eqns)
-        self.eqns.append(eqn)
-        return Tracer(var, self)
+    def add(self, prim, inputs, params, avals):
+        """Record ``prim`` on ``inputs``; one tracer per ``(shape, dtype)`` of ``avals``."""
+        outs = tuple(Var(shape, dtype) for shape, dtype in avals)
+        for var in outs:
+            self.producer[var] = len(self.eqns)
+        self.eqns.append(Eqn(prim, inputs, outs, params))
+        return [Tracer(var, self) for var in outs]
 
     def value(self, var, why):
         """The concrete value of ``var``, evaluating only its not-yet-computed ancestors."""
@@ -579,10 +612,9 @@ class Builder:
                 if isinstance(a, Var) and a not in self.values and a not in seen:
                     seen.add(a)
                     stack.append(a)
-        for eqn in map(self.eqns.__getitem__, sorted(todo)):
+        for eqn in map(self.eqns.__getitem__, sorted(set(todo))):
             args = [self.values[a] if isinstance(a, Var) else a.value for a in eqn.inputs]
-            out = eqn.outputs[0]
-            self.values[out] = eval_impl(eqn.prim, args, eqn.params, out.dtype)
+            self.values.update(zip(eqn.outputs, eval_eqn(eqn, args)))
         return self.values[var]
 
     def _source_value(self, v, wanted, why):
@@ -639,8 +671,27 @@ def eval_impl(prim, args, params, dtype):
     return out
 
 
+def eval_eqn(eqn, args):
+    """The values of ``eqn``'s outputs (a list) on the arrays ``args``."""
+    if eqn.prim.multiple_results:
+        return eval_impl_multiple(eqn.prim, args, eqn.params, [v.dtype for v in eqn.outputs])
+    return [eval_impl(eqn.prim, args, eqn.params, eqn.outputs[0].dtype)]
+
+
+def eval_impl_multiple(prim, args, params, dtypes):
+    """Run a multiple-results primitive's reference implementation, pinning the dtypes."""
+    outs = list(prim.impl(*args, **params))
+    if len(outs) != len(dtypes):
+        raise RuntimeError(f"{prim.name} returned {len(outs)} results, expected {len(dtypes)}")
+    return [
+        out if isinstance(out, np.ndarray) and out.dtype == dt else np.asarray(out, dtype=dt)
+        for out, dt in zip(outs, dtypes)
+    ]
+
+
 def bind(prim, *args, **params):
-    """Apply ``prim``: record an equation when tracing, else compute at once."""
+    """Apply ``prim``: record an equation when tracing, else compute at once. A
+    multiple-results primitive returns a list."""
     builder = current_builder()
     if builder is None:
         arrays = []
@@ -648,19 +699,26 @@ def bind(prim, *args, **params):
             if isinstance(a, Tracer):
                 a.concrete(f"operand of {prim.name}")  # raises the leak error
             arrays.append(a.value if isinstance(a, Literal) else np.asarray(a))
-        _, dtype = _abstract_eval(prim, arrays, params)
-        return eval_impl(prim, arrays, params, dtype)
+        avals = _abstract_eval(prim, arrays, params)
+        if prim.multiple_results:
+            return eval_impl_multiple(prim, arrays, params, [dtype for _, dtype in avals])
+        return eval_impl(prim, arrays, params, avals[0][1])
     inputs = [builder.atom(a) for a in args]
-    shape, dtype = _abstract_eval(prim, inputs, params)
-    return builder.add(prim, inputs, params, shape, dtype)
+    avals = _abstract_eval(prim, inputs, params)
+    if prim.multiple_results:
+        return builder.add(prim, inputs, params, avals) if avals else []
+    return builder.add(prim, inputs, params, avals)[0]
 
 
 def _abstract_eval(prim, operands, params):
+    """The ``(shape, dtype)`` of each of the primitive's results, as a list."""
     try:
-        shape, dtype = prim.abstract_eval(*operands, **params)
+        avals = prim.abstract_eval(*operands, **params)
     except FuncgradError as e:
         raise located(e) from None
-    return tuple(shape), np.dtype(dtype)
+    if not prim.multiple_results:
+        avals = [avals]
+    return [(tuple(shape), np.dtype(dtype)) for shape, dtype in avals]
 
 
 def handed_back(x):
@@ -706,5 +764,11 @@ def eval_graph(graph, consts, args):
         return env[atom] if isinstance(atom, Var) else atom.value
 
     for eqn in graph.eqns:
-        env[eqn.outputs[0]] = bind(eqn.prim, *map(read, eqn.inputs), **eqn.params)
+        env.update(zip(eqn.outputs, bind_eqn(eqn, map(read, eqn.inputs))))
     return [read(a) for a in graph.outvars]
+
+
+def bind_eqn(eqn, args):
+    """``eqn``'s primitive and parameters applied to ``args``: the results as a list."""
+    out = bind(eqn.prim, *args, **eqn.params)
+    return out if eqn.prim.multiple_results else [out]

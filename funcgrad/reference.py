@@ -4,7 +4,7 @@ fallback backend (``FUNCGRAD_BACKEND=numpy``)."""
 
 import numpy as np
 
-from .core import Var, dce, eval_impl, native
+from .core import Var, dce, eval_impl, eval_impl_multiple, native
 from .errors import user_frame
 
 
@@ -30,10 +30,16 @@ class ReferenceProgram:
         steps = []
         for eqn in graph.eqns:
             ins = [ref(a) for a in eqn.inputs]
-            out = eqn.outputs[0]
-            slot[out] = len(template)
-            template.append(None)
-            steps.append((eqn.prim, ins, slot[out], eqn.params, out.dtype))
+            outs = []
+            for v in eqn.outputs:
+                slot[v] = len(template)
+                outs.append(slot[v])
+                template.append(None)
+            if eqn.prim.multiple_results:
+                dtype = [v.dtype for v in eqn.outputs]
+            else:
+                outs, dtype = outs[0], eqn.outputs[0].dtype
+            steps.append((eqn.prim, ins, outs, eqn.params, dtype))
         self.outputs = [ref(a) for a in graph.outvars]
         self.n_inputs = len(graph.constvars) + len(graph.invars)
         last_use = {}
@@ -64,12 +70,23 @@ class ReferenceProgram:
         inputs = {id(a) for a in env[: self.n_inputs]}
         for prim, ins, out, params, dtype, dead in self.steps:
             try:
-                env[out] = eval_impl(prim, [env[i] for i in ins], params, dtype)
+                if prim.multiple_results:  # (out: slots; dtype: a list)
+                    for o, value in zip(
+                        out, eval_impl_multiple(prim, [env[i] for i in ins], params, dtype)
+                    ):
+                        env[o] = value
+                else:
+                    env[out] = eval_impl(prim, [env[i] for i in ins], params, dtype)
             except IndexError as e:  # an index array's values, known only now
                 raise IndexError(f"{e}, in {prim.name} at {user_frame()}") from None
             for i in dead:
                 env[i] = None
         return [_owned(env[i], inputs) for i in self.outputs]
+
+    def run_into(self, consts, args, dests):
+        """Run and copy output k into the array ``dests[k]`` (as CompiledProgram.run_into)."""
+        for dest, value in zip(dests, self(consts, args)):
+            np.copyto(dest, value)
 
 
 def _owned(value, inputs):

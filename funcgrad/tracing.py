@@ -18,6 +18,16 @@ def is_arraylike(x):
     )
 
 
+def array_leaves(value, message):
+    """The leaves of the pytree ``value`` and its structure; a TypeError saying
+    ``message(leaf)`` and the user's line for a leaf that is not an array."""
+    leaves, td = tree.flatten(value)
+    for leaf in leaves:
+        if not is_arraylike(leaf):
+            raise TypeError(f"{message(leaf)} at {user_frame()}")
+    return leaves, td
+
+
 def param_names(fun):
     """Positional parameter names of ``fun`` (for error messages), as far as known."""
     try:
@@ -85,15 +95,14 @@ def trace(fun, args, kwargs=None, *, abstract=False, static=None):
             pos += count
         call_args = [args[i] if i in static else rebuilt[i] for i in range(len(args))]
         call_kwargs = rebuilt[len(args)] if kwargs else {}
-        out = fun(*call_args, **call_kwargs)
-        out_leaves, out_tree = tree.flatten(out)
-        for leaf in out_leaves:
-            if not is_arraylike(leaf):
-                raise TypeError(
-                    f"{getattr(fun, '__name__', 'function')} returned a {type(leaf).__name__}, "
-                    f"but transformed functions may only return arrays (pytrees of arrays) "
-                    f"at {user_frame()}"
-                )
+        out_leaves, out_tree = array_leaves(
+            fun(*call_args, **call_kwargs),
+            lambda leaf: (
+                f"{getattr(fun, '__name__', 'function')} returned a "
+                f"{type(leaf).__name__}, but transformed functions may only return arrays "
+                "(pytrees of arrays)"
+            ),
+        )
         graph = builder.build(out_leaves)
     return Traced(graph, in_trees, tuple(arg_of_input), out_tree)
 

@@ -70,3 +70,18 @@ def test_profile_reports_every_instruction():
     assert [kind for _, kind, _ in rows] == ["gemm_epilogue"]
     assert all(seconds >= 0 for seconds, _, _ in rows) and sum(r[0] for r in rows) > 0
     assert any("m=64 n=16 k=32, then [tanh mul]" in what for _, _, what in rows)
+
+
+def test_run_into_writes_each_output_into_the_given_arrays():
+    from funcgrad.reference import ReferenceProgram
+
+    graph = fg.make_graph(lambda x, y: (x * 2.0, y, 3.0, x * 2.0))(np.ones(3), np.arange(2.0))
+    for cls in (CompiledProgram, ReferenceProgram):
+        program = cls(graph)
+        dests = [np.empty(3), np.empty(2), np.empty(()), np.empty(3)]
+        program.run_into([], [np.full(3, 1.5), np.arange(2.0)], dests)
+        np.testing.assert_array_equal(dests[0], [3.0, 3.0, 3.0])
+        np.testing.assert_array_equal(dests[1], [0.0, 1.0])
+        assert dests[2] == 3.0
+        np.testing.assert_array_equal(dests[3], [3.0, 3.0, 3.0])
+        assert not np.shares_memory(dests[0], dests[3])

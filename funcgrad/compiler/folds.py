@@ -135,7 +135,7 @@ def _live_eqns(eqns, uses):
     """The equations whose results are still used once folds have removed some uses."""
     live = []
     for e in reversed(eqns):
-        if uses.get(e.outputs[0], 0) > 0:
+        if any(uses.get(v, 0) > 0 for v in e.outputs):
             live.append(e)
         else:
             for a in e.inputs:

@@ -371,7 +371,8 @@ class _Lowering:
                 e.prim.name,
                 operands,
             )
-        self._add(Callback(e, self._operands(e), self._out(e.outputs[0])))
+        outs = [self._out(v) for v in e.outputs]
+        self._add(Callback(e, self._operands(e), outs[0], tuple(outs[1:])))
 
     def _operands(self, e):
         return tuple(self._view(a) if isinstance(a, Var) else a for a in e.inputs)

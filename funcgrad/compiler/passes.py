@@ -3,7 +3,9 @@
 ``simplify`` makes one forward walk that folds scalar constants, applies algebraic
 identities (x*1, x+0, reshape of reshape, transpose pairs, no-op casts and broadcasts),
 lets broadcasts that NumPy broadcasting can express stay implicit, and removes common
-subexpressions; ``dce`` then drops what no output needs. Neither recurses.
+subexpressions; ``merge_extended_loops`` lets a loop whose body is another's with more
+outputs stand for both; ``dce`` then drops what no output needs. None recurses into the
+graphs a loop holds (those are optimized when they are compiled).
 """
 
 import math
@@ -19,8 +21,62 @@ _IDENTITY_WHEN_SAME = (P.reshape, P.transpose, P.cast, P.broadcast_in_dim)
 
 
 def optimize(graph):
-    """The standard pipeline: simplify (folding, identities, CSE), then DCE."""
-    return dce(simplify(graph))
+    """The standard pipeline: simplify (folding, identities, CSE), merge loops, then DCE."""
+    return dce(merge_extended_loops(simplify(graph)))
+
+
+def _extends(longer, shorter):
+    """Whether equation ``longer`` computes ``shorter``'s results as its first ones: the
+    same primitive, operands and parameters but for a ``body`` graph whose first outputs
+    are ``shorter``'s body (the forward scan of a VJP, saving residuals, and the scan it
+    differentiates)."""
+    a, b = longer.params, shorter.params
+    if set(a) != set(b) or any(a[k] != b[k] for k in a if k != "body"):
+        return False
+    body, short = a["body"], b["body"]
+    n = len(short.outvars)
+    if len(body.outvars) <= n or len(body.invars) != len(short.invars):
+        return False
+    prefix = Graph(body.constvars, body.invars, body.eqns, body.outvars[:n], body.consts)
+    return dce(prefix) == dce(short)
+
+
+def merge_extended_loops(graph):
+    """Each multiple-results equation with a ``body`` that another :func:`_extends` is
+    replaced by that one, moved up to its place (it reads the same operands); its results'
+    uses read the other's first results."""
+    groups = {}
+    for e in graph.eqns:
+        if e.prim.multiple_results and isinstance(e.params.get("body"), Graph):
+            groups.setdefault((e.prim, tuple(map(_key, e.inputs))), []).append(e)
+    by = {}  # id(shorter) -> longer
+    for group in (g for g in groups.values() if len(g) > 1):
+        for short in group:
+            longer = [e for e in group if e is not short and id(e) not in by and _extends(e, short)]
+            if longer:
+                by[id(short)] = max(longer, key=lambda e: len(e.outputs))
+    if not by:
+        return graph
+    moved = {id(e) for e in by.values()}
+    subst, eqns, placed = {}, [], set()
+
+    def read(atom):
+        return subst.get(atom, atom) if isinstance(atom, Var) else atom
+
+    for e in graph.eqns:
+        if id(e) in by:
+            longer = by[id(e)]
+            subst.update(zip(e.outputs, longer.outputs))
+            e = longer
+        elif id(e) in moved:
+            continue  # (placed where the loop it extends was)
+        if id(e) in placed:
+            continue
+        placed.add(id(e))
+        eqns.append(Eqn(e.prim, tuple(map(read, e.inputs)), e.outputs, e.params))
+    return Graph(
+        graph.constvars, graph.invars, eqns, [read(a) for a in graph.outvars], graph.consts
+    )
 
 
 def _splat(atom, defs):
@@ -347,6 +403,16 @@ def simplify(graph):
             seen[key] = out
 
     for eqn in graph.eqns:
+        if eqn.prim.multiple_results:  # (loops: no rewrites; CSE maps every result)
+            inputs = tuple(map(read, eqn.inputs))
+            key = (eqn.prim, tuple(map(_key, inputs)), eqn.params)
+            hit = seen.get(key)
+            if hit is not None:
+                subst.update(zip(eqn.outputs, hit))
+                continue
+            eqns.append(Eqn(eqn.prim, inputs, eqn.outputs, eqn.params))
+            seen[key] = eqn.outputs
+            continue
         (out,) = eqn.outputs
         prim, inputs, params = eqn.prim, tuple(map(read, eqn.inputs)), eqn.params
         for _ in range(4):  # a rewrite may enable another; a few rounds reach the fixpoint

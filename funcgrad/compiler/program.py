@@ -21,7 +21,7 @@ import numpy as np
 from .. import threads
 from .._kernels import conv as conv_kernels
 from .._kernels.executor import COMPILED_INT_OPS, COMPILED_VM_OPS, ISA_DIGEST, Executor
-from ..core import Literal, Var, aval_str, eval_impl, native
+from ..core import Literal, Var, aval_str, eval_impl, eval_impl_multiple, native
 from ..errors import user_frame
 from . import isa
 from .instructions import View
@@ -177,6 +177,30 @@ class CompiledProgram:
                 results.append(np.array(src).reshape(shape))
         return results
 
+    def run_into(self, consts, args, dests):
+        """Run and write output k into the array ``dests[k]`` (a loop's carries and the
+        slices of its stacked outputs: nothing allocated per iteration). Each must have
+        the output's shape and dtype and share no memory with the arguments."""
+        arrays = [
+            a if type(a) is np.ndarray and a.flags.carray and a.dtype.isnative else _walkable(a)
+            for a in (*consts, *args)
+        ]
+        outs = [None] * len(self._out_alloc)
+        for (kind, x, _), dest in zip(self._results, dests):
+            if kind == "output" and outs[x] is None and dest.flags.carray:
+                shape, dtype = self._out_alloc[x]
+                if dest.dtype == dtype and dest.size == math.prod(shape):
+                    outs[x] = dest.reshape(shape)
+        outs = [np.empty(*a) if o is None else o for o, a in zip(outs, self._out_alloc)]
+        self._run(arrays + outs)
+        for (kind, x, shape), dest in zip(self._results, dests):
+            if kind == "literal":
+                np.copyto(dest, x)
+            elif kind == "input":
+                np.copyto(dest, np.reshape(arrays[x], shape))
+            elif not np.shares_memory(outs[x], dest):
+                np.copyto(dest, outs[x].reshape(shape))
+
     def profile(self, consts, args, repeats=10):
         """Wall time of each instruction, averaged over ``repeats`` runs: a list of
         ``(seconds, kind, description)``, slowest first. The steps of a loop over images
@@ -241,26 +265,37 @@ class Encoding:
         self.consts.append(value)
         return len(self.consts) - 1
 
-    def callback(self, eqn, inputs, out, kernel=None):
-        """The index of a new callback running ``eqn`` into ``out`` (Views; a Literal input
-        is passed as its value): its NumPy reference, or ``kernel`` (same arguments) where a
-        lowering supplies one."""
+    def callback(self, eqn, inputs, outs, kernel=None):
+        """The index of a new callback running ``eqn`` into ``outs`` (Views; a Literal
+        input is passed as its value): its NumPy reference, or ``kernel`` (same arguments)
+        where a lowering supplies one."""
         ins = [
             _Viewer(self.buffer(a.storage), None, a.shape, a.dtype)
             if isinstance(a, View)
             else _Viewer(None, a.value)
             for a in inputs
         ]
-        dst_view = _Viewer(self.buffer(out.storage), None, out.shape, out.dtype)
-        prim, params, dtype = eqn.prim, eqn.params, eqn.outputs[0].dtype
+        dst_views = [_Viewer(self.buffer(o.storage), None, o.shape, o.dtype) for o in outs]
+        prim, params = eqn.prim, eqn.params
+        if prim.multiple_results:
+            dtypes = [v.dtype for v in eqn.outputs]
 
-        def run(arrays):
-            args = [v(arrays) for v in ins]
-            dst = dst_view(arrays)
-            if kernel is None:
-                np.copyto(dst, eval_impl(prim, args, params, dtype))
-            else:  # (a LAPACK runner writes its result into the buffer itself)
-                kernel(*args, out=dst, **params)
+            def run(arrays):
+                args = [v(arrays) for v in ins]
+                results = eval_impl_multiple(prim, args, params, dtypes)
+                for view, result in zip(dst_views, results):
+                    np.copyto(view(arrays), result)
+
+        else:
+            dst_view, dtype = dst_views[0], eqn.outputs[0].dtype
+
+            def run(arrays):
+                args = [v(arrays) for v in ins]
+                dst = dst_view(arrays)
+                if kernel is None:
+                    np.copyto(dst, eval_impl(prim, args, params, dtype))
+                else:  # (a LAPACK runner writes its result into the buffer itself)
+                    kernel(*args, out=dst, **params)
 
         self.callbacks.append(run)
         return len(self.callbacks) - 1

@@ -39,6 +39,7 @@ import numpy as np
 from .. import numpy as fnp
 from .. import random
 from ..errors import ShapeError, user_frame
+from . import activations as A
 from . import functional as F
 from .initializers import glorot_normal, he_normal, normal, ones, zeros
 
@@ -113,6 +114,19 @@ Sigmoid = elementwise(F.sigmoid)
 Softmax = elementwise(F.softmax, axis=-1)
 LogSoftmax = elementwise(F.log_softmax, axis=-1)
 
+
+Softplus = elementwise(F.softplus)
+
+
+Gelu = elementwise(A.gelu)
+Elu = elementwise(A.elu)
+Selu = elementwise(A.selu)
+Celu = elementwise(A.celu)
+Silu = elementwise(A.silu)
+LogSigmoid = elementwise(A.log_sigmoid)
+Softsign = elementwise(A.softsign)
+Relu6 = elementwise(A.relu6)
+HardTanh = elementwise(A.hard_tanh)
 
 _DENSE_W_INIT = glorot_normal()
 _DENSE_B_INIT = normal()
@@ -237,6 +251,61 @@ def AvgPool(window, strides=None, padding="VALID"):
     array([[[[1.5]]]])
     """
     return _pool_layer("AvgPool", F.avg_pool2d, window, strides, padding, normalize=True)
+
+
+_EMBEDDING_INIT = normal(1.0)
+
+
+def SumPool(window, strides=None, padding="VALID"):
+    """Sum pooling of NCHW inputs (each window's sum); ``strides`` defaults to the window.
+
+    >>> SumPool((2, 2)).apply((), np.arange(4.0).reshape(1, 1, 2, 2))
+    array([[[[6.]]]])
+    """
+    size = math.prod(F._pair("SumPool", "window", window))
+
+    def summed(x, window, stride, padding):
+        return F.avg_pool2d(x, window, stride, padding) * size
+
+    return _pool_layer("SumPool", summed, window, strides, padding)
+
+
+def Embedding(num_embeddings, features, W_init=_EMBEDDING_INIT):
+    """A table of ``num_embeddings`` vectors of ``features``: integer ids of any shape in,
+    their vectors out (``[..., features]``). Params ``{"embedding"}``.
+
+    >>> import funcgrad as fg
+    >>> out_shape, params = Embedding(10, 4).init(fg.random.key(0), (-1, 7))
+    >>> out_shape, params["embedding"].shape
+    ((-1, 7, 4), (10, 4))
+    """
+
+    def init(key, input_shape):
+        key = _require_key("Embedding", key)
+        return (*input_shape, features), {"embedding": W_init(key, (num_embeddings, features))}
+
+    def apply(params, ids, *, rng=None, train=False):
+        return fnp.take(params["embedding"], ids, axis=0)
+
+    return Layer(init, apply)
+
+
+def shape_dependent(make_layer):
+    """A layer built from the input's shape: ``make_layer(shape) -> Layer``, called at init
+    with the input shape and at apply with the array's (as stax's)."""
+
+    def init(key, input_shape):
+        return make_layer(tuple(input_shape)).init(key, input_shape)
+
+    def apply(params, x, *, rng=None, train=False):
+        return make_layer(fnp.shape(x)).apply(params, x, rng=rng, train=train)
+
+    return Layer(init, apply)
+
+
+def Residual(*layers):
+    """``x + serial(*layers)(x)``: a residual block (the layers keep the shape)."""
+    return serial(FanOut(2), parallel(serial(*layers), Identity), FanInSum)
 
 
 def _flatten_init(key, input_shape):
@@ -488,23 +557,37 @@ def FanInConcat(axis=-1):
 __all__ = [
     "AvgPool",
     "BatchNorm",
+    "Celu",
     "Conv",
     "Dense",
     "Dropout",
+    "Elu",
+    "Embedding",
     "FanInConcat",
     "FanInSum",
     "FanOut",
     "Flatten",
+    "Gelu",
+    "HardTanh",
     "Identity",
     "Layer",
     "LeakyRelu",
+    "LogSigmoid",
     "LogSoftmax",
     "MaxPool",
     "Relu",
+    "Relu6",
+    "Residual",
+    "Selu",
     "Sigmoid",
+    "Silu",
     "Softmax",
+    "Softplus",
+    "Softsign",
+    "SumPool",
     "Tanh",
     "elementwise",
     "parallel",
     "serial",
+    "shape_dependent",
 ]

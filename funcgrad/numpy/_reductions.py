@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import primitives as P
 from ..core import Tracer, is_weak
-from ..errors import ShapeError
+from ..errors import ShapeError, user_frame
 from . import _base
 from ._base import (
     _axes,
@@ -100,11 +100,19 @@ def _accumulator(x, dtype):
     return asarray(x, dtype)
 
 
+def _mask(mask, shape):
+    """A reduction's ``where=`` mask broadcast to ``shape`` (None refused, as NumPy: it
+    would read as all False)."""
+    if mask is None:
+        raise TypeError(f"where= must be True or a boolean array, not None (at {user_frame()})")
+    return broadcast_to(asarray(mask, bool), shape)
+
+
 def _masked(x, mask, fill):
     """``x`` with ``fill`` where the ``where=`` mask of a reduction is False."""
     if mask is True:
         return x
-    return where(broadcast_to(asarray(mask, bool), x.shape), x, asarray(fill, x.dtype))
+    return where(_mask(mask, x.shape), x, asarray(fill, x.dtype))
 
 
 def _with_initial(reduced, initial, combine):
@@ -541,7 +549,7 @@ def _count(x, axes, keepdims, mask):
     ``where=`` mask an array of counts in ``x``'s dtype."""
     if mask is True:
         return float(math.prod(x.shape[a] for a in axes))
-    counts = sum(broadcast_to(asarray(mask, bool), x.shape), axis=axes, keepdims=keepdims)
+    counts = sum(_mask(mask, x.shape), axis=axes, keepdims=keepdims)
     return asarray(counts, x.dtype)
 
 

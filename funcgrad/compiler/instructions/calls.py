@@ -13,11 +13,16 @@ class Callback(Instruction):
     kind = "python"
     eqn: object  # the equation (its primitive and parameters)
     inputs: tuple  # View, or the equation's Literal
-    out: View
+    out: View  # (a multiple-results equation's first result)
+    more: tuple = ()  # a multiple-results equation's other results (Views)
 
     @property
     def reads(self):
         return [a.storage for a in self.inputs if isinstance(a, View)]
+
+    @property
+    def writes(self):
+        return [self.out.storage] + [v.storage for v in self.more]
 
     def describe(self, listing=False):
         name = self.eqn.prim.name
@@ -27,7 +32,8 @@ class Callback(Instruction):
         return None  # the reference
 
     def fields(self, enc):
-        return {"callback": enc.callback(self.eqn, self.inputs, self.out, self._kernel())}
+        outs = (self.out, *self.more)
+        return {"callback": enc.callback(self.eqn, self.inputs, outs, self._kernel())}
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,9 @@ class Lapack(Callback):
 
     def describe(self, listing=False):
         return f"{self.eqn.prim.name} over {list(self.out.shape)}, batched LAPACK"
+
+    def fields(self, enc):
+        return {"callback": enc.callback(self.eqn, self.inputs, (self.out,), self._kernel())}
 
     def _kernel(self):
         return lapack.runner(self.eqn)
