@@ -57,6 +57,7 @@ COMPILER = [
     ("compiler.lower", {"core", "primitives", "_kernels.*"}),
     ("compiler.schedule", set()),
     ("compiler.memory", set()),
+    ("compiler.nested", {"core"}),  # (a scan's body through the stages before it)
     ("compiler.program", {"core", "errors", "threads", "_kernels.*"}),
 ]
 for _k, (_stage, _outside) in enumerate(COMPILER):

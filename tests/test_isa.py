@@ -45,7 +45,12 @@ def _graphs():
         (lambda x: x.astype(np.float64) * 2 + fnp.argmax(x, axis=1)[:, None], (x,)),
         (lambda a: fnp.sum(a * 3 + (a > 4), axis=1), (ints,)),
         (lambda x: fnp.zeros((3, 4), np.float32) + fnp.sum(x), (x,)),  # a fill
+        (_rnn, (_f32(4), _f32(5, 4), _f32(4, 4))),  # a loop
     ]
+
+
+def _rnn(h, xs, w):
+    return fg.lax.scan(lambda h, x: (fnp.tanh(h @ w + x), fnp.sum(h)), h, xs)
 
 
 def _programs():
@@ -63,6 +68,8 @@ def _walk(decoded):
         yield kind, fields
         if kind == "images":
             yield from _walk(fields["steps"])
+        if kind == "loop":
+            yield from _walk(fields["body"])
 
 
 def _size(layout, fields):

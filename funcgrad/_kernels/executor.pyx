@@ -19,6 +19,7 @@ build against isa.py (ISA_DIGEST, and vm_ops.h's tables as compiled).
 cimport numpy as cnp
 from libc.stdint cimport int64_t
 from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
 from .cast cimport run_cast
@@ -32,6 +33,10 @@ from .isa cimport (
     ISA_DIGEST as _ISA_DIGEST, MAXDIM, OP_ARGMAX, OP_CAST, OP_CONV, OP_COPY, OP_COUNT, OP_FILL,
     OP_FUSED, OP_GATHER, OP_GEMM, OP_GEMM_EPILOGUE, OP_IMAGES, OP_INT, OP_INT_REDUCE, OP_PYTHON,
     OP_RANDOM_BITS, OP_REDUCE, OP_SCATTER_ADD, OP_SOFTMAX, PYTHON_CALLBACK, RANDOM_BITS_COST,
+    OP_LOOP, LOOP_LENGTH, LOOP_REVERSE, LOOP_N_SLOT, LOOP_SLOTS, LOOP_SLOT_LEN, LOOP_SLOT_KIND,
+    LOOP_SLOT_SLOT, LOOP_SLOT_OUTER, LOOP_SLOT_STRIDE, LOOP_CARRY_LEN, LOOP_CARRY_READ,
+    LOOP_CARRY_WRITE, LOOP_CARRY_INIT, LOOP_CARRY_FINAL, LOOP_CARRY_SCRATCH, LOOP_CARRY_NBYTES,
+    LOOP_COPY_LEN, LOOP_COPY_SRC, LOOP_COPY_DST, LOOP_COPY_NBYTES, SLOT_CONST,
 )
 from .random cimport run_random_bits
 from .reduce cimport run_reduce
@@ -69,6 +74,73 @@ KERNELS[OP_CAST] = run_cast
 KERNELS[OP_INT] = run_int
 KERNELS[OP_ARGMAX] = run_argmax
 KERNELS[OP_INT_REDUCE] = run_int_reduce
+
+KERNELS[OP_LOOP] = run_loop
+
+
+cdef int run_block(const int64_t* code, int64_t n, const Run* run) noexcept nogil:
+    """Run ``n`` instructions from ``code`` (a loop's body: no Python callback in it)."""
+    cdef int64_t k
+    cdef int status
+    for k in range(n):
+        if code[INSTRUCTION_OPCODE] == OP_PYTHON or KERNELS[code[INSTRUCTION_OPCODE]] == NULL:
+            return BAD_GEOMETRY  # (the compiler never puts one there)
+        status = KERNELS[code[INSTRUCTION_OPCODE]](code + INSTRUCTION_FIELDS, run)
+        if status != DONE:
+            return status
+        code += code[INSTRUCTION_LENGTH]
+    return DONE
+
+
+cdef int run_loop(const int64_t* ins, const Run* run) noexcept nogil:
+    """A scan (isa.py's "loop"): before each step, point the body's buffers at the step's
+    slices and carries (run.bufs holds the body's buffers after the program's own), run the
+    body, copy what it passes through. Step k writes the carries into ``final`` when
+    length - 1 - k is even and into ``scratch`` otherwise, so the last step writes
+    ``final`` and no carry is copied between steps."""
+    cdef int64_t length = ins[LOOP_LENGTH], n_slot = ins[LOOP_N_SLOT], k, j, step
+    cdef const int64_t* slots = ins + LOOP_SLOTS
+    cdef const int64_t* carries = slots + n_slot * LOOP_SLOT_LEN + 1
+    cdef int64_t n_carry = carries[-1]
+    cdef const int64_t* copies = carries + n_carry * LOOP_CARRY_LEN + 1
+    cdef int64_t n_copy = copies[-1]
+    cdef const int64_t* body = copies + n_copy * LOOP_COPY_LEN + 1
+    cdef int64_t n_body = body[-1]
+    cdef const int64_t* p
+    cdef char** bufs = run.bufs
+    cdef int status
+    if length == 0:
+        for j in range(n_carry):
+            p = carries + j * LOOP_CARRY_LEN
+            memcpy(bufs[p[LOOP_CARRY_FINAL]], bufs[p[LOOP_CARRY_INIT]], p[LOOP_CARRY_NBYTES])
+        return DONE
+    for j in range(n_slot):  # the consts: the same in every step
+        p = slots + j * LOOP_SLOT_LEN
+        if p[LOOP_SLOT_KIND] == SLOT_CONST:
+            bufs[p[LOOP_SLOT_SLOT]] = bufs[p[LOOP_SLOT_OUTER]]
+    for k in range(length):
+        step = length - 1 - k if ins[LOOP_REVERSE] else k
+        for j in range(n_slot):
+            p = slots + j * LOOP_SLOT_LEN
+            if p[LOOP_SLOT_KIND] != SLOT_CONST:
+                bufs[p[LOOP_SLOT_SLOT]] = bufs[p[LOOP_SLOT_OUTER]] + step * p[LOOP_SLOT_STRIDE]
+        for j in range(n_carry):
+            p = carries + j * LOOP_CARRY_LEN
+            if k == 0:
+                bufs[p[LOOP_CARRY_READ]] = bufs[p[LOOP_CARRY_INIT]]
+            else:
+                bufs[p[LOOP_CARRY_READ]] = bufs[p[LOOP_CARRY_WRITE]]
+            if (length - 1 - k) % 2 == 0:
+                bufs[p[LOOP_CARRY_WRITE]] = bufs[p[LOOP_CARRY_FINAL]]
+            else:
+                bufs[p[LOOP_CARRY_WRITE]] = bufs[p[LOOP_CARRY_SCRATCH]]
+        status = run_block(body, n_body, run)
+        if status != DONE:
+            return status
+        for j in range(n_copy):
+            p = copies + j * LOOP_COPY_LEN
+            memcpy(bufs[p[LOOP_COPY_DST]], bufs[p[LOOP_COPY_SRC]], p[LOOP_COPY_NBYTES])
+    return DONE
 
 
 cdef class Executor:
@@ -178,7 +250,7 @@ OPCODES = {"gemm": OP_GEMM, "fused": OP_FUSED, "reduce": OP_REDUCE, "copy": OP_C
            "scatter_add": OP_SCATTER_ADD, "conv": OP_CONV, "gemm_epilogue": OP_GEMM_EPILOGUE,
            "softmax": OP_SOFTMAX, "images": OP_IMAGES, "random_bits": OP_RANDOM_BITS,
            "cast": OP_CAST, "int": OP_INT, "argmax": OP_ARGMAX,
-           "int_reduce": OP_INT_REDUCE}
+           "int_reduce": OP_INT_REDUCE, "loop": OP_LOOP}
 # Sizes from which an instruction may run on several threads (its elements; M*N*K).
 PARALLEL_MIN = {"fused": FUSED_PAR_MIN, "softmax": FUSED_PAR_MIN, "gemm": float(GEMM_PAR_MIN),
                 "cast": FUSED_PAR_MIN, "random_bits": FUSED_PAR_MIN // RANDOM_BITS_COST}

@@ -22,6 +22,7 @@ cdef extern from "isa.h":
         OP_INT
         OP_ARGMAX
         OP_INT_REDUCE
+        OP_LOOP
         OP_COUNT
         KERNEL_NDIM
         KERNEL_SHAPE
@@ -193,6 +194,26 @@ cdef extern from "isa.h":
         INT_REDUCE_OUT_SIZE
         INT_REDUCE_NDIM
         INT_REDUCE_SHAPE
+        LOOP_SLOT_KIND
+        LOOP_SLOT_SLOT
+        LOOP_SLOT_OUTER
+        LOOP_SLOT_STRIDE
+        LOOP_SLOT_LEN
+        LOOP_CARRY_READ
+        LOOP_CARRY_WRITE
+        LOOP_CARRY_INIT
+        LOOP_CARRY_FINAL
+        LOOP_CARRY_SCRATCH
+        LOOP_CARRY_NBYTES
+        LOOP_CARRY_LEN
+        LOOP_COPY_SRC
+        LOOP_COPY_DST
+        LOOP_COPY_NBYTES
+        LOOP_COPY_LEN
+        LOOP_LENGTH
+        LOOP_REVERSE
+        LOOP_N_SLOT
+        LOOP_SLOTS
         FG_BOOL
         FG_INT8
         FG_UINT8
@@ -218,6 +239,9 @@ cdef extern from "isa.h":
         ROLE_BATCH
         ROLE_SCRATCH
         ROLE_PARTIAL
+        SLOT_CONST
+        SLOT_X
+        SLOT_Y
         CONV_FORWARD
         CONV_INPUT_GRAD
         CONV_FILTER_GRAD

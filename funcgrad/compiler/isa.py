@@ -151,6 +151,20 @@ _instruction("cast", 14, "src_dtype dst_dtype src dst count")  # dtypes: CAST_DT
 _instruction("int", 15, "op dtype out ndim shape[ndim] n_in operands[n_in]:int_operand")
 _instruction("argmax", 16, f"is_double x out is_int32 {ROWS}")
 _instruction("int_reduce", 17, f"dtype {REDUCTION}")  # dtype: the operand's and result's
+# A scan run by the executor (run_loop in executor.pyx): ``length`` steps (from the last when
+# ``reverse``) of the ``body`` instructions, over buffers of the body's own that each step
+# points at: a slot (kind LOOP_SLOT_KINDS) is the body buffer ``slot`` seeing outer buffer
+# ``outer`` (a const: as it is; an x or y: the step's slice, ``stride`` bytes apart); a carry
+# is read from body buffer ``read`` and written to ``write``, starting from outer ``init``
+# and ending in ``final`` (the steps write ``final`` and ``scratch`` in turn, the last one
+# ``final``); after each step, ``copies`` give the outputs the body only passes through.
+_part("loop_slot", "kind slot outer stride")
+_part("loop_carry", "read write init final scratch nbytes")
+_part("loop_copy", "src dst nbytes")
+_instruction(
+    "loop", 18, "length reverse n_slot slots[n_slot]:loop_slot n_carry carries[n_carry]:loop_carry "
+    "n_copy copies[n_copy]:loop_copy n_body body[n_body]:instruction"
+)  # fmt: skip
 
 INSTRUCTIONS = {name: lay for name, lay in LAYOUTS.items() if lay.opcode is not None}
 OPCODES = {name: lay.opcode for name, lay in INSTRUCTIONS.items()}
@@ -268,6 +282,7 @@ SOFTMAX_KINDS = _codes("SOFTMAX", "logsumexp=lse log_softmax=log softmax=prob")
 # T_NONE (0): a fused kernel without a template
 TEMPLATE_KINDS = _codes("T", "activation activation_grad", start=1)
 IMAGE_ROLES = _codes("ROLE", "batch scratch partial")
+LOOP_SLOT_KINDS = _codes("SLOT", "const x y")
 # The kernels of a conv instruction: the convolutions (convolution.pyx), then the pooling
 # kinds (pool2.h, pool.pyx) from POOLED on.
 _CONVOLUTIONS = _codes(

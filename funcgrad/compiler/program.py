@@ -27,6 +27,7 @@ from . import isa
 from .instructions import View
 from .lower import lower
 from .memory import plan_memory
+from .nested import native_loops
 from .passes import optimize
 from .schedule import form_image_loops, gemm_epilogues
 
@@ -48,6 +49,7 @@ class CompiledProgram:
         instructions, nbytes = form_image_loops(
             instructions, lowered.nbytes(), keep, conv_kernels.get_num_threads()
         )
+        instructions, nbytes = native_loops(instructions, nbytes)
         self.instructions = tuple(instructions)
         outputs = {s for s in keep if s >= self.n_inputs}
         self._plan = plan_memory(self.instructions, self.n_inputs, nbytes, outputs)
@@ -55,6 +57,11 @@ class CompiledProgram:
         n_regs = max([1] + [ins.registers for ins in self.instructions])
         consts = np.asarray(enc.consts or [0.0], np.float64)
         self._executor = Executor(np.asarray(code, np.int64), consts, enc.callbacks, n_regs)
+        # buffers past the plan's: its loops' scratch regions (none of their own), then the
+        # loops' bodies' (slots the loops point, and the bodies' temporaries)
+        self._gap = self._plan.n_buffers - self.n_inputs - len(self._plan.outputs)
+        self._gap -= len(self._plan.temps)
+        self._nested = enc.nested_temps
         self._profile_slots = enc.profile_slots
         self._plan_results()
         self._temp_names = self._name_temporaries()
@@ -107,9 +114,16 @@ class CompiledProgram:
             self._called = next(_calls)
             temps = self._temps
             if temps is None:
-                temps = self._temps = [
+                temps = [
                     _temporary(size, name) for size, name in zip(self._plan.temps, self._temp_names)
                 ]
+                if self._nested:
+                    temps += [_NO_BYTES] * self._gap
+                    temps += [
+                        _NO_BYTES if size is None else _temporary(size, "a loop body's temporary")
+                        for size in self._nested
+                    ]
+                self._temps = temps
                 _bound_temporaries(self)
             arrays += temps
             try:
@@ -256,9 +270,27 @@ class Encoding:
         self.buffer_of, self.n_buffers = buffer_of, n_buffers
         self.consts, self.callbacks = [], []
         self.profile_slots = n_instructions  # (a loop's steps are timed after them all)
+        self.nested_temps = []  # the buffers after n_buffers: bytes, or None for a slot
 
     def buffer(self, storage):
         return self.buffer_of[storage]
+
+    def nested_buffers(self, body):
+        """The first of the buffers reserved for a loop's ``body`` (a nested.Body): its
+        inputs and outputs are slots the loop points, its temporaries memory of their own."""
+        base = self.n_buffers + len(self.nested_temps)
+        plan, n_io = body.plan, body.plan.n_buffers - len(body.plan.temps)
+        self.nested_temps += [None] * n_io  # (inputs, outputs: buffer_of numbers them first)
+        self.nested_temps += list(plan.temps)
+        self.nested_temps += [None] * len(body.copies)
+        return base
+
+    def nested(self, body, base):
+        """The encoding of a loop body's instructions: its buffers from ``base`` on, the
+        constants shared with the program's."""
+        inner = Encoding({s: base + b for s, b in body.plan.buffer_of.items()}, 0, 0)
+        inner.consts, inner.callbacks = self.consts, self.callbacks
+        return inner
 
     def const(self, value):
         """The index of a new float constant."""
@@ -333,6 +365,9 @@ class _Viewer:
         if array.dtype == self.dtype and array.shape == self.shape:
             return array
         return array.reshape(-1).view(np.uint8)[: self.nbytes].view(self.dtype).reshape(self.shape)
+
+
+_NO_BYTES = np.zeros(1, np.uint8)  # a buffer whose address a kernel sets (a loop's slot)
 
 
 # fork waits until no program runs: a child forked while another thread ran one would

@@ -1,8 +1,9 @@
 """The instructions of a compiled program: one immutable record per kind.
 
 Lowering (lower.py) makes them from equations, scheduling (schedule.py) joins some of them
-(GEMM epilogues, loops over images), memory planning (memory.py) reads what they read and
-write, and the program (program.py) encodes them for the executor. Operands are
+(GEMM epilogues, loops over images), nested.py turns scans into loops, memory planning
+(memory.py) reads what they read and write, and the program (program.py) encodes them for
+the executor. Operands are
 :class:`View`s: a storage (a buffer to be; the views of one value share theirs) seen with
 a shape and dtype. Each record knows
 
@@ -16,8 +17,8 @@ a shape and dtype. Each record knows
   numbers the buffers and collects float constants and callbacks).
 
 The kinds, by module: fused.py (register-machine kernels, GEMMs), arrays.py (one-pass
-kernels over arrays), images.py (convolution, pooling, loops over images), calls.py
-(Python callbacks).
+kernels over arrays), images.py (convolution, pooling, loops over images), loops.py (scans),
+calls.py (Python callbacks).
 
 >>> import numpy as np
 >>> x, y = View(0, (4, 3), np.dtype(np.float32)), View(1, (4, 3), np.dtype(np.float64))
@@ -47,6 +48,7 @@ from .base import Instruction, Partial, View
 from .calls import Callback, Lapack
 from .fused import Fused, FusedInput, FusedOutput, FusedReduction, Gemm, GemmEpilogue, Op
 from .images import Conv, ImageLoop
+from .loops import Loop
 
 __all__ = [
     "DTYPE_CODES",
@@ -71,6 +73,7 @@ __all__ = [
     "IntOperand",
     "IntReduce",
     "Lapack",
+    "Loop",
     "Op",
     "Partial",
     "RandomBits",

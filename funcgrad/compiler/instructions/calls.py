@@ -54,8 +54,8 @@ class Lapack(Callback):
     def describe(self, listing=False):
         return f"{self.eqn.prim.name} over {list(self.out.shape)}, batched LAPACK"
 
-    def encode(self, enc):
-        return [enc.callback(self.eqn, self.inputs, (self.out,), self._kernel())]
+    def fields(self, enc):
+        return {"callback": enc.callback(self.eqn, self.inputs, (self.out,), self._kernel())}
 
     def _kernel(self):
         return lapack.runner(self.eqn)

@@ -1,0 +1,129 @@
+"""Scans the executor runs itself: each scan equation that the program would call into
+Python for becomes a :class:`~funcgrad.compiler.instructions.Loop` when its body compiles
+to instructions the executor can run in a loop (no Python callback, no loop over images,
+no constant output), so a step costs no Python.
+
+The body is compiled as a program of its own (passes, lowering, scheduling, its own buffer
+plan), whose inputs and outputs are buffers the loop points at each step's slices and
+carries: its outputs must be buffers its instructions write, so an output that only passes
+an input through (or repeats another) is copied after the step.
+"""
+
+from typing import NamedTuple
+
+from ..core import Literal, inline_calls
+from .instructions import FILL_DTYPES, Callback, Fill, Loop, View
+from .lower import lower
+from .memory import BufferPlan, plan_memory
+from .passes import optimize
+from .schedule import gemm_epilogues
+
+# The kinds a body may hold: every instruction the executor runs by itself, but loops over
+# images (whose per-thread buffer tables would have to see the body's too) and callbacks.
+_REFUSED = frozenset(("python", "lapack", "images"))
+
+
+class Body(NamedTuple):
+    """A compiled body: its instructions over its buffer ``plan`` (inputs: the body graph's
+    inputs in order), the body buffer each output is found in, and the copies ``(src, dst,
+    nbytes)`` that provide the outputs no instruction writes."""
+
+    instructions: tuple
+    plan: BufferPlan
+    outputs: tuple
+    copies: tuple
+
+    @property
+    def n_buffers(self):
+        return self.plan.n_buffers + len(self.copies)
+
+
+def compile_body(graph):
+    """The Body of a scan's body graph, or None where the executor cannot loop over it."""
+    graph = optimize(inline_calls(graph))
+    if any(isinstance(a, Literal) for a in graph.outvars):
+        return None
+    lowered = lower(graph)
+    instructions = tuple(gemm_epilogues(lowered.instructions))
+    if any(ins.kind in _REFUSED or isinstance(ins, Loop) for ins in instructions):
+        return None
+    n_in = lowered.n_inputs
+    storage_of = [lowered.storage[v] for v in graph.outvars]
+    written, seen = [], set()
+    for s in storage_of:
+        if s >= n_in and s not in seen:
+            written.append(s)
+            seen.add(s)
+    plan = plan_memory(instructions, n_in, lowered.nbytes(), set(written))
+    outputs, copies, claimed = [], [], set()
+    for v, s in zip(graph.outvars, storage_of):
+        if s >= n_in and s not in claimed:
+            claimed.add(s)
+            outputs.append(plan.buffer_of[s])
+            continue
+        dst = plan.n_buffers + len(copies)  # a buffer of its own, filled by a copy
+        copies.append((plan.buffer_of[s], dst, _nbytes(v)))
+        outputs.append(dst)
+    return Body(instructions, plan, tuple(outputs), tuple(copies))
+
+
+def _fillable(a):
+    """A View, or a Literal a Fill instruction writes exactly."""
+    if isinstance(a, View):
+        return True
+    return a.dtype in FILL_DTYPES and float(a.value) == a.value
+
+
+def _nbytes(v):
+    size = 1
+    for d in v.shape:
+        size *= d
+    return size * v.dtype.itemsize
+
+
+class _Storages:
+    """New storages after those of ``nbytes`` (the loops' second carry sets)."""
+
+    def __init__(self, nbytes):
+        self.nbytes = dict(nbytes)
+        self.next = max(self.nbytes, default=-1) + 1
+
+    def new(self, nbytes):
+        self.nbytes[self.next] = nbytes
+        self.next += 1
+        return self.next - 1
+
+
+def native_loops(instructions, nbytes, compile_body=compile_body):
+    """``instructions`` with each scan callback whose body compiles replaced by a Loop;
+    returns them and ``nbytes`` with the loops' scratch storages."""
+    storages = _Storages(nbytes)
+    out = []
+    for ins in instructions:
+        e = ins.eqn if type(ins) is Callback else None
+        if e is None or e.prim.name != "scan" or not all(map(_fillable, ins.inputs)):
+            out.append(ins)
+            continue
+        body = compile_body(e.params["body"])
+        if body is None:
+            out.append(ins)
+            continue
+        nc, nk = e.params["num_consts"], e.params["num_carry"]
+        results = (ins.out, *ins.more)
+        ops = []
+        for a in ins.inputs:  # a constant operand (a carry starting at 0.0): a filled buffer
+            if isinstance(a, Literal):
+                view = View(storages.new(a.dtype.itemsize), (), a.dtype)
+                out.append(Fill(view, float(a.value), 0.0))
+                a = view
+            ops.append(a)
+        ops = tuple(ops)
+        scratch = tuple(storages.new(_nbytes(v)) for v in results[:nk])
+        out.append(
+            Loop(e, ops[:nc], ops[nc : nc + nk], ops[nc + nk :], results[:nk], results[nk:],
+                 scratch, body)
+        )  # fmt: skip
+    return out, storages.nbytes
+
+
+__all__ = ["Body", "compile_body", "native_loops"]

@@ -1,0 +1,98 @@
+"""Scans the executor runs itself (compiler/nested.py, run_loop in executor.pyx): the
+program holds a loop instruction, and its results are the NumPy reference's for every
+shape of body the compiler takes (pass-through carries, repeated outputs, outputs that are
+carries, constants, literal starts, integer carries, reversed, zero and one steps)."""
+
+import numpy as np
+import pytest
+
+import funcgrad as fg
+import funcgrad.numpy as fnp
+from funcgrad.compiler.program import CompiledProgram
+from funcgrad.reference import ReferenceProgram
+
+L = fg.lax
+rng = np.random.default_rng(0)
+W = rng.normal(size=(3, 3)) * 0.5
+
+
+def _rnn(h, xs):
+    return L.scan(lambda h, x: (fnp.tanh(h @ W + x), fnp.sum(h)), h, xs)
+
+
+def _pass_through(h, xs):  # a carry the body does not change, an output repeated
+    def step(c, x):
+        a, b = c
+        y = a * x
+        return (y, b), (y, y, b)
+
+    return L.scan(step, (h, h * 2), xs)
+
+
+def _literal_start(xs):
+    return L.scan(lambda c, x: (c * 0.5 + fnp.sum(x), c), 0.0, xs)
+
+
+def _int_carry(xs):
+    def step(c, x):
+        n, s = c
+        return (n + 1, s + x * n), n
+
+    return L.scan(step, (np.int32(0), fnp.zeros(3)), xs)
+
+
+CASES = {
+    "rnn": (_rnn, lambda n: (rng.normal(size=3), rng.normal(size=(n, 3)))),
+    "pass_through": (_pass_through, lambda n: (rng.normal(size=3), rng.normal(size=(n, 3)))),
+    "literal_start": (_literal_start, lambda n: (rng.normal(size=(n, 2)),)),
+    "int_carry": (_int_carry, lambda n: (rng.normal(size=(n, 3)),)),
+    "reversed": (
+        lambda h, xs: L.scan(lambda h, x: (h * 0.9 + x, h), h, xs, reverse=True),
+        lambda n: (rng.normal(size=2), rng.normal(size=(n, 2))),
+    ),
+    "grad": (
+        fg.grad(lambda h, xs: fnp.sum(_rnn(h, xs)[1]) + fnp.sum(_rnn(h, xs)[0] ** 2)),
+        lambda n: (rng.normal(size=3), rng.normal(size=(n, 3))),
+    ),
+}
+
+
+def _kinds(program):
+    return {ins.kind for ins in program.instructions}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("length", [0, 1, 2, 5])
+def test_loop_instruction_matches_the_reference(name, length):
+    fun, make = CASES[name]
+    args = make(length)
+    graph = fg.make_graph(fun)(*args)
+    compiled = CompiledProgram(fg.core.inline_calls(graph))
+    assert "loop" in _kinds(compiled)
+    assert "python" not in _kinds(compiled)
+    want = ReferenceProgram(graph)(graph.consts, args)
+    got = compiled(graph.consts, args)
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype and g.shape == w.shape
+        np.testing.assert_allclose(g, w, rtol=1e-13, atol=1e-13)
+    again = compiled(graph.consts, args)  # (buffers reused across calls)
+    for g, w in zip(again, want):
+        np.testing.assert_allclose(g, w, rtol=1e-13, atol=1e-13)
+
+
+def test_bodies_the_executor_cannot_loop_over_stay_callbacks():
+    # a NumPy-reference step (sort) in the body: the scan runs its body program from Python
+    def f(xs):
+        return L.scan(lambda c, x: (c + fnp.sort(x), None), fnp.zeros(3), xs)[0]
+
+    xs = rng.normal(size=(4, 3))
+    graph = fg.make_graph(f)(xs)
+    program = CompiledProgram(graph)
+    assert _kinds(program) == {"python"}
+    np.testing.assert_allclose(program(graph.consts, [xs])[0], np.sort(xs, axis=1).sum(0))
+
+
+def test_a_loop_is_listed_with_its_body():
+    graph = fg.make_graph(_rnn)(np.zeros(3), np.ones((4, 3)))
+    text = str(CompiledProgram(graph))
+    assert "loop" in text and "scan of 4 steps" in text and "gemm_epilogue b" in text
