@@ -46,7 +46,12 @@ def _graphs():
         (lambda a: fnp.sum(a * 3 + (a > 4), axis=1), (ints,)),
         (lambda x: fnp.zeros((3, 4), np.float32) + fnp.sum(x), (x,)),  # a fill
         (_rnn, (_f32(4), _f32(5, 4), _f32(4, 4))),  # a loop
+        (_grow, (np.float32(1.5),)),  # a while loop
     ]
+
+
+def _grow(x):
+    return fg.lax.while_loop(lambda c: c < 10.0, lambda c: c * x, np.float32(1.0))
 
 
 def _rnn(h, xs, w):
@@ -70,6 +75,8 @@ def _walk(decoded):
             yield from _walk(fields["steps"])
         if kind == "loop":
             yield from _walk(fields["body"])
+        if kind == "while_loop":
+            yield from _walk(fields["test"] + fields["body"])
 
 
 def _size(layout, fields):

@@ -80,6 +80,43 @@ def test_loop_instruction_matches_the_reference(name, length):
         np.testing.assert_allclose(g, w, rtol=1e-13, atol=1e-13)
 
 
+def _counted_power(x, n, max_steps=None):
+    def body(c):
+        k, v, seen = c
+        return k + 1, v * x + 0.1, fnp.maximum(seen, v)
+
+    return L.while_loop(
+        lambda c: c[0] < n, body, (0, fnp.ones(2) * 0.5, fnp.zeros(2)), max_steps=max_steps
+    )
+
+
+WHILE_CASES = {
+    "counted": (lambda x, n: _counted_power(x, n), ()),
+    "bounded": (lambda x, n: _counted_power(x, n, max_steps=3), ()),
+    "threshold": (
+        lambda x, n: L.while_loop(lambda c: fnp.sum(c) < n, lambda c: c * x, fnp.ones(3)),
+        (),
+    ),
+    "grad_replay": (fg.grad(lambda x, n: fnp.sum(_counted_power(x, n)[1])), ()),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WHILE_CASES))
+@pytest.mark.parametrize("n", [0, 1, 4, 7])
+def test_while_loop_instruction_matches_the_reference(name, n):
+    fun, _ = WHILE_CASES[name]
+    args = (np.float64(1.3), np.int64(n) if name != "threshold" else np.float64(n + 2.5))
+    graph = fg.make_graph(fun)(*args)
+    compiled = CompiledProgram(fg.core.inline_calls(graph))
+    assert "while_loop" in _kinds(compiled)
+    want = ReferenceProgram(graph)(graph.consts, args)
+    for _ in range(2):
+        got = compiled(graph.consts, args)
+        for g, w in zip(got, want):
+            assert g.dtype == w.dtype and g.shape == w.shape
+            np.testing.assert_allclose(g, w, rtol=1e-13, atol=1e-13)
+
+
 def test_bodies_the_executor_cannot_loop_over_stay_callbacks():
     # a NumPy-reference step (sort) in the body: the scan runs its body program from Python
     def f(xs):
@@ -96,3 +133,22 @@ def test_a_loop_is_listed_with_its_body():
     graph = fg.make_graph(_rnn)(np.zeros(3), np.ones((4, 3)))
     text = str(CompiledProgram(graph))
     assert "loop" in text and "scan of 4 steps" in text and "gemm_epilogue b" in text
+
+
+def test_loops_inside_loop_bodies_run_in_the_executor_too():
+    def f(x):
+        def outer(c, _):
+            inner = L.fori_loop(0, 3, lambda i, v: v * x + 1.0, c)
+            grown = L.while_loop(lambda v: v < 50.0, lambda v: v * 2.0, inner)
+            return grown, inner
+
+        return L.scan(outer, 1.0, None, length=4)
+
+    graph = fg.make_graph(f)(np.float64(0.9))
+    program = CompiledProgram(graph)
+    assert _kinds(program) == {"fill", "loop"}
+    (loop,) = [ins for ins in program.instructions if ins.kind == "loop"]
+    assert {ins.kind for ins in loop.body.instructions} >= {"loop", "while_loop"}
+    want = ReferenceProgram(graph)(graph.consts, [np.float64(0.9)])
+    for g, w in zip(program(graph.consts, [np.float64(0.9)]), want):
+        np.testing.assert_allclose(g, w, rtol=1e-14)

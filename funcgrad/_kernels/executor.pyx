@@ -36,7 +36,10 @@ from .isa cimport (
     OP_LOOP, LOOP_LENGTH, LOOP_REVERSE, LOOP_N_SLOT, LOOP_SLOTS, LOOP_SLOT_LEN, LOOP_SLOT_KIND,
     LOOP_SLOT_SLOT, LOOP_SLOT_OUTER, LOOP_SLOT_STRIDE, LOOP_CARRY_LEN, LOOP_CARRY_READ,
     LOOP_CARRY_WRITE, LOOP_CARRY_INIT, LOOP_CARRY_FINAL, LOOP_CARRY_SCRATCH, LOOP_CARRY_NBYTES,
-    LOOP_COPY_LEN, LOOP_COPY_SRC, LOOP_COPY_DST, LOOP_COPY_NBYTES, SLOT_CONST,
+    LOOP_COPY_LEN, LOOP_COPY_SRC, LOOP_COPY_DST, LOOP_COPY_NBYTES, SLOT_CONST, OP_WHILE_LOOP,
+    WHILE_LOOP_MAX_STEPS, WHILE_LOOP_N_SLOT, WHILE_LOOP_SLOTS, WHILE_CARRY_LEN,
+    WHILE_CARRY_TEST_READ, WHILE_CARRY_READ, WHILE_CARRY_WRITE, WHILE_CARRY_INIT,
+    WHILE_CARRY_FINAL, WHILE_CARRY_SCRATCH, WHILE_CARRY_NBYTES,
 )
 from .random cimport run_random_bits
 from .reduce cimport run_reduce
@@ -76,6 +79,7 @@ KERNELS[OP_ARGMAX] = run_argmax
 KERNELS[OP_INT_REDUCE] = run_int_reduce
 
 KERNELS[OP_LOOP] = run_loop
+KERNELS[OP_WHILE_LOOP] = run_while
 
 
 cdef int run_block(const int64_t* code, int64_t n, const Run* run) noexcept nogil:
@@ -140,6 +144,63 @@ cdef int run_loop(const int64_t* ins, const Run* run) noexcept nogil:
         for j in range(n_copy):
             p = copies + j * LOOP_COPY_LEN
             memcpy(bufs[p[LOOP_COPY_DST]], bufs[p[LOOP_COPY_SRC]], p[LOOP_COPY_NBYTES])
+    return DONE
+
+
+cdef int run_while(const int64_t* ins, const Run* run) noexcept nogil:
+    """A while loop (isa.py's "while_loop"): the test's instructions, then while the bool
+    they write holds, a step of the body's (buffers pointed as run_loop points them); step k
+    writes the carries into ``final`` when k is even, ``scratch`` when odd, and the end is
+    copied into ``final`` unless it is there."""
+    cdef int64_t max_steps = ins[WHILE_LOOP_MAX_STEPS], n_slot = ins[WHILE_LOOP_N_SLOT], k, j
+    cdef const int64_t* slots = ins + WHILE_LOOP_SLOTS
+    cdef const int64_t* carries = slots + n_slot * LOOP_SLOT_LEN + 1
+    cdef int64_t n_carry = carries[-1]
+    cdef const int64_t* copies = carries + n_carry * WHILE_CARRY_LEN + 1
+    cdef int64_t n_copy = copies[-1]
+    cdef const int64_t* tail = copies + n_copy * LOOP_COPY_LEN  # test_out, n_test, test...
+    cdef int64_t test_out = tail[0], n_test = tail[1]
+    cdef const int64_t* test = tail + 2
+    cdef const int64_t* body = test
+    cdef const int64_t* p
+    cdef char** bufs = run.bufs
+    cdef int status
+    for k in range(n_test):
+        body += body[INSTRUCTION_LENGTH]
+    cdef int64_t n_body = body[0]
+    body += 1
+    for j in range(n_slot):  # (the consts: every slot of a while loop)
+        p = slots + j * LOOP_SLOT_LEN
+        bufs[p[LOOP_SLOT_SLOT]] = bufs[p[LOOP_SLOT_OUTER]]
+    for j in range(n_carry):
+        p = carries + j * WHILE_CARRY_LEN
+        bufs[p[WHILE_CARRY_TEST_READ]] = bufs[p[WHILE_CARRY_INIT]]
+    k = 0
+    while max_steps < 0 or k < max_steps:
+        status = run_block(test, n_test, run)
+        if status != DONE:
+            return status
+        if not (<char*>bufs[test_out])[0]:
+            break
+        for j in range(n_carry):
+            p = carries + j * WHILE_CARRY_LEN
+            bufs[p[WHILE_CARRY_READ]] = bufs[p[WHILE_CARRY_TEST_READ]]
+            bufs[p[WHILE_CARRY_WRITE]] = bufs[p[WHILE_CARRY_SCRATCH if k % 2 else WHILE_CARRY_FINAL]]
+        status = run_block(body, n_body, run)
+        if status != DONE:
+            return status
+        for j in range(n_copy):
+            p = copies + j * LOOP_COPY_LEN
+            memcpy(bufs[p[LOOP_COPY_DST]], bufs[p[LOOP_COPY_SRC]], p[LOOP_COPY_NBYTES])
+        for j in range(n_carry):
+            p = carries + j * WHILE_CARRY_LEN
+            bufs[p[WHILE_CARRY_TEST_READ]] = bufs[p[WHILE_CARRY_WRITE]]
+        k += 1
+    for j in range(n_carry):
+        p = carries + j * WHILE_CARRY_LEN
+        if bufs[p[WHILE_CARRY_TEST_READ]] != bufs[p[WHILE_CARRY_FINAL]]:
+            memcpy(bufs[p[WHILE_CARRY_FINAL]], bufs[p[WHILE_CARRY_TEST_READ]],
+                   p[WHILE_CARRY_NBYTES])
     return DONE
 
 
@@ -250,7 +311,8 @@ OPCODES = {"gemm": OP_GEMM, "fused": OP_FUSED, "reduce": OP_REDUCE, "copy": OP_C
            "scatter_add": OP_SCATTER_ADD, "conv": OP_CONV, "gemm_epilogue": OP_GEMM_EPILOGUE,
            "softmax": OP_SOFTMAX, "images": OP_IMAGES, "random_bits": OP_RANDOM_BITS,
            "cast": OP_CAST, "int": OP_INT, "argmax": OP_ARGMAX,
-           "int_reduce": OP_INT_REDUCE, "loop": OP_LOOP}
+           "int_reduce": OP_INT_REDUCE, "loop": OP_LOOP,
+           "while_loop": OP_WHILE_LOOP}
 # Sizes from which an instruction may run on several threads (its elements; M*N*K).
 PARALLEL_MIN = {"fused": FUSED_PAR_MIN, "softmax": FUSED_PAR_MIN, "gemm": float(GEMM_PAR_MIN),
                 "cast": FUSED_PAR_MIN, "random_bits": FUSED_PAR_MIN // RANDOM_BITS_COST}

@@ -22,6 +22,7 @@ cdef extern from "isa.h":
         OP_INT
         OP_ARGMAX
         OP_INT_REDUCE
+        OP_WHILE_LOOP
         OP_LOOP
         OP_COUNT
         KERNEL_NDIM
@@ -210,6 +211,17 @@ cdef extern from "isa.h":
         LOOP_COPY_DST
         LOOP_COPY_NBYTES
         LOOP_COPY_LEN
+        WHILE_CARRY_TEST_READ
+        WHILE_CARRY_READ
+        WHILE_CARRY_WRITE
+        WHILE_CARRY_INIT
+        WHILE_CARRY_FINAL
+        WHILE_CARRY_SCRATCH
+        WHILE_CARRY_NBYTES
+        WHILE_CARRY_LEN
+        WHILE_LOOP_MAX_STEPS
+        WHILE_LOOP_N_SLOT
+        WHILE_LOOP_SLOTS
         LOOP_LENGTH
         LOOP_REVERSE
         LOOP_N_SLOT

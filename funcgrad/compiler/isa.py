@@ -161,6 +161,18 @@ _instruction("int_reduce", 17, f"dtype {REDUCTION}")  # dtype: the operand's and
 _part("loop_slot", "kind slot outer stride")
 _part("loop_carry", "read write init final scratch nbytes")
 _part("loop_copy", "src dst nbytes")
+# A while loop (run_while): ``test`` (instructions writing a bool to body buffer
+# ``test_out``) before each step, the ``body`` while it holds (and fewer than ``max_steps``,
+# -1: no bound); each carry is read by the test from ``test_read`` and by the body from
+# ``read``; the steps write ``final`` and ``scratch`` in turn, and the end is copied into
+# ``final`` if the last step wrote ``scratch`` (or none ran).
+_part("while_carry", "test_read read write init final scratch nbytes")
+_instruction(
+    "while_loop", 19, "max_steps n_slot slots[n_slot]:loop_slot n_carry "
+    "carries[n_carry]:while_carry n_copy copies[n_copy]:loop_copy test_out n_test "
+    "test[n_test]:instruction "
+    "n_body body[n_body]:instruction"
+)  # fmt: skip
 _instruction(
     "loop", 18, "length reverse n_slot slots[n_slot]:loop_slot n_carry carries[n_carry]:loop_carry "
     "n_copy copies[n_copy]:loop_copy n_body body[n_body]:instruction"

@@ -1,5 +1,6 @@
-"""Scans the executor runs itself: each scan equation that the program would call into
-Python for becomes a :class:`~funcgrad.compiler.instructions.Loop` when its body compiles
+"""Loops the executor runs itself: each scan (or while loop) equation that the program would
+call into Python for becomes a :class:`~funcgrad.compiler.instructions.Loop` (or
+:class:`~funcgrad.compiler.instructions.WhileLoop`) when its body (and test) compiles
 to instructions the executor can run in a loop (no Python callback, no loop over images,
 no constant output), so a step costs no Python.
 
@@ -12,7 +13,7 @@ an input through (or repeats another) is copied after the step.
 from typing import NamedTuple
 
 from ..core import Literal, inline_calls
-from .instructions import FILL_DTYPES, Callback, Fill, Loop, View
+from .instructions import FILL_DTYPES, Callback, Fill, Loop, View, WhileLoop
 from .lower import lower
 from .memory import BufferPlan, plan_memory
 from .passes import optimize
@@ -44,8 +45,9 @@ def compile_body(graph):
     if any(isinstance(a, Literal) for a in graph.outvars):
         return None
     lowered = lower(graph)
-    instructions = tuple(gemm_epilogues(lowered.instructions))
-    if any(ins.kind in _REFUSED or isinstance(ins, Loop) for ins in instructions):
+    instructions, nbytes = native_loops(gemm_epilogues(lowered.instructions), lowered.nbytes())
+    instructions = tuple(instructions)
+    if any(ins.kind in _REFUSED for ins in instructions):  # (loops inside are loops too)
         return None
     n_in = lowered.n_inputs
     storage_of = [lowered.storage[v] for v in graph.outvars]
@@ -54,7 +56,7 @@ def compile_body(graph):
         if s >= n_in and s not in seen:
             written.append(s)
             seen.add(s)
-    plan = plan_memory(instructions, n_in, lowered.nbytes(), set(written))
+    plan = plan_memory(instructions, n_in, nbytes, set(written))
     outputs, copies, claimed = [], [], set()
     for v, s in zip(graph.outvars, storage_of):
         if s >= n_in and s not in claimed:
@@ -95,21 +97,27 @@ class _Storages:
 
 
 def native_loops(instructions, nbytes, compile_body=compile_body):
-    """``instructions`` with each scan callback whose body compiles replaced by a Loop;
-    returns them and ``nbytes`` with the loops' scratch storages."""
+    """``instructions`` with each scan and while-loop callback whose bodies compile
+    replaced by a Loop or WhileLoop; returns them and ``nbytes`` with the loops' scratch
+    storages (and the buffers constant operands are filled into)."""
     storages = _Storages(nbytes)
     out = []
     for ins in instructions:
         e = ins.eqn if type(ins) is Callback else None
-        if e is None or e.prim.name != "scan" or not all(map(_fillable, ins.inputs)):
+        name = e.prim.name if e is not None else None
+        if name not in ("scan", "while_loop") or not all(map(_fillable, ins.inputs)):
             out.append(ins)
             continue
-        body = compile_body(e.params["body"])
-        if body is None:
+        p = e.params
+        if name == "scan":
+            bodies = [compile_body(p["body"])]
+        else:
+            bodies = [compile_body(p["cond"]), compile_body(p["body"])]
+            if bodies[0] is not None and bodies[0].copies:  # (a test passing a bool through)
+                bodies[0] = None
+        if any(b is None for b in bodies):
             out.append(ins)
             continue
-        nc, nk = e.params["num_consts"], e.params["num_carry"]
-        results = (ins.out, *ins.more)
         ops = []
         for a in ins.inputs:  # a constant operand (a carry starting at 0.0): a filled buffer
             if isinstance(a, Literal):
@@ -117,12 +125,22 @@ def native_loops(instructions, nbytes, compile_body=compile_body):
                 out.append(Fill(view, float(a.value), 0.0))
                 a = view
             ops.append(a)
-        ops = tuple(ops)
-        scratch = tuple(storages.new(_nbytes(v)) for v in results[:nk])
-        out.append(
-            Loop(e, ops[:nc], ops[nc : nc + nk], ops[nc + nk :], results[:nk], results[nk:],
-                 scratch, body)
-        )  # fmt: skip
+        results = (ins.out, *ins.more)
+        if name == "scan":
+            nc, nk = p["num_consts"], p["num_carry"]
+            scratch = tuple(storages.new(_nbytes(v)) for v in results[:nk])
+            consts, init, xs = ops[:nc], ops[nc : nc + nk], ops[nc + nk :]
+            out.append(
+                Loop(e, tuple(consts), tuple(init), tuple(xs), results[:nk], results[nk:],
+                     scratch, bodies[0])
+            )  # fmt: skip
+        else:
+            ntc, nbc = p["cond_nconsts"], p["body_nconsts"]
+            scratch = tuple(storages.new(_nbytes(v)) for v in results)
+            tc, bc, init = ops[:ntc], ops[ntc : ntc + nbc], ops[ntc + nbc :]
+            out.append(
+                WhileLoop(e, tuple(tc), tuple(bc), tuple(init), results, scratch, *bodies)
+            )  # fmt: skip
     return out, storages.nbytes
 
 

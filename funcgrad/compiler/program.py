@@ -290,6 +290,7 @@ class Encoding:
         constants shared with the program's."""
         inner = Encoding({s: base + b for s, b in body.plan.buffer_of.items()}, 0, 0)
         inner.consts, inner.callbacks = self.consts, self.callbacks
+        inner.nested_buffers = self.nested_buffers  # (a loop in the body: the program's)
         return inner
 
     def const(self, value):

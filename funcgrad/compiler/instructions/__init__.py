@@ -48,7 +48,7 @@ from .base import Instruction, Partial, View
 from .calls import Callback, Lapack
 from .fused import Fused, FusedInput, FusedOutput, FusedReduction, Gemm, GemmEpilogue, Op
 from .images import Conv, ImageLoop
-from .loops import Loop
+from .loops import Loop, WhileLoop
 
 __all__ = [
     "DTYPE_CODES",
@@ -81,4 +81,5 @@ __all__ = [
     "ScatterAdd",
     "Softmax",
     "View",
+    "WhileLoop",
 ]

@@ -99,3 +99,96 @@ class Loop(Instruction):
             "n_body": len(body.instructions),
             "body": [inner.instruction(ins) for ins in body.instructions],
         }
+
+
+@dataclass(frozen=True)
+class WhileLoop(Instruction):
+    """A while loop the executor runs: ``test`` (a nested.Body writing one bool) before
+    each step of ``body`` (nested.Body), over the operands' Views ``test_consts``,
+    ``body_consts`` and ``init``; results ``final``; ``scratch`` as a Loop's."""
+
+    kind = "while_loop"
+    eqn: object
+    test_consts: tuple
+    body_consts: tuple
+    init: tuple
+    final: tuple
+    scratch: tuple
+    test: object
+    body: object
+
+    @property
+    def reads(self):
+        views = (*self.test_consts, *self.body_consts, *self.init)
+        return [v.storage for v in views] + list(self.scratch)
+
+    @property
+    def writes(self):
+        return [v.storage for v in self.final] + list(self.scratch)
+
+    @property
+    def hidden(self):
+        return frozenset(self.scratch)
+
+    @property
+    def may_use_threads(self):
+        return any(ins.may_use_threads for b in (self.test, self.body) for ins in b.instructions)
+
+    @property
+    def registers(self):
+        return max([0] + [ins.registers for b in (self.test, self.body) for ins in b.instructions])
+
+    def describe(self, listing=False):
+        bound = self.eqn.params["max_steps"]
+        most = "" if bound is None else f", at most {bound} steps"
+        return (
+            f"while loop{most}: {len(self.test.instructions)}-instruction test, "
+            f"{len(self.body.instructions)}-instruction body"
+        )
+
+    def lines(self, name, indent="  "):
+        lines = super().lines(name, indent)
+        for tag, part in (("test", self.test), ("body", self.body)):
+            lines.append(f"{indent}    {tag}:")
+            for ins in part.instructions:
+                lines += ins.lines(lambda s, p=part: f"b{p.plan.buffer_of[s]}", indent + "      ")
+        return lines
+
+    def fields(self, enc):
+        test_base, body_base = enc.nested_buffers(self.test), enc.nested_buffers(self.body)
+        ntc, nbc = len(self.test_consts), len(self.body_consts)
+        const = isa.LOOP_SLOT_KINDS["const"]
+        slots = [
+            isa.encode(
+                "loop_slot", kind=const, slot=base + k, outer=enc.buffer(v.storage), stride=0
+            )
+            for base, views in ((test_base, self.test_consts), (body_base, self.body_consts))
+            for k, v in enumerate(views)
+        ]
+        carries = [
+            isa.encode("while_carry", test_read=test_base + ntc + k, read=body_base + nbc + k,
+                       write=body_base + self.body.outputs[k], init=enc.buffer(start.storage),
+                       final=enc.buffer(end.storage), scratch=enc.buffer(s),
+                       nbytes=end.size * end.dtype.itemsize)
+            for k, (start, end, s) in enumerate(zip(self.init, self.final, self.scratch))
+        ]  # fmt: skip
+        copies = [
+            isa.encode("loop_copy", src=body_base + src, dst=body_base + dst, nbytes=nbytes)
+            for src, dst, nbytes in self.body.copies
+        ]
+        test, body = enc.nested(self.test, test_base), enc.nested(self.body, body_base)
+        bound = self.eqn.params["max_steps"]
+        return {
+            "max_steps": -1 if bound is None else bound,
+            "n_slot": len(slots),
+            "slots": slots,
+            "n_carry": len(carries),
+            "carries": carries,
+            "n_copy": len(copies),
+            "copies": copies,
+            "test_out": test_base + self.test.outputs[0],
+            "n_test": len(self.test.instructions),
+            "test": [test.instruction(ins) for ins in self.test.instructions],
+            "n_body": len(self.body.instructions),
+            "body": [body.instruction(ins) for ins in self.body.instructions],
+        }
