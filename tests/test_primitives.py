@@ -11,6 +11,7 @@ differentiable ones, VJP and JVP against central finite differences and second o
 
 import math
 import re
+import warnings
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -1607,3 +1608,48 @@ def test_threefry_known_answers(key, counter, expected):
     assert ref_threefry_2x32(key, *counter) == expected
     words = P.threefry_2x32(np.array(key, np.uint32), *(np.array([c], np.uint32) for c in counter))
     assert [int(w[0]) for w in words] == list(expected)
+
+
+# Beyond |x| ~ 1e154 (1e19 in float32) x * x overflows: the rules of arctan2 and arcsinh
+# (and of arctan, arcsin, arccos, composed from arctan2) go through the larger operand, so
+# neither backend warns and the tiny derivatives keep their digits (1 / x**2 underflows).
+LARGE = [1e155, -1e200, 1e300, -1.7e308, np.inf, 3.0, -0.5, 1e-300]
+
+
+@pytest.mark.parametrize("backend", ["compiled", "numpy"])
+@pytest.mark.parametrize("dtype", [F64, F32])
+def test_arctan2_and_arcsinh_slopes_do_not_overflow(backend, dtype, monkeypatch):
+    monkeypatch.setenv("FUNCGRAD_BACKEND", backend)
+    with np.errstate(over="ignore"):
+        x = np.array(LARGE).astype(dtype)
+    one = np.ones_like(x)
+    xl = x.astype(np.longdouble)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gy, gx = fg.jit(fg.vjp(P.arctan2, x, one)[1])(one)
+        g1, g2 = fg.vjp(P.arctan2, one, x)[1](one)
+        (gs,) = fg.vjp(P.arcsinh, x)[1](one)
+    inf = np.isinf(xl)
+    fin = np.where(inf, 1, xl)  # in extended precision, where x * x does not overflow
+    slope = np.where(inf, 0, 1 / (1 + fin * fin))
+    x_slope = np.where(inf, 0, fin / (1 + fin * fin))
+    asinh = np.where(inf, 0, 1 / np.sqrt(1 + fin * fin))
+    tol = dict(rtol=4 * np.finfo(dtype).eps, atol=0)
+    np.testing.assert_allclose(gy, slope.astype(dtype), **tol)  # d/dy atan2(y, 1)
+    np.testing.assert_allclose(gx, (-x_slope).astype(dtype), **tol)  # d/dx atan2(1, x)
+    np.testing.assert_allclose(g1, x_slope.astype(dtype), **tol)
+    np.testing.assert_allclose(g2, (-slope).astype(dtype), **tol)
+    np.testing.assert_allclose(gs, asinh.astype(dtype), **tol)
+
+
+@pytest.mark.parametrize("backend", ["compiled", "numpy"])
+def test_pow_to_the_zeroth_has_zero_slope_at_any_base(backend, monkeypatch):
+    monkeypatch.setenv("FUNCGRAD_BACKEND", backend)
+    x = np.array([0.0, 5e-324, 1e-310, -(2.0**-1074), 3.0, np.inf])
+    gx, gy = _grads(P.pow, x, np.zeros_like(x))
+    _assert_same(gx, np.zeros_like(x))
+    gx32, _ = _grads(P.pow, np.array([1e-45, 1e-40], F32), np.zeros(2, F32))
+    _assert_same(gx32, [0.0, 0.0])
+    assert fg.grad(lambda x: x**0.0)(5e-324) == 0.0
+    # the slope's own slope in y at y = 0 is still 1 / x
+    assert fg.grad(lambda y: fg.grad(lambda x: x**y)(0.5))(0.0) == 2.0
