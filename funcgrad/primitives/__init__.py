@@ -221,11 +221,13 @@ def _elementwise(
     traits=(),
     bool_instead=None,
     int_only=False,
+    fused=True,
 ):
     """Register an elementwise primitive from its per-argument ``scale`` rules: its VJP,
     JVP, shape rule, batching rule, traits and fused kernel (``kernel``, by default the
     operation named ``name`` in vm_ops.h) all follow from them. ``int_only``: an operation
-    of integers and bools (bitwise ones), run by the integer kernels alone."""
+    of integers and bools (bitwise ones), run by the integer kernels alone. ``fused=False``:
+    no kernel at all, the NumPy/SciPy reference runs inside compiled programs."""
 
     def vjp_of(scale):
         if scale is None:
@@ -254,8 +256,8 @@ def _elementwise(
         tuple(vjp_of(s) for s in scales),
         jvp,
         traits=kinds + tuple(traits),
-        kernel=name if kernel is None else kernel,
-        lowering=("int",) if int_only else lowering,
+        kernel=None if not fused else name if kernel is None else kernel,
+        lowering=("int",) if int_only else lowering if fused else (),
     )
     prim.batch = _elementwise_batch(prim)
     return prim
@@ -1369,7 +1371,7 @@ def _random_bits_batch(batched, key, counts, **params):
 
 random_bits.batch = _random_bits_batch
 
-from . import linalg  # noqa: E402,F401  (registers the linear-algebra primitives)
+from . import linalg, special  # noqa: E402,F401  (register linear algebra, special functions)
 from .convolution import (  # noqa: E402,F401  (registers convolution and pooling)
     avg_pool2d,
     avg_pool2d_transpose,
