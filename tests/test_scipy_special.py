@@ -9,6 +9,7 @@ from typing import NamedTuple
 import numpy as np
 import pytest
 import scipy.special as sc
+from compare import assert_close
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -84,12 +85,6 @@ def _operands(data, fn, dtype=np.float64):
     ]
 
 
-def _close(got, expected, rtol):
-    got, expected = np.asarray(got), np.asarray(expected)
-    assert got.shape == expected.shape
-    np.testing.assert_allclose(got, expected, rtol=rtol, atol=rtol)
-
-
 @pytest.mark.parametrize("name", NAMES)
 @SETTINGS
 @given(data=st.data())
@@ -99,8 +94,8 @@ def test_values_match_scipy_eagerly_and_under_jit(name, data):
     expected = fn.theirs(*args)
     got = fn.ours(*args)
     assert type(got) is type(expected)  # a NumPy scalar for 0-d operands, as SciPy's
-    _close(got, expected, 1e-12)
-    _close(fg.jit(fn.ours)(*args), expected, 1e-12)
+    assert_close(got, expected, 1e-12)
+    assert_close(fg.jit(fn.ours)(*args), expected, 1e-12)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -113,7 +108,7 @@ def test_float32_stays_float32(name, data):
     assert expected.dtype == (np.float64 if name in UPCAST_BY_SCIPY else np.float32)
     for got in (fn.ours(*args), fg.jit(fn.ours)(*args)):
         assert np.asarray(got).dtype == np.float32
-        _close(got, expected.astype(np.float32), 2e-5)
+        assert_close(got, expected.astype(np.float32), 2e-5)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -144,8 +139,8 @@ def test_vmap_matches_a_loop(name, data):
     args = [data.draw(fgt.arrays(shape, min_value=lo, max_value=hi)) for lo, hi in fn.domains]
     batched = fg.vmap(fn.ours)(*args)
     looped = np.stack([fn.ours(*(a[i] for a in args)) for i in range(shape[0])])
-    _close(batched, looped, 1e-12)
-    _close(batched, fn.theirs(*args), 1e-12)
+    assert_close(batched, looped, 1e-12)
+    assert_close(batched, fn.theirs(*args), 1e-12)
 
 
 def test_tails_and_special_values_match_scipy():

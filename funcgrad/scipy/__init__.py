@@ -9,6 +9,6 @@ array([1., 2.])
 
 import numpy as np  # noqa: F401  (for the example above)
 
-from . import linalg, special
+from . import linalg, special, stats
 
-__all__ = ["linalg", "special"]
+__all__ = ["linalg", "special", "stats"]
