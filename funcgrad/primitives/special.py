@@ -121,7 +121,18 @@ log_ndtr = _unary(  # phi(x) / Phi(x), in logarithms: finite where both underflo
         g, exp(sub(neg(add(mul(_lit(0.5, x), mul(x, x)), _lit(_LOG_SQRT_2PI, x))), ans))
     ),
 )
-gammaln = _unary("gammaln", lambda g, ans, x: mul(g, digamma(x)), True)
+
+
+def _gammaln(x):
+    # SciPy's overflows to inf below |x| ~ 1e-308 (its 1 / x); the kernel's (libm's) is
+    # the limit -log|x|, which the reference gives too, so the backends agree.
+    out = _scipy(sc.gammaln)(x)
+    tiny = np.abs(x) < np.finfo(out.dtype).tiny
+    with np.errstate(divide="ignore"):  # (log 0: the pole, inf as SciPy's, silently)
+        return np.where(tiny, -np.log(np.abs(np.where(tiny, x, 1))), out).astype(out.dtype)
+
+
+gammaln = elementwise_unary("gammaln", _gammaln, lambda g, ans, x: mul(g, digamma(x)))
 digamma = _unary("digamma", lambda g, ans, x: mul(g, polygamma(_lit(1, x), x)), True)
 # polygamma(n, x): n an integer-valued float array (the shape rule wants one dtype).
 polygamma = _binary(
