@@ -52,3 +52,11 @@ def numpy_then_ours(numpy_call, our_call):
         spurious = [w for w in ours if issubclass(w.category, RuntimeWarning)]
         assert not spurious, f"NumPy does not warn, funcgrad does: {spurious[0].message}"
     return expected, got
+
+
+def assert_close(actual, expected, tol):
+    """The same shape, and values within ``tol`` relative and absolute (SciPy's references
+    for the special functions and distributions)."""
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    assert actual.shape == expected.shape
+    np.testing.assert_allclose(actual, expected, rtol=tol, atol=tol)

@@ -325,3 +325,24 @@ def test_a_fold_over_an_empty_axis_gives_the_identity_or_refuses():
         np.arctan2.reduce(np.zeros((0, 2)))
     with pytest.raises(ValueError, match="no identity"):
         fnp.arctan2.reduce(np.zeros((0, 2)))
+
+
+@pytest.mark.parametrize(
+    "filt", [0.0, 1.5, 0, 3, True, np.float32(0.0), np.int64(2), np.array(0.0), np.array(2)]
+)
+def test_trim_zeros_of_a_scalar_gives_it_back_as_numpy_does(filt):
+    expected = np.trim_zeros(filt)
+    for got in (fnp.trim_zeros(filt), fnp.trim_zeros(filt, "f")):
+        assert type(got) is type(expected) and got == expected
+        assert np.asarray(got).dtype == np.asarray(expected).dtype
+    x = np.asarray(filt, float)
+    assert fg.jit(fnp.trim_zeros)(x) == x  # no values needed: nothing is trimmed
+    assert fg.grad(lambda x: fnp.trim_zeros(x) * 2.0)(x) == 2.0
+    for axis in (0, -1):
+        with pytest.raises(np.exceptions.AxisError) as expected:
+            np.trim_zeros(filt, axis=axis)
+        with pytest.raises(np.exceptions.AxisError, match="trim_zeros") as got:
+            fnp.trim_zeros(filt, axis=axis)
+        assert str(expected.value) in str(got.value)
+    with pytest.raises(ValueError, match="trim"):
+        fnp.trim_zeros(filt, "x")

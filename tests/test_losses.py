@@ -245,3 +245,25 @@ def test_losses_trace_under_jit_with_traced_integer_labels():
         # A new label array of the same shape reuses the compiled graph.
         jitted(logits, labels[::-1].copy())
         assert jitted.cache_info().misses == 1
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sigmoid_binary_cross_entropy_of_infinite_logits_is_its_limit(dtype):
+    # softplus(x) - x t at x = +-inf: 0 where the target agrees, inf elsewhere (not inf - inf
+    # or inf * 0); the slope in the logit is still sigmoid(x) - t.
+    x = np.array([np.inf, np.inf, np.inf, -np.inf, -np.inf, -np.inf], dtype)
+    t = np.array([1.0, 0.0, 0.25, 0.0, 1.0, 0.5], dtype)
+    each = [losses.sigmoid_binary_cross_entropy(x[i : i + 1], t[i : i + 1]) for i in range(6)]
+    assert [float(v) for v in each] == [0.0, np.inf, np.inf, 0.0, np.inf, np.inf]
+    large = np.where(x > 0, 1e30, -1e30).astype(dtype)  # the limit, approached
+    expected = [
+        float(losses.sigmoid_binary_cross_entropy(large[i : i + 1], t[i : i + 1])) for i in range(6)
+    ]
+    assert [v == 0 for v in expected] == [v == 0 for v in each]
+    for f in (
+        fg.grad(losses.sigmoid_binary_cross_entropy),
+        fg.jit(fg.grad(losses.sigmoid_binary_cross_entropy)),
+    ):
+        g = f(x, t)
+        assert g.dtype == dtype
+        np.testing.assert_allclose(g, (np.where(x > 0, 1.0, 0.0) - t) / 6, rtol=1e-6)

@@ -156,3 +156,95 @@ def test_diag_indices_from_checks_the_array_is_square():
         np.testing.assert_array_equal(g, e)
     with pytest.raises(ValueError, match="must be equal"):
         fnp.diag_indices_from(np.zeros((2, 3)))
+
+
+# NumPy parameters funcgrad.numpy does not take, with the reason: keyword calls written for
+# NumPy fail on these alone.
+NOT_TAKEN = {
+    "out": "arrays are immutable: results are returned, never written into an argument",
+    "subok": "funcgrad has no array subclasses",
+    "like": "no __array_function__ dispatch to other array types",
+    "device": "CPU only",
+}
+# ufuncs' machinery (where= masks, casting rules, gufunc axes): funcgrad's ufunc-named
+# functions are plain functions of their operands.
+UFUNC_KEYWORDS = {"out", "where", "casting", "order", "dtype", "subok", "signature"}
+UFUNC_KEYWORDS |= {"axes", "axis", "keepdims"}
+NOT_TAKEN_BY = {
+    ("array", "ndmax"): "new in NumPy 2.4, not yet",
+    ("astype", "copy"): "a copy of an immutable array is never observable",
+    **{(f"nan{n}", "initial"): "not yet" for n in ("max", "min", "prod", "sum")},
+    **{
+        (f"nan{n}", "where"): "not yet" for n in ("max", "min", "prod", "sum", "mean", "std", "var")
+    },
+    **{(f"nan{n}", k): "not yet" for n in ("std", "var") for k in ("mean", "correction")},
+}
+
+
+def _signatures(np_module, fg_module):
+    for name in _public_functions(np_module):
+        ours = getattr(fg_module, name, None)
+        if ours is None:
+            continue
+        try:
+            theirs = inspect.signature(getattr(np_module, name)).parameters
+            mine = inspect.signature(ours).parameters
+        except (TypeError, ValueError):  # (a NumPy builtin without a signature)
+            continue
+        if not any(p.kind == p.VAR_KEYWORD for p in mine.values()):  # (forwards to NumPy)
+            yield name, isinstance(getattr(np_module, name), np.ufunc), theirs, mine
+
+
+def _by_keyword(params):
+    return [n for n, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
+@pytest.mark.parametrize("np_module, fg_module", [(np, fnp), (np.linalg, fnp.linalg)])
+def test_parameters_are_named_as_numpys(np_module, fg_module):
+    # Every parameter NumPy lets a caller name (np.transpose(a=x), np.broadcast_to(array=x))
+    # is one funcgrad's function takes by that name, in the same position.
+    wrong = []
+    for name, ufunc, theirs, mine in _signatures(np_module, fg_module):
+        positional = [n for n, p in mine.items() if p.kind != p.KEYWORD_ONLY]
+        for i, (n, p) in enumerate(theirs.items()):
+            if p.kind == p.VAR_POSITIONAL:
+                break
+            if p.kind == p.POSITIONAL_OR_KEYWORD and i < len(positional) and positional[i] != n:
+                wrong.append(f"{name}: parameter {i} is {positional[i]!r}, NumPy's is {n!r}")
+        for n in _by_keyword(theirs):
+            if n in mine or n in NOT_TAKEN or (name, n) in NOT_TAKEN_BY:
+                continue
+            if not (ufunc and n in UFUNC_KEYWORDS):
+                wrong.append(f"{name}: no parameter {n!r}")
+    assert wrong == []
+
+
+def test_the_exceptions_name_only_parameters_numpy_has_and_funcgrad_lacks():
+    for (name, n), _ in NOT_TAKEN_BY.items():
+        assert n in inspect.signature(getattr(np, name)).parameters
+        assert n not in inspect.signature(getattr(fnp, name)).parameters
+
+
+def test_shape_functions_take_numpys_keywords():
+    x = np.arange(6.0).reshape(2, 3)
+    for name, kwargs in [
+        ("transpose", {"a": x}),
+        ("swapaxes", {"a": x, "axis1": 0, "axis2": 1}),
+        ("moveaxis", {"a": x, "source": 0, "destination": 1}),
+        ("expand_dims", {"a": x, "axis": 0}),
+        ("squeeze", {"a": x[:1]}),
+        ("broadcast_to", {"array": x[0], "shape": (4, 3)}),
+        ("asarray", {"a": x, "dtype": np.float32}),
+        ("shape", {"a": x}),
+        ("ndim", {"a": x}),
+        ("size", {"a": x, "axis": 1}),
+    ]:
+        expected = getattr(np, name)(**kwargs)
+        np.testing.assert_array_equal(getattr(fnp, name)(**kwargs), expected)
+        if name not in ("shape", "ndim", "size", "asarray"):
+            traced = fg.jit(
+                lambda v, name=name, kwargs=kwargs: getattr(fnp, name)(
+                    **{**kwargs, next(iter(kwargs)): v}
+                )
+            )
+            np.testing.assert_array_equal(traced(next(iter(kwargs.values()))), expected)

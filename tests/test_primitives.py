@@ -11,12 +11,14 @@ differentiable ones, VJP and JVP against central finite differences and second o
 
 import math
 import re
+import warnings
 from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
 import pytest
 import scipy.linalg
+import scipy.special
 from conv_reference import ref_conv_general_dilated
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -977,6 +979,115 @@ def ref_pinv(a, rcond):
     return _each_matrix(pinv, a).astype(a.dtype)
 
 
+# ---------------------------------------------------------------- special functions
+# References written apart from SciPy's implementations (the primitives' own references):
+# Python's math module, series and quadrature in extended precision.
+
+
+def _digamma_ref(x):
+    """psi by the recurrence up to 20, then the asymptotic series (long double)."""
+    x = np.asarray(x, np.longdouble)
+    shift = np.zeros_like(x)
+    while np.any(x < 20):
+        small = x < 20
+        shift = shift - np.where(small, 1 / x, 0)
+        x = np.where(small, x + 1, x)
+    w = 1 / (x * x)
+    bernoulli = [1 / 12, -1 / 120, 1 / 252, -1 / 240, 1 / 132, -691 / 32760, 1 / 12]
+    series = sum(c * w ** (k + 1) for k, c in enumerate(bernoulli))
+    return shift + np.log(x) - 1 / (2 * x) - series
+
+
+def _hurwitz_ref(s, q, terms=60):
+    """sum_k (k + q)^-s by Euler-Maclaurin: the first terms, then the integral and three
+    corrections of the tail (long double)."""
+    s, q = np.broadcast_arrays(np.asarray(s, np.longdouble), np.asarray(q, np.longdouble))
+    head = sum((q + k) ** -s for k in range(terms))
+    n = q + terms
+    tail = n ** (1 - s) / (s - 1) + n**-s / 2 + s * n ** (-s - 1) / 12
+    tail -= s * (s + 1) * (s + 2) * n ** (-s - 3) / 720
+    return head + tail
+
+
+def ref_polygamma(n, x):
+    n, x = np.broadcast_arrays(n, x)
+    fact = np.array([math.factorial(int(k)) for k in n.ravel()]).reshape(n.shape)
+    higher = (-1.0) ** (n + 1) * fact * _hurwitz_ref(n + 1, x)
+    return np.where(n == 0, _digamma_ref(x), higher).astype(x.dtype)
+
+
+def _gammainc_ref(a, x):
+    """P(a, x) = x^a e^-x sum_k x^k / Gamma(a + k + 1) (DLMF 8.7.1), by math.lgamma."""
+    total, k, term = 0.0, 0, 1.0
+    while k < 400 and (k < 5 or term > 1e-18 * total):
+        term = math.exp((a + k) * math.log(x) - x - math.lgamma(a + k + 1))
+        total += term
+        k += 1
+    return total
+
+
+def _betainc_ref(a, b, x):
+    """x^a / (a B(a, b)) 2F1(a, 1 - b; a + 1; x) (DLMF 8.17.7), for x <= 1/2; above, by
+    the symmetry I_x(a, b) = 1 - I_(1-x)(b, a)."""
+    if x > 0.5:
+        return 1 - _betainc_ref(b, a, 1 - x)
+    total, coef, n = 0.0, 1.0, 0
+    while n < 400:
+        term = coef * x**n / (a + n)
+        total += term
+        if n > 3 and abs(term) < 1e-18 * abs(total):
+            break
+        coef *= (n + 1 - b) / (n + 1)
+        n += 1
+    return x**a * total * math.exp(-_betaln_ref(a, b))
+
+
+def _betaln_ref(a, b):
+    return math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
+
+
+def _log_ndtr_ref(x):
+    return math.log(math.erfc(-x / math.sqrt(2)) / 2)
+
+
+def draw_polygamma(data):
+    sn, sx = _broadcastable(data, 2)
+    n = data.draw(hnp.arrays(F64, sn, elements=st.sampled_from([0.0, 1.0, 2.0, 3.0])))
+    return Call((n, _array(data, sx, 0.5, 5.0)), {}, (1,))
+
+
+def draw_betainc(data):
+    sa, sb, sx = _broadcastable(data, 3)
+    a, b = _array(data, sa, 1.0, 4.0), _array(data, sb, 1.0, 4.0)
+    return Call((a, b, _array(data, sx, 0.05, 0.95)), {}, (2,))
+
+
+_SPECIAL = {
+    "erf": Case(_unary(), _each(math.erf)),
+    "erfc": Case(_unary(), _each(math.erfc)),
+    "erfinv": Case(_unary(-0.9, 0.9), lambda y: scipy.special.ndtri((y + 1) / 2) / math.sqrt(2)),
+    "ndtri": Case(
+        _unary(0.02, 0.98), lambda p: math.sqrt(2) * scipy.special.erfinv(2 * p - 1).astype(p.dtype)
+    ),
+    "log_ndtr": Case(_unary(), _each(_log_ndtr_ref)),
+    "gammaln": Case(_unary(0.25, 6.0), _each(math.lgamma)),
+    "digamma": Case(_unary(0.25, 6.0), lambda x: _digamma_ref(x).astype(x.dtype)),
+    "polygamma": Case(draw_polygamma, ref_polygamma),
+    "i0e": Case(_unary(gap=0.25), lambda x: np.i0(x) * np.exp(-np.abs(x))),
+    "i1e": Case(_unary(gap=0.25), lambda x: scipy.special.iv(1, x) * np.exp(-np.abs(x))),
+    "zeta": Case(
+        _binary((1.5, 4.0), (0.5, 3.0), diff=(1,)),
+        lambda x, q: _hurwitz_ref(x, q).astype(np.result_type(x, q)),
+    ),
+    "gammainc": Case(_binary((0.5, 4.0), (0.1, 5.0), diff=(1,)), _each(_gammainc_ref)),
+    "gammaincc": Case(
+        _binary((0.5, 4.0), (0.1, 5.0), diff=(1,)), _each(lambda a, x: 1 - _gammainc_ref(a, x))
+    ),
+    "betaln": Case(_binary((0.5, 5.0), (0.5, 5.0)), _each(_betaln_ref)),
+    "betainc": Case(draw_betainc, _each(_betainc_ref)),
+}
+
+
 # ---------------------------------------------------------------- the table
 
 
@@ -1080,6 +1191,7 @@ CASES = {
     # mode='complete' with m > n has no derivative (the completed basis is arbitrary)
     "qr": Case(draw_qr, ref_qr, grad_draw=lambda data: draw_qr(data, complete=False)),
     "pinv": Case(draw_pinv, ref_pinv),
+    **_SPECIAL,
 }
 NAMES = sorted(CASES)
 DIFFERENTIABLE = [n for n in NAMES if CASES[n].grads]
@@ -1295,6 +1407,12 @@ def test_integer_operations_run_as_integer_kernels(name):
     assert [ins.kind for ins in program.instructions] == ["int"], str(program)
 
 
+# Elementwise float primitives without a kernel, on purpose: special functions that
+# models rarely apply per element, run by their SciPy reference inside compiled programs.
+REFERENCE_ONLY = {"erfinv", "ndtri", "log_ndtr", "polygamma", "i0e", "i1e", "zeta"}
+REFERENCE_ONLY |= {"gammainc", "gammaincc", "betaln"}
+
+
 def test_every_vm_operation_belongs_to_a_primitive():
     # vm_ops.h's table and the registry agree: no operation without a primitive using it,
     # and each elementwise primitive's operation reads as many operands as it has.
@@ -1305,6 +1423,8 @@ def test_every_vm_operation_belongs_to_a_primitive():
             arity = 3 if prim is P.select else 1 if "unary" in prim.traits else 2
             if "fused" in prim.lowering:
                 assert VM_OPS[prim.kernel].arity == arity, prim.name
+            elif prim.name in REFERENCE_ONLY:
+                assert prim.lowering == () and prim.kernel is None, prim.name
             else:  # an integer operation: the integer kernels' table has it
                 assert prim.lowering == ("int",) and prim.kernel not in VM_OPS, prim.name
             if prim.kernel in INT_OPS:
@@ -1607,3 +1727,48 @@ def test_threefry_known_answers(key, counter, expected):
     assert ref_threefry_2x32(key, *counter) == expected
     words = P.threefry_2x32(np.array(key, np.uint32), *(np.array([c], np.uint32) for c in counter))
     assert [int(w[0]) for w in words] == list(expected)
+
+
+# Beyond |x| ~ 1e154 (1e19 in float32) x * x overflows: the rules of arctan2 and arcsinh
+# (and of arctan, arcsin, arccos, composed from arctan2) go through the larger operand, so
+# neither backend warns and the tiny derivatives keep their digits (1 / x**2 underflows).
+LARGE = [1e155, -1e200, 1e300, -1.7e308, np.inf, 3.0, -0.5, 1e-300]
+
+
+@pytest.mark.parametrize("backend", ["compiled", "numpy"])
+@pytest.mark.parametrize("dtype", [F64, F32])
+def test_arctan2_and_arcsinh_slopes_do_not_overflow(backend, dtype, monkeypatch):
+    monkeypatch.setenv("FUNCGRAD_BACKEND", backend)
+    with np.errstate(over="ignore"):
+        x = np.array(LARGE).astype(dtype)
+    one = np.ones_like(x)
+    xl = x.astype(np.longdouble)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gy, gx = fg.jit(fg.vjp(P.arctan2, x, one)[1])(one)
+        g1, g2 = fg.vjp(P.arctan2, one, x)[1](one)
+        (gs,) = fg.vjp(P.arcsinh, x)[1](one)
+    inf = np.isinf(xl)
+    fin = np.where(inf, 1, xl)  # in extended precision, where x * x does not overflow
+    slope = np.where(inf, 0, 1 / (1 + fin * fin))
+    x_slope = np.where(inf, 0, fin / (1 + fin * fin))
+    asinh = np.where(inf, 0, 1 / np.sqrt(1 + fin * fin))
+    tol = dict(rtol=4 * np.finfo(dtype).eps, atol=0)
+    np.testing.assert_allclose(gy, slope.astype(dtype), **tol)  # d/dy atan2(y, 1)
+    np.testing.assert_allclose(gx, (-x_slope).astype(dtype), **tol)  # d/dx atan2(1, x)
+    np.testing.assert_allclose(g1, x_slope.astype(dtype), **tol)
+    np.testing.assert_allclose(g2, (-slope).astype(dtype), **tol)
+    np.testing.assert_allclose(gs, asinh.astype(dtype), **tol)
+
+
+@pytest.mark.parametrize("backend", ["compiled", "numpy"])
+def test_pow_to_the_zeroth_has_zero_slope_at_any_base(backend, monkeypatch):
+    monkeypatch.setenv("FUNCGRAD_BACKEND", backend)
+    x = np.array([0.0, 5e-324, 1e-310, -(2.0**-1074), 3.0, np.inf])
+    gx, gy = _grads(P.pow, x, np.zeros_like(x))
+    _assert_same(gx, np.zeros_like(x))
+    gx32, _ = _grads(P.pow, np.array([1e-45, 1e-40], F32), np.zeros(2, F32))
+    _assert_same(gx32, [0.0, 0.0])
+    assert fg.grad(lambda x: x**0.0)(5e-324) == 0.0
+    # the slope's own slope in y at y = 0 is still 1 / x
+    assert fg.grad(lambda y: fg.grad(lambda x: x**y)(0.5))(0.0) == 2.0

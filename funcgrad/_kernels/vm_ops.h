@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "special.h"
 #include "vecmath.h"
 
 /* Register-machine steps that are not elementwise operations (run_fused_range does them). */
@@ -47,6 +48,10 @@
     E(cbrt, 51, 1, cbrtf(a[j]), cbrt(a[j]))                                                 \
     E(floor, 52, 1, floorf(a[j]), floor(a[j]))                                              \
     E(rint, 53, 1, rintf(a[j]), rint(a[j]))                                                 \
+    E(erf, 57, 1, erff(a[j]), erf(a[j]))                                                    \
+    E(erfc, 58, 1, erfcf(a[j]), erfc(a[j]))                                                 \
+    E(gammaln, 59, 1, fg_lgamma_f(a[j]), fg_lgamma(a[j]))                                   \
+    E(digamma, 60, 1, (float)fg_digamma(a[j]), fg_digamma(a[j]))                            \
     E(add, 20, 2, a[j] + b[j], a[j] + b[j])                                                 \
     E(sub, 21, 2, a[j] - b[j], a[j] - b[j])                                                 \
     E(mul, 22, 2, a[j] * b[j], a[j] * b[j])                                                 \

@@ -103,13 +103,25 @@ def binary_cross_entropy(probs, targets):
 def sigmoid_binary_cross_entropy(logits, targets):
     """Binary cross-entropy of ``sigmoid(logits)`` against targets in [0, 1], averaged over
     all elements, computed as ``softplus(x) - x * t`` (no overflow, exact gradient
-    ``sigmoid(x) - t`` everywhere, including at 0).
+    ``sigmoid(x) - t`` everywhere, including at 0). Infinite logits give the limits: 0 for
+    a logit of +inf against a target of 1 (-inf against 0), inf against any other target.
 
-    >>> float(sigmoid_binary_cross_entropy(np.array([1e4, -1e4]), np.array([1.0, 0.0])))
+    >>> float(sigmoid_binary_cross_entropy(np.array([1e4, -np.inf]), np.array([1.0, 0.0])))
     0.0
     """
-    logits, targets = _as_float(*_same_shape("sigmoid_binary_cross_entropy", logits, targets))
-    return fnp.mean(fnp.subtract(softplus(logits), fnp.multiply(logits, targets)))
+    x, t = _as_float(*_same_shape("sigmoid_binary_cross_entropy", logits, targets))
+    # softplus(x) - x t is x (1 - t) + softplus(-x) for x > 0: the products are the only
+    # terms that can be inf * 0 (the limit 0), and each branch sees only its own logits.
+    positive = fnp.greater(x, 0)
+    xp, xn = fnp.where(positive, x, 0), fnp.where(positive, 0, x)
+    upper = fnp.add(softplus(fnp.negative(xp)), _times(xp, fnp.subtract(1, t)))
+    lower = fnp.subtract(softplus(xn), _times(xn, t))
+    return fnp.mean(fnp.where(positive, upper, lower))
+
+
+def _times(x, c):
+    """``x * c``, with 0 where x is infinite and c is 0 (the loss's limit)."""
+    return fnp.multiply(fnp.where(fnp.logical_and(fnp.isinf(x), fnp.equal(c, 0)), 0, x), c)
 
 
 def softmax_cross_entropy(logits, labels):

@@ -46,6 +46,9 @@ pi, e, inf, nan, newaxis = np.pi, np.e, np.inf, np.nan, None
 ndarray = np.ndarray
 
 
+AxisError = np.exceptions.AxisError  # (a ValueError and an IndexError, as NumPy raises it)
+
+
 def _error(cls, message):
     return cls(f"{message} at {user_frame()}")
 
@@ -63,7 +66,7 @@ def _via_numpy(name, fn, *args, **kwargs):
     except (ValueError, IndexError, TypeError) as e:
         if isinstance(e, FuncgradError):
             raise
-        cls = next(c for c in (ValueError, IndexError, TypeError) if isinstance(e, c))
+        cls = next(c for c in (AxisError, ValueError, IndexError, TypeError) if isinstance(e, c))
         raise _error(cls, f"{name}: {e}") from None
 
 
@@ -200,8 +203,8 @@ def result_type(*args):
     return dtype
 
 
-def asarray(x, dtype=None, order=None, *, copy=None):
-    """``x`` as an array (a tracer stays a tracer), cast to ``dtype`` if given.
+def asarray(a, dtype=None, order=None, *, copy=None):
+    """``a`` as an array (a tracer stays a tracer), cast to ``dtype`` if given.
 
     Lists and tuples that hold tracers are stacked into one traced array, with the
     shape and dtype NumPy would give the list (Python scalars in a list count as int64 /
@@ -210,15 +213,15 @@ def asarray(x, dtype=None, order=None, *, copy=None):
     >>> asarray([np.float32(1.0), 2.0]).dtype
     dtype('float64')
     """
-    if isinstance(x, Tracer):
-        if dtype is not None and np.dtype(dtype) != x.dtype:
-            return P.cast(x, dtype=np.dtype(dtype))
-        return x
-    if type(x) is np.ndarray and dtype is None and order is None and copy is None:
-        return x  # the common case, first
-    if isinstance(x, (list, tuple)) and _holds_tracer(x):
-        return _stack_nested(x, _discover(x)[1] if dtype is None else np.dtype(dtype))
-    return _via_numpy("asarray", np.asarray, x, dtype=dtype, order=order, copy=copy)
+    if isinstance(a, Tracer):
+        if dtype is not None and np.dtype(dtype) != a.dtype:
+            return P.cast(a, dtype=np.dtype(dtype))
+        return a
+    if type(a) is np.ndarray and dtype is None and order is None and copy is None:
+        return a  # the common case, first
+    if isinstance(a, (list, tuple)) and _holds_tracer(a):
+        return _stack_nested(a, _discover(a)[1] if dtype is None else np.dtype(dtype))
+    return _via_numpy("asarray", np.asarray, a, dtype=dtype, order=order, copy=copy)
 
 
 def asanyarray(a, dtype=None, order=None, *, copy=None):
@@ -348,29 +351,29 @@ def _keep(x, reduced, axes, keepdims):
     return P.reshape(reduced, new_shape=shape)
 
 
-def shape(x):
-    """The shape of ``x`` (an array, tracer, scalar or nested list).
+def shape(a):
+    """The shape of ``a`` (an array, tracer, scalar or nested list).
 
     >>> shape([[1, 2, 3]])
     (1, 3)
     """
-    if isinstance(x, Tracer):
-        return x.shape
-    return _discover(x)[0] if _holds_tracer(x) else tuple(np.shape(x))
+    if isinstance(a, Tracer):
+        return a.shape
+    return _discover(a)[0] if _holds_tracer(a) else tuple(np.shape(a))
 
 
-def ndim(x):
-    """The number of axes of ``x``."""
-    return len(shape(x))
+def ndim(a):
+    """The number of axes of ``a``."""
+    return len(shape(a))
 
 
-def size(x, axis=None):
-    """The number of elements of ``x`` (along ``axis`` if given).
+def size(a, axis=None):
+    """The number of elements of ``a`` (along ``axis`` if given).
 
     >>> size(np.ones((2, 3)), axis=-1)
     3
     """
-    dims = shape(x)
+    dims = shape(a)
     if axis is None:
         return int(np.prod(dims, dtype=np.int64))
     return dims[_normalize_axis("size", operator_index(axis), len(dims))]

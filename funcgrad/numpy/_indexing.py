@@ -525,8 +525,12 @@ def trim_zeros(filt, trim="fb", axis=None):
     >>> trim_zeros(np.array([0.0, 1.0, 0.0, 2.0, 0.0]))
     array([1., 0., 2.])
     """
+    if isinstance(filt, Tracer) and filt.ndim == 0:  # nothing to trim: no values needed
+        _via_numpy("trim_zeros", np.trim_zeros, np.zeros(()), trim, axis)  # NumPy's checks
+        return filt
     value = _host_value("trim_zeros", filt, "slices with concrete bounds")
-    kept = _via_numpy("trim_zeros", np.trim_zeros, value, trim, axis)  # NumPy's checks too
+    # NumPy's checks too; a 0-d input comes back as it was given (a Python scalar too)
+    kept = _via_numpy("trim_zeros", np.trim_zeros, filt if value.ndim == 0 else value, trim, axis)
     if not isinstance(filt, Tracer):
         return kept
     axes = range(value.ndim) if axis is None else [_normalize_axis("trim_zeros", axis, value.ndim)]

@@ -349,7 +349,7 @@ def _gufunc(name, signature, x1, x2, core1, core2, terms, output):
     return contract([x1, x2], [t1, t2], batch + tuple(output))
 
 
-def vecdot(x1, x2, axis=-1):
+def vecdot(x1, x2, /, *, axis=-1):
     """Dot products of vectors along ``axis``, the other axes broadcast (NumPy 2).
 
     >>> vecdot(np.ones((2, 3)), np.arange(3.0))

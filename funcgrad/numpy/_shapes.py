@@ -117,9 +117,9 @@ def ravel(a, order="C"):
     return reshape(a, (-1,), order=order)
 
 
-def transpose(x, axes=None):
+def transpose(a, axes=None):
     """Permute axes (reverse them by default)."""
-    x = asarray(x)
+    x = asarray(a)
     if axes is None:
         axes = tuple(reversed(range(x.ndim)))
     axes = tuple(_normalize_axis("transpose", operator_index(a), x.ndim) for a in axes)
@@ -128,21 +128,21 @@ def transpose(x, axes=None):
     return x if axes == tuple(range(x.ndim)) else P.transpose(x, perm=axes)
 
 
-def swapaxes(x, axis1, axis2):
-    x = asarray(x)
+def swapaxes(a, axis1, axis2):
+    x = asarray(a)
     perm = list(range(x.ndim))
     a, b = (_normalize_axis("swapaxes", ax, x.ndim) for ax in (axis1, axis2))
     perm[a], perm[b] = perm[b], perm[a]
     return transpose(x, perm)
 
 
-def moveaxis(x, source, destination):
+def moveaxis(a, source, destination):
     """Move axes ``source`` (int or sequence) to positions ``destination``.
 
     >>> moveaxis(np.ones((2, 3, 4)), (0, 1), (-1, -2)).shape
     (4, 3, 2)
     """
-    x = asarray(x)
+    x = asarray(a)
     src = _axis_tuple("moveaxis", source, x.ndim)
     dst = _axis_tuple("moveaxis", destination, x.ndim)
     if len(src) != len(dst):
@@ -165,9 +165,9 @@ def _axis_tuple(name, axis, ndim):
     return out
 
 
-def expand_dims(x, axis):
+def expand_dims(a, axis):
     """Insert size-1 axes at ``axis`` (int or tuple) of the result."""
-    x = asarray(x)
+    x = asarray(a)
     axes = axis if isinstance(axis, (tuple, list)) else (axis,)
     out_ndim = x.ndim + len(axes)
     axes = _axes("expand_dims", axes, out_ndim)
@@ -175,9 +175,9 @@ def expand_dims(x, axis):
     return reshape(x, tuple(1 if i in axes else next(dims) for i in range(out_ndim)))
 
 
-def squeeze(x, axis=None):
+def squeeze(a, axis=None):
     """Remove size-1 axes (all of them, or those in ``axis``)."""
-    x = asarray(x)
+    x = asarray(a)
     if x.ndim == 0 and axis is not None:  # NumPy lets a scalar's "axis 0" be squeezed
         _axes("squeeze", axis, 1)
         return x
@@ -190,9 +190,9 @@ def squeeze(x, axis=None):
     return reshape(x, tuple(d for i, d in enumerate(x.shape) if i not in axes))
 
 
-def broadcast_to(x, shape):
-    """``x`` broadcast to ``shape`` (NumPy's rules)."""
-    x = asarray(x)
+def broadcast_to(array, shape):
+    """``array`` broadcast to ``shape`` (NumPy's rules)."""
+    x = asarray(array)
     shape = tuple(shape) if isinstance(shape, (tuple, list)) else (operator_index(shape),)
     try:
         target = np.broadcast_shapes(x.shape, shape)

@@ -221,11 +221,13 @@ def _elementwise(
     traits=(),
     bool_instead=None,
     int_only=False,
+    fused=True,
 ):
     """Register an elementwise primitive from its per-argument ``scale`` rules: its VJP,
     JVP, shape rule, batching rule, traits and fused kernel (``kernel``, by default the
     operation named ``name`` in vm_ops.h) all follow from them. ``int_only``: an operation
-    of integers and bools (bitwise ones), run by the integer kernels alone."""
+    of integers and bools (bitwise ones), run by the integer kernels alone. ``fused=False``:
+    no kernel at all, the NumPy/SciPy reference runs inside compiled programs."""
 
     def vjp_of(scale):
         if scale is None:
@@ -254,8 +256,8 @@ def _elementwise(
         tuple(vjp_of(s) for s in scales),
         jvp,
         traits=kinds + tuple(traits),
-        kernel=name if kernel is None else kernel,
-        lowering=("int",) if int_only else lowering,
+        kernel=None if not fused else name if kernel is None else kernel,
+        lowering=("int",) if int_only else lowering if fused else (),
     )
     prim.batch = _elementwise_batch(prim)
     return prim
@@ -305,7 +307,23 @@ cos = _unary("cos", np.cos, lambda g, ans, x: neg(mul(g, sin(x))))
 sqrt = _unary("sqrt", np.sqrt, lambda g, ans, x: div(g, mul(ans, _lit(2, ans))))
 sinh = _unary("sinh", np.sinh, lambda g, ans, x: mul(g, cosh(x)))
 cosh = _unary("cosh", np.cosh, lambda g, ans, x: mul(g, sinh(x)))
-arcsinh = _unary("arcsinh", np.arcsinh, lambda g, ans, x: div(g, sqrt(add(mul(x, x), _lit(1, x)))))
+
+
+def _by_larger(x, y):
+    """``(swap, big, r)``: the operand of larger magnitude and the other divided by it
+    (|r| <= 1), so that rules use x^2 + y^2 = big^2 (1 + r^2) without forming it: the
+    square overflows past |x| ~ 1e154 (1e19 in float32) where the derivatives are tiny."""
+    swap = gt(abs(y), abs(x))
+    big = select(swap, y, x)
+    return swap, big, div(select(swap, x, y), big)
+
+
+def _arcsinh_scale(g, ans, x):
+    _, big, r = _by_larger(x, _lit(1, x))  # 1 / sqrt(x^2 + 1) = (1 / |big|) / sqrt(1 + r^2)
+    return div(g, mul(abs(big), sqrt(add(_lit(1, r), mul(r, r)))))
+
+
+arcsinh = _unary("arcsinh", np.arcsinh, _arcsinh_scale)
 abs = _unary("abs", np.abs, lambda g, ans, x: mul(g, sign(x)), float_only=False)
 sign = _unary("sign", np.sign, None, float_only=False, bool_instead="cast to an int first")
 stop_gradient = _unary("stop_gradient", lambda x: x, None, float_only=False, kernel="copy")
@@ -362,10 +380,13 @@ div = _binary(
 
 
 def _pow_scale_x(g, ans, x, y):
-    # 0**0 is constant in x: its slope is 0, where y * x**(y-1) would be 0 * inf (x moved
-    # to 1 there, not the slope selected: the unselected side's gradient would be NaN).
-    zero = _lit(0, x)
-    safe_x = select(eq(x, zero), select(eq(y, zero), _lit(1, x), x), x)
+    # x**0 is constant in x: its slope is 0, where y * x**(y-1) would be 0 * inf at x = 0
+    # and wherever 1 / x overflows (subnormal x). x is moved to 1 there, not the slope
+    # selected: the unselected side's gradient would be NaN; elsewhere x stays, so the slope
+    # of this slope in y at y = 0 is still 1 / x.
+    tiny = _lit(2 / np.finfo(np.dtype(x.dtype)).max, x)
+    pole = select(eq(y, _lit(0, y)), lt(abs(x), tiny), np.array(False))
+    safe_x = select(pole, _lit(1, x), x)
     return mul(g, mul(y, pow(safe_x, sub(y, _lit(1, y)))))
 
 
@@ -378,8 +399,13 @@ def _pow_scale_y(g, ans, x, y):
 pow = _binary("pow", np.power, _pow_scale_x, _pow_scale_y, float_only=True)
 
 
-def _hypot_sq(x, y):
-    return add(mul(x, x), mul(y, y))
+def _arctan2_scales(g, y, x):
+    """g * (x, -y) / (x^2 + y^2), the slopes of arctan2(y, x) in y and in x, through the
+    larger operand (:func:`_by_larger`): w = 1 / (big (1 + r^2)) = big / (x^2 + y^2)."""
+    swap, big, r = _by_larger(x, y)
+    w = div(div(_lit(1, big), big), add(_lit(1, r), mul(r, r)))
+    rw = mul(r, w)
+    return mul(g, select(swap, rw, w)), neg(mul(g, select(swap, w, rw)))
 
 
 # atan2 keeps the quadrant and the full range near the axes, which atan(y / x) loses; arctan,
@@ -387,8 +413,8 @@ def _hypot_sq(x, y):
 arctan2 = _binary(
     "arctan2",
     np.arctan2,
-    lambda g, ans, y, x: div(mul(g, x), _hypot_sq(x, y)),
-    lambda g, ans, y, x: neg(div(mul(g, y), _hypot_sq(x, y))),
+    lambda g, ans, y, x: _arctan2_scales(g, y, x)[0],
+    lambda g, ans, y, x: _arctan2_scales(g, y, x)[1],
     float_only=True,
 )
 
@@ -1345,7 +1371,7 @@ def _random_bits_batch(batched, key, counts, **params):
 
 random_bits.batch = _random_bits_batch
 
-from . import linalg  # noqa: E402,F401  (registers the linear-algebra primitives)
+from . import linalg, special  # noqa: E402,F401  (register linear algebra, special functions)
 from .convolution import (  # noqa: E402,F401  (registers convolution and pooling)
     avg_pool2d,
     avg_pool2d_transpose,

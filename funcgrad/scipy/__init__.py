@@ -1,5 +1,6 @@
 """SciPy-named functions composed from funcgrad's primitives: ``funcgrad.scipy.linalg``
-so far (the triangular and Cholesky solves).
+(the triangular and Cholesky solves), ``funcgrad.scipy.special`` (erf, gammaln, digamma,
+logsumexp, ...) and ``funcgrad.scipy.stats`` (norm, multivariate_normal, t, gamma, ...).
 
 >>> import funcgrad.scipy.linalg as fsl
 >>> fsl.solve_triangular(np.array([[2.0, 0.0], [1.0, 1.0]]), np.array([2.0, 3.0]), lower=True)
@@ -8,6 +9,6 @@ array([1., 2.])
 
 import numpy as np  # noqa: F401  (for the example above)
 
-from . import linalg
+from . import linalg, special, stats
 
-__all__ = ["linalg"]
+__all__ = ["linalg", "special", "stats"]
