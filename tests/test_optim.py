@@ -660,3 +660,472 @@ def test_jitted_adam_train_step_decreases_loss_and_traces_once():
     assert all(leaf.dtype == np.float32 for leaf in fg.tree.leaves(params))
     assert all(x.dtype == np.float32 for x in float_leaves(state))
     assert int(state[0].count) == 150
+
+
+# ---------------------------------------------------------------- more optimizers (issue 21)
+# optax's published update equations, per leaf, in NumPy.
+
+
+def ref_adamax(p, gs, lr, b1=0.9, b2=0.999, eps=1e-8):
+    out, m, v = [], np.zeros_like(p), np.zeros_like(p)
+    for k, g in enumerate(gs):
+        m = b1 * m + (1 - b1) * g
+        v = np.maximum(b2 * v, np.abs(g) + eps)
+        p = p - lr_at(lr, k) * m / (1 - b1 ** (k + 1)) / v
+        out.append(p)
+    return out
+
+
+def ref_nadam(p, gs, lr, b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0):
+    out, m, v = [], np.zeros_like(p), np.zeros_like(p)
+    for k, g in enumerate(gs):
+        t = k + 1
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g**2
+        m_hat = b1 * m / (1 - b1 ** (t + 1)) + (1 - b1) * g / (1 - b1**t)
+        v_hat = v / (1 - b2**t)
+        p = p - lr_at(lr, k) * m_hat / (np.sqrt(v_hat + eps_root) + eps)
+        out.append(p)
+    return out
+
+
+def ref_adabelief(p, gs, lr, b1=0.9, b2=0.999, eps=1e-16, eps_root=1e-16):
+    out, m, s = [], np.zeros_like(p), np.zeros_like(p)
+    for k, g in enumerate(gs):
+        t = k + 1
+        m = b1 * m + (1 - b1) * g
+        s = b2 * s + (1 - b2) * (g - m) ** 2 + eps_root
+        m_hat, s_hat = m / (1 - b1**t), s / (1 - b2**t)
+        p = p - lr_at(lr, k) * m_hat / (np.sqrt(s_hat) + eps)
+        out.append(p)
+    return out
+
+
+def ref_lion(p, gs, lr, b1=0.9, b2=0.99, weight_decay=1e-3):
+    out, m = [], np.zeros_like(p)
+    for k, g in enumerate(gs):
+        direction = np.sign((1 - b1) * g + b1 * m)
+        m = b2 * m + (1 - b2) * g
+        p = p - lr_at(lr, k) * (direction + weight_decay * p)
+        out.append(p)
+    return out
+
+
+def ref_lamb(p, gs, lr, b1=0.9, b2=0.999, eps=1e-6, weight_decay=0.0):
+    out, m, v = [], np.zeros_like(p), np.zeros_like(p)
+    for k, g in enumerate(gs):
+        t = k + 1
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g**2
+        u = m / (1 - b1**t) / (np.sqrt(v / (1 - b2**t)) + eps) + weight_decay * p
+        p_norm, u_norm = np.linalg.norm(p), np.linalg.norm(u)
+        ratio = 1.0 if p_norm == 0 or u_norm == 0 else p_norm / u_norm
+        p = p - lr_at(lr, k) * ratio * u
+        out.append(p)
+    return out
+
+
+CASES.update(
+    {
+        "adamax": (
+            lambda: optim.adamax(0.01, 0.8, 0.95),
+            lambda p, gs: ref_adamax(p, gs, 0.01, 0.8, 0.95),
+        ),
+        "adamax_schedule": (
+            lambda: optim.adamax(SCHEDULE),
+            lambda p, gs: ref_adamax(p, gs, SCHEDULE),
+        ),
+        "nadam": (lambda: optim.nadam(0.01), lambda p, gs: ref_nadam(p, gs, 0.01)),
+        "nadam_eps_root": (
+            lambda: optim.nadam(0.02, b1=0.7, eps_root=1e-3),
+            lambda p, gs: ref_nadam(p, gs, 0.02, b1=0.7, eps_root=1e-3),
+        ),
+        "adam_nesterov": (
+            lambda: optim.adam(0.01, nesterov=True),
+            lambda p, gs: ref_nadam(p, gs, 0.01),
+        ),
+        "adabelief": (lambda: optim.adabelief(0.01), lambda p, gs: ref_adabelief(p, gs, 0.01)),
+        "adabelief_eps": (
+            lambda: optim.adabelief(0.01, b1=0.5, eps=1e-4, eps_root=1e-6),
+            lambda p, gs: ref_adabelief(p, gs, 0.01, b1=0.5, eps=1e-4, eps_root=1e-6),
+        ),
+        "lion": (lambda: optim.lion(0.003), lambda p, gs: ref_lion(p, gs, 0.003)),
+        "lion_decay_schedule": (
+            lambda: optim.lion(SCHEDULE, b1=0.5, b2=0.9, weight_decay=0.1),
+            lambda p, gs: ref_lion(p, gs, SCHEDULE, 0.5, 0.9, 0.1),
+        ),
+        "lamb": (lambda: optim.lamb(0.01), lambda p, gs: ref_lamb(p, gs, 0.01)),
+        "lamb_decay": (
+            lambda: optim.lamb(0.01, weight_decay=0.1, eps=1e-3),
+            lambda p, gs: ref_lamb(p, gs, 0.01, eps=1e-3, weight_decay=0.1),
+        ),
+        "sgd_nesterov_schedule": (
+            lambda: optim.sgd(SCHEDULE, momentum=0.8, nesterov=True),
+            lambda p, gs: ref_sgd(p, gs, SCHEDULE, 0.8, nesterov=True),
+        ),
+    }
+)
+
+
+@pytest.mark.parametrize("case", ["adamax", "nadam", "adabelief", "lion", "lamb_decay"])
+def test_jitted_update_of_the_new_optimizers_matches_eager(case):
+    test_jitted_update_matches_eager(case)
+
+
+def test_sgd_nesterov_is_optax_trace_with_nesterov():
+    # optax: t = g + m t; the update is g + m t (the new t), scaled by -lr.
+    g1, g2 = np.array([1.0]), np.array([2.0])
+    opt = optim.sgd(0.5, momentum=0.9, nesterov=True)
+    u1, state = opt.update({"w": g1}, opt.init({"w": g1}))
+    u2, state = opt.update({"w": g2}, state)
+    t1 = g1
+    t2 = g2 + 0.9 * t1
+    np.testing.assert_allclose(u1["w"], -0.5 * (g1 + 0.9 * t1))
+    np.testing.assert_allclose(u2["w"], -0.5 * (g2 + 0.9 * t2))
+    # momentum=0.0 without nesterov is plain SGD; with nesterov, a trace of decay 0
+    assert isinstance(optim.sgd(0.1, momentum=0.0).init(g1)[0], optim.EmptyState)
+    assert isinstance(optim.sgd(0.1, nesterov=True).init(g1)[0], optim.TraceState)
+
+
+def test_lamb_trust_ratio_is_one_where_a_norm_is_zero():
+    t = optim.scale_by_trust_ratio()
+    zero_params = {"a": np.zeros(2), "b": np.array([3.0, 4.0])}
+    out, _ = t.update({"a": np.array([1.0, 2.0]), "b": np.zeros(2)}, t.init(None), zero_params)
+    np.testing.assert_array_equal(out["a"], [1.0, 2.0])
+    np.testing.assert_array_equal(out["b"], [0.0, 0.0])
+    with pytest.raises(ValueError, match=r"needs update\(\.\.\., params\)"):
+        t.update({"a": np.ones(1)}, t.init(None))
+
+
+# ---------------------------------------------------------------- wrappers
+
+
+def _leafwise(params, grads, refs):
+    """The expected trajectory when leaf i follows ``refs[i]`` (None: untouched)."""
+    leaves, treedef = fg.tree.flatten(params)
+    per_leaf = []
+    for i, (p, ref) in enumerate(zip(leaves, refs)):
+        gs = [np.float64(fg.tree.leaves(g)[i]) for g in grads]
+        per_leaf.append(ref(np.float64(p), gs) if ref else [np.float64(p)] * len(gs))
+    return [fg.tree.unflatten(treedef, [t[k] for t in per_leaf]) for k in range(len(grads))]
+
+
+def _adam_ref(p, gs):
+    return ref_adam(p, gs, 0.1)
+
+
+def _sgd_ref(p, gs):
+    return ref_sgd(p, gs, 0.3, 0.5)
+
+
+# make_params' leaves in order: layers[0], layers[1], w
+@pytest.mark.parametrize("callable_mask", [False, True])
+def test_masked_applies_inner_to_masked_leaves_only(callable_mask):
+    params, grads = make_params(np.float64), make_grads(np.float64)
+    mask = {"w": True, "layers": [False, True]}
+    opt = optim.masked(optim.adam(0.1), (lambda tree: mask) if callable_mask else mask)
+    trajectory, state = run(opt, params, grads)
+
+    # Masked-out leaves: apply_updates adds the raw gradients, untouched by adam.
+    def raw(p, gs):
+        return list(p + np.cumsum(gs, axis=0))
+
+    expected = _leafwise(params, grads, [raw, _adam_ref, _adam_ref])
+    for actual, e in zip(trajectory, expected):
+        assert_trees_close(actual, e, np.float64)
+    # the inner state holds moments only for the masked leaves
+    mu = state.inner_state[0].mu
+    assert mu["layers"][0] is None and mu["w"].shape == (3, 2)
+
+
+def test_masked_errors_name_the_mask():
+    opt = optim.masked(optim.adam(0.1), {"w": True})
+    with pytest.raises(fg.tree.StructureError, match=r"masked.init: the mask is a dict"):
+        opt.init({"w": np.ones(1), "b": np.ones(1)})
+    bad = optim.masked(optim.sgd(0.1), {"w": 1})
+    with pytest.raises(TypeError, match="mask leaves must be bools"):
+        bad.init({"w": np.ones(1)})
+
+
+def test_multi_transform_gives_each_label_its_optimizer():
+    params, grads = make_params(np.float64), make_grads(np.float64)
+    labels = {"w": "adam", "layers": ["sgd", "adam"]}
+    opt = optim.multi_transform(
+        {"adam": optim.adam(0.1), "sgd": optim.sgd(0.3, momentum=0.5)}, labels
+    )
+    trajectory, state = run(opt, params, grads)
+    for actual, e in zip(trajectory, _leafwise(params, grads, [_sgd_ref, _adam_ref, _adam_ref])):
+        assert_trees_close(actual, e, np.float64)
+    assert set(state.inner_states) == {"adam", "sgd"}
+    by_shape = optim.multi_transform(
+        {"adam": optim.adam(0.1), "sgd": optim.sgd(0.3, momentum=0.5)},
+        lambda tree: fg.tree.map(lambda x: "sgd" if np.ndim(x) == 1 else "adam", tree),
+    )
+    for a, b in zip(run(by_shape, params, grads)[0], trajectory):
+        assert_trees_close(a, b, np.float64)
+    with pytest.raises(ValueError, match=r"labels \['other'\] have no transformation"):
+        optim.multi_transform(
+            {"adam": optim.adam(0.1)}, {"w": "other", "layers": ["adam", "adam"]}
+        ).init(params)
+
+
+def test_multi_transform_under_jit():
+    params, grads = make_params(np.float32), make_grads(np.float32)
+    opt = optim.multi_transform(
+        {"a": optim.adam(0.1), "b": optim.lion(0.01)}, {"w": "a", "layers": ["b", "a"]}
+    )
+
+    @fg.jit
+    def step(params, state, g):
+        updates, state = opt.update(g, state, params)
+        return optim.apply_updates(params, updates), state
+
+    p, state = params, opt.init(params)
+    for g, expected in zip(grads, run(opt, params, grads)[0]):
+        p, state = step(p, state, g)
+        assert_trees_close(p, expected, np.float32)
+    assert step.cache_info().misses == 1
+
+
+def ref_multisteps(p, gs, k, inner_ref, mean=True):
+    """optax's MultiSteps: the inner optimizer sees the mean (or sum) of each k gradients."""
+    groups = [gs[i : i + k] for i in range(0, len(gs) - len(gs) % k, k)]
+    merged = [np.mean(g, axis=0) if mean else np.sum(g, axis=0) for g in groups]
+    after = inner_ref(p, merged)
+    out, current = [], p
+    for i in range(len(gs)):
+        if (i + 1) % k == 0:
+            current = after[(i + 1) // k - 1]
+        out.append(current)
+    return out
+
+
+@pytest.mark.parametrize("jit", [False, True])
+@pytest.mark.parametrize("mean", [True, False])
+def test_multisteps_accumulates_k_gradients(mean, jit):
+    params, grads = make_params(np.float64), make_grads(np.float64, steps=7)
+    ms = optim.MultiSteps(optim.adam(0.1), every_k_schedule=3, use_grad_mean=mean)
+    update = fg.jit(ms.update) if jit else ms.update
+    state, p, trajectory, applied = ms.init(params), params, [], []
+    for g in grads:
+        updates, state = update(g, state, p)
+        p = optim.apply_updates(p, updates)
+        trajectory.append(p)
+        applied.append(bool(ms.has_updated(state)))
+    assert applied == [False, False, True, False, False, True, False]
+    expected = _leafwise(
+        params, grads, [lambda p, gs: ref_multisteps(p, gs, 3, _adam_ref, mean)] * 3
+    )
+    for actual, e in zip(trajectory, expected):
+        assert_trees_close(actual, e, np.float64)
+    assert int(state.gradient_step) == 2 and int(state.mini_step) == 1
+    gt = ms.gradient_transformation()
+    assert isinstance(gt, optim.GradientTransformation)
+
+
+def test_multisteps_schedule_of_k_and_errors():
+    ms = optim.MultiSteps(optim.sgd(1.0), every_k_schedule=lambda step: fnp.where(step < 1, 1, 2))
+    state = ms.init({"w": np.zeros(1)})
+    got = []
+    for g in [1.0, 2.0, 4.0, 8.0, 16.0]:
+        u, state = ms.update({"w": np.array([g])}, state)
+        got.append(float(u["w"][0]))
+    assert got == [-1.0, 0.0, -3.0, 0.0, -12.0]  # k = 1, then means of pairs
+    with pytest.raises(ValueError, match="every_k_schedule must be >= 1"):
+        optim.MultiSteps(optim.sgd(1.0), 0)
+
+
+def ref_apply_every(gs, k):
+    """optax's apply_every, written out: accumulate, emit the sum every k steps."""
+    out, acc = [], np.zeros_like(gs[0])
+    for i, g in enumerate(gs):
+        c = i % k
+        acc = (acc if c != 0 else 0) + g
+        out.append(acc if c == k - 1 else np.zeros_like(g))
+    return out
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_apply_every(k):
+    grads = make_grads(np.float64, steps=7)
+    opt = optim.chain(optim.sgd(0.1), optim.apply_every(k))
+    state = opt.init(grads[0])
+    leaves = list(zip(*(fg.tree.leaves(g) for g in grads)))
+    expected = [ref_apply_every([-0.1 * g for g in leaf], k) for leaf in leaves]
+    for step, g in enumerate(grads):
+        updates, state = opt.update(g, state)
+        for j, u in enumerate(fg.tree.leaves(updates)):
+            np.testing.assert_allclose(u, expected[j][step], rtol=1e-12)
+    assert int(state[1].count) == 7 % k
+
+
+def test_inject_hyperparams_matches_the_plain_optimizer_and_can_be_changed():
+    params, grads = make_params(np.float64), make_grads(np.float64)
+    injected = optim.inject_hyperparams(optim.adam)(learning_rate=SCHEDULE, b1=0.8)
+    plain = optim.adam(SCHEDULE, b1=0.8)
+    for a, b in zip(run(injected, params, grads)[0], run(plain, params, grads)[0]):
+        assert_trees_close(a, b, np.float64)
+    state = injected.init(params)
+    assert float(state.hyperparams["learning_rate"]) == float(SCHEDULE(0))
+    assert state.hyperparams["b1"].dtype == np.float64 and float(state.hyperparams["b1"]) == 0.8
+    # A numeric hyperparameter in the state can be replaced between steps.
+    opt = optim.inject_hyperparams(optim.sgd)(learning_rate=0.1)
+    state = opt.init({"w": np.zeros(1)})
+    state.hyperparams["learning_rate"] = np.asarray(0.5)
+    updates, state = opt.update({"w": np.ones(1)}, state)
+    np.testing.assert_allclose(updates["w"], [-0.5])
+
+
+def test_inject_hyperparams_under_jit_with_momentum_and_float32():
+    params, grads = make_params(np.float32), make_grads(np.float32)
+    opt = optim.inject_hyperparams(optim.sgd)(learning_rate=SCHEDULE, momentum=0.9)
+    state = opt.init(params)
+    assert state.hyperparams["momentum"].dtype == np.float32
+
+    @fg.jit
+    def step(params, state, g):
+        updates, state = opt.update(g, state, params)
+        return optim.apply_updates(params, updates), state
+
+    p = params
+    expected = run(optim.sgd(SCHEDULE, momentum=0.9), params, grads)[0]
+    for g, e in zip(grads, expected):
+        p, state = step(p, state, g)
+        assert_trees_close(p, e, np.float32)
+    assert step.cache_info().misses == 1 and int(state.count) == STEPS
+    with pytest.raises(ValueError, match="static_args"):
+        optim.inject_hyperparams(optim.sgd, static_args=("nope",))
+
+
+# ---------------------------------------------------------------- more schedules
+
+
+@settings(deadline=None)
+@given(
+    init=st.floats(0.01, 10),
+    end=st.floats(0, 5),
+    power=st.floats(0.5, 3),
+    steps=st.integers(1, 50),
+    begin=st.integers(0, 10),
+    count=counts,
+)
+def test_polynomial_schedule(init, end, power, steps, begin, count):
+    done = min(max(count - begin, 0), steps) / steps
+    expected = (init - end) * (1 - done) ** power + end
+    got = float(optim.polynomial_schedule(init, end, power, steps, begin)(count))
+    assert got == pytest.approx(expected, rel=1e-12, abs=1e-12)
+    assert optim.polynomial is optim.polynomial_schedule
+
+
+def _optax_piecewise_interpolate(kind, init, table, count):
+    """optax's piecewise_interpolate_schedule as published: indicator . interpolations."""
+    bounds = np.array([0] + sorted(table), np.float64)
+    values = np.cumprod([init] + [table[b] for b in sorted(table)])
+    sizes = bounds[1:] - bounds[:-1]
+    indicator = (bounds[:-1] <= count) & (count < bounds[1:])
+    pct = (count - bounds[:-1]) / sizes  # all sizes > 0 here: the boundaries are distinct
+    if kind == "linear":
+        interp = values[:-1] + (values[1:] - values[:-1]) * pct
+    else:
+        interp = values[1:] + (values[:-1] - values[1:]) / 2 * (np.cos(np.pi * pct) + 1)
+    return float(indicator @ interp + (bounds[-1] <= count) * values[-1])
+
+
+@given(
+    kind=st.sampled_from(["linear", "cosine"]),
+    init=st.floats(0.01, 10),
+    table=st.dictionaries(st.integers(1, 100), st.floats(0, 3), min_size=1, max_size=4),
+    count=counts,
+)
+def test_piecewise_interpolate_schedule(kind, init, table, count):
+    expected = _optax_piecewise_interpolate(kind, init, table, count)
+    got = float(optim.piecewise_interpolate_schedule(kind, init, table)(count))
+    assert got == pytest.approx(expected, rel=1e-12, abs=1e-12)
+
+
+@given(
+    steps=st.integers(4, 200),
+    peak=st.floats(0.01, 10),
+    pct=st.floats(0.25, 0.9),  # a rising segment of at least one step
+    div=st.floats(1.5, 100),
+    final=st.floats(1.5, 1e4),
+    count=counts,
+)
+def test_cosine_onecycle_schedule(steps, peak, pct, div, final, count):
+    table = {int(pct * steps): div, steps: 1 / (div * final)}
+    expected = _optax_piecewise_interpolate("cosine", peak / div, table, count)
+    got = float(optim.cosine_onecycle_schedule(steps, peak, pct, div, final)(count))
+    assert got == pytest.approx(expected, rel=1e-12, abs=1e-12)
+    assert optim.onecycle is optim.cosine_onecycle_schedule
+
+
+def test_onecycle_peaks_and_ends_where_it_says():
+    schedule = optim.cosine_onecycle_schedule(
+        100, 2.0, pct_start=0.25, div_factor=10, final_div_factor=100
+    )
+    values = np.array([float(schedule(k)) for k in range(120)])
+    assert (
+        values[0] == pytest.approx(0.2)
+        and values.argmax() == 25
+        and values[25] == pytest.approx(2.0)
+    )
+    assert values[100] == pytest.approx(0.2 / 100) and np.all(values[100:] == values[100])
+    linear = optim.linear_onecycle_schedule(100, 1.0, 0.3, 0.85, 25.0, 1e4)
+    assert float(linear(30)) == pytest.approx(1.0) and float(linear(85)) == pytest.approx(0.04)
+    with pytest.raises(ValueError, match="transition_steps must be > 0"):
+        optim.cosine_onecycle_schedule(0, 1.0)
+
+
+@given(
+    init=st.floats(0, 1),
+    peak=st.floats(0.1, 10),
+    warmup=st.integers(0, 20),
+    steps=st.integers(1, 20),
+    rate=st.floats(0.1, 0.99),
+    staircase=st.booleans(),
+    begin=st.integers(0, 5),
+    count=counts,
+)
+def test_warmup_exponential_decay_schedule(
+    init, peak, warmup, steps, rate, staircase, begin, count
+):
+    if count < warmup:
+        expected = init + (peak - init) * count / warmup
+    else:
+        p = max(count - warmup - begin, 0) / steps
+        expected = peak * rate ** (math.floor(p) if staircase else p)
+    schedule = optim.warmup_exponential_decay_schedule(
+        init, peak, warmup, steps, rate, transition_begin=begin, staircase=staircase
+    )
+    assert float(schedule(count)) == pytest.approx(expected, rel=1e-12, abs=1e-12)
+    assert optim.warmup_exponential_decay is optim.warmup_exponential_decay_schedule
+
+
+def test_join_schedules():
+    schedule = optim.join_schedules(
+        [
+            optim.constant_schedule(3.0),
+            optim.linear_schedule(1.0, 0.0, 4),
+            optim.constant_schedule(7.0),
+        ],
+        [2, 5],
+    )
+    assert [float(schedule(k)) for k in range(8)] == [3.0, 3.0, 1.0, 0.75, 0.5, 7.0, 7.0, 7.0]
+    with pytest.raises(ValueError, match="one boundary fewer than schedules"):
+        optim.join_schedules([optim.constant_schedule(1.0)], [3])
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        optim.polynomial_schedule(1.0, 0.1, 2.0, 10, 2),
+        optim.cosine_onecycle_schedule(10, 1.0),
+        optim.linear_onecycle_schedule(10, 1.0),
+        optim.warmup_exponential_decay_schedule(0.0, 1.0, 3, 2, 0.5, staircase=True),
+        optim.join_schedules(
+            [optim.constant_schedule(1.0), optim.cosine_decay_schedule(1.0, 5)], [4]
+        ),
+    ],
+)
+def test_new_schedules_jit_with_a_traced_count(schedule):
+    test_schedules_trace_and_jit_with_a_traced_count(schedule)

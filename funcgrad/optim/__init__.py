@@ -11,8 +11,18 @@
 """
 
 # Each submodule's __all__ is the one list of what it exports.
-from . import schedules, transforms
+from . import (
+    adaptive,
+    legacy,  # noqa: F401  (fg.optim.legacy, named in __all__)
+    schedules,
+    transforms,
+    wrappers,
+)
+from .adaptive import *  # noqa: F403
 from .schedules import *  # noqa: F403
 from .transforms import *  # noqa: F403
+from .wrappers import *  # noqa: F403
 
-__all__ = sorted(schedules.__all__ + transforms.__all__)
+__all__ = sorted(
+    adaptive.__all__ + schedules.__all__ + transforms.__all__ + wrappers.__all__ + ["legacy"]
+)

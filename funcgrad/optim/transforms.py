@@ -199,11 +199,27 @@ def scale_by_learning_rate(learning_rate, flip_sign=True):
     return scale(sign * learning_rate)
 
 
-def scale_by_adam(b1=0.9, b2=0.999, eps=1e-8):
+def _first_moment_estimate(b1, count, nesterov):
+    """``(g, mu) -> mu / (1 - b1^t)`` at step ``t = count``, or with ``nesterov`` NAdam's
+    ``b1 mu / (1 - b1^(t+1)) + (1 - b1) g / (1 - b1^t)``."""
+    correction = 1.0 - fnp.power(b1, count)
+    ahead = 1.0 - fnp.power(b1, _increment(count))
+
+    def estimate(g, m):
+        if nesterov:
+            return b1 * m / _cast(ahead, m) + (1.0 - b1) * g / _cast(correction, m)
+        return m / _cast(correction, m)
+
+    return estimate
+
+
+def scale_by_adam(b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0, *, nesterov=False):
     """Adam's rescaling: bias-corrected first moment over the root of the second.
 
     ``mu = b1 mu + (1-b1) g``, ``nu = b2 nu + (1-b2) g^2`` and, at step ``t = count + 1``,
-    ``update = mu / (1 - b1^t) / (sqrt(nu / (1 - b2^t)) + eps)``.
+    ``update = mu_hat / (sqrt(nu / (1 - b2^t) + eps_root) + eps)`` with
+    ``mu_hat = mu / (1 - b1^t)``, or with ``nesterov`` (NAdam, Dozat 2016)
+    ``mu_hat = b1 mu / (1 - b1^(t+1)) + (1 - b1) g / (1 - b1^t)``.
 
     >>> t = scale_by_adam()
     >>> t.update({"a": np.array([3.0, -2.0])}, t.init({"a": np.zeros(2)}))[0]
@@ -220,15 +236,14 @@ def scale_by_adam(b1=0.9, b2=0.999, eps=1e-8):
         mu = _map(where, lambda g, m: _moment(m, g, b1), updates, state.mu, "state.mu")
         nu = _map(where, lambda g, v: _moment(v, g * g, b2), updates, state.nu, "state.nu")
         count = _increment(state.count)
-        correction1 = 1.0 - fnp.power(b1, count)
+        m_hat = _first_moment_estimate(b1, count, nesterov)
         correction2 = 1.0 - fnp.power(b2, count)
 
-        def direction(m, v):
-            m_hat = m / _cast(correction1, m)
+        def direction(g, m, v):
             v_hat = v / _cast(correction2, v)
-            return m_hat / (fnp.sqrt(v_hat) + eps)
+            return _cast(m_hat(g, m) / (fnp.sqrt(v_hat + eps_root) + eps), m)
 
-        return tree.map(direction, mu, nu), ScaleByAdamState(count, mu, nu)
+        return tree.map(direction, updates, mu, nu), ScaleByAdamState(count, mu, nu)
 
     return GradientTransformation(init, update)
 
@@ -392,21 +407,34 @@ def chain(*transforms):
 # ---------------------------------------------------------------- optimizers
 
 
-def sgd(learning_rate, momentum=0.0, nesterov=False):
+def _momentum(momentum, nesterov):
+    """``trace(momentum)``, or nothing for no momentum: ``None`` (optax's default) or the
+    number 0; an array (as inject_hyperparams passes) always traces, so that the state's
+    structure does not depend on a value jit may not know."""
+    plain = momentum is None or (isinstance(momentum, (int, float)) and momentum == 0)
+    if plain and not nesterov:
+        return identity()
+    return trace(0.0 if momentum is None else momentum, nesterov)
+
+
+def sgd(learning_rate, momentum=None, nesterov=False):
     """Stochastic gradient descent, with optional (Nesterov) momentum.
 
     Args:
         learning_rate: a float or a schedule ``count -> value``.
-        momentum: the decay of the momentum trace; 0 for plain SGD.
-        nesterov: use Nesterov's lookahead ``g + momentum * trace``.
+        momentum: the decay of the momentum trace; None (or 0) for plain SGD.
+        nesterov: use Nesterov's lookahead ``g + momentum * trace`` (the update of
+            ``trace(momentum, nesterov=True)``, as optax's).
+
+    >>> opt = sgd(0.1, momentum=0.9, nesterov=True)
+    >>> state = opt.init({"w": np.zeros(1)})
+    >>> opt.update({"w": np.ones(1)}, state)[0]  # -0.1 * (1 + 0.9 * 1)
+    {'w': array([-0.19])}
     """
-    return chain(
-        trace(momentum, nesterov) if momentum or nesterov else identity(),
-        scale_by_learning_rate(learning_rate),
-    )
+    return chain(_momentum(momentum, nesterov), scale_by_learning_rate(learning_rate))
 
 
-def adam(learning_rate, b1=0.9, b2=0.999, eps=1e-8):
+def adam(learning_rate, b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0, *, nesterov=False):
     """Adam (Kingma & Ba): ``chain(scale_by_adam(b1, b2, eps), scale_by_learning_rate(lr))``.
 
     >>> opt = adam(0.1)
@@ -415,7 +443,10 @@ def adam(learning_rate, b1=0.9, b2=0.999, eps=1e-8):
     >>> apply_updates(params, updates)
     {'w': array([0.9, 2.1], dtype=float32)}
     """
-    return chain(scale_by_adam(b1, b2, eps), scale_by_learning_rate(learning_rate))
+    return chain(
+        scale_by_adam(b1, b2, eps, eps_root, nesterov=nesterov),
+        scale_by_learning_rate(learning_rate),
+    )
 
 
 def adamw(learning_rate, b1=0.9, b2=0.999, eps=1e-8, weight_decay=1e-4):
@@ -428,12 +459,12 @@ def adamw(learning_rate, b1=0.9, b2=0.999, eps=1e-8, weight_decay=1e-4):
     )
 
 
-def rmsprop(learning_rate, decay=0.9, eps=1e-8, momentum=0.0, nesterov=False, eps_in_sqrt=True):
+def rmsprop(learning_rate, decay=0.9, eps=1e-8, momentum=None, nesterov=False, eps_in_sqrt=True):
     """RMSprop (Hinton): :func:`scale_by_rms`, then ``-lr``, then optional momentum."""
     return chain(
         scale_by_rms(decay, eps, eps_in_sqrt),
         scale_by_learning_rate(learning_rate),
-        trace(momentum, nesterov) if momentum or nesterov else identity(),
+        _momentum(momentum, nesterov),
     )
 
 

@@ -1,22 +1,9 @@
-"""Explicit, splittable pseudo-random keys, as in ``jax.random``.
-
-A key is a ``uint32[2]`` array; every function here is a pure function of its key, so the
-same key gives the same numbers on every run and machine: bitwise for keys, uniform,
-bernoulli, randint, permutation and choice (integer hashing and exact scaling), and to the
-last bit or so for normal, which goes through log, cos and sin (their last bit may differ
-between CPUs and between eager NumPy and a compiled jit). Numbers come from the
-``random_bits`` primitive (Threefry-2x32-20, counter-based): element ``i`` of a draw hashes
-counter ``i`` under the key. A key is meant to be used once: to draw, to :func:`split`, or
-to :func:`fold_in` into; draw from its children rather than from the key again.
-
-Everything except :func:`permutation` and the weighted or without-replacement forms of
-:func:`choice` is built from primitives, so it also runs under ``fg.jit`` with a traced key.
+"""Keys (key, split, fold_in) and the draws everything else is built from: uniform, normal,
+bernoulli, randint, permutation, choice and raw bits.
 
 >>> import funcgrad as fg
->>> k_init, k_data = fg.random.split(fg.random.key(0))
->>> x = fg.random.normal(k_data, (2, 3))
->>> x.shape, x.dtype.name
-((2, 3), 'float32')
+>>> fg.random.uniform(fg.random.key(0), (2,)).shape
+(2,)
 """
 
 import math
@@ -25,10 +12,10 @@ import operator
 
 import numpy as np
 
-from . import numpy as fnp
-from . import primitives as P
-from .core import Tracer, handed_back
-from .errors import ConcretizationError, DtypeError, ShapeError, user_frame
+from .. import numpy as fnp
+from .. import primitives as P
+from ..core import Tracer, handed_back
+from ..errors import ConcretizationError, DtypeError, ShapeError, user_frame
 
 _U32 = np.dtype(np.uint32)
 _F64 = np.dtype(np.float64)
@@ -108,6 +95,18 @@ def _concrete(where, value):
         ) from None
 
 
+def _check_axis(where, axis, ndim):
+    try:
+        axis = operator.index(axis)
+    except TypeError:
+        raise TypeError(f"{where}: axis must be an int, got {axis!r} at {user_frame()}") from None
+    if not -ndim <= axis < ndim:
+        raise ShapeError(
+            f"{where}: axis {axis} is out of bounds for an array of rank {ndim} at {user_frame()}"
+        )
+    return axis % ndim
+
+
 def _is_number(x, value):
     return isinstance(x, numbers.Real) and not isinstance(x, Tracer) and x == value
 
@@ -127,6 +126,8 @@ def key(seed):
     Seeds in ``[-2**63, 2**64)`` map to ``[seed >> 32, seed & 0xFFFFFFFF]`` of their 64-bit
     two's complement (as ``jax.random.PRNGKey``, so -1 and 2**64 - 1 give the same key);
     larger ints fold their higher 32-bit words and their length and sign into that key.
+    Under ``jit`` the seed may be a traced integer scalar (signed seeds sign-extend to 64
+    bits, so a jitted ``key(seed)`` equals the eager one).
 
     >>> import funcgrad as fg
     >>> fg.random.key(42)
@@ -135,10 +136,15 @@ def key(seed):
     array([1, 7], dtype=uint32)
     """
     if isinstance(seed, Tracer):
-        raise ConcretizationError(
-            f"fg.random.key needs a concrete int seed, got a traced value at {user_frame()}: "
-            "make the key outside jit and pass the key in"
-        )
+        if np.dtype(seed.dtype).kind not in "iu" or tuple(seed.shape) != ():
+            raise DtypeError(
+                f"fg.random.key: a traced seed must be an integer scalar, got "
+                f"{np.dtype(seed.dtype).name} of shape {tuple(seed.shape)} at {user_frame()}"
+            )
+        s = fnp.astype(seed, np.int64)  # uint64 seeds wrap to the same two's complement
+        hi = fnp.astype(fnp.right_shift(s, 32), _U32)  # the arithmetic shift's -1 is 0xFFFFFFFF
+        lo = fnp.astype(fnp.bitwise_and(s, _MASK32), _U32)
+        return fnp.stack([hi, lo])
     if isinstance(seed, (bool, np.bool_)) or not _is_int(seed):
         raise TypeError(f"fg.random.key: seed must be an int, got {seed!r} at {user_frame()}")
     seed = operator.index(seed)
@@ -319,36 +325,82 @@ def randint(key, shape, minval, maxval, dtype=np.int32):
     return _check_result_shape("randint", fnp.astype(lo + offset, dtype), shape)
 
 
-def permutation(key, x):
-    """A random permutation of ``range(x)`` for an int ``x``, else ``x`` with its rows
-    (axis 0) shuffled. Eager only: it argsorts 53-bit random numbers with NumPy.
+def permutation(key, x, axis=0, independent=False):
+    """A random permutation of ``range(x)`` for an int ``x``, else ``x`` shuffled along
+    ``axis`` (as ``jax.random.permutation``); with ``independent=True`` every slice along
+    ``axis`` is shuffled by a permutation of its own. Runs under jit (a stable argsort of
+    53-bit random numbers).
 
-    >>> import funcgrad as fg
+    >>> import numpy as np, funcgrad as fg
     >>> p = fg.random.permutation(fg.random.key(0), 5)
     >>> sorted(p.tolist())
     [0, 1, 2, 3, 4]
+    >>> x = np.arange(6).reshape(2, 3)
+    >>> sorted(fg.random.permutation(fg.random.key(1), x, axis=1)[0].tolist())
+    [0, 1, 2]
     """
     key = _check_key("permutation", key)
     if _is_int(x):
-        n, rows = operator.index(x), None
+        n = operator.index(x)
         if n < 0:
             raise ShapeError(f"permutation: n must be non-negative, got {n} at {user_frame()}")
-    else:
-        rows = fnp.asarray(x)
-        if rows.ndim < 1:
-            raise ShapeError(f"permutation: cannot shuffle a 0-d array at {user_frame()}")
-        n = rows.shape[0]
+        u = P.random_bits(key, _counters("permutation", (n,)), dtype=_F64)
+        return handed_back(fnp.astype(fnp.argsort(u, kind="stable"), np.int64))
+    rows = fnp.asarray(x)
+    if rows.ndim < 1:
+        raise ShapeError(f"permutation: cannot shuffle a 0-d array at {user_frame()}")
+    axis = _check_axis("permutation", axis, rows.ndim)
+    n = rows.shape[axis]
+    if independent:
+        u = P.random_bits(key, _counters("permutation", tuple(rows.shape)), dtype=_F64)
+        return fnp.take_along_axis(rows, fnp.argsort(u, axis=axis, kind="stable"), axis=axis)
     u = P.random_bits(key, _counters("permutation", (n,)), dtype=_F64)
-    perm = np.argsort(_concrete("permutation", u), kind="stable")  # stable: ties are fixed
-    return perm if rows is None else rows[perm]
+    return fnp.take(rows, fnp.argsort(u, kind="stable"), axis=axis)
+
+
+def shuffle(key, x, axis=0):
+    """``x`` shuffled along ``axis``: :func:`permutation` of an array (``jax.random.shuffle``
+    is deprecated in its favour; this name is kept for old scripts).
+
+    >>> import numpy as np, funcgrad as fg
+    >>> sorted(fg.random.shuffle(fg.random.key(0), np.arange(4)).tolist())
+    [0, 1, 2, 3]
+    """
+    if _is_int(x):
+        raise TypeError(f"shuffle: x must be an array, got {x!r} at {user_frame()}")
+    return permutation(key, x, axis=axis)
+
+
+def bits(key, shape=(), dtype=np.uint32):
+    """Uniformly random unsigned integers with all their bits random, as ``jax.random.bits``
+    (uint8, uint16 and uint32 take one 32-bit Threefry word each, uint64 two).
+
+    >>> import numpy as np, funcgrad as fg
+    >>> b = fg.random.bits(fg.random.key(0), (3,), np.uint8)
+    >>> b.shape, b.dtype.name
+    ((3,), 'uint8')
+    """
+    key = _check_key("bits", key)
+    shape = _check_shape("bits", shape)
+    dtype = np.dtype(dtype)
+    if dtype not in (np.uint8, np.uint16, np.uint32, np.uint64):
+        raise DtypeError(
+            f"bits: dtype must be uint8, uint16, uint32 or uint64, got {dtype.name} at "
+            f"{user_frame()}"
+        )
+    if dtype != np.uint64:
+        return handed_back(fnp.astype(P.random_bits(key, _counters("bits", shape)), dtype))
+    words = fnp.astype(P.random_bits(key, _counters("bits", (*shape, 2))), np.uint64)
+    hi, lo = words[..., 0], words[..., 1]
+    return handed_back(fnp.bitwise_or(fnp.left_shift(hi, np.uint64(32)), lo))
 
 
 def choice(key, a, shape=(), replace=True, p=None):
     """Samples from ``range(a)`` for an int ``a``, else from the rows (axis 0) of ``a``.
 
     ``p`` gives each item's probability (normalized; items with ``p == 0`` are never
-    chosen). With ``p`` or ``replace=False`` the choice is eager only (NumPy sorting);
-    uniform choice with replacement also runs under jit. Without replacement and with
+    chosen). With ``p`` the choice is eager only (it checks and searches ``p`` with
+    NumPy); without ``p`` it also runs under jit. Without replacement and with
     ``p``, items are chosen in order of ``Exponential(1) / p`` (Efraimidis-Spirakis).
 
     >>> import funcgrad as fg
@@ -382,7 +434,7 @@ def choice(key, a, shape=(), replace=True, p=None):
     if p is None and replace:
         index = randint(key, shape, 0, n, dtype=np.int64) if k else np.zeros(shape, np.int64)
     elif p is None:
-        index = permutation(key, n)[:k].reshape(shape)
+        index = fnp.reshape(permutation(key, n)[:k], shape)
     elif replace:
         u = _concrete("choice", P.random_bits(key, _counters("choice", shape), dtype=_F64))
         cdf = np.cumsum(p)
@@ -402,12 +454,14 @@ def choice(key, a, shape=(), replace=True, p=None):
 
 __all__ = [
     "bernoulli",
+    "bits",
     "choice",
     "fold_in",
     "key",
     "normal",
     "permutation",
     "randint",
+    "shuffle",
     "split",
     "uniform",
 ]
