@@ -84,6 +84,12 @@ KERNELS[OP_WHILE_LOOP] = run_while
 KERNELS[OP_COND] = run_cond
 
 
+cdef inline const int64_t* entries(const int64_t* array, int64_t* count) noexcept nogil:
+    """An instruction's array (its count, then its entries): the entries; the count in *count."""
+    count[0] = array[0]
+    return array + 1
+
+
 cdef int run_block(const int64_t* code, int64_t n, const Run* run) noexcept nogil:
     """Run ``n`` instructions from ``code`` (a loop's body: no Python callback in it)."""
     cdef int64_t k
@@ -105,17 +111,11 @@ cdef int run_loop(const int64_t* ins, const Run* run) noexcept nogil:
     length - 1 - k is even and into ``scratch`` otherwise, so the last step writes
     ``final`` and no carry is copied between steps."""
     cdef int64_t length = ins[LOOP_LENGTH], n_slot = ins[LOOP_N_SLOT], k, j, step
-    # (each array is its count, then its entries)
+    cdef int64_t n_carry, n_copy, n_body
     cdef const int64_t* slots = ins + LOOP_SLOTS
-    cdef const int64_t* carries = slots + n_slot * LOOP_SLOT_LEN
-    cdef int64_t n_carry = carries[0]
-    carries += 1
-    cdef const int64_t* copies = carries + n_carry * LOOP_CARRY_LEN
-    cdef int64_t n_copy = copies[0]
-    copies += 1
-    cdef const int64_t* body = copies + n_copy * LOOP_COPY_LEN
-    cdef int64_t n_body = body[0]
-    body += 1
+    cdef const int64_t* carries = entries(slots + n_slot * LOOP_SLOT_LEN, &n_carry)
+    cdef const int64_t* copies = entries(carries + n_carry * LOOP_CARRY_LEN, &n_copy)
+    cdef const int64_t* body = entries(copies + n_copy * LOOP_COPY_LEN, &n_body)
     cdef const int64_t* p
     cdef char** bufs = run.bufs
     cdef int status
@@ -159,13 +159,10 @@ cdef int run_while(const int64_t* ins, const Run* run) noexcept nogil:
     writes the carries into ``final`` when k is even, ``scratch`` when odd, and the end is
     copied into ``final`` unless it is there."""
     cdef int64_t max_steps = ins[WHILE_LOOP_MAX_STEPS], n_slot = ins[WHILE_LOOP_N_SLOT], k, j
+    cdef int64_t n_carry, n_copy
     cdef const int64_t* slots = ins + WHILE_LOOP_SLOTS
-    cdef const int64_t* carries = slots + n_slot * LOOP_SLOT_LEN
-    cdef int64_t n_carry = carries[0]
-    carries += 1
-    cdef const int64_t* copies = carries + n_carry * WHILE_CARRY_LEN
-    cdef int64_t n_copy = copies[0]
-    copies += 1
+    cdef const int64_t* carries = entries(slots + n_slot * LOOP_SLOT_LEN, &n_carry)
+    cdef const int64_t* copies = entries(carries + n_carry * WHILE_CARRY_LEN, &n_copy)
     cdef const int64_t* tail = copies + n_copy * LOOP_COPY_LEN  # test_out, n_test, test...
     cdef int64_t test_out = tail[0], n_test = tail[1]
     cdef const int64_t* test = tail + 2
@@ -223,25 +220,23 @@ cdef int run_cond(const int64_t* ins, const Run* run) noexcept nogil:
     cdef int64_t n_slot, n_copy, n_body
     cdef int status
     index = 0 if index < 0 else (n - 1 if index >= n else index)
+    cdef const int64_t* slots
+    cdef const int64_t* copies
     for k in range(n):  # (to branch number index: each is slots, copies, then instructions)
-        n_slot = branch[0]
-        p = branch + 1 + n_slot * LOOP_SLOT_LEN
-        n_copy = p[0]
-        p += 1 + n_copy * LOOP_COPY_LEN
-        n_body = p[0]
-        p += 1
+        slots = entries(branch, &n_slot)
+        copies = entries(slots + n_slot * LOOP_SLOT_LEN, &n_copy)
+        p = entries(copies + n_copy * LOOP_COPY_LEN, &n_body)
         if k == index:
             for j in range(n_slot):
-                bufs[branch[1 + j * LOOP_SLOT_LEN + LOOP_SLOT_SLOT]] = bufs[
-                    branch[1 + j * LOOP_SLOT_LEN + LOOP_SLOT_OUTER]]
+                bufs[slots[j * LOOP_SLOT_LEN + LOOP_SLOT_SLOT]] = bufs[
+                    slots[j * LOOP_SLOT_LEN + LOOP_SLOT_OUTER]]
             status = run_block(p, n_body, run)
             if status != DONE:
                 return status
-            p = branch + 2 + n_slot * LOOP_SLOT_LEN
             for j in range(n_copy):
-                memcpy(bufs[p[j * LOOP_COPY_LEN + LOOP_COPY_DST]],
-                       bufs[p[j * LOOP_COPY_LEN + LOOP_COPY_SRC]],
-                       p[j * LOOP_COPY_LEN + LOOP_COPY_NBYTES])
+                memcpy(bufs[copies[j * LOOP_COPY_LEN + LOOP_COPY_DST]],
+                       bufs[copies[j * LOOP_COPY_LEN + LOOP_COPY_SRC]],
+                       copies[j * LOOP_COPY_LEN + LOOP_COPY_NBYTES])
             return DONE
         for j in range(n_body):
             p += p[INSTRUCTION_LENGTH]
