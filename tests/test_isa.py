@@ -47,6 +47,7 @@ def _graphs():
         (lambda x: fnp.zeros((3, 4), np.float32) + fnp.sum(x), (x,)),  # a fill
         (_rnn, (_f32(4), _f32(5, 4), _f32(4, 4))),  # a loop
         (_grow, (np.float32(1.5),)),  # a while loop
+        (lambda x: fg.lax.cond(x > 1, lambda v: v * 2, lambda v: v - 1, x), (np.float32(1.5),)),
     ]
 
 
@@ -77,6 +78,9 @@ def _walk(decoded):
             yield from _walk(fields["body"])
         if kind == "while_loop":
             yield from _walk(fields["test"] + fields["body"])
+        if kind == "cond":
+            for branch in fields["branches"]:
+                yield from _walk(branch["body"])
 
 
 def _size(layout, fields):

@@ -117,6 +117,34 @@ def test_while_loop_instruction_matches_the_reference(name, n):
             np.testing.assert_allclose(g, w, rtol=1e-13, atol=1e-13)
 
 
+def _branches(x, y, i):
+    return L.switch(
+        i,
+        [lambda a, b: (fnp.sin(a) * b, a), lambda a, b: (a**2 + b, b), lambda a, b: (b, a + 1.0)],
+        x,
+        y,
+    )
+
+
+@pytest.mark.parametrize("index", [-1, 0, 1, 2, 5])
+def test_cond_instruction_matches_the_reference_and_runs_one_branch(index):
+    args = (rng.normal(size=3), rng.normal(size=3), np.int32(index))
+    graph = fg.make_graph(_branches)(*args)
+    compiled = CompiledProgram(graph)
+    assert "cond" in _kinds(compiled)
+    want = ReferenceProgram(graph)(graph.consts, args)
+    for g, w in zip(compiled(graph.consts, args), want):
+        np.testing.assert_allclose(g, w, rtol=1e-14)
+    # the branch not taken reads out of range: running it would raise
+    table = np.arange(4.0)
+
+    def guarded(i, k):
+        return L.cond(k < 4, lambda k: fnp.take(table, k), lambda k: -1.0 * k, i)
+
+    f = fg.jit(lambda i: guarded(i, i))
+    assert float(f(np.int64(2))) == 2.0 and float(f(np.int64(99))) == -99.0
+
+
 def test_bodies_the_executor_cannot_loop_over_stay_callbacks():
     # a NumPy-reference step (sort) in the body: the scan runs its body program from Python
     def f(xs):

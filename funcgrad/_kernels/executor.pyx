@@ -39,7 +39,8 @@ from .isa cimport (
     LOOP_COPY_LEN, LOOP_COPY_SRC, LOOP_COPY_DST, LOOP_COPY_NBYTES, SLOT_CONST, OP_WHILE_LOOP,
     WHILE_LOOP_MAX_STEPS, WHILE_LOOP_N_SLOT, WHILE_LOOP_SLOTS, WHILE_CARRY_LEN,
     WHILE_CARRY_TEST_READ, WHILE_CARRY_READ, WHILE_CARRY_WRITE, WHILE_CARRY_INIT,
-    WHILE_CARRY_FINAL, WHILE_CARRY_SCRATCH, WHILE_CARRY_NBYTES,
+    WHILE_CARRY_FINAL, WHILE_CARRY_SCRATCH, WHILE_CARRY_NBYTES, OP_COND, COND_INDEX,
+    COND_N_BRANCH, COND_BRANCHES,
 )
 from .random cimport run_random_bits
 from .reduce cimport run_reduce
@@ -80,6 +81,13 @@ KERNELS[OP_INT_REDUCE] = run_int_reduce
 
 KERNELS[OP_LOOP] = run_loop
 KERNELS[OP_WHILE_LOOP] = run_while
+KERNELS[OP_COND] = run_cond
+
+
+cdef inline const int64_t* entries(const int64_t* array, int64_t* count) noexcept nogil:
+    """An instruction's array (its count, then its entries): the entries; the count in *count."""
+    count[0] = array[0]
+    return array + 1
 
 
 cdef int run_block(const int64_t* code, int64_t n, const Run* run) noexcept nogil:
@@ -103,13 +111,11 @@ cdef int run_loop(const int64_t* ins, const Run* run) noexcept nogil:
     length - 1 - k is even and into ``scratch`` otherwise, so the last step writes
     ``final`` and no carry is copied between steps."""
     cdef int64_t length = ins[LOOP_LENGTH], n_slot = ins[LOOP_N_SLOT], k, j, step
+    cdef int64_t n_carry, n_copy, n_body
     cdef const int64_t* slots = ins + LOOP_SLOTS
-    cdef const int64_t* carries = slots + n_slot * LOOP_SLOT_LEN + 1
-    cdef int64_t n_carry = carries[-1]
-    cdef const int64_t* copies = carries + n_carry * LOOP_CARRY_LEN + 1
-    cdef int64_t n_copy = copies[-1]
-    cdef const int64_t* body = copies + n_copy * LOOP_COPY_LEN + 1
-    cdef int64_t n_body = body[-1]
+    cdef const int64_t* carries = entries(slots + n_slot * LOOP_SLOT_LEN, &n_carry)
+    cdef const int64_t* copies = entries(carries + n_carry * LOOP_CARRY_LEN, &n_copy)
+    cdef const int64_t* body = entries(copies + n_copy * LOOP_COPY_LEN, &n_body)
     cdef const int64_t* p
     cdef char** bufs = run.bufs
     cdef int status
@@ -153,11 +159,10 @@ cdef int run_while(const int64_t* ins, const Run* run) noexcept nogil:
     writes the carries into ``final`` when k is even, ``scratch`` when odd, and the end is
     copied into ``final`` unless it is there."""
     cdef int64_t max_steps = ins[WHILE_LOOP_MAX_STEPS], n_slot = ins[WHILE_LOOP_N_SLOT], k, j
+    cdef int64_t n_carry, n_copy
     cdef const int64_t* slots = ins + WHILE_LOOP_SLOTS
-    cdef const int64_t* carries = slots + n_slot * LOOP_SLOT_LEN + 1
-    cdef int64_t n_carry = carries[-1]
-    cdef const int64_t* copies = carries + n_carry * WHILE_CARRY_LEN + 1
-    cdef int64_t n_copy = copies[-1]
+    cdef const int64_t* carries = entries(slots + n_slot * LOOP_SLOT_LEN, &n_carry)
+    cdef const int64_t* copies = entries(carries + n_carry * WHILE_CARRY_LEN, &n_copy)
     cdef const int64_t* tail = copies + n_copy * LOOP_COPY_LEN  # test_out, n_test, test...
     cdef int64_t test_out = tail[0], n_test = tail[1]
     cdef const int64_t* test = tail + 2
@@ -201,6 +206,41 @@ cdef int run_while(const int64_t* ins, const Run* run) noexcept nogil:
         if bufs[p[WHILE_CARRY_TEST_READ]] != bufs[p[WHILE_CARRY_FINAL]]:
             memcpy(bufs[p[WHILE_CARRY_FINAL]], bufs[p[WHILE_CARRY_TEST_READ]],
                    p[WHILE_CARRY_NBYTES])
+    return DONE
+
+
+cdef int run_cond(const int64_t* ins, const Run* run) noexcept nogil:
+    """A conditional (isa.py's "cond"): the branch the index picks (clamped into range, as
+    jax.lax.switch), its slots pointed at the operands and results, its copies made."""
+    cdef int64_t n = ins[COND_N_BRANCH], k, j
+    cdef int64_t index = (<int*>run.bufs[ins[COND_INDEX]])[0]
+    cdef const int64_t* branch = ins + COND_BRANCHES
+    cdef const int64_t* p
+    cdef char** bufs = run.bufs
+    cdef int64_t n_slot, n_copy, n_body
+    cdef int status
+    index = 0 if index < 0 else (n - 1 if index >= n else index)
+    cdef const int64_t* slots
+    cdef const int64_t* copies
+    for k in range(n):  # (to branch number index: each is slots, copies, then instructions)
+        slots = entries(branch, &n_slot)
+        copies = entries(slots + n_slot * LOOP_SLOT_LEN, &n_copy)
+        p = entries(copies + n_copy * LOOP_COPY_LEN, &n_body)
+        if k == index:
+            for j in range(n_slot):
+                bufs[slots[j * LOOP_SLOT_LEN + LOOP_SLOT_SLOT]] = bufs[
+                    slots[j * LOOP_SLOT_LEN + LOOP_SLOT_OUTER]]
+            status = run_block(p, n_body, run)
+            if status != DONE:
+                return status
+            for j in range(n_copy):
+                memcpy(bufs[copies[j * LOOP_COPY_LEN + LOOP_COPY_DST]],
+                       bufs[copies[j * LOOP_COPY_LEN + LOOP_COPY_SRC]],
+                       copies[j * LOOP_COPY_LEN + LOOP_COPY_NBYTES])
+            return DONE
+        for j in range(n_body):
+            p += p[INSTRUCTION_LENGTH]
+        branch = p
     return DONE
 
 
@@ -312,7 +352,7 @@ OPCODES = {"gemm": OP_GEMM, "fused": OP_FUSED, "reduce": OP_REDUCE, "copy": OP_C
            "softmax": OP_SOFTMAX, "images": OP_IMAGES, "random_bits": OP_RANDOM_BITS,
            "cast": OP_CAST, "int": OP_INT, "argmax": OP_ARGMAX,
            "int_reduce": OP_INT_REDUCE, "loop": OP_LOOP,
-           "while_loop": OP_WHILE_LOOP}
+           "while_loop": OP_WHILE_LOOP, "cond": OP_COND}
 # Sizes from which an instruction may run on several threads (its elements; M*N*K).
 PARALLEL_MIN = {"fused": FUSED_PAR_MIN, "softmax": FUSED_PAR_MIN, "gemm": float(GEMM_PAR_MIN),
                 "cast": FUSED_PAR_MIN, "random_bits": FUSED_PAR_MIN // RANDOM_BITS_COST}

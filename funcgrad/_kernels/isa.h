@@ -24,8 +24,9 @@ enum {
     OP_ARGMAX = 16,
     OP_INT_REDUCE = 17,
     OP_WHILE_LOOP = 19,
+    OP_COND = 20,
     OP_LOOP = 18,
-    OP_COUNT = 20,
+    OP_COUNT = 21,
     KERNEL_NDIM = 0,
     KERNEL_SHAPE = 1,
     FUSED_INPUT_BUF = 0,
@@ -223,6 +224,11 @@ enum {
     WHILE_LOOP_MAX_STEPS = 0,
     WHILE_LOOP_N_SLOT = 1,
     WHILE_LOOP_SLOTS = 2,
+    COND_BRANCH_N_SLOT = 0,
+    COND_BRANCH_SLOTS = 1,
+    COND_INDEX = 0,
+    COND_N_BRANCH = 1,
+    COND_BRANCHES = 2,
     LOOP_LENGTH = 0,
     LOOP_REVERSE = 1,
     LOOP_N_SLOT = 2,
@@ -272,6 +278,6 @@ enum {
     FUSED_PAR_MIN = 262144,
     GEMM_PAR_MIN = 33554432,
     RANDOM_BITS_COST = 12,
-    ISA_DIGEST = 390104910
+    ISA_DIGEST = 774048916
 };
 #endif

@@ -23,6 +23,7 @@ cdef extern from "isa.h":
         OP_ARGMAX
         OP_INT_REDUCE
         OP_WHILE_LOOP
+        OP_COND
         OP_LOOP
         OP_COUNT
         KERNEL_NDIM
@@ -222,6 +223,11 @@ cdef extern from "isa.h":
         WHILE_LOOP_MAX_STEPS
         WHILE_LOOP_N_SLOT
         WHILE_LOOP_SLOTS
+        COND_BRANCH_N_SLOT
+        COND_BRANCH_SLOTS
+        COND_INDEX
+        COND_N_BRANCH
+        COND_BRANCHES
         LOOP_LENGTH
         LOOP_REVERSE
         LOOP_N_SLOT

@@ -173,6 +173,12 @@ _instruction(
     "test[n_test]:instruction "
     "n_body body[n_body]:instruction"
 )  # fmt: skip
+# A conditional (run_cond): the int32 in outer buffer ``index`` (clamped into range) picks
+# one of the branches, which then runs with its slots pointed (consts: the operands; y: the
+# results, stride 0) and its copies made.
+_part("cond_branch", "n_slot slots[n_slot]:loop_slot n_copy copies[n_copy]:loop_copy "
+      "n_body body[n_body]:instruction")  # fmt: skip
+_instruction("cond", 20, "index n_branch branches[n_branch]:cond_branch")
 _instruction(
     "loop", 18, "length reverse n_slot slots[n_slot]:loop_slot n_carry carries[n_carry]:loop_carry "
     "n_copy copies[n_copy]:loop_copy n_body body[n_body]:instruction"

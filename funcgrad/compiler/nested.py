@@ -1,6 +1,6 @@
-"""Loops the executor runs itself: each scan (or while loop) equation that the program would
-call into Python for becomes a :class:`~funcgrad.compiler.instructions.Loop` (or
-:class:`~funcgrad.compiler.instructions.WhileLoop`) when its body (and test) compiles
+"""Loops and conditionals the executor runs itself: each scan, while loop or cond equation
+that the program would call into Python for becomes a
+:class:`~funcgrad.compiler.instructions.Loop`, ``WhileLoop`` or ``Cond`` when its bodies compile
 to instructions the executor can run in a loop (no Python callback, no loop over images,
 no constant output), so a step costs no Python.
 
@@ -13,15 +13,11 @@ an input through (or repeats another) is copied after the step.
 from typing import NamedTuple
 
 from ..core import Literal, inline_calls
-from .instructions import FILL_DTYPES, Callback, Fill, Loop, View, WhileLoop
+from .instructions import FILL_DTYPES, Callback, Cond, Fill, Loop, View, WhileLoop
 from .lower import lower
 from .memory import BufferPlan, plan_memory
 from .passes import optimize
 from .schedule import gemm_epilogues
-
-# The kinds a body may hold: every instruction the executor runs by itself, but loops over
-# images (whose per-thread buffer tables would have to see the body's too) and callbacks.
-_REFUSED = frozenset(("python", "lapack", "images"))
 
 
 class Body(NamedTuple):
@@ -47,7 +43,7 @@ def compile_body(graph):
     lowered = lower(graph)
     instructions, nbytes = native_loops(gemm_epilogues(lowered.instructions), lowered.nbytes())
     instructions = tuple(instructions)
-    if any(ins.kind in _REFUSED for ins in instructions):  # (loops inside are loops too)
+    if not all(ins.in_loop_bodies for ins in instructions):  # (loops inside are loops too)
         return None
     n_in = lowered.n_inputs
     storage_of = [lowered.storage[v] for v in graph.outvars]
@@ -105,12 +101,14 @@ def native_loops(instructions, nbytes, compile_body=compile_body):
     for ins in instructions:
         e = ins.eqn if type(ins) is Callback else None
         name = e.prim.name if e is not None else None
-        if name not in ("scan", "while_loop") or not all(map(_fillable, ins.inputs)):
+        if name not in ("scan", "while_loop", "cond") or not all(map(_fillable, ins.inputs)):
             out.append(ins)
             continue
         p = e.params
         if name == "scan":
             bodies = [compile_body(p["body"])]
+        elif name == "cond":
+            bodies = [compile_body(b) for b in p["branches"]]
         else:
             bodies = [compile_body(p["cond"]), compile_body(p["body"])]
             if bodies[0] is not None and bodies[0].copies:  # (a test passing a bool through)
@@ -126,7 +124,9 @@ def native_loops(instructions, nbytes, compile_body=compile_body):
                 a = view
             ops.append(a)
         results = (ins.out, *ins.more)
-        if name == "scan":
+        if name == "cond":
+            out.append(Cond(e, ops[0], tuple(ops[1:]), results, tuple(bodies)))
+        elif name == "scan":
             nc, nk = p["num_consts"], p["num_carry"]
             scratch = tuple(storages.new(_nbytes(v)) for v in results[:nk])
             consts, init, xs = ops[:nc], ops[nc : nc + nk], ops[nc + nk :]

@@ -48,7 +48,7 @@ from .base import Instruction, Partial, View
 from .calls import Callback, Lapack
 from .fused import Fused, FusedInput, FusedOutput, FusedReduction, Gemm, GemmEpilogue, Op
 from .images import Conv, ImageLoop
-from .loops import Loop, WhileLoop
+from .loops import Cond, Loop, WhileLoop
 
 __all__ = [
     "DTYPE_CODES",
@@ -56,6 +56,7 @@ __all__ = [
     "Argmax",
     "Callback",
     "Cast",
+    "Cond",
     "Conv",
     "Copy",
     "Fill",

@@ -40,6 +40,9 @@ class Instruction:
     inside = frozenset()  # storages that live only inside the instruction: no buffer
     registers = 0  # the register machine's registers it uses
     workspaces = {}  # {storage: bytes} of its workspaces, when one thread runs it
+    # Whether a loop's body may hold it (nested.py): callbacks need Python, and a loop over
+    # images gives each thread a table of the program's buffers that a body's would miss.
+    in_loop_bodies = True
 
     @property
     def opcode(self):

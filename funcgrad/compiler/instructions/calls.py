@@ -11,6 +11,7 @@ class Callback(Instruction):
     """An equation with no compiled kernel: its NumPy reference runs inside the program."""
 
     kind = "python"
+    in_loop_bodies = False
     eqn: object  # the equation (its primitive and parameters)
     inputs: tuple  # View, or the equation's Literal
     out: View  # (a multiple-results equation's first result)

@@ -124,6 +124,7 @@ class ImageLoop(Instruction):
     Partial."""
 
     kind = "images"
+    in_loop_bodies = False
     n: int  # images
     chunk: int  # images a thread runs every step on at a time
     steps: tuple  # Conv and Fused instructions

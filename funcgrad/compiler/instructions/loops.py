@@ -192,3 +192,73 @@ class WhileLoop(Instruction):
             "n_body": len(self.body.instructions),
             "body": [body.instruction(ins) for ins in self.body.instructions],
         }
+
+
+@dataclass(frozen=True)
+class Cond(Instruction):
+    """A conditional the executor runs: the int32 ``index`` View picks one of ``branches``
+    (nested.Body each, over ``operands``), which writes the ``results``."""
+
+    kind = "cond"
+    eqn: object
+    index: object
+    operands: tuple
+    results: tuple
+    branches: tuple
+
+    @property
+    def reads(self):
+        return [v.storage for v in (self.index, *self.operands)]
+
+    @property
+    def writes(self):
+        return [v.storage for v in self.results]
+
+    @property
+    def may_use_threads(self):
+        return any(ins.may_use_threads for b in self.branches for ins in b.instructions)
+
+    @property
+    def registers(self):
+        return max([0] + [ins.registers for b in self.branches for ins in b.instructions])
+
+    def describe(self, listing=False):
+        sizes = ", ".join(str(len(b.instructions)) for b in self.branches)
+        return f"cond over {len(self.branches)} branches of {sizes} instructions"
+
+    def lines(self, name, indent="  "):
+        lines = super().lines(name, indent)
+        for k, part in enumerate(self.branches):
+            lines.append(f"{indent}    branch {k}:")
+            for ins in part.instructions:
+                lines += ins.lines(lambda s, p=part: f"b{p.plan.buffer_of[s]}", indent + "      ")
+        return lines
+
+    def fields(self, enc):
+        branches = []
+        for body in self.branches:
+            base = enc.nested_buffers(body)
+            slots = [
+                isa.encode("loop_slot", kind=isa.LOOP_SLOT_KINDS["const"], slot=base + k,
+                           outer=enc.buffer(v.storage), stride=0)
+                for k, v in enumerate(self.operands)
+            ] + [
+                isa.encode("loop_slot", kind=isa.LOOP_SLOT_KINDS["y"], slot=base + out,
+                           outer=enc.buffer(v.storage), stride=0)
+                for out, v in zip(body.outputs, self.results)
+            ]  # fmt: skip
+            copies = [
+                isa.encode("loop_copy", src=base + src, dst=base + dst, nbytes=nbytes)
+                for src, dst, nbytes in body.copies
+            ]
+            inner = enc.nested(body, base)
+            branches.append(
+                isa.encode("cond_branch", n_slot=len(slots), slots=slots, n_copy=len(copies),
+                           copies=copies, n_body=len(body.instructions),
+                           body=[inner.instruction(ins) for ins in body.instructions])
+            )  # fmt: skip
+        return {
+            "index": enc.buffer(self.index.storage),
+            "n_branch": len(branches),
+            "branches": branches,
+        }
