@@ -29,6 +29,8 @@ def _log_gamma_draws(key, a, shape, dtype):
     """Logs of Gamma(a) draws of ``shape``; NaN where ``a`` is not positive."""
     a = _shape_parameter(a)
     k_boost, k_rounds = split(key)
+    invalid = fnp.logical_not(a > 0)  # also NaN shapes: no rounds for them, their draw NaN
+    a = fnp.where(invalid, 1.0, a)  # (so that nothing computed for them warns)
     small = a < 1.0
     boosted = fnp.where(small, a + 1.0, a)
     d = boosted - 1.0 / 3.0
@@ -45,11 +47,10 @@ def _log_gamma_draws(key, a, shape, dtype):
         accepted = positive & (log_u < 0.5 * z * z + d - d * cube + d * log_cube)
         return fnp.log(d) + log_cube, accepted
 
-    invalid = fnp.logical_not(a > 0)  # also NaN shapes: no rounds for them
     nan = fnp.full(shape, np.nan, dtype)
     log_x = until_accepted(k_rounds, nan, invalid, propose)
     boost = fnp.log(open_uniform(k_boost, shape, dtype)) / fnp.where(small, a, 1.0)
-    return fnp.where(small, log_x + boost, log_x)
+    return fnp.where(invalid, np.nan, fnp.where(small, log_x + boost, log_x))
 
 
 def loggamma(key, a, shape=None, dtype=np.float32):
