@@ -208,3 +208,41 @@ def test_multi_head_attention_layer_is_causal_and_differentiable():
     fg.testing.check_grads(
         lambda p: fnp.sum(layer.apply(p, x[:1].astype(np.float64)) ** 2), (params64,), order=1
     )
+
+
+@pytest.mark.parametrize(
+    "padding,strides", [("VALID", (1, 1)), ("SAME", (2, 1)), ([(1, 0), (2, 1)], (1, 2))]
+)
+def test_general_conv_channels_last_equals_the_nchw_convolution(padding, strides):
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(2, 7, 6, 3))
+    layer = nn.GeneralConv(("NHWC", "HWIO", "NHWC"), 4, (3, 2), strides=strides, padding=padding)
+    out_shape, (w, b) = layer.init(fg.random.key(1), (-1, 7, 6, 3))
+    y = layer.apply((w, b), x)
+    assert out_shape == (-1, *y.shape[1:])
+    want = nn.conv2d(
+        x.transpose(0, 3, 1, 2),
+        w.transpose(3, 2, 0, 1),
+        b.reshape(-1),
+        stride=strides,
+        padding=padding,
+    )
+    np.testing.assert_allclose(y, want.transpose(0, 2, 3, 1), rtol=1e-12, atol=1e-12)
+    fg.testing.check_grads(
+        lambda w, x: fnp.sum(layer.apply((w, b), x) ** 2), (w.astype(np.float64), x), order=1
+    )
+
+
+def test_conv1d_is_a_channels_last_correlation():
+    rng = np.random.default_rng(12)
+    x = rng.normal(size=(2, 9, 3))
+    layer = nn.Conv1D(5, (4,))
+    out_shape, (w, b) = layer.init(fg.random.key(2), (-1, 9, 3))
+    y = layer.apply((w, b), x)
+    assert out_shape == (-1, 6, 5) and y.shape == (2, 6, 5) and w.shape == (4, 3, 5)
+    want = np.zeros((2, 6, 5))
+    for t in range(6):
+        want[:, t] = np.einsum("nki,kio->no", x[:, t : t + 4], w)
+    np.testing.assert_allclose(y, want + b, rtol=1e-12, atol=1e-12)
+    with pytest.raises(errors.ShapeError, match="filter_shape"):
+        nn.GeneralConv(("NHWC", "HWIO", "NHWC"), 4, (3,))

@@ -4,6 +4,7 @@
 from . import (  # noqa: F401 (the submodules are API)
     activations,
     attention,
+    conv_layers,
     functional,
     initializers,
     layers,
@@ -12,6 +13,7 @@ from . import (  # noqa: F401 (the submodules are API)
 )
 from .activations import *  # noqa: F403
 from .attention import *  # noqa: F403
+from .conv_layers import *  # noqa: F403
 from .functional import *  # noqa: F403
 from .layers import *  # noqa: F403
 from .normalization import *  # noqa: F403
@@ -22,6 +24,7 @@ __all__ = sorted(
         "losses",
         *activations.__all__,
         *attention.__all__,
+        *conv_layers.__all__,
         *functional.__all__,
         *layers.__all__,
         *normalization.__all__,
