@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad.compiler.program import CompiledProgram
+from funcgrad.errors import ShapeError
 from funcgrad.testing import check_grads
 
 SETTINGS = settings(max_examples=40, deadline=None)
@@ -276,3 +277,48 @@ def test_bad_arguments_are_named_at_the_callers_line():
         fg.ShapeError, "crops more than the input", lambda: conv(x, w, (1, 1), [(-4, -4), (0, 0)])
     )
     _raises_here(fg.ShapeError, "same rank", lambda: conv(x, w[0], (1, 1), "SAME"))
+
+
+@pytest.mark.parametrize(
+    "dims,w_shape",
+    [
+        (("NHWC", "HWIO", "NHWC"), (3, 2, 3, 4)),
+        (("NCHW", "OIHW", "NCHW"), (4, 3, 2, 3)),
+        (("NWC", "WIO", "NWC"), (3, 2, 5)),
+    ],
+)
+@pytest.mark.parametrize("stride", [1, 2])
+def test_conv_transpose_with_transposed_kernel_is_the_convolutions_input_gradient(
+    dims, w_shape, stride
+):
+    rng = np.random.default_rng(stride)
+    w = rng.normal(size=w_shape)
+    lhs, rhs, _ = dims
+    kernel = {c: w_shape[rhs.index(c)] for c in rhs if c not in "IO"}
+    # an input every window position fits exactly: 3 outputs along each spatial axis
+    sizes = {"N": 2, "C": w_shape[rhs.index("I")]}
+    sizes.update({c: 2 * stride + k for c, k in kernel.items()})
+    x = rng.normal(size=tuple(sizes[c] for c in lhs))
+    strides = (stride,) * len(kernel)
+
+    def conv(x):
+        return fg.lax.conv_general_dilated(x, w, strides, "VALID", dimension_numbers=dims)
+
+    y, pullback = fg.vjp(conv, x)
+    ct = rng.normal(size=y.shape)
+    (want,) = pullback(ct)
+    got = fg.lax.conv_transpose(
+        ct, w, strides, "VALID", dimension_numbers=dims, transpose_kernel=True
+    )
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_conv_transpose_sizes_and_errors():
+    x, w = np.ones((1, 4, 5, 2)), np.ones((3, 3, 2, 6))
+    assert fg.lax.conv_transpose(x, w, (2, 3), "SAME").shape == (1, 8, 15, 6)
+    assert fg.lax.conv_transpose(x, w, (2, 3), "VALID").shape == (1, 9, 15, 6)
+    assert fg.lax.conv_transpose(x, w, (1, 1), [(0, 0), (1, 1)]).shape == (1, 2, 5, 6)
+    with pytest.raises(ShapeError, match="padding"):
+        fg.lax.conv_transpose(x, w, (1, 1), "FULL")
+    with pytest.raises(ShapeError, match="same rank"):
+        fg.lax.conv_transpose(x, np.ones((3, 2, 6)), (1, 1), "SAME")

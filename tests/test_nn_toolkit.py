@@ -246,3 +246,19 @@ def test_conv1d_is_a_channels_last_correlation():
     np.testing.assert_allclose(y, want + b, rtol=1e-12, atol=1e-12)
     with pytest.raises(errors.ShapeError, match="filter_shape"):
         nn.GeneralConv(("NHWC", "HWIO", "NHWC"), 4, (3,))
+
+
+def test_transposed_conv_layers_upsample_and_differentiate():
+    rng = np.random.default_rng(13)
+    x = rng.normal(size=(2, 4, 5, 3))
+    layer = nn.ConvTranspose(6, (3, 3), (2, 2), "SAME")
+    out_shape, (w, b) = layer.init(fg.random.key(3), (-1, 4, 5, 3))
+    y = layer.apply((w, b), x)
+    assert out_shape == (-1, 8, 10, 6) and y.shape == (2, 8, 10, 6)
+    want = fg.lax.conv_transpose(x, w, (2, 2), "SAME") + b
+    np.testing.assert_allclose(y, want, rtol=1e-12)
+    fg.testing.check_grads(
+        lambda w: fnp.sum(layer.apply((w, b), x) ** 2), (w.astype(np.float64),), order=1
+    )
+    out_shape, _ = nn.Conv1DTranspose(2, (4,), (3,)).init(fg.random.key(4), (-1, 5, 3))
+    assert out_shape == (-1, 3 * 4 + 4, 2)

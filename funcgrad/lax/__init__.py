@@ -13,6 +13,7 @@ from .convolution import (
     conv,
     conv_dimension_numbers,
     conv_general_dilated,
+    conv_transpose,
     padtype_to_pads,
 )
 from .loops import fori_loop, map, scan, while_loop
@@ -34,6 +35,7 @@ __all__ = [
     "conv",
     "conv_dimension_numbers",
     "conv_general_dilated",
+    "conv_transpose",
     "dynamic_index_in_dim",
     "dynamic_slice",
     "dynamic_slice_in_dim",

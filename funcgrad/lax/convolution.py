@@ -187,3 +187,81 @@ def conv(lhs, rhs, window_strides, padding, precision=None, preferred_element_ty
         precision=precision,
         preferred_element_type=preferred_element_type,
     )
+
+
+def _transpose_padding(k, s, padding):
+    """(lo, hi) padding of the stride-dilated input that makes a transposed convolution
+    the adjoint of the strided one with "SAME" or "VALID" padding (JAX's convention)."""
+    if padding == "SAME":
+        total = k + s - 2
+        lo = k - 1 if s > k - 1 else -(-total // 2)
+    else:  # "VALID"
+        total = k + s - 2 + max(k - s, 0)
+        lo = k - 1
+    return lo, total - lo
+
+
+_TRANSPOSE_LAYOUTS = {
+    2: ("NC", "IO", "NC"),
+    3: ("NHC", "HIO", "NHC"),
+    4: ("NHWC", "HWIO", "NHWC"),
+    5: ("NHWDC", "HWDIO", "NHWDC"),
+}
+
+
+def conv_transpose(
+    lhs,
+    rhs,
+    strides,
+    padding,
+    rhs_dilation=None,
+    dimension_numbers=None,
+    transpose_kernel=False,
+    precision=None,
+    preferred_element_type=None,
+):
+    """A transposed ("fractionally strided") convolution, as ``jax.lax.conv_transpose``:
+    the input dilated by ``strides``, then convolved with stride 1. Layouts default to
+    channels-last (``("NHWC", "HWIO", "NHWC")`` for 2-D); ``padding`` "SAME" makes the
+    output ``strides`` times the input, "VALID" ``(n - 1) * s + k``; with
+    ``transpose_kernel`` the kernel is flipped and its I/O swapped, which makes it the
+    gradient of ``conv_general_dilated`` with respect to its input.
+
+    >>> import numpy as np
+    >>> conv_transpose(np.ones((1, 3, 3, 2)), np.ones((3, 3, 2, 4)), (2, 2), "SAME").shape
+    (1, 6, 6, 4)
+    """
+    lhs, rhs = fnp.asarray(lhs), fnp.asarray(rhs)
+    if lhs.ndim != rhs.ndim or lhs.ndim < 2:
+        raise _error(
+            f"conv_transpose: the input and kernel need the same rank (>= 2), got shapes "
+            f"{lhs.shape} and {rhs.shape}"
+        )
+    n_spatial = lhs.ndim - 2
+    if dimension_numbers is None:
+        dimension_numbers = _TRANSPOSE_LAYOUTS.get(lhs.ndim)
+        if dimension_numbers is None:
+            raise _error(f"conv_transpose: pass dimension_numbers for rank {lhs.ndim} operands")
+    dims = conv_dimension_numbers(lhs.shape, rhs.shape, dimension_numbers)
+    strides = _ints("strides", strides, n_spatial, 1)
+    rhs_dilation = _ints("rhs_dilation", rhs_dilation or 1, n_spatial, 1)
+    if isinstance(padding, str):
+        if padding not in ("SAME", "VALID"):
+            raise _error(
+                f"conv_transpose: padding must be 'SAME', 'VALID' or pairs, got {padding!r}"
+            )
+        kernel = [dilated_size(rhs.shape[a], d) for a, d in zip(dims.rhs_spec[2:], rhs_dilation)]
+        padding = [_transpose_padding(k, s, padding) for k, s in zip(kernel, strides)]
+    if transpose_kernel:
+        rhs = fnp.flip(rhs, axis=tuple(dims.rhs_spec[2:]))
+        rhs = fnp.swapaxes(rhs, dims.rhs_spec[0], dims.rhs_spec[1])
+    return conv_general_dilated(
+        lhs,
+        rhs,
+        (1,) * n_spatial,
+        padding,
+        lhs_dilation=strides,
+        rhs_dilation=rhs_dilation,
+        dimension_numbers=dims,
+        preferred_element_type=preferred_element_type,
+    )

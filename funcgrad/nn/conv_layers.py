@@ -1,7 +1,8 @@
 """Convolution layers in any layout, as stax's ``GeneralConv``: the layout named by
 ``dimension_numbers`` (channels-last ``("NHWC", "HWIO", "NHWC")``, 1-D ``("NWC", "WIO",
-"NWC")``, ...), run by :func:`funcgrad.lax.conv_general_dilated`. (``Conv`` in layers.py is
-the NCHW layer; here ``Conv1D`` is stax's channels-last one.)
+"NWC")``, ...), run by :func:`funcgrad.lax.conv_general_dilated` (and the transposed ones by
+:func:`funcgrad.lax.conv_transpose`). ``Conv`` in layers.py is the NCHW layer; ``Conv1D`` and
+``ConvTranspose`` here are stax's channels-last ones.
 """
 
 from .. import lax
@@ -25,6 +26,7 @@ def GeneralConv(
     padding="VALID",
     W_init=None,
     b_init=_B_INIT,
+    _transposed=False,
 ):
     """A convolution layer in the layouts ``dimension_numbers = (lhs, rhs, out)`` (strings
     such as ``("NHWC", "HWIO", "NHWC")``), as ``jax.example_libraries.stax.GeneralConv``:
@@ -71,7 +73,12 @@ def GeneralConv(
 
     def apply(params, x, *, rng=None, train=False):
         w, b = params
-        y = lax.conv_general_dilated(x, w, strides, padding, dimension_numbers=dimension_numbers)
+        if _transposed:
+            y = lax.conv_transpose(x, w, strides, padding, dimension_numbers=dimension_numbers)
+        else:
+            y = lax.conv_general_dilated(
+                x, w, strides, padding, dimension_numbers=dimension_numbers
+            )
         return y + b
 
     return Layer(init, apply)
@@ -85,4 +92,38 @@ def Conv1D(out_chan, filter_shape, strides=None, padding="VALID", W_init=None, b
     )
 
 
-__all__ = ["Conv1D", "GeneralConv"]
+def GeneralConvTranspose(
+    dimension_numbers, out_chan, filter_shape, strides=None, padding="VALID", W_init=None,
+    b_init=_B_INIT,
+):  # fmt: skip
+    """A transposed convolution layer (:func:`funcgrad.lax.conv_transpose`) in the layouts
+    ``dimension_numbers``, as stax's ``GeneralConvTranspose``: "SAME" padding multiplies the
+    spatial sizes by ``strides``.
+
+    >>> import funcgrad as fg
+    >>> up = GeneralConvTranspose(("NHWC", "HWIO", "NHWC"), 4, (3, 3), (2, 2), "SAME")
+    >>> up.init(fg.random.key(0), (-1, 5, 5, 3))[0]
+    (-1, 10, 10, 4)
+    """
+    return GeneralConv(
+        dimension_numbers, out_chan, filter_shape, strides, padding, W_init, b_init, True
+    )
+
+
+def ConvTranspose(
+    out_chan, filter_shape, strides=None, padding="VALID", W_init=None, b_init=_B_INIT
+):
+    """A channels-last 2-D transposed convolution (stax's ``ConvTranspose``)."""
+    dims = ("NHWC", "HWIO", "NHWC")
+    return GeneralConvTranspose(dims, out_chan, filter_shape, strides, padding, W_init, b_init)
+
+
+def Conv1DTranspose(
+    out_chan, filter_shape, strides=None, padding="VALID", W_init=None, b_init=_B_INIT
+):
+    """A channels-last 1-D transposed convolution (stax's ``Conv1DTranspose``)."""
+    dims = ("NWC", "WIO", "NWC")
+    return GeneralConvTranspose(dims, out_chan, filter_shape, strides, padding, W_init, b_init)
+
+
+__all__ = ["Conv1D", "Conv1DTranspose", "ConvTranspose", "GeneralConv", "GeneralConvTranspose"]
