@@ -104,6 +104,21 @@ cdef int run_block(const int64_t* code, int64_t n, const Run* run) noexcept nogi
     return DONE
 
 
+cdef int run_step(const int64_t* body, int64_t n_body, const int64_t* copies, int64_t n_copy,
+                  const Run* run) noexcept nogil:
+    """One step of a loop or a taken branch: its instructions, then its copies (the outputs
+    its body passes through)."""
+    cdef int64_t j
+    cdef const int64_t* p
+    cdef int status = run_block(body, n_body, run)
+    if status != DONE:
+        return status
+    for j in range(n_copy):
+        p = copies + j * LOOP_COPY_LEN
+        memcpy(run.bufs[p[LOOP_COPY_DST]], run.bufs[p[LOOP_COPY_SRC]], p[LOOP_COPY_NBYTES])
+    return DONE
+
+
 cdef int run_loop(const int64_t* ins, const Run* run) noexcept nogil:
     """A scan (isa.py's "loop"): before each step, point the body's buffers at the step's
     slices and carries (run.bufs holds the body's buffers after the program's own), run the
@@ -144,12 +159,9 @@ cdef int run_loop(const int64_t* ins, const Run* run) noexcept nogil:
                 bufs[p[LOOP_CARRY_WRITE]] = bufs[p[LOOP_CARRY_FINAL]]
             else:
                 bufs[p[LOOP_CARRY_WRITE]] = bufs[p[LOOP_CARRY_SCRATCH]]
-        status = run_block(body, n_body, run)
+        status = run_step(body, n_body, copies, n_copy, run)
         if status != DONE:
             return status
-        for j in range(n_copy):
-            p = copies + j * LOOP_COPY_LEN
-            memcpy(bufs[p[LOOP_COPY_DST]], bufs[p[LOOP_COPY_SRC]], p[LOOP_COPY_NBYTES])
     return DONE
 
 
@@ -191,12 +203,9 @@ cdef int run_while(const int64_t* ins, const Run* run) noexcept nogil:
             p = carries + j * WHILE_CARRY_LEN
             bufs[p[WHILE_CARRY_READ]] = bufs[p[WHILE_CARRY_TEST_READ]]
             bufs[p[WHILE_CARRY_WRITE]] = bufs[p[WHILE_CARRY_SCRATCH if k % 2 else WHILE_CARRY_FINAL]]
-        status = run_block(body, n_body, run)
+        status = run_step(body, n_body, copies, n_copy, run)
         if status != DONE:
             return status
-        for j in range(n_copy):
-            p = copies + j * LOOP_COPY_LEN
-            memcpy(bufs[p[LOOP_COPY_DST]], bufs[p[LOOP_COPY_SRC]], p[LOOP_COPY_NBYTES])
         for j in range(n_carry):
             p = carries + j * WHILE_CARRY_LEN
             bufs[p[WHILE_CARRY_TEST_READ]] = bufs[p[WHILE_CARRY_WRITE]]
@@ -230,14 +239,7 @@ cdef int run_cond(const int64_t* ins, const Run* run) noexcept nogil:
             for j in range(n_slot):
                 bufs[slots[j * LOOP_SLOT_LEN + LOOP_SLOT_SLOT]] = bufs[
                     slots[j * LOOP_SLOT_LEN + LOOP_SLOT_OUTER]]
-            status = run_block(p, n_body, run)
-            if status != DONE:
-                return status
-            for j in range(n_copy):
-                memcpy(bufs[copies[j * LOOP_COPY_LEN + LOOP_COPY_DST]],
-                       bufs[copies[j * LOOP_COPY_LEN + LOOP_COPY_SRC]],
-                       copies[j * LOOP_COPY_LEN + LOOP_COPY_NBYTES])
-            return DONE
+            return run_step(p, n_body, copies, n_copy, run)
         for j in range(n_body):
             p += p[INSTRUCTION_LENGTH]
         branch = p

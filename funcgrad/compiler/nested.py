@@ -10,6 +10,7 @@ carries: its outputs must be buffers its instructions write, so an output that o
 an input through (or repeats another) is copied after the step.
 """
 
+import math
 from typing import NamedTuple
 
 from ..core import Literal, inline_calls
@@ -73,10 +74,7 @@ def _fillable(a):
 
 
 def _nbytes(v):
-    size = 1
-    for d in v.shape:
-        size *= d
-    return size * v.dtype.itemsize
+    return math.prod(v.shape) * v.dtype.itemsize
 
 
 class _Storages:

@@ -169,11 +169,7 @@ class CompiledProgram:
         return IndexError(f"{error.args[0]} at {where}")
 
     def __call__(self, consts, args):
-        # Arguments as the kernels walk them; the common case, already so, costs no call.
-        arrays = [
-            a if type(a) is np.ndarray and a.flags.carray and a.dtype.isnative else _walkable(a)
-            for a in (*consts, *args)
-        ]
+        arrays = _arrays(consts, args)
         try:
             outs = [np.empty(shape, dtype) for shape, dtype in self._out_alloc]
         except MemoryError as e:
@@ -195,10 +191,7 @@ class CompiledProgram:
         """Run and write output k into the array ``dests[k]`` (a loop's carries and the
         slices of its stacked outputs: nothing allocated per iteration). Each must have
         the output's shape and dtype and share no memory with the arguments."""
-        arrays = [
-            a if type(a) is np.ndarray and a.flags.carray and a.dtype.isnative else _walkable(a)
-            for a in (*consts, *args)
-        ]
+        arrays = _arrays(consts, args)
         outs = [None] * len(self._out_alloc)
         for (kind, x, _), dest in zip(self._results, dests):
             if kind == "output" and outs[x] is None and dest.flags.carray:
@@ -451,6 +444,14 @@ def trim_heap():
     except (OSError, AttributeError):  # not glibc: nothing to ask
         return
     trim(0)
+
+
+def _arrays(consts, args):
+    """The arguments as the kernels walk them; the common case, already so, costs no call."""
+    return [
+        a if type(a) is np.ndarray and a.flags.carray and a.dtype.isnative else _walkable(a)
+        for a in (*consts, *args)
+    ]
 
 
 def _walkable(a):

@@ -52,9 +52,14 @@ def _split(values, *counts):
     return out
 
 
-def _scan_shapes(*operands, body, num_consts, num_carry, length, reverse):
+def _scan_avals(body, nk, length):
+    """``(shape, dtype)`` of a scan's results: the carries, then the stacked outputs."""
     outs = [atom_aval(a) for a in body.outvars]
-    return outs[:num_carry] + [((length, *shape), dtype) for shape, dtype in outs[num_carry:]]
+    return outs[:nk] + [((length, *shape), dtype) for shape, dtype in outs[nk:]]
+
+
+def _scan_shapes(*operands, body, num_consts, num_carry, length, reverse):
+    return _scan_avals(body, num_carry, length)
 
 
 def _scan_impl(*operands, body, num_consts, num_carry, length, reverse):
@@ -176,9 +181,10 @@ def _scan_vjp(cts, results, operands, wanted, *, body, num_consts, num_carry, le
         new_acc = [s + grads[grad_pos[i]] for s, i in zip(acc, c_wrt)]
         return new_ct_k + new_acc + [grads[grad_pos[i]] for i in x_wrt]
 
+    result_avals = _scan_avals(body, nk, length)
+
     def ct_of(k):
-        ct = cts[k]
-        return _zeros_for(_scan_avals(body, nk, length)[k]) if ct is None else ct
+        return _zeros_for(result_avals[k]) if cts[k] is None else cts[k]
 
     ct_k0 = [ct_of(i - nc) for i in k_float]
     acc0 = [P.zeros(consts[i].shape, consts[i].dtype) for i in c_wrt]
@@ -209,12 +215,6 @@ def _scan_vjp(cts, results, operands, wanted, *, body, num_consts, num_carry, le
     for i, ct in zip(k_float + c_wrt + x_wrt, outs):
         found[i] = ct
     return found
-
-
-def _scan_avals(body, nk, length):
-    return [atom_aval(a) for a in body.outvars[:nk]] + [
-        ((length, *s), d) for s, d in (atom_aval(a) for a in body.outvars[nk:])
-    ]
 
 
 def _scan_jvp(tangents, results, *operands, body, num_consts, num_carry, length, reverse):
@@ -500,7 +500,7 @@ def _while_shapes(*operands, cond, body, cond_nconsts, body_nconsts, max_steps):
 def _while_impl(*operands, cond, body, cond_nconsts, body_nconsts, max_steps):
     test, step = runtime.program(cond), runtime.program(body)
     cc, bc, carry = _split(operands, cond_nconsts, body_nconsts)
-    sets = [[np.empty(atom_aval(a)[0], atom_aval(a)[1]) for a in body.outvars] for _ in range(2)]
+    sets = [[np.empty(*atom_aval(a)) for a in body.outvars] for _ in range(2)]
     n = 0
     while (max_steps is None or n < max_steps) and test([], cc + carry)[0]:
         new = sets[n % 2]
